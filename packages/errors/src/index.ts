@@ -1,0 +1,2 @@
+export type { PolytheneErrorCode, PolytheneErrorOptions } from './polythene-error.ts';
+export { hasErrorCode, isPolytheneError, PolytheneError } from './polythene-error.ts';

@@ -1,0 +1,180 @@
+/**
+ * The Backend contract: what a package must provide to run commands in a root filesystem.
+ * Built-in and custom backends implement exactly this; the registry and the CLI rely on
+ * nothing else.
+ */
+
+/**
+ * One isolation property a backend may enforce. The CLI's default policy asks for every
+ * guarantee the chosen backend can give on this host, and warns (or, with `--strict`,
+ * refuses) when one is lost.
+ */
+export type Guarantee =
+  /** No network but loopback (own network namespace). */
+  | 'network'
+  /** Own pid namespace: the command sees only its own processes. */
+  | 'pid'
+  /** Own IPC namespace. */
+  | 'ipc'
+  /** Own UTS namespace (hostname). */
+  | 'uts'
+  /** A fresh `/proc` for the command's own pid namespace (or an emulated one). */
+  | 'proc'
+  /** A minimal `/dev` (null, zero, full, random, urandom, tty): never the host's devices. */
+  | 'dev'
+  /** Capabilities that allow escape dropped; no new privileges. */
+  | 'capabilities'
+  /** The command runs in a new session: no TIOCSTI into the caller's terminal. */
+  | 'new-session'
+  /** The command's whole process tree dies with it and with polythene. */
+  | 'tree-kill';
+
+/** Every guarantee, in the order tables print them. */
+export const ALL_GUARANTEES: readonly Guarantee[] = [
+  'network',
+  'pid',
+  'ipc',
+  'uts',
+  'proc',
+  'dev',
+  'capabilities',
+  'new-session',
+  'tree-kill',
+];
+
+/** What a probe is told about the host. */
+export interface ProbeContext {
+  /** True when polythene runs with effective uid 0. */
+  readonly isRoot: boolean;
+  /** The host environment, for finding the backend's binaries on PATH. */
+  readonly hostEnv: Readonly<Record<string, string | undefined>>;
+}
+
+/** A tool a backend needs and the Debian package that provides it. */
+export interface MissingTool {
+  /** The binary name, e.g. `bwrap`. */
+  readonly tool: string;
+  /** The Debian/Ubuntu package that installs it, e.g. `bubblewrap`. */
+  readonly debianPackage: string;
+}
+
+/** A backend that can run commands here, and what it enforces. */
+export interface AvailableProbe {
+  readonly available: true;
+  /** The backend binary's version, when it reports one. */
+  readonly version: string | undefined;
+  /** Guarantees the backend enforces on this host. */
+  readonly guarantees: readonly Guarantee[];
+  /** Guarantees it cannot enforce here, each with the reason (e.g. proot cannot cut the network). */
+  readonly lost: Readonly<Partial<Record<Guarantee, string>>>;
+  /** Backend-specific facts found while probing (binary paths, flags), passed back to `run`. */
+  readonly details: Readonly<Record<string, string | boolean>>;
+}
+
+/** A backend that cannot run here: an expected outcome, not an error. */
+export interface UnavailableProbe {
+  readonly available: false;
+  /** One line saying why, e.g. `bwrap not found on PATH (install the bubblewrap package)`. */
+  readonly reason: string;
+  /** The missing tool, when that is the reason. */
+  readonly missing?: MissingTool;
+}
+
+/** The outcome of probing one backend. */
+export type ProbeResult = AvailableProbe | UnavailableProbe;
+
+/** A host path made visible inside the root filesystem. */
+export interface BindMount {
+  /** Absolute host path. */
+  readonly source: string;
+  /** Absolute path inside the root filesystem. */
+  readonly target: string;
+  /** Mount read-only. */
+  readonly readOnly: boolean;
+}
+
+/** Everything a backend needs to run one command. Paths inside the rootfs are absolute. */
+export interface RunSpec {
+  /** Absolute host path of the root filesystem. */
+  readonly rootfs: string;
+  /**
+   * The command as an argv; `argv[0]` is already resolved to an absolute path inside the
+   * rootfs that exists there (the caller checks, so a missing command never reaches a backend).
+   */
+  readonly argv: readonly string[];
+  /** The command's complete environment: nothing else from the host may reach it. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Working directory inside the rootfs. */
+  readonly cwd: string;
+  /** Numeric user and group inside the rootfs (0:0 is root, mapped or emulated as non-root). */
+  readonly uid: number;
+  /** Numeric group inside the rootfs. */
+  readonly gid: number;
+  /** Extra bind mounts. */
+  readonly binds: readonly BindMount[];
+  /**
+   * `inherit`: the command shares polythene's stdin, stdout and stderr.
+   * `pipe`: output is captured (up to `maxOutputBytes` each) and `input` is fed to stdin.
+   */
+  readonly stdio: 'inherit' | 'pipe';
+  /** Bytes for the command's stdin in `pipe` mode; stdin is empty when absent. */
+  readonly input?: string | Uint8Array;
+  /** Cap on captured stdout and on captured stderr, in bytes, in `pipe` mode. */
+  readonly maxOutputBytes?: number;
+  /** Kill the whole tree after this many milliseconds; the result then has `timedOut: true`. */
+  readonly timeoutMs?: number;
+  /** How long a forwarded signal may take to end the command before the tree is killed. */
+  readonly killGraceMs: number;
+  /**
+   * While the command runs, deliver SIGINT, SIGTERM and SIGHUP that polythene receives to the
+   * command, and kill the whole tree if it has not ended `killGraceMs` later.
+   */
+  readonly forwardSignals: boolean;
+  /** Aborting ends the command as a forwarded SIGTERM would. */
+  readonly abortSignal?: AbortSignal;
+  /** The probe result this backend returned on this host. */
+  readonly probe: AvailableProbe;
+}
+
+/** How a command ended. Expected outcomes are data: only set-up failures throw. */
+export interface RunResult {
+  /** The command's exit status, or null when it died of a signal. */
+  readonly exitCode: number | null;
+  /** The signal that ended the command, if any. */
+  readonly signal: NodeJS.Signals | null;
+  /** True when `timeoutMs` ran out and the tree was killed. */
+  readonly timedOut: boolean;
+  /** Wall-clock time from spawning the backend to the command's end. */
+  readonly durationMs: number;
+  /** Name of the backend that ran the command. */
+  readonly backend: string;
+  /** Captured stdout in `pipe` mode. */
+  readonly stdout?: Uint8Array;
+  /** Captured stderr in `pipe` mode. */
+  readonly stderr?: Uint8Array;
+  /** True when stdout passed `maxOutputBytes` and the rest was dropped. */
+  readonly stdoutTruncated?: boolean;
+  /** True when stderr passed `maxOutputBytes` and the rest was dropped. */
+  readonly stderrTruncated?: boolean;
+}
+
+/**
+ * A way to run commands in a root filesystem. `run` throws a `PolytheneError` with code
+ * `POLYTHENE_SETUP_FAILED` when the sandbox could not be set up and the command never started;
+ * the selection logic may then fall back to the next backend.
+ */
+export interface Backend {
+  /** Unique name, as accepted by `--isolation`. */
+  readonly name: string;
+  /** Other names accepted by `--isolation` (e.g. `bubblewrap` for `bwrap`). */
+  readonly aliases?: readonly string[];
+  /** One line for `polythene backends`. */
+  readonly description: string;
+  /** Finds out, silently, whether this backend can run commands here and what it enforces. */
+  probe(context: ProbeContext): Promise<ProbeResult>;
+  /** Runs one command; resolves when it and its whole process tree have ended. */
+  run(spec: RunSpec): Promise<RunResult>;
+}
+
+/** What a custom backend package default-exports. */
+export type BackendFactory = () => Backend | Promise<Backend>;
