@@ -1,1 +1,11 @@
-export {};
+// The programmatic API: the same operations the `polythene` command runs.
+
+export { createBuiltinBackends } from './api/exec/backend-selection.ts';
+export type { ExecOptions, ExecResult } from './api/exec/exec.ts';
+export { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, exec } from './api/exec/exec.ts';
+export type { PullOptions, PullResult } from './api/pull.ts';
+export { pull } from './api/pull.ts';
+export type { PruneOptions } from './api/store-operations.ts';
+export { inspect, list, prune, remove } from './api/store-operations.ts';
+export type { StoreOptions } from './api/store-options.ts';
+export { EXIT_CODES, exitCodeForError, exitCodeForSignal } from './exit-codes.ts';

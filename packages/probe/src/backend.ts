@@ -170,6 +170,13 @@ export interface Backend {
   readonly aliases?: readonly string[];
   /** One line for `polythene backends`. */
   readonly description: string;
+  /**
+   * Binaries the probe looks up on `PATH` (e.g. `['bwrap']`). Optional: the probe cache folds
+   * their resolved path, size, mtime and mode into its host fingerprint, so installing,
+   * upgrading or removing one makes the next exec probe again. Without it, a cached result
+   * is only invalidated by host-wide changes or by `cache.invalidate(name)`.
+   */
+  readonly binaries?: readonly string[];
   /** Finds out, silently, whether this backend can run commands here and what it enforces. */
   probe(context: ProbeContext): Promise<ProbeResult>;
   /** Runs one command; resolves when it and its whole process tree have ended. */

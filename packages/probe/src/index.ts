@@ -12,3 +12,54 @@ export type {
   UnavailableProbe,
 } from './backend.ts';
 export { ALL_GUARANTEES } from './backend.ts';
+export type { BackendRegistry } from './backend-registry.ts';
+export { createRegistry } from './backend-registry.ts';
+export { createProbeContext } from './create-probe-context.ts';
+export type { BackendDescription, DescribeBackendsOptions } from './describe-backends.ts';
+export { describeBackends } from './describe-backends.ts';
+export { formatProbeFailure } from './format-probe-failure.ts';
+export type { IsolationPolicyOptions, LostGuarantee } from './isolation-policy.ts';
+export { checkIsolationPolicy, findLostGuarantees } from './isolation-policy.ts';
+export type { LoadBackendModuleOptions } from './load-backend-module.ts';
+export { loadBackendModule } from './load-backend-module.ts';
+export { orderBackends } from './order-backends.ts';
+export { parseBackendList } from './parse-backend-list.ts';
+export type { ProbeBackendOptions, ProbeOutcome } from './probe-backend.ts';
+export { probeBackend } from './probe-backend.ts';
+export type { ProbeCache, ProbeCacheOptions } from './probe-cache.ts';
+export { createProbeCache, resolveProbeCachePath } from './probe-cache.ts';
+export type { BoundedCapture } from './run/bounded-capture.ts';
+export { createBoundedCapture } from './run/bounded-capture.ts';
+export { checkRunSpec } from './run/check-run-spec.ts';
+export type { DecodedExit } from './run/decode-exit-code.ts';
+export { decodeExitCode, getSignalNumber } from './run/decode-exit-code.ts';
+export { findExecutable } from './run/find-executable.ts';
+export type { ProcStat } from './run/proc-tree.ts';
+export {
+  isProcessAlive,
+  killDescendants,
+  killProcessGroupExcept,
+  killProcessTree,
+  listChildPids,
+  listDescendantPids,
+  listProcesses,
+  readProcStat,
+  sendSignal,
+} from './run/proc-tree.ts';
+export { resolveInRootfs } from './run/resolve-in-rootfs.ts';
+export type { QuietRunOptions, QuietRunResult } from './run/run-quietly.ts';
+export { runQuietly } from './run/run-quietly.ts';
+export type {
+  BackendExit,
+  CommandOutcome,
+  RunControls,
+  SpawnedBackend,
+  SuperviseOptions,
+} from './run/supervise-process.ts';
+export { DEFAULT_MAX_OUTPUT_BYTES, superviseProcess } from './run/supervise-process.ts';
+export type {
+  BackendSelection,
+  SelectBackendOptions,
+  SkippedBackend,
+} from './select-backend.ts';
+export { selectBackend } from './select-backend.ts';

@@ -1,1 +1,14 @@
-export {};
+// `pnpm bench`: every benchmark, each reported as ratios against a baseline measured in the
+// same run; the markdown report also lands in bench-results/latest.md.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { benchExec } from './exec-bench.ts';
+import { benchPull } from './pull-bench.ts';
+
+const only = process.argv[2];
+const sections: string[] = [];
+if (!only || only === 'pull') sections.push(...(await benchPull()));
+if (!only || only === 'exec') sections.push(...(await benchExec()));
+const outDir = join(import.meta.dirname, '..', '..', '..', 'bench-results');
+await mkdir(outDir, { recursive: true });
+await writeFile(join(outDir, 'latest.md'), `# Polythene benchmarks\n\n${sections.join('\n')}`);

@@ -1,0 +1,106 @@
+import { createBwrapBackend } from '@polythene/backend-bwrap';
+import { createChrootBackend } from '@polythene/backend-chroot';
+import { createProotBackend } from '@polythene/backend-proot';
+import {
+  type AvailableProbe,
+  type Backend,
+  type BackendRegistry,
+  checkIsolationPolicy,
+  createProbeCache,
+  createProbeContext,
+  createRegistry,
+  loadBackendModule,
+  parseBackendList,
+  selectBackend,
+} from '@polythene/probe';
+import type { Logger } from '../../logger.ts';
+
+/** The built-in backends, in the default probe order. */
+export function createBuiltinBackends(): Backend[] {
+  return [createBwrapBackend(), createProotBackend(), createChrootBackend()];
+}
+
+/** Options for {@link createExecRegistry}. */
+export interface ExecRegistryOptions {
+  /** Custom backend modules from `--backend-module`. */
+  readonly backendModules?: readonly string[];
+  /** Environment holding `POLYTHENE_BACKENDS`. */
+  readonly hostEnv: Readonly<Record<string, string | undefined>>;
+  /** Where relative module paths are resolved from. */
+  readonly cwd: string;
+}
+
+/** The built-ins, then every custom backend named by flag or by `POLYTHENE_BACKENDS`. */
+export async function createExecRegistry(options: ExecRegistryOptions): Promise<BackendRegistry> {
+  const registry = createRegistry(createBuiltinBackends());
+  const specifiers = [
+    ...parseBackendList(options.hostEnv.POLYTHENE_BACKENDS),
+    ...(options.backendModules ?? []),
+  ];
+  for (const specifier of specifiers) {
+    registry.register(await loadBackendModule(specifier, { cwd: options.cwd }));
+  }
+  return registry;
+}
+
+/** Options for {@link selectExecBackend}. */
+export interface SelectExecBackendOptions extends ExecRegistryOptions {
+  /** `--isolation` / `POLYTHENE_ISOLATION`. */
+  readonly preferred: string | undefined;
+  /** `--strict`: refuse a backend with fewer than its default guarantees. */
+  readonly strict: boolean;
+  readonly logger: Logger;
+}
+
+/** Chooses backends for one exec; `next` skips the ones that failed to set up. */
+export interface ExecBackendChooser {
+  /** The first working backend not in `failed`, with the isolation policy applied. */
+  choose(failed: readonly string[]): Promise<ExecBackendSelection>;
+}
+
+/** The backend an exec will use, with a way to forget its cached probe after a set-up failure. */
+export interface ExecBackendSelection {
+  readonly backend: Backend;
+  readonly probe: AvailableProbe;
+  /** Drops the cached probe result so the next exec probes this backend again. */
+  forget(): Promise<void>;
+}
+
+/**
+ * Picks the first working backend (preferred first) from the probe cache, probing only what
+ * is not cached, and applies the isolation policy: a warning on stderr for fewer guarantees,
+ * or a refusal under `strict`. A backend that then fails to set up is forgotten by the cache
+ * and passed over on the next `choose`.
+ */
+export async function createExecBackendChooser(
+  options: SelectExecBackendOptions,
+): Promise<ExecBackendChooser> {
+  const { logger } = options;
+  const registry = await createExecRegistry(options);
+  const cache = createProbeCache({ env: options.hostEnv, log: (line) => logger.verbose(line) });
+  const context = createProbeContext(options.hostEnv);
+  return {
+    async choose(failed) {
+      const selection = await selectBackend({
+        registry,
+        preferred: options.preferred,
+        context,
+        cache,
+        exclude: failed,
+        log: (line) => logger.verbose(line),
+      });
+      const warning = checkIsolationPolicy(selection.probe, {
+        strict: options.strict,
+        backendName: selection.backend.name,
+      });
+      if (warning !== undefined) logger.warn(warning.replace(/^warning: /, ''));
+      return {
+        backend: selection.backend,
+        probe: selection.probe,
+        async forget() {
+          cache.invalidate(selection.backend.name);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,191 @@
+import { hasErrorCode, PolytheneError } from '@polythene/errors';
+import type { BindMount, Guarantee, RunResult } from '@polythene/probe';
+import { type Logger, silentLogger } from '../../logger.ts';
+import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
+import { createExecBackendChooser } from './backend-selection.ts';
+import { buildCommandEnvironment } from './command-environment.ts';
+import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
+import { resolveCommandInRootfs } from './resolve-command.ts';
+import { resolveRootfsUser } from './rootfs-user.ts';
+
+/** How long a forwarded signal may take to end the command before its tree is killed. */
+export const DEFAULT_KILL_GRACE_MS = 5_000;
+
+/** Default cap on captured stdout and stderr (each) in `pipe` mode: 16 MiB. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+/** Options for {@link exec}. */
+export interface ExecOptions extends StoreOptions {
+  /** The store entry to run in. */
+  readonly id: string;
+  /** The command as an argv; no shell is involved. */
+  readonly command: readonly string[];
+  /** Backend to probe first (`bwrap`/`bubblewrap`, `proot`, `chroot`, or a custom name). */
+  readonly isolation?: string;
+  /** Custom backend modules (package names or paths) to register after the built-ins. */
+  readonly backendModules?: readonly string[];
+  /** `KEY=VALUE` to set, or `KEY` to copy from the host. */
+  readonly env?: readonly string[];
+  /** Working directory inside the rootfs; default the image's WorkingDir, else `/`. */
+  readonly workdir?: string;
+  /** `USER[:GROUP]` inside the rootfs; default the image's User, else root. */
+  readonly user?: string;
+  /** Extra binds: `SRC:DEST[:ro]` strings or parsed mounts. */
+  readonly binds?: readonly (string | BindMount)[];
+  /** Bind this host directory (true: the current directory) at `/workspace`. */
+  readonly workspace?: string | true;
+  /** Kill the whole tree after this many milliseconds; the result says `timedOut`. */
+  readonly timeoutMs?: number;
+  /** `inherit` passes stdio through; `pipe` captures output and feeds `input`. */
+  readonly stdio?: 'inherit' | 'pipe';
+  /** stdin for `pipe` mode. */
+  readonly input?: string | Uint8Array;
+  /** Cap on captured stdout and on captured stderr, in bytes (`pipe` mode). */
+  readonly maxOutputBytes?: number;
+  /** Refuse to run with fewer than the backend's default guarantees instead of warning. */
+  readonly strict?: boolean;
+  /** Forward SIGINT/SIGTERM/SIGHUP received by this process to the command (the CLI does). */
+  readonly forwardSignals?: boolean;
+  /** Aborting ends the command as SIGTERM would. */
+  readonly abortSignal?: AbortSignal;
+  /** Grace period between a forwarded signal and killing the tree. */
+  readonly killGraceMs?: number;
+  /** Host working directory for relative `--bind`/`--workspace` paths; default process.cwd(). */
+  readonly cwd?: string;
+  /** Verbose and warning lines; silent by default. */
+  readonly logger?: Logger;
+}
+
+/** How the command ended, and where. */
+export interface ExecResult extends RunResult {
+  /** The guarantees the backend enforced for this run. */
+  readonly guarantees: readonly Guarantee[];
+  /** The store entry's rootfs path. */
+  readonly rootfs: string;
+}
+
+/**
+ * Runs a command in a store entry through the first backend that works here. Expected
+ * outcomes (non-zero exit, signal, timeout) are data; a missing entry, a missing command,
+ * no backend or a failed sandbox set-up throw a `PolytheneError`.
+ */
+export async function exec(options: ExecOptions): Promise<ExecResult> {
+  const logger = options.logger ?? silentLogger;
+  const hostEnv = options.hostEnv ?? process.env;
+  const hostCwd = options.cwd ?? process.cwd();
+  if (options.command.length === 0) {
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      'no command given: polythene exec UUID -- CMD [ARG…]',
+    );
+  }
+  const store = await openStoreFromOptions(options, false);
+  const rootfs = await store.rootfsPath(options.id);
+  const config = await readImageConfig(store, options.id, logger);
+
+  const user = await resolveRootfsUser(rootfs, options.user ?? emptyToUndefined(config.user));
+  const env = buildCommandEnvironment({
+    imageEnv: config.env,
+    envFlags: options.env ?? [],
+    hostEnv,
+    home: user.home,
+    userName: user.name,
+  });
+  const binds = (options.binds ?? []).map((bind) =>
+    typeof bind === 'string' ? parseBind(bind, hostCwd) : bind,
+  );
+  if (options.workspace !== undefined) binds.push(workspaceBind(options.workspace, hostCwd));
+  const cwd =
+    options.workdir ??
+    (options.workspace !== undefined ? WORKSPACE_TARGET : emptyToUndefined(config.workingDir)) ??
+    '/';
+  if (!cwd.startsWith('/')) {
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      `--workdir ${cwd}: must be an absolute path inside the rootfs`,
+    );
+  }
+  const [command = '', ...args] = options.command;
+  const commandPath = await resolveCommandInRootfs(rootfs, command, { path: env.PATH ?? '', cwd });
+
+  const chooser = await createExecBackendChooser({
+    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
+    backendModules: options.backendModules,
+    hostEnv,
+    cwd: hostCwd,
+    strict: options.strict ?? false,
+    logger,
+  });
+  const failedBackends: string[] = [];
+  let lastSetupError: PolytheneError | undefined;
+  for (;;) {
+    const selection = await chooser.choose(failedBackends).catch((error: unknown) => {
+      // Every backend that probed fine failed to set up: that failure is the answer (125).
+      throw lastSetupError !== undefined && hasErrorCode(error, 'POLYTHENE_NO_BACKEND')
+        ? lastSetupError
+        : error;
+    });
+    logger.verbose(
+      `running ${commandPath} as ${user.uid}:${user.gid} in ${cwd} with ${selection.backend.name}`,
+    );
+    try {
+      const result = await selection.backend.run({
+        rootfs,
+        argv: [commandPath, ...args],
+        env,
+        cwd,
+        uid: user.uid,
+        gid: user.gid,
+        binds,
+        stdio: options.stdio ?? 'inherit',
+        input: options.input,
+        maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+        timeoutMs: options.timeoutMs,
+        killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+        forwardSignals: options.forwardSignals ?? false,
+        abortSignal: options.abortSignal,
+        probe: selection.probe,
+      });
+      logger.verbose(
+        `${selection.backend.name} finished in ${result.durationMs} ms: ${
+          result.timedOut
+            ? 'timed out'
+            : result.signal
+              ? `signal ${result.signal}`
+              : `exit ${result.exitCode}`
+        }`,
+      );
+      return { ...result, guarantees: selection.probe.guarantees, rootfs };
+    } catch (error) {
+      if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
+      // The command never started: forget the stale probe, and fall back to the next backend
+      // (which says so when it is weaker). With none left, the set-up error is the answer.
+      await selection.forget();
+      failedBackends.push(selection.backend.name);
+      logger.verbose(`${selection.backend.name} failed to set up: ${error.message}`);
+      logger.warn(
+        `${selection.backend.name} could not set up the sandbox (${error.message}); trying the next backend`,
+      );
+      lastSetupError = error;
+    }
+  }
+}
+
+async function readImageConfig(
+  store: Awaited<ReturnType<typeof openStoreFromOptions>>,
+  id: string,
+  logger: Logger,
+): Promise<{ env: string[]; workingDir?: string; user?: string }> {
+  try {
+    return (await store.inspect(id)).config;
+  } catch (error) {
+    // A rootfs without metadata (copied in by hand, or its metadata deleted) still runs.
+    if (hasErrorCode(error, 'POLYTHENE_ROOTFS_NOT_FOUND')) throw error;
+    logger.verbose(`no metadata for ${id}; running with an empty image config`);
+    return { env: [] };
+  }
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

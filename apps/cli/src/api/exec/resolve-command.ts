@@ -1,0 +1,53 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { PolytheneError } from '@polythene/errors';
+import { resolveInRootfs } from '@polythene/store';
+
+/**
+ * Finds `command` inside the rootfs the way execvp would inside it: a name with a slash is
+ * taken relative to `cwd`, a bare name is searched on the command's own PATH. Returns the
+ * absolute path inside the rootfs. Checking here, before any sandbox starts, lets a missing
+ * command exit 127 on every backend, and costs a few stat calls.
+ */
+export async function resolveCommandInRootfs(
+  rootfs: string,
+  command: string,
+  options: { readonly path: string; readonly cwd: string },
+): Promise<string> {
+  if (command === '') {
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      'no command given: polythene exec UUID -- CMD [ARG…]',
+    );
+  }
+  const candidates = command.includes('/')
+    ? [posix.resolve(options.cwd, command)]
+    : options.path
+        .split(':')
+        .filter((dir) => dir.startsWith('/'))
+        .map((dir) => posix.join(dir, command));
+  for (const candidate of candidates) {
+    if (await isExecutableInRootfs(rootfs, candidate)) return candidate;
+  }
+  throw new PolytheneError(
+    'POLYTHENE_COMMAND_NOT_FOUND',
+    command.includes('/')
+      ? `${command}: no such executable in the rootfs`
+      : `${command}: command not found in the rootfs (PATH=${options.path})`,
+  );
+}
+
+async function isExecutableInRootfs(rootfs: string, pathInside: string): Promise<boolean> {
+  try {
+    const hostPath = await resolveInRootfs(rootfs, pathInside, { followFinalSymlink: true });
+    const info = await stat(hostPath);
+    if (!info.isFile()) return false;
+    // Any execute bit: the sandbox's own user decides the rest, as execve would.
+    if ((info.mode & 0o111) === 0) return false;
+    await access(hostPath, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

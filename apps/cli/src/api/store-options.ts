@@ -1,0 +1,15 @@
+import { openStore, resolveStoreDir, type Store } from '@polythene/store';
+
+/** Options every store-touching API call accepts. */
+export interface StoreOptions {
+  /** Store directory; else `POLYTHENE_STORE`, else `/var/tmp/polythene`. */
+  readonly store?: string;
+  /** The environment to read `POLYTHENE_*` from; defaults to `process.env`. */
+  readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Opens the store the options name; `create` makes it (0700) when missing. */
+export async function openStoreFromOptions(options: StoreOptions, create: boolean): Promise<Store> {
+  const dir = resolveStoreDir({ flag: options.store, env: options.hostEnv ?? process.env });
+  return openStore(dir, { create });
+}

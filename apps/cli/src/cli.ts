@@ -1,0 +1,177 @@
+import { PolytheneError } from '@polythene/errors';
+import { cac } from 'cac';
+import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
+import type { RawOptions } from './normalize-options.ts';
+
+/** What a command action resolves to: the process exit code. */
+type CommandOutcome = Promise<number>;
+
+// Keep this file light: `polythene exec` must not load the pull machinery, so every action
+// imports its command module only when it runs.
+function buildCli(version: string, setOutcome: (outcome: CommandOutcome) => void) {
+  const cli = cac('polythene');
+  cli.option('--store <dir>', 'Store directory (env POLYTHENE_STORE, default /var/tmp/polythene)');
+
+  cli
+    .command('pull <image>', 'Export an image into a new root filesystem and print its UUID')
+    .option('--pull <policy>', 'When to contact the registry: always, missing or never', {
+      default: 'missing',
+    })
+    .option('--timeout <seconds>', 'Give up after this many seconds (and clean up)')
+    .option('--json', 'Print one JSON object (id, image, digest, path, sizes, duration)')
+    .option('--quiet', 'No progress on stderr')
+    .example('polythene pull docker.io/library/busybox:latest')
+    .example('polythene pull oci-archive:./image.tar --pull never')
+    .action((image: string, options: RawOptions) =>
+      setOutcome(
+        import('./commands/pull/pull-command.ts').then((m) => m.pullCommand(image, options)),
+      ),
+    );
+
+  cli
+    .command('exec <uuid> [...command]', 'Run a command inside a root filesystem (put it after --)')
+    .option(
+      '--isolation <backend>',
+      'Backend to try first: bwrap (bubblewrap), proot, chroot (env POLYTHENE_ISOLATION)',
+    )
+    .option('--env <KEY[=VALUE]>', 'Set a variable, or copy KEY from the host (repeatable)')
+    .option('--workdir <dir>', "Working directory inside the rootfs (default: the image's, else /)")
+    .option('--user <user[:group]>', "User inside the rootfs (default: the image's, else root)")
+    .option('--bind <src:dest[:ro]>', 'Bind a host path into the rootfs (repeatable)')
+    .option(
+      '--workspace [dir]',
+      'Bind DIR (default: the current directory) at /workspace and start there',
+    )
+    .option('--timeout <seconds>', 'Kill the whole command tree after this many seconds (exit 124)')
+    .option('--json', 'Capture output and print one JSON object with the result')
+    .option(
+      '--max-output <bytes>',
+      'With --json: cap on captured stdout and stderr each (default 16M)',
+    )
+    .option('--strict', 'Refuse to run with fewer isolation guarantees than the default (exit 125)')
+    .option(
+      '--backend-module <module>',
+      'Register a custom backend from a package or path (repeatable)',
+    )
+    .example('polythene exec 0190f5c2-… -- uname -a')
+    .example('polythene exec 0190f5c2-… --workspace --env CI -- make test')
+    .action((uuid: string, command: string[], options: RawOptions) =>
+      setOutcome(
+        import('./commands/exec/exec-command.ts').then((m) =>
+          m.execCommand(uuid, command, options),
+        ),
+      ),
+    );
+
+  cli
+    .command('list', 'List the root filesystems in the store')
+    .alias('ls')
+    .option('--json', 'Print a JSON array')
+    .action((options: RawOptions) =>
+      setOutcome(import('./commands/list/list-command.ts').then((m) => m.listCommand(options))),
+    );
+
+  cli
+    .command('inspect <uuid>', "Print an entry's recorded metadata as JSON")
+    .action((uuid: string, options: RawOptions) =>
+      setOutcome(
+        import('./commands/inspect/inspect-command.ts').then((m) =>
+          m.inspectCommand(uuid, options),
+        ),
+      ),
+    );
+
+  cli
+    .command('rm <...uuids>', 'Remove root filesystems from the store')
+    .alias('remove')
+    .action((uuids: string[], options: RawOptions) =>
+      setOutcome(import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options))),
+    );
+
+  cli
+    .command('prune', 'Remove old entries, orphans and stale temporaries')
+    .option('--older-than <duration>', 'Only entries older than this (e.g. 7d, 12h, 30m)')
+    .option('--json', 'Print what was removed as JSON')
+    .example('polythene prune --older-than 7d')
+    .action((options: RawOptions) =>
+      setOutcome(import('./commands/prune/prune-command.ts').then((m) => m.pruneCommand(options))),
+    );
+
+  cli
+    .command('backends', 'Show every backend: available here or why not, and what it enforces')
+    .option('--json', 'Print a JSON array')
+    .option('--backend-module <module>', 'Also show a custom backend (repeatable)')
+    .action((options: RawOptions) =>
+      setOutcome(
+        import('./commands/backends/backends-command.ts').then((m) => m.backendsCommand(options)),
+      ),
+    );
+
+  cli.help();
+  cli.version(version);
+  return cli;
+}
+
+/**
+ * Runs the CLI on `argv` (without node and script) and resolves to the exit code. Errors
+ * become one line on stderr; nothing here calls process.exit, so pending cleanup finishes.
+ */
+export async function runCli(argv: readonly string[], version: string): Promise<number> {
+  let outcome: CommandOutcome | undefined;
+  try {
+    const cli = buildCli(version, (value) => {
+      outcome = value;
+    });
+    cli.parse(['node', 'polythene', ...argv], { run: false });
+    if (cli.options.help || cli.options.version) return EXIT_CODES.ok;
+    if (!cli.matchedCommand) {
+      if (cli.args.length > 0) {
+        throw new PolytheneError(
+          'POLYTHENE_USAGE',
+          `unknown command ${cli.args[0]} (see polythene --help)`,
+        );
+      }
+      cli.outputHelp();
+      return EXIT_CODES.usage;
+    }
+    await cli.runMatchedCommand();
+    return outcome === undefined ? EXIT_CODES.ok : await outcome;
+  } catch (error) {
+    reportError(error);
+    return exitCodeForError(toPolytheneError(error), receivedSignalOf(error));
+  }
+}
+
+/** Marks an error as caused by an interrupt signal, so the exit code is 128+n. */
+export function withReceivedSignal(error: unknown, signal: NodeJS.Signals | undefined): unknown {
+  if (signal !== undefined && error !== null && typeof error === 'object') {
+    interruptSignals.set(error, signal);
+  }
+  return error;
+}
+
+const interruptSignals = new WeakMap<object, NodeJS.Signals>();
+
+function receivedSignalOf(error: unknown): NodeJS.Signals | undefined {
+  return error !== null && typeof error === 'object' ? interruptSignals.get(error) : undefined;
+}
+
+// cac reports usage problems (unknown option, missing argument) as a plain CACError.
+function toPolytheneError(error: unknown): unknown {
+  if (error instanceof Error && error.name === 'CACError') {
+    return new PolytheneError('POLYTHENE_USAGE', error.message, { cause: error });
+  }
+  return error;
+}
+
+function reportError(error: unknown): void {
+  const normalized = toPolytheneError(error);
+  const message = normalized instanceof Error ? normalized.message : String(normalized);
+  const firstLine = message.split('\n', 1)[0];
+  const hint =
+    (normalized as { code?: unknown }).code === 'POLYTHENE_USAGE' ? ' (see polythene --help)' : '';
+  process.stderr.write(`polythene: ${firstLine}${firstLine?.includes('--help') ? '' : hint}\n`);
+  if (process.env.POLYTHENE_DEBUG && normalized instanceof Error && normalized.stack) {
+    process.stderr.write(`${normalized.stack}\n`);
+  }
+}

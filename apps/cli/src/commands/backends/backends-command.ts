@@ -1,0 +1,34 @@
+import { createProbeCache, createProbeContext, describeBackends } from '@polythene/probe';
+import { createExecRegistry } from '../../api/exec/backend-selection.ts';
+import { type RawOptions, stringList } from '../../normalize-options.ts';
+import { printJson, readCommandContext } from '../command-context.ts';
+import { formatTable } from '../list/list-command.ts';
+
+/** `polythene backends`: every registered backend, available here or why not, and its guarantees. */
+export async function backendsCommand(options: RawOptions): Promise<number> {
+  const context = readCommandContext(options);
+  const registry = await createExecRegistry({
+    backendModules: stringList(options.backendModule, '--backend-module'),
+    hostEnv: process.env,
+    cwd: process.cwd(),
+  });
+  // A fresh probe of each refreshes the cache later execs use.
+  const descriptions = await describeBackends(registry, createProbeContext(process.env), {
+    cache: createProbeCache({ log: (line) => context.logger.verbose(line) }),
+  });
+  if (context.isJson) {
+    printJson(descriptions);
+    return 0;
+  }
+  const rows = descriptions.map((backend) => [
+    backend.name,
+    backend.available ? 'yes' : 'no',
+    backend.version ?? '-',
+    backend.available ? backend.guarantees.join(',') || '-' : (backend.reason ?? ''),
+    backend.lost.map((lost) => lost.guarantee).join(',') || '-',
+  ]);
+  process.stdout.write(
+    formatTable(['BACKEND', 'AVAILABLE', 'VERSION', 'ENFORCES (or why not)', 'LOST'], rows),
+  );
+  return 0;
+}

@@ -1,0 +1,62 @@
+import { exec } from '../../api/exec/exec.ts';
+import { EXIT_CODES, exitCodeForSignal } from '../../exit-codes.ts';
+import {
+  byteCount,
+  lastBoolean,
+  lastString,
+  optionalPath,
+  type RawOptions,
+  stringList,
+  timeoutMsFromSeconds,
+} from '../../normalize-options.ts';
+import { printJson, readCommandContext } from '../command-context.ts';
+
+/**
+ * `polythene exec UUID -- CMD…`: exits with the command's status, 128+n when it died of
+ * signal n, 124 on `--timeout`.
+ */
+export async function execCommand(
+  uuid: string,
+  positional: string[],
+  options: RawOptions,
+): Promise<number> {
+  const context = readCommandContext(options);
+  // Words before `--` are positional; after it, cac keeps them verbatim in options['--'].
+  const command = [...positional.map(String), ...stringList(options['--'], '--')];
+  const result = await exec({
+    id: uuid,
+    command,
+    store: context.store,
+    isolation: lastString(options.isolation, '--isolation'),
+    backendModules: stringList(options.backendModule, '--backend-module'),
+    env: stringList(options.env, '--env'),
+    workdir: lastString(options.workdir, '--workdir'),
+    user: lastString(options.user, '--user'),
+    binds: stringList(options.bind, '--bind'),
+    workspace: optionalPath(options.workspace),
+    timeoutMs: timeoutMsFromSeconds(options.timeout),
+    stdio: context.isJson ? 'pipe' : 'inherit',
+    maxOutputBytes: byteCount(options.maxOutput, '--max-output'),
+    strict: lastBoolean(options.strict),
+    forwardSignals: true,
+    logger: context.logger,
+  });
+  if (context.isJson) {
+    const decoder = new TextDecoder();
+    printJson({
+      exitCode: result.exitCode,
+      signal: result.signal,
+      timedOut: result.timedOut,
+      durationMs: result.durationMs,
+      backend: result.backend,
+      guarantees: result.guarantees,
+      stdout: decoder.decode(result.stdout ?? new Uint8Array()),
+      stderr: decoder.decode(result.stderr ?? new Uint8Array()),
+      stdoutTruncated: result.stdoutTruncated ?? false,
+      stderrTruncated: result.stderrTruncated ?? false,
+    });
+  }
+  if (result.timedOut) return EXIT_CODES.timeout;
+  if (result.signal) return exitCodeForSignal(result.signal);
+  return result.exitCode ?? EXIT_CODES.failure;
+}

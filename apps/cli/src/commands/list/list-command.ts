@@ -1,0 +1,62 @@
+import { list } from '../../api/store-operations.ts';
+import type { RawOptions } from '../../normalize-options.ts';
+import { printJson, readCommandContext } from '../command-context.ts';
+
+/** `polythene list`: id, image, created, size; orphans marked as such. */
+export async function listCommand(options: RawOptions): Promise<number> {
+  const context = readCommandContext(options);
+  const entries = await list({ store: context.store });
+  if (context.isJson) {
+    printJson(
+      entries.map((entry) => ({
+        id: entry.id,
+        status: entry.status,
+        image: entry.metadata?.image ?? null,
+        createdAt: entry.createdAt,
+        sizeBytes: entry.sizeBytes ?? entry.metadata?.sizeBytes ?? null,
+        path: entry.path,
+      })),
+    );
+    return 0;
+  }
+  const rows = entries.map((entry) => [
+    entry.id,
+    entry.status === 'ok' ? (entry.metadata?.image ?? '') : `(${entry.status})`,
+    entry.createdAt,
+    formatBytes(entry.sizeBytes ?? entry.metadata?.sizeBytes),
+  ]);
+  process.stdout.write(formatTable(['ID', 'IMAGE', 'CREATED', 'SIZE'], rows));
+  return 0;
+}
+
+/** Left-aligned columns separated by two spaces. */
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, column) =>
+    Math.max(...all.map((row) => (row[column] ?? '').length)),
+  );
+  return all
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+    .concat('\n');
+}
+
+function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

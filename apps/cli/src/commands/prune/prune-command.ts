@@ -1,0 +1,21 @@
+import { prune } from '../../api/store-operations.ts';
+import { lastString, type RawOptions } from '../../normalize-options.ts';
+import { printJson, readCommandContext } from '../command-context.ts';
+
+/** `polythene prune [--older-than DURATION]`. */
+export async function pruneCommand(options: RawOptions): Promise<number> {
+  const context = readCommandContext(options);
+  const report = await prune({
+    store: context.store,
+    olderThan: lastString(options.olderThan, '--older-than'),
+  });
+  if (context.isJson) {
+    printJson(report);
+  } else {
+    for (const id of report.removedIds) process.stdout.write(`${id}\n`);
+    process.stderr.write(
+      `polythene: removed ${report.removedIds.length} entries, ${report.removedTemporaries} stale temporaries, ${report.removedOrphanMetadata} orphan metadata files\n`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,46 @@
+import type { ExportProgress } from '@polythene/podman-export';
+
+/** Renders pull progress on stderr: one rewritten line on a terminal, plain lines elsewhere. */
+export interface ProgressDisplay {
+  update(event: ExportProgress): void;
+  /** Clears the live line (terminal) before the result is printed. */
+  finish(): void;
+}
+
+const MIB = 1024 * 1024;
+
+/** A display for `stream`; quiet displays nothing. */
+export function createProgressDisplay(
+  stream: NodeJS.WriteStream,
+  isQuiet: boolean,
+): ProgressDisplay {
+  if (isQuiet) return { update() {}, finish() {} };
+  if (!stream.isTTY) {
+    // Logs get one line per phase, not a line per chunk.
+    let lastPhase: string | undefined;
+    return {
+      update(event) {
+        if (event.phase === lastPhase) return;
+        lastPhase = event.phase;
+        stream.write(`polythene: ${event.phase}…\n`);
+      },
+      finish() {},
+    };
+  }
+  let lastDrawMs = 0;
+  let isDrawn = false;
+  return {
+    update(event) {
+      const now = Date.now();
+      if (now - lastDrawMs < 100 && event.phase === 'extract') return;
+      lastDrawMs = now;
+      isDrawn = true;
+      const bytes = event.bytes === undefined ? '' : ` ${(event.bytes / MIB).toFixed(1)} MiB`;
+      const files = event.files === undefined ? '' : ` ${event.files} files`;
+      stream.write(`\r\x1b[2Kpolythene: ${event.phase}${bytes}${files}`);
+    },
+    finish() {
+      if (isDrawn) stream.write('\r\x1b[2K');
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import { remove } from '../../api/store-operations.ts';
+import type { RawOptions } from '../../normalize-options.ts';
+import { readCommandContext } from '../command-context.ts';
+
+/** `polythene rm UUID…`: removes entries; validates every id before removing any. */
+export async function rmCommand(uuids: string[], options: RawOptions): Promise<number> {
+  const context = readCommandContext(options);
+  const ids = uuids.map(String);
+  await remove(ids, { store: context.store });
+  for (const id of ids) context.logger.verbose(`removed ${id}`);
+  return 0;
+}

@@ -1,0 +1,263 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTestImages, type TestImages } from '@polythene/test-images';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshStorePath, runPolythene, startPolythene } from './run-polythene.ts';
+
+let images: TestImages;
+let store: string;
+let busyboxId: string;
+let configuredId: string;
+let noShellId: string;
+
+async function pull(image: string): Promise<string> {
+  const run = await runPolythene(['pull', image, '--store', store, '--quiet']);
+  expect(run.exitCode, run.stderr).toBe(0);
+  return run.stdout.trim();
+}
+
+beforeAll(async () => {
+  images = await ensureTestImages();
+  store = await freshStorePath();
+  [busyboxId, configuredId, noShellId] = [
+    await pull(images.busybox),
+    await pull(images.configured),
+    await pull(images.noShell),
+  ];
+});
+
+function execIn(
+  id: string,
+  command: readonly string[],
+  flags: readonly string[] = [],
+  env?: Record<string, string>,
+) {
+  return runPolythene(['exec', id, '--store', store, ...flags, '--', ...command], { env });
+}
+
+describe.each(['bwrap', 'proot', 'chroot'])(
+  'polythene exec --isolation %s (as root)',
+  (backend) => {
+    const flags = ['--isolation', backend];
+
+    it('runs uname -a and passes stdout through', async () => {
+      const run = await execIn(busyboxId, ['uname', '-a'], flags, { POLYTHENE_VERBOSE: '1' });
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^Linux /);
+      expect(run.stderr).toContain(backend);
+    });
+
+    it("exits with the command's own status, and 128+n when it dies of signal n", async () => {
+      expect((await execIn(busyboxId, ['sh', '-c', 'exit 42'], flags)).exitCode).toBe(42);
+      expect((await execIn(busyboxId, ['sh', '-c', 'kill -TERM $$'], flags)).exitCode).toBe(143);
+    });
+
+    it('kills the whole tree at --timeout and exits 124', async () => {
+      const marker = `polythene-timeout-${backend}-${process.pid}`;
+      const run = await execIn(
+        busyboxId,
+        ['sh', '-c', `sleep 1000 & sleep 999; echo ${marker}`],
+        [...flags, '--timeout', '1'],
+      );
+      expect(run.exitCode).toBe(124);
+      const { execa } = await import('execa');
+      const { stdout } = await execa('ps', ['-eo', 'args']);
+      expect(stdout).not.toMatch(/sleep 1000/);
+    });
+
+    it('exits 127 when the command is not in the rootfs', async () => {
+      const run = await execIn(busyboxId, ['no-such-command'], flags);
+      expect(run.exitCode).toBe(127);
+      expect(run.stderr).toMatch(/^polythene: no-such-command: command not found/);
+    });
+
+    it('runs an image without /bin/sh (argv, no shell)', async () => {
+      const run = await execIn(noShellId, ['/hello'], flags);
+      expect(run.exitCode, run.stderr).toBe(0);
+    });
+
+    it("uses the image's Env, WorkingDir and User, and nothing from the host", async () => {
+      const run = await execIn(
+        configuredId,
+        [
+          'sh',
+          '-c',
+          'echo "$GREETING|$(pwd)|$(id -u):$(id -g)|$HOME|${GITHUB_TOKEN-unset}|${LD_PRELOAD-unset}"',
+        ],
+        flags,
+        {
+          GITHUB_TOKEN: 'ghp_secret',
+          AWS_SECRET_ACCESS_KEY: 'aws-secret',
+          LD_PRELOAD: '/nonexistent.so',
+        },
+      );
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe('hello|/srv/app|1000:1000|/home/app|unset|unset');
+    });
+
+    it('applies --env, --workdir and --user', async () => {
+      const run = await execIn(
+        configuredId,
+        ['sh', '-c', 'echo "$GREETING|$FROM_HOST|$(pwd)|$(id -u)"'],
+        [
+          ...flags,
+          '--env',
+          'GREETING=hi',
+          '--env',
+          'FROM_HOST',
+          '--workdir',
+          '/tmp',
+          '--user',
+          'root',
+        ],
+        { FROM_HOST: 'copied' },
+      );
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe('hi|copied|/tmp|0');
+    });
+
+    it('binds the project at /workspace; writes into the rootfs persist to the next exec', async () => {
+      const project = await mkdtemp(join(tmpdir(), 'polythene-project-'));
+      await writeFile(
+        join(project, 'install.sh'),
+        `mkdir -p /opt/tool && echo installed-${backend} > /opt/tool/VERSION\n`,
+      );
+      const install = await runPolythene(
+        ['exec', busyboxId, '--store', store, ...flags, '--workspace', '--', 'sh', 'install.sh'],
+        {
+          cwd: project,
+        },
+      );
+      expect(install.exitCode, install.stderr).toBe(0);
+      const check = await execIn(busyboxId, ['cat', '/opt/tool/VERSION'], flags);
+      expect(check.stdout.trim()).toBe(`installed-${backend}`);
+    });
+
+    it('captures output with --json', async () => {
+      const run = await execIn(
+        busyboxId,
+        ['sh', '-c', 'echo out; echo err >&2; exit 3'],
+        [...flags, '--json'],
+      );
+      expect(run.exitCode).toBe(3);
+      const result = JSON.parse(run.stdout);
+      expect(result).toMatchObject({
+        exitCode: 3,
+        signal: null,
+        timedOut: false,
+        backend,
+        stdout: 'out\n',
+        stderr: 'err\n',
+      });
+      expect(Array.isArray(result.guarantees)).toBe(true);
+    });
+
+    it('truncates captured output at --max-output', async () => {
+      const run = await execIn(
+        busyboxId,
+        ['sh', '-c', 'yes | head -c 100000'],
+        [...flags, '--json', '--max-output', '1K'],
+      );
+      const result = JSON.parse(run.stdout);
+      expect(result.stdout.length).toBe(1024);
+      expect(result.stdoutTruncated).toBe(true);
+    });
+
+    it('forwards SIGTERM to the command, which may clean up', async () => {
+      const child = startPolythene([
+        'exec',
+        busyboxId,
+        '--store',
+        store,
+        ...flags,
+        '--',
+        'sh',
+        '-c',
+        'trap "echo cleaned > /trap-' +
+          backend +
+          '; exit 7" TERM; echo ready; while :; do sleep 0.1; done',
+      ]);
+      await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+      child.kill('SIGTERM');
+      const result = await child;
+      expect(result.exitCode).toBe(7);
+      expect(await readFile(join(store, busyboxId, `trap-${backend}`), 'utf8')).toBe('cleaned\n');
+    });
+  },
+);
+
+describe('backend choice', () => {
+  it('refuses an unknown --isolation with the valid names', async () => {
+    const run = await execIn(busyboxId, ['true'], ['--isolation', 'docker']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/bwrap.*proot.*chroot/);
+  });
+
+  it('accepts bubblewrap as a name for bwrap, and the flag wins over POLYTHENE_ISOLATION', async () => {
+    const run = await execIn(busyboxId, ['true'], ['--isolation', 'bubblewrap', '--json'], {
+      POLYTHENE_ISOLATION: 'proot',
+    });
+    expect(JSON.parse(run.stdout).backend).toBe('bwrap');
+    const fromEnv = await execIn(busyboxId, ['true'], ['--json'], { POLYTHENE_ISOLATION: 'proot' });
+    expect(JSON.parse(fromEnv.stdout).backend).toBe('proot');
+  });
+
+  it('warns once when running with fewer guarantees, and --strict refuses with 125', async () => {
+    const weak = await execIn(busyboxId, ['true'], ['--isolation', 'proot']);
+    expect(weak.exitCode).toBe(0);
+    expect(weak.stderr.trim().split('\n')).toHaveLength(1);
+    expect(weak.stderr).toMatch(/^polythene: warning: proot runs without network/);
+    const strict = await execIn(busyboxId, ['true'], ['--isolation', 'proot', '--strict']);
+    expect(strict.exitCode).toBe(125);
+    expect(strict.stderr).toContain('network');
+  });
+
+  it('prints nothing while probing unless verbose', async () => {
+    const run = await execIn(busyboxId, ['echo', 'quiet']);
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('quiet\n');
+  });
+});
+
+describe('polythene backends', () => {
+  it('shows every backend with availability and guarantees', async () => {
+    const run = await runPolythene(['backends', '--json']);
+    expect(run.exitCode).toBe(0);
+    const backends = JSON.parse(run.stdout) as {
+      name: string;
+      available: boolean;
+      guarantees: string[];
+    }[];
+    expect(backends.map((backend) => backend.name)).toEqual(['bwrap', 'proot', 'chroot']);
+    const bwrap = backends.find((backend) => backend.name === 'bwrap');
+    expect(bwrap?.available).toBe(true);
+    expect(bwrap?.guarantees).toContain('network');
+    const table = await runPolythene(['backends']);
+    expect(table.stdout).toMatch(/^BACKEND\s+AVAILABLE/);
+  });
+});
+
+describe('the Python tool contract', () => {
+  it('keeps `exec UUID -- CMD` and the flag after the uuid', async () => {
+    const run = await runPolythene([
+      'exec',
+      busyboxId,
+      '--store',
+      store,
+      '--',
+      'echo',
+      '--not-a-polythene-flag',
+    ]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe('--not-a-polythene-flag\n');
+  });
+
+  it('exits 1 for a missing rootfs', async () => {
+    const run = await execIn('01890a5d-ac96-774b-bcce-b302099a8000', ['true']);
+    expect(run.exitCode).toBe(1);
+    expect(existsSync(join(store, '01890a5d-ac96-774b-bcce-b302099a8000'))).toBe(false);
+  });
+});

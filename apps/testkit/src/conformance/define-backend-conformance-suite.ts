@@ -1,0 +1,61 @@
+import type { AvailableProbe, Backend, Guarantee } from '@polythene/probe';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONFORMANCE_CHECKS, type ConformanceContext } from './conformance-checks.ts';
+
+/** Options for {@link defineBackendConformanceSuite}. */
+export interface BackendConformanceSuiteOptions {
+  /** Creates the backend under test (once per suite). */
+  readonly createBackend: () => Backend | Promise<Backend>;
+  /** A busybox root filesystem to run in (static busybox with its applets, `/tmp` 1777). */
+  readonly rootfs: () => Promise<string> | string;
+  /** What the backend must achieve on this host. */
+  readonly expect?: {
+    /** Guarantees the probe must claim here; every claimed guarantee is then checked for real. */
+    readonly guarantees?: readonly Guarantee[];
+  };
+  /** Suite title; defaults to `backend conformance`. */
+  readonly title?: string;
+}
+
+/**
+ * Declares the shared backend conformance suite with vitest `describe`/`it`: exit codes,
+ * signals, timeouts that kill the tree, forwarded signals, exact environment, cwd, uid/gid,
+ * file writes, binds, stdin, output limits, set-up failures, and every isolation guarantee the
+ * backend's probe claims on this host, checked from inside the sandbox. A backend that claims
+ * a guarantee it does not enforce fails; one that is unavailable here fails the probe test.
+ */
+export function defineBackendConformanceSuite(options: BackendConformanceSuiteOptions): void {
+  describe(options.title ?? 'backend conformance', () => {
+    let context: ConformanceContext | undefined;
+    const getContext = (): ConformanceContext => {
+      if (context === undefined) throw new Error('the backend probed unavailable: see the probe test');
+      return context;
+    };
+
+    beforeAll(async () => {
+      const backend = await options.createBackend();
+      const probe = await backend.probe({ isRoot: process.geteuid?.() === 0, hostEnv: process.env });
+      if (probe.available) context = { backend, probe, rootfs: await options.rootfs() };
+    });
+
+    it('probes available and claims the expected guarantees', async () => {
+      const backend = await options.createBackend();
+      const probe = await backend.probe({ isRoot: process.geteuid?.() === 0, hostEnv: process.env });
+      expect(probe, probe.available ? '' : probe.reason).toMatchObject({ available: true });
+      const claimed = (probe as AvailableProbe).guarantees;
+      for (const guarantee of options.expect?.guarantees ?? []) expect(claimed).toContain(guarantee);
+    });
+
+    for (const check of CONFORMANCE_CHECKS) {
+      const title = check.guarantee === undefined ? check.name : `[${check.guarantee}] ${check.name}`;
+      it(title, async (test) => {
+        const current = getContext();
+        if (check.guarantee !== undefined && !current.probe.guarantees.includes(check.guarantee)) {
+          test.skip(`${current.backend.name} does not claim "${check.guarantee}" here: ${current.probe.lost[check.guarantee] ?? 'no reason given'}`);
+          return;
+        }
+        await check.run(current);
+      });
+    }
+  });
+}

@@ -1,0 +1,107 @@
+import { closeSync, openSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { PolytheneError } from '@polythene/errors';
+import type { Backend, RunResult, RunSpec } from '@polythene/probe';
+import { checkRunSpec, decodeExitCode, listChildPids, sendSignal, superviseProcess } from '@polythene/probe';
+import { buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
+import { type BwrapStatus, readBwrapStatusLine } from './parse-bwrap-status.ts';
+import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
+
+/**
+ * Creates the bubblewrap backend: the strongest built-in isolation (own network, pid, ipc and
+ * uts namespaces, fresh `/proc`, minimal `/dev`, no capabilities, new session, the tree dies
+ * with polythene). Non-root callers need unprivileged user namespaces.
+ */
+export function createBwrapBackend(): Backend {
+  return {
+    name: 'bwrap',
+    aliases: ['bubblewrap'],
+    description: 'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',
+    probe: probeBwrap,
+    run: runWithBwrap,
+  };
+}
+
+async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
+  checkRunSpec(spec, 'bwrap');
+  const details = readBwrapDetails(spec.probe.details);
+  const isRoot = process.geteuid?.() === 0;
+  const plan = planBwrapRun(spec, isRoot);
+  if (plan.dropsToImageUser && (details.setprivPath === '' || !details.hasUserNamespaces)) {
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      `bwrap: cannot run as uid ${spec.uid}:${spec.gid} as root here: that needs setpriv (util-linux) and unprivileged user namespaces; pass --user 0 or use --isolation=chroot`,
+    );
+  }
+  const options = buildBwrapArgs(spec, plan);
+  const commandLine = buildBwrapCommandLine(spec, plan, {
+    bwrap: details.bwrapPath,
+    ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
+  });
+
+  // Root dropping to the image user hands over the rootfs and bind sources as fds it opened.
+  const sharedFds: number[] = [];
+  try {
+    if (plan.dropsToImageUser) {
+      sharedFds.push(openSync(spec.rootfs, 'r'));
+      for (const bind of spec.binds) sharedFds.push(openSync(bind.source, 'r'));
+    }
+    const status: BwrapStatus = {};
+    return await superviseProcess({
+      backend: 'bwrap',
+      file: commandLine.file,
+      args: commandLine.args,
+      env: {},
+      controls: spec,
+      extraStdio: ['pipe', 'pipe', ...sharedFds],
+      onSpawn: ({ extraStreams }) => {
+        const argsStream = extraStreams[0] as Writable;
+        argsStream.on('error', () => undefined);
+        argsStream.end(options.map((arg) => `${arg}\0`).join(''));
+        readStatus(extraStreams[1] as Readable, status);
+      },
+      findCommandPid: () =>
+        // bwrap's init is pid 1 of the sandbox; the command is its child.
+        status.childPid === undefined ? undefined : listChildPids(status.childPid)[0],
+      killTree: () => {
+        // Killing the pid namespace's init kills every process in it at once.
+        if (status.childPid !== undefined) sendSignal(status.childPid, 'SIGKILL');
+      },
+      interpretExit: (exit) => {
+        if (status.exitCode !== undefined) return decodeExitCode(status.exitCode);
+        if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL' };
+        if (exit.signal !== null) return { exitCode: null, signal: exit.signal };
+        throw new PolytheneError(
+          'POLYTHENE_SETUP_FAILED',
+          `bwrap could not set up the sandbox: ${describeBwrapError(exit.stderr)}`,
+        );
+      },
+    });
+  } finally {
+    for (const fd of sharedFds) closeSync(fd);
+  }
+}
+
+function readStatus(stream: Readable, status: BwrapStatus): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) readBwrapStatusLine(line, status);
+  });
+  stream.on('end', () => readBwrapStatusLine(pending, status));
+  stream.on('error', () => undefined);
+}
+
+function describeBwrapError(stderr: Uint8Array | undefined): string {
+  if (stderr === undefined) return "see bwrap's message above";
+  const line = new TextDecoder()
+    .decode(stderr)
+    .split('\n')
+    .map((text) => text.trim())
+    .filter((text) => text.startsWith('bwrap:'))
+    .at(-1);
+  return line ?? 'bwrap exited before starting the command';
+}

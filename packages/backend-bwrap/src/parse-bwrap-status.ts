@@ -1,0 +1,26 @@
+/** What bwrap's `--json-status-fd` said. */
+export interface BwrapStatus {
+  /** Host pid of the sandbox's first process (bwrap's init, pid 1 in the new pid namespace). */
+  childPid?: number;
+  /** The command's exit status (128+n for signal n); absent when the command never ran. */
+  exitCode?: number;
+}
+
+/**
+ * Reads bwrap's status documents (one JSON object per line) into `status`, ignoring lines it
+ * cannot parse: a partial line is completed by a later chunk, so callers pass whole lines.
+ */
+export function readBwrapStatusLine(line: string, status: BwrapStatus): void {
+  const trimmed = line.trim();
+  if (trimmed === '') return;
+  let document: unknown;
+  try {
+    document = JSON.parse(trimmed);
+  } catch {
+    return;
+  }
+  if (typeof document !== 'object' || document === null) return;
+  const record = document as Record<string, unknown>;
+  if (typeof record['child-pid'] === 'number') status.childPid = record['child-pid'];
+  if (typeof record['exit-code'] === 'number') status.exitCode = record['exit-code'];
+}

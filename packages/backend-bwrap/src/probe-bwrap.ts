@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import type { ProbeContext, ProbeResult } from '@polythene/probe';
+import { ALL_GUARANTEES, findExecutable, runQuietly } from '@polythene/probe';
+
+/** Keys of the probe's `details` that `run` reads back. */
+export interface BwrapDetails {
+  /** Absolute path of bwrap. */
+  readonly bwrapPath: string;
+  /** Absolute path of setpriv, or '' when missing (root then cannot run non-root image users). */
+  readonly setprivPath: string;
+  /** True when an unprivileged process may create user namespaces here. */
+  readonly hasUserNamespaces: boolean;
+}
+
+// Runs bwrap itself as the sandboxed command: needs nothing else on the host, costs one fork.
+function buildProbeArgs(bwrapPath: string, withUserNamespace: boolean): string[] {
+  return [
+    '--ro-bind',
+    '/',
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--unshare-net',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    ...(withUserNamespace ? ['--unshare-user'] : []),
+    '--cap-drop',
+    'ALL',
+    '--new-session',
+    '--die-with-parent',
+    '--',
+    bwrapPath,
+    '--version',
+  ];
+}
+
+/**
+ * Probes bubblewrap silently: finds it, reads its version, and starts one real sandbox with
+ * every namespace the backend uses. Refused user namespaces make it unavailable to non-root
+ * callers, with the sysctl that refuses them named in the reason.
+ */
+export async function probeBwrap(context: ProbeContext): Promise<ProbeResult> {
+  const bwrapPath = findExecutable('bwrap', context.hostEnv);
+  if (bwrapPath === undefined) {
+    return {
+      available: false,
+      reason: 'bwrap not found on PATH (install the bubblewrap package)',
+      missing: { tool: 'bwrap', debianPackage: 'bubblewrap' },
+    };
+  }
+  const setprivPath = findExecutable('setpriv', context.hostEnv) ?? '';
+  const versionRun = await runQuietly(bwrapPath, ['--version']);
+  const version = /(\d+\.\d+(?:\.\d+)?)/.exec(versionRun.stdout)?.[1];
+
+  const sandboxRun = await runQuietly(bwrapPath, buildProbeArgs(bwrapPath, !context.isRoot));
+  if (sandboxRun.exitCode !== 0) {
+    return { available: false, reason: describeRefusal(sandboxRun.stderr, context.isRoot) };
+  }
+  let hasUserNamespaces = !context.isRoot;
+  if (context.isRoot && setprivPath !== '') {
+    // Root runs non-root image users through an unprivileged bwrap: check that works too.
+    const userRun = await runQuietly(setprivPath, [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--',
+      bwrapPath,
+      ...buildProbeArgs(bwrapPath, true),
+    ]);
+    hasUserNamespaces = userRun.exitCode === 0;
+  }
+  const details: BwrapDetails = { bwrapPath, setprivPath, hasUserNamespaces };
+  return { available: true, version, guarantees: [...ALL_GUARANTEES], lost: {}, details: { ...details } };
+}
+
+/** Reads the probe's details back, tolerating a cache written by another version. */
+export function readBwrapDetails(details: Readonly<Record<string, string | boolean>>): BwrapDetails {
+  return {
+    bwrapPath: typeof details.bwrapPath === 'string' ? details.bwrapPath : 'bwrap',
+    setprivPath: typeof details.setprivPath === 'string' ? details.setprivPath : '',
+    hasUserNamespaces: details.hasUserNamespaces === true,
+  };
+}
+
+/** One line saying why bwrap cannot sandbox here, naming the host setting when it is known. */
+export function describeRefusal(stderr: string, isRoot: boolean): string {
+  const bwrapLine = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .at(-1);
+  const detail = bwrapLine === undefined ? '' : ` (${bwrapLine})`;
+  if (!isRoot) {
+    const setting = findUserNamespaceRefusal();
+    if (setting !== undefined) {
+      return `bwrap cannot create a user namespace: ${setting}${detail}; enable unprivileged user namespaces or use --isolation=proot`;
+    }
+  }
+  return `bwrap cannot set up a sandbox on this host${detail}; check that namespaces are allowed or use --isolation=proot`;
+}
+
+/** The host setting that refuses unprivileged user namespaces, if one does. */
+export function findUserNamespaceRefusal(): string | undefined {
+  const settings: readonly [string, string, string][] = [
+    ['/proc/sys/user/max_user_namespaces', '0', 'user.max_user_namespaces=0'],
+    ['/proc/sys/kernel/unprivileged_userns_clone', '0', 'kernel.unprivileged_userns_clone=0'],
+    [
+      '/proc/sys/kernel/apparmor_restrict_unprivileged_userns',
+      '1',
+      'kernel.apparmor_restrict_unprivileged_userns=1',
+    ],
+  ];
+  for (const [path, refusing, name] of settings) {
+    try {
+      if (readFileSync(path, 'utf8').trim() === refusing) return `the host sets ${name}`;
+    } catch {
+      // Not on this kernel.
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,54 @@
+import { readFileSync, statSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+
+// Kernel knobs that decide whether unprivileged user namespaces (bwrap's requirement) work.
+// Absent files are recorded as absent: a kernel that gains one is a different host.
+const userNamespaceKnobs = [
+  '/proc/sys/user/max_user_namespaces',
+  '/proc/sys/kernel/unprivileged_userns_clone',
+  '/proc/sys/kernel/apparmor_restrict_unprivileged_userns',
+];
+
+function readKnob(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '-';
+  }
+}
+
+/** The effective uid, or -1 where the platform has none. */
+export function readEffectiveUid(): number {
+  return typeof process.geteuid === 'function' ? process.geteuid() : -1;
+}
+
+/**
+ * The host facts every probe result depends on: effective uid, kernel release and the user
+ * namespace knobs. A few `readFile`s of `/proc` and a `uname`, no process spawns.
+ */
+export function computeHostFingerprint(): string {
+  return JSON.stringify([
+    readEffectiveUid(),
+    release(),
+    ...userNamespaceKnobs.map((path) => readKnob(path)),
+  ]);
+}
+
+/**
+ * Where `binary` resolves on `pathValue` (a `PATH` string) and the identity of the file there
+ * (device, inode, size, mtime, mode — mode, because a setuid bwrap behaves differently), or
+ * `missing`. Stats each `PATH` directory in turn, as a shell's lookup would.
+ */
+export function computeBinaryFingerprint(binary: string, pathValue: string | undefined): string {
+  const candidates = binary.includes('/') ? [binary] : (pathValue ?? '').split(':');
+  for (const candidate of candidates) {
+    if (candidate === '') continue;
+    const path = binary.includes('/') ? candidate : join(candidate, binary);
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats?.isFile() && (stats.mode & 0o111) !== 0) {
+      return `${binary}=${path}:${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.mode.toString(8)}`;
+    }
+  }
+  return `${binary}=missing`;
+}

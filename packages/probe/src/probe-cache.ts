@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { Backend, ProbeContext, ProbeResult } from './backend.ts';
+import {
+  computeBinaryFingerprint,
+  computeHostFingerprint,
+  readEffectiveUid,
+} from './host-fingerprint.ts';
+
+/**
+ * Probe results remembered across processes, so repeat execs pay no probing. An entry is
+ * used only while the host fingerprint it was stored with still matches.
+ *
+ * The methods are synchronous on purpose: a lookup is one small file read and a few `stat`s,
+ * which finish faster than a round trip through the libuv thread pool.
+ */
+export interface ProbeCache {
+  /** The cache file. */
+  readonly path: string;
+  /** The stored result for `backend`, or undefined when there is none or the host changed. */
+  lookup(backend: Backend, context: ProbeContext): ProbeResult | undefined;
+  /** Remembers a fresh probe result. Failing to write is logged, never thrown. */
+  store(backend: Backend, context: ProbeContext, result: ProbeResult): void;
+  /**
+   * Forgets a backend's result, e.g. after its `run` failed to set up the sandbox, so the next
+   * exec probes it again instead of trusting a stale "available".
+   */
+  invalidate(backendName: string): void;
+}
+
+/** Options for {@link createProbeCache}. */
+export interface ProbeCacheOptions {
+  /** The cache file; default from {@link resolveProbeCachePath}. */
+  readonly path?: string;
+  /** Environment for the default path (`XDG_CACHE_HOME`, `HOME`); default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Receives one line per problem with the cache file (verbose output). */
+  readonly log?: (line: string) => void;
+}
+
+interface CacheEntry {
+  readonly fingerprint: string;
+  readonly result: ProbeResult;
+  readonly probedAtMs: number;
+}
+
+interface CacheFile {
+  readonly version: 1;
+  readonly entries: Record<string, CacheEntry>;
+}
+
+/**
+ * The default cache file: `$XDG_CACHE_HOME/polythene/probe-v1.json`, else
+ * `~/.cache/polythene/probe-v1.json`. Each user has their own; the file also records the uid
+ * in every fingerprint, so a shared `HOME` (sudo) never serves one user's result to another.
+ */
+export function resolveProbeCachePath(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  const xdg = env.XDG_CACHE_HOME;
+  // The XDG spec says relative values are invalid and must be ignored.
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), '.cache');
+  return join(base, 'polythene', 'probe-v1.json');
+}
+
+/** Creates the on-disk probe cache. Nothing is read until the first lookup. */
+export function createProbeCache(options: ProbeCacheOptions = {}): ProbeCache {
+  const path = options.path ?? resolveProbeCachePath(options.env);
+  const log = options.log ?? (() => {});
+  let entries: Record<string, CacheEntry> | undefined;
+  let hostFingerprint: string | undefined;
+
+  const fingerprintOf = (backend: Backend, context: ProbeContext): string => {
+    hostFingerprint ??= computeHostFingerprint();
+    return JSON.stringify([
+      backend.name,
+      context.isRoot,
+      hostFingerprint,
+      ...(backend.binaries ?? []).map((binary) =>
+        computeBinaryFingerprint(binary, context.hostEnv.PATH),
+      ),
+    ]);
+  };
+
+  const loadEntries = (): Record<string, CacheEntry> => {
+    entries ??= readCacheFile(path, log);
+    return entries;
+  };
+
+  const persist = (change: (latest: Record<string, CacheEntry>) => void): void => {
+    // Merge into what is on disk now: another exec may have stored other backends meanwhile.
+    const latest = readCacheFile(path, () => {});
+    change(latest);
+    entries = latest;
+    writeCacheFile(path, { version: 1, entries: latest }, log);
+  };
+
+  return {
+    path,
+    lookup(backend, context) {
+      const entry = loadEntries()[backend.name];
+      if (entry === undefined) return undefined;
+      return entry.fingerprint === fingerprintOf(backend, context) ? entry.result : undefined;
+    },
+    store(backend, context, result) {
+      const entry: CacheEntry = {
+        fingerprint: fingerprintOf(backend, context),
+        result,
+        probedAtMs: Date.now(),
+      };
+      persist((latest) => {
+        latest[backend.name] = entry;
+      });
+    },
+    invalidate(backendName) {
+      persist((latest) => {
+        delete latest[backendName];
+      });
+    },
+  };
+}
+
+function readCacheFile(path: string, log: (line: string) => void): Record<string, CacheEntry> {
+  let fd: number;
+  try {
+    // O_NOFOLLOW: a symlink planted at the cache path is not followed.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      log(`probe cache ${path} unreadable (${(error as Error).message}); probing afresh`);
+    }
+    return {};
+  }
+  try {
+    // Probe details reach `run` (binary paths): trust only a file this user wrote and no one
+    // else can change, so root with a user's HOME never runs what that user put there.
+    const stats = fstatSync(fd);
+    const uid = readEffectiveUid();
+    if (!stats.isFile() || (uid >= 0 && stats.uid !== uid) || (stats.mode & 0o022) !== 0) {
+      log(`probe cache ${path} ignored: not a private file owned by uid ${uid}`);
+      return {};
+    }
+    const parsed = JSON.parse(readFileSync(fd, 'utf8')) as Partial<CacheFile>;
+    if (parsed.version !== 1 || typeof parsed.entries !== 'object' || parsed.entries === null) {
+      log(`probe cache ${path} has an unknown format; probing afresh`);
+      return {};
+    }
+    const valid: Record<string, CacheEntry> = {};
+    for (const [name, entry] of Object.entries(parsed.entries)) {
+      if (isCacheEntry(entry)) valid[name] = entry;
+    }
+    return valid;
+  } catch (error) {
+    log(`probe cache ${path} unreadable (${(error as Error).message}); probing afresh`);
+    return {};
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isCacheEntry(value: unknown): value is CacheEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Partial<CacheEntry>;
+  const result = entry.result as Partial<Record<string, unknown>> | undefined;
+  if (typeof entry.fingerprint !== 'string' || typeof result !== 'object' || result === null) {
+    return false;
+  }
+  if (result.available === true) {
+    return (
+      Array.isArray(result.guarantees) &&
+      typeof result.lost === 'object' &&
+      result.lost !== null &&
+      typeof result.details === 'object' &&
+      result.details !== null
+    );
+  }
+  return result.available === false && typeof result.reason === 'string';
+}
+
+function writeCacheFile(path: string, content: CacheFile, log: (line: string) => void): void {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // `wx` + rename: readers see the old file or the new one, never half of one.
+    writeFileSync(temporary, `${JSON.stringify(content)}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, path);
+  } catch (error) {
+    log(`probe cache ${path} not written (${(error as Error).message}); the next run probes again`);
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // the temporary was never created
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { PolytheneError } from '@polythene/errors';
+import type { RunSpec } from '../backend.ts';
+import { resolveInRootfs } from './resolve-in-rootfs.ts';
+
+/**
+ * Checks what a backend would otherwise fail on half-way through its set-up: the rootfs is a
+ * directory, the working directory exists in it, bind sources exist on the host and targets
+ * are absolute. Throws `POLYTHENE_SETUP_FAILED` naming the bad path, so the command never
+ * starts in a half-built sandbox (and the selection logic may try the next backend).
+ */
+export function checkRunSpec(spec: RunSpec, backend: string): void {
+  const fail = (message: string): never => {
+    throw new PolytheneError('POLYTHENE_SETUP_FAILED', `${backend}: ${message}`);
+  };
+  if (!isDirectory(spec.rootfs)) fail(`root filesystem ${spec.rootfs} is not a directory; pull the image again`);
+  if (spec.argv.length === 0) fail('no command given; pass the command to run after --');
+  if (!isAbsolute(spec.cwd)) fail(`working directory ${spec.cwd} is not absolute; pass an absolute --workdir`);
+  const cwd = resolveInRootfs(spec.rootfs, spec.cwd);
+  if (cwd.missing.length > 0 || !isDirectory(cwd.hostPath)) {
+    fail(`working directory ${spec.cwd} does not exist in the root filesystem; pass an existing --workdir`);
+  }
+  for (const bind of spec.binds) {
+    if (!isAbsolute(bind.source)) fail(`bind source ${bind.source} is not an absolute host path`);
+    if (!isAbsolute(bind.target)) fail(`bind target ${bind.target} is not an absolute path inside the rootfs`);
+    try {
+      statSync(bind.source);
+    } catch {
+      fail(`bind source ${bind.source} does not exist on the host; create it or fix the path`);
+    }
+  }
+  for (const id of [spec.uid, spec.gid]) {
+    if (!Number.isInteger(id) || id < 0) fail(`uid/gid ${id} is not a non-negative integer`);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

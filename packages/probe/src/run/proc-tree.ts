@@ -1,0 +1,135 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** One process as `/proc/<pid>/stat` shows it. */
+export interface ProcStat {
+  readonly pid: number;
+  /** Parent pid. */
+  readonly ppid: number;
+  /** State letter: `R`, `S`, `Z` (zombie), … */
+  readonly state: string;
+  /** Process group id. */
+  readonly pgid: number;
+}
+
+/**
+ * Parses `/proc/<pid>/stat`. The command name is in parentheses and may itself contain
+ * spaces and parentheses, so fields are counted from the LAST `)`.
+ */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  const fields = text
+    .slice(close + 1)
+    .trim()
+    .split(' ');
+  const state = fields[0];
+  const ppid = Number(fields[1]);
+  const pgid = Number(fields[2]);
+  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isInteger(pgid) || state === undefined) {
+    return undefined;
+  }
+  return { pid, ppid, state, pgid };
+}
+
+/** Reads one process's stat, or undefined when it is gone. */
+export function readProcStat(pid: number): ProcStat | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while `pid` exists and is not a zombie. */
+export function isProcessAlive(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+/** Every process on the host, by scanning `/proc` (works without CONFIG_PROC_CHILDREN). */
+export function listProcesses(): ProcStat[] {
+  const processes: ProcStat[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return processes;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readProcStat(Number(entry));
+    if (stat !== undefined) processes.push(stat);
+  }
+  return processes;
+}
+
+/** Direct children of `pid`, lowest pid first. */
+export function listChildPids(pid: number): number[] {
+  return listProcesses()
+    .filter((process) => process.ppid === pid)
+    .map((process) => process.pid)
+    .sort((a, b) => a - b);
+}
+
+/** Every descendant of `pid` (children, grandchildren, …), not `pid` itself. */
+export function listDescendantPids(pid: number): number[] {
+  const childrenOf = new Map<number, number[]>();
+  for (const process of listProcesses()) {
+    const siblings = childrenOf.get(process.ppid) ?? [];
+    siblings.push(process.pid);
+    childrenOf.set(process.ppid, siblings);
+  }
+  const descendants: number[] = [];
+  const queue = [...(childrenOf.get(pid) ?? [])];
+  while (queue.length > 0) {
+    const next = queue.shift() as number;
+    descendants.push(next);
+    queue.push(...(childrenOf.get(next) ?? []));
+  }
+  return descendants;
+}
+
+/** Sends `signal` to `pid`, ignoring a process that is already gone. Returns true when sent. */
+export function sendSignal(pid: number, signal: NodeJS.Signals | number): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGKILLs every descendant of `pid` (not `pid` itself), repeating while new ones appear:
+ * a process may fork between the scan and the kill. Kills top-down so parents cannot respawn.
+ */
+export function killDescendants(pid: number): void {
+  for (let round = 0; round < 5; round += 1) {
+    const descendants = listDescendantPids(pid);
+    if (descendants.length === 0) return;
+    for (const descendant of descendants) sendSignal(descendant, 'SIGKILL');
+  }
+}
+
+/**
+ * SIGKILLs every member of process group `pgid` except `sparePid`, repeating while new ones
+ * appear. Used when the command has ended but processes it left behind keep its backend alive.
+ */
+export function killProcessGroupExcept(pgid: number, sparePid: number): void {
+  for (let round = 0; round < 5; round += 1) {
+    const members = listProcesses().filter((process) => process.pgid === pgid && process.pid !== sparePid);
+    if (members.length === 0) return;
+    for (const member of members) sendSignal(member.pid, 'SIGKILL');
+  }
+}
+
+/** SIGKILLs `pid`'s process group, its descendants and `pid` itself. */
+export function killProcessTree(pid: number): void {
+  // The backend runs in its own process group (spawned detached): that catches children
+  // that were re-parented away from the tree.
+  sendSignal(-pid, 'SIGKILL');
+  killDescendants(pid);
+  sendSignal(pid, 'SIGKILL');
+}

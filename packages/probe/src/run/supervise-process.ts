@@ -1,0 +1,317 @@
+import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { PolytheneError } from '@polythene/errors';
+import type { RunResult, RunSpec } from '../backend.ts';
+import { createBoundedCapture } from './bounded-capture.ts';
+import { isProcessAlive, killProcessGroupExcept, killProcessTree, listChildPids, sendSignal } from './proc-tree.ts';
+
+/** The parts of a {@link RunSpec} that say how to supervise the command, not where to run it. */
+export type RunControls = Pick<
+  RunSpec,
+  'stdio' | 'input' | 'maxOutputBytes' | 'timeoutMs' | 'killGraceMs' | 'forwardSignals' | 'abortSignal'
+>;
+
+/** The backend process just after it was spawned. */
+export interface SpawnedBackend {
+  /** Host pid of the backend process (it leads its own session and process group). */
+  readonly pid: number;
+  /** Streams for the `'pipe'` entries of `extraStdio`, by position (fd 3 first); null for shared fds. */
+  readonly extraStreams: readonly (Readable | Writable | null)[];
+}
+
+/** How the backend process ended, for {@link SuperviseOptions.interpretExit}. */
+export interface BackendExit {
+  /** The backend process's exit status, or null when a signal ended it. */
+  readonly code: number | null;
+  /** The signal that ended the backend process, or null. */
+  readonly signal: NodeJS.Signals | null;
+  /** True when the supervisor killed the tree (timeout, or a forwarded signal's grace ran out). */
+  readonly killedBySupervisor: boolean;
+  /** True when the timeout ran out. */
+  readonly timedOut: boolean;
+  /** Captured stderr in `pipe` mode; undefined in `inherit` mode. */
+  readonly stderr: Uint8Array | undefined;
+}
+
+/** The command's outcome as the backend reads it. */
+export interface CommandOutcome {
+  /** Exit status, or null when a signal ended the command. */
+  readonly exitCode: number | null;
+  /** The signal that ended the command, or null. */
+  readonly signal: NodeJS.Signals | null;
+  /** Replacement for the captured stderr (e.g. with the backend's own notices removed). */
+  readonly stderr?: Uint8Array;
+}
+
+/** What {@link superviseProcess} runs and how it finds the command inside the backend. */
+export interface SuperviseOptions {
+  /** Backend name, reported in the result. */
+  readonly backend: string;
+  /** Absolute path of the backend binary (never looked up on the command's `PATH`). */
+  readonly file: string;
+  /** Arguments for the backend binary. */
+  readonly args: readonly string[];
+  /** The backend process's complete environment: the host's never leaks in. */
+  readonly env: Readonly<Record<string, string>>;
+  /** How to supervise: stdio, input, limits, timeout, signals. */
+  readonly controls: RunControls;
+  /**
+   * File descriptors 3, 4, … of the backend process: `'pipe'` for a channel the backend talks
+   * over (its stream is in {@link SpawnedBackend.extraStreams}), or an open host fd to share.
+   */
+  readonly extraStdio?: readonly ('pipe' | number)[];
+  /** Called once, right after spawning: write arguments, start reading status channels. */
+  readonly onSpawn?: (backend: SpawnedBackend) => void;
+  /**
+   * The host pid of the command itself (not the backend binary, not a namespace's init), to
+   * deliver forwarded signals to; undefined while it is not known yet. Defaults to the
+   * backend process's first child.
+   */
+  readonly findCommandPid?: (backendPid: number) => number | undefined;
+  /** Kills everything the command started; defaults to the backend's process group and tree. */
+  readonly killTree?: (backendPid: number) => void;
+  /**
+   * For backends that outlive their command while processes it left behind run (proot
+   * without `--kill-on-exit`): once the command has ended, kill the rest of the process group
+   * so the backend can report the command's status and exit.
+   */
+  readonly killLeftoversWhenCommandEnds?: boolean;
+  /** Turns how the backend ended into the command's outcome; throws when set-up failed. */
+  readonly interpretExit: (exit: BackendExit) => CommandOutcome;
+}
+
+/** Captured output is capped at this many bytes per stream when `maxOutputBytes` is unset. */
+export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
+
+const forwardedSignals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const commandPidRetryMs = 20;
+const commandPidRetries = 50;
+const leftoverPollMs = 50;
+// A backend with no child for this long has either not started one or lost it (see below).
+const noChildTimeoutMs = 500;
+const streamDrainTimeoutMs = 2_000;
+
+/**
+ * Spawns a backend process and supervises the command it runs: exactly the given
+ * environment, stdio inherited or captured (bounded), input fed to stdin, a timeout that
+ * kills the whole tree, SIGINT/SIGTERM/SIGHUP (and `abortSignal`) forwarded to the command
+ * itself with the tree killed `killGraceMs` later. Resolves when the backend has exited; the
+ * backend's `interpretExit` decides the command's status or throws a set-up failure.
+ */
+export function superviseProcess(options: SuperviseOptions): Promise<RunResult> {
+  const { controls } = options;
+  if (controls.abortSignal?.aborted) {
+    return Promise.reject(
+      new PolytheneError(
+        'POLYTHENE_INTERRUPTED',
+        `${options.backend}: the run was aborted before the command started`,
+      ),
+    );
+  }
+  return new Promise<RunResult>((resolve, reject) => {
+    const isPipe = controls.stdio === 'pipe';
+    const stdio: StdioOptions = [
+      isPipe ? 'pipe' : 'inherit',
+      isPipe ? 'pipe' : 'inherit',
+      isPipe ? 'pipe' : 'inherit',
+      ...(options.extraStdio ?? []),
+    ];
+    const startedAt = performance.now();
+    let child: ChildProcess;
+    try {
+      child = spawn(options.file, [...options.args], {
+        // A copy, so nothing (not even node's own defaults) is merged in.
+        env: { ...options.env },
+        stdio,
+        cwd: '/',
+        // Own session and process group: terminal signals reach polythene only, which forwards
+        // them to the command; the group lets the tree be killed; no TIOCSTI into our terminal.
+        detached: true,
+      });
+    } catch (error) {
+      reject(setupFailed(options, error));
+      return;
+    }
+
+    const limitBytes = controls.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const stdoutCapture = createBoundedCapture(limitBytes);
+    const stderrCapture = createBoundedCapture(limitBytes);
+    let isEnded = false;
+    let killedBySupervisor = false;
+    let timedOut = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let timeoutTimer: NodeJS.Timeout | undefined;
+    let leftoverTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let exitedAt = 0;
+
+    const findCommandPid = (pid: number): number | undefined =>
+      options.findCommandPid ? options.findCommandPid(pid) : listChildPids(pid)[0];
+    const killAll = (): void => {
+      const pid = child.pid;
+      if (pid === undefined || isEnded) return;
+      killedBySupervisor = true;
+      if (options.killTree) options.killTree(pid);
+      killProcessTree(pid);
+    };
+    const deliver = (signal: NodeJS.Signals, attempt: number): void => {
+      const pid = child.pid;
+      if (pid === undefined || isEnded) return;
+      const commandPid = findCommandPid(pid);
+      if (commandPid !== undefined) {
+        sendSignal(commandPid, signal);
+      } else if (attempt < commandPidRetries) {
+        // The backend has not started the command yet (still setting up): try again shortly.
+        setTimeout(() => deliver(signal, attempt + 1), commandPidRetryMs).unref();
+      } else {
+        killAll();
+      }
+    };
+    const forward = (signal: NodeJS.Signals): void => {
+      if (isEnded) return;
+      deliver(signal, 0);
+      graceTimer ??= setTimeout(killAll, controls.killGraceMs);
+    };
+    const signalHandlers = new Map<NodeJS.Signals, () => void>();
+    if (controls.forwardSignals) {
+      for (const signal of forwardedSignals) {
+        const handler = (): void => forward(signal);
+        signalHandlers.set(signal, handler);
+        process.on(signal, handler);
+      }
+    }
+    const onAbort = (): void => forward('SIGTERM');
+    controls.abortSignal?.addEventListener('abort', onAbort, { once: true });
+
+    const cleanUp = (): void => {
+      isEnded = true;
+      for (const [signal, handler] of signalHandlers) process.removeListener(signal, handler);
+      controls.abortSignal?.removeEventListener('abort', onAbort);
+      clearTimeout(graceTimer);
+      clearTimeout(timeoutTimer);
+      clearTimeout(leftoverTimer);
+      clearTimeout(drainTimer);
+    };
+
+    child.on('error', (error) => {
+      if (isEnded) return;
+      cleanUp();
+      if (child.pid !== undefined) killProcessTree(child.pid);
+      reject(setupFailed(options, error));
+    });
+    child.on('exit', (code, signal) => {
+      exitStatus = { code, signal };
+      exitedAt = performance.now();
+      clearTimeout(leftoverTimer);
+      // Normally the streams close right after; a process that escaped the tree could hold
+      // them open forever, so stop waiting for them after a while.
+      drainTimer = setTimeout(() => {
+        for (const stream of child.stdio) stream?.destroy();
+        finish();
+      }, streamDrainTimeoutMs);
+    });
+    child.on('close', () => finish());
+
+    const finish = (): void => {
+      if (isEnded || exitStatus === undefined) return;
+      cleanUp();
+      let outcome: CommandOutcome;
+      try {
+        outcome = options.interpretExit({
+          code: exitStatus.code,
+          signal: exitStatus.signal,
+          killedBySupervisor,
+          timedOut,
+          stderr: isPipe ? stderrCapture.bytes() : undefined,
+        });
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      const durationMs = Math.round(exitedAt - startedAt);
+      const base = {
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        timedOut,
+        durationMs,
+        backend: options.backend,
+      };
+      resolve(
+        isPipe
+          ? {
+              ...base,
+              stdout: stdoutCapture.bytes(),
+              stderr: outcome.stderr ?? stderrCapture.bytes(),
+              stdoutTruncated: stdoutCapture.isTruncated,
+              stderrTruncated: stderrCapture.isTruncated,
+            }
+          : base,
+      );
+    };
+
+    if (child.pid === undefined) return; // 'error' follows.
+    const backendPid = child.pid;
+
+    if (isPipe) {
+      child.stdout?.on('data', (chunk: Buffer) => stdoutCapture.push(chunk));
+      child.stderr?.on('data', (chunk: Buffer) => stderrCapture.push(chunk));
+      const stdin = child.stdin;
+      if (stdin) {
+        // The command may exit without reading its input: that is not an error.
+        stdin.on('error', () => undefined);
+        if (controls.input !== undefined) stdin.end(controls.input);
+        else stdin.end();
+      }
+    }
+
+    if (controls.timeoutMs !== undefined) {
+      timeoutTimer = setTimeout(() => {
+        timedOut = true;
+        killAll();
+      }, controls.timeoutMs);
+    }
+
+    if (options.killLeftoversWhenCommandEnds) {
+      let commandPid: number | undefined;
+      const watch = (): void => {
+        if (isEnded || exitStatus !== undefined) return;
+        commandPid ??= listChildPids(backendPid)[0];
+        const hasNoChild = listChildPids(backendPid).length === 0;
+        const elapsedMs = performance.now() - startedAt;
+        // Either the command we saw is gone, or the backend has had no child for a while: a
+        // command that ended before we first looked leaves its orphans re-parented away.
+        if (
+          (commandPid !== undefined && !isProcessAlive(commandPid)) ||
+          (commandPid === undefined && hasNoChild && elapsedMs > noChildTimeoutMs)
+        ) {
+          killProcessGroupExcept(backendPid, backendPid);
+        }
+        leftoverTimer = setTimeout(watch, leftoverPollMs);
+      };
+      leftoverTimer = setTimeout(watch, 5);
+    }
+
+    try {
+      options.onSpawn?.({
+        pid: backendPid,
+        extraStreams: (options.extraStdio ?? []).map(
+          (_, index) => (child.stdio[index + 3] as Readable | Writable | null | undefined) ?? null,
+        ),
+      });
+    } catch (error) {
+      cleanUp();
+      killProcessTree(backendPid);
+      reject(error);
+    }
+  });
+}
+
+function setupFailed(options: SuperviseOptions, error: unknown): PolytheneError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new PolytheneError(
+    'POLYTHENE_SETUP_FAILED',
+    `${options.backend}: could not start ${options.file}: ${reason}; check that it is installed and executable`,
+    { cause: error },
+  );
+}

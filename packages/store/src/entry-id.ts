@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { PolytheneError } from '@polythene/errors';
+
+const ENTRY_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_SHOWN_CHARS = 64;
+
+// RFC 9562 method 1: a 12-bit counter in rand_a keeps ids created by one process in the
+// same millisecond in creation order; it starts from a random value below 2048 so that
+// a burst still has room before it must borrow the next millisecond.
+let lastMs = -1;
+let counter = 0;
+
+/**
+ * Creates a new store entry id: a UUID version 7 (48-bit Unix milliseconds, then random
+ * bits), so ids sort by creation time. Ids made by one process are strictly increasing.
+ */
+export function newEntryId(): string {
+  let ms = Date.now();
+  if (ms > lastMs) {
+    lastMs = ms;
+    counter = randomBytes(2).readUInt16BE(0) & 0x7ff;
+  } else {
+    counter += 1;
+    if (counter > 0xfff) {
+      lastMs += 1;
+      counter = 0;
+    }
+    ms = lastMs;
+  }
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(ms, 0, 6);
+  bytes[6] = 0x70 | (counter >> 8);
+  bytes[7] = counter & 0xff;
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * True when `value` is a canonical lowercase UUID (any version): the only strings the
+ * store accepts as entry ids, so an id can never name a path outside the store.
+ */
+export function isEntryId(value: string): boolean {
+  return ENTRY_ID_PATTERN.test(value);
+}
+
+/**
+ * Returns `value` when it is a valid entry id; otherwise throws `POLYTHENE_INVALID_ID`
+ * naming the value (escaped and truncated so it is safe to print).
+ */
+export function assertEntryId(value: string): string {
+  if (typeof value === 'string' && isEntryId(value)) return value;
+  throw new PolytheneError(
+    'POLYTHENE_INVALID_ID',
+    `invalid store entry id ${formatUntrusted(String(value))}: expected a lowercase UUID as printed by \`polythene pull\` (see \`polythene list\`)`,
+  );
+}
+
+/** Quotes an untrusted string for a one-line message: control and non-ASCII characters escaped, long values cut. */
+export function formatUntrusted(value: string): string {
+  const chars = [...value];
+  const shown = chars.slice(0, MAX_SHOWN_CHARS).map(escapeChar).join('');
+  return `"${shown}"${chars.length > MAX_SHOWN_CHARS ? `… (${chars.length} characters)` : ''}`;
+}
+
+function escapeChar(char: string): string {
+  const code = char.codePointAt(0) ?? 0;
+  if (char === '"' || char === '\\') return `\\${char}`;
+  if (code >= 0x20 && code < 0x7f) return char;
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+  return `\\u{${code.toString(16)}}`;
+}

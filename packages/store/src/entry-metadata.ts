@@ -1,0 +1,99 @@
+/** The parts of an image's config (`podman image inspect` `.Config`) that exec uses. */
+export interface ImageConfig {
+  /** `KEY=value` pairs from the image's Env, in image order. */
+  env: string[];
+  /** The image's WorkingDir, if set. */
+  workingDir?: string;
+  /** The image's User (`name`, `uid`, `uid:gid`, …), if set. */
+  user?: string;
+  /** The image's Entrypoint, if set. */
+  entrypoint?: string[];
+  /** The image's Cmd, if set. */
+  cmd?: string[];
+}
+
+/** Where an entry came from. */
+export type EntryOrigin =
+  /** Exported from an image by `pull`. */
+  | { kind: 'pull' }
+  /** Copied from another entry. */
+  | { kind: 'clone'; parentId: string };
+
+/** What the store records about an entry, in `<store>/<id>.json`. */
+export interface EntryMetadata {
+  /** Format version of this record; bumped on incompatible changes. */
+  schemaVersion: 1;
+  /** The entry id (a UUID), also the rootfs directory's name. */
+  id: string;
+  /** When the entry was committed, as an ISO 8601 UTC timestamp. */
+  createdAt: string;
+  /** The image reference exactly as the user gave it. */
+  image: string;
+  /** How the entry was made. */
+  origin: EntryOrigin;
+  /** The image's manifest digest (`sha256:…`), when known. */
+  digest?: string;
+  /** The image's id in podman's storage, when known. */
+  imageId?: string;
+  /** The image's architecture (`amd64`, `arm64`, …), when known. */
+  architecture?: string;
+  /** The image's OS (`linux`), when known. */
+  os?: string;
+  /** When the image was built, as given by the image (ISO 8601), when known. */
+  imageCreatedAt?: string;
+  /** The image config exec applies. */
+  config: ImageConfig;
+  /** Apparent size of the rootfs in bytes, measured at commit. */
+  sizeBytes: number;
+  /** Number of non-directory entries in the rootfs, counted at commit. */
+  fileCount: number;
+}
+
+/** The fields a caller supplies when committing a pending entry; the store fills in the rest. */
+export type EntryMetadataInput = Omit<
+  EntryMetadata,
+  'schemaVersion' | 'id' | 'createdAt' | 'sizeBytes' | 'fileCount'
+>;
+
+/**
+ * Checks a parsed metadata file for entry `id`. Returns the metadata, or a reason it is not
+ * usable (so a damaged file shows up in `list` instead of crashing it).
+ */
+export function parseEntryMetadata(
+  value: unknown,
+  id: string,
+): EntryMetadata | { invalid: string } {
+  if (!isRecord(value)) return { invalid: 'not a JSON object' };
+  if (value.schemaVersion !== 1)
+    return { invalid: `unsupported schemaVersion ${JSON.stringify(value.schemaVersion)}` };
+  if (value.id !== id) return { invalid: 'id does not match the file name' };
+  if (typeof value.createdAt !== 'string' || Number.isNaN(Date.parse(value.createdAt))) {
+    return { invalid: 'createdAt is not a timestamp' };
+  }
+  if (typeof value.image !== 'string') return { invalid: 'image is not a string' };
+  if (!isRecord(value.origin) || (value.origin.kind !== 'pull' && value.origin.kind !== 'clone')) {
+    return { invalid: 'origin is malformed' };
+  }
+  if (!isRecord(value.config) || !isStringArray(value.config.env))
+    return { invalid: 'config.env is not a list of strings' };
+  for (const key of ['entrypoint', 'cmd'] as const) {
+    if (value.config[key] !== undefined && !isStringArray(value.config[key]))
+      return { invalid: `config.${key} is malformed` };
+  }
+  for (const key of ['workingDir', 'user'] as const) {
+    if (value.config[key] !== undefined && typeof value.config[key] !== 'string')
+      return { invalid: `config.${key} is malformed` };
+  }
+  if (typeof value.sizeBytes !== 'number' || typeof value.fileCount !== 'number') {
+    return { invalid: 'sizeBytes or fileCount is not a number' };
+  }
+  return value as unknown as EntryMetadata;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}

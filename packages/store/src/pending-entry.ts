@@ -1,0 +1,115 @@
+import { chmod, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PolytheneError } from '@polythene/errors';
+import { formatUntrusted, newEntryId } from './entry-id.ts';
+import type { EntryMetadata, EntryMetadataInput } from './entry-metadata.ts';
+import { measureTree } from './measure-tree.ts';
+import { removeTree } from './remove-tree.ts';
+import { metadataName, pendingMetadataName, pendingName } from './store-names.ts';
+import { describeError, errorCode } from './system-error.ts';
+
+/**
+ * A store entry being filled. Write the root filesystem into `path`, then `commit` to make
+ * it appear as `<store>/<id>` with its metadata, or `discard` to drop it. Disposing
+ * (`await using`) discards unless committed.
+ */
+export interface PendingEntry extends AsyncDisposable {
+  /** The id the entry will have once committed. */
+  readonly id: string;
+  /** The temporary rootfs directory to fill (`<store>/.tmp-<id>.<pid>`, exists, mode 0755). */
+  readonly path: string;
+  /**
+   * Measures the tree (size and file count, without following symlinks), writes the
+   * metadata, and renames both into place: metadata first, then the rootfs, so a listed
+   * rootfs always has its metadata. Returns the recorded metadata.
+   */
+  commit(metadata: EntryMetadataInput): Promise<EntryMetadata>;
+  /** Deletes the temporary tree; safe to call more than once, and a no-op after commit. */
+  discard(): Promise<void>;
+}
+
+/** Creates `<storeDir>/.tmp-<id>.<pid>` and returns the pending entry around it. */
+export async function createPendingEntry(storeDir: string): Promise<PendingEntry> {
+  const id = newEntryId();
+  const path = join(storeDir, pendingName(id, process.pid));
+  const pendingMetadataPath = join(storeDir, pendingMetadataName(id, process.pid));
+  try {
+    await mkdir(path, { mode: 0o755 });
+    // mkdir's mode is filtered by the umask; the rootfs root must be traversable by the
+    // sandboxed user whatever the caller's umask.
+    await chmod(path, 0o755);
+  } catch (error) {
+    throw new PolytheneError(
+      'POLYTHENE_STORE_UNAVAILABLE',
+      `cannot create an entry in store ${storeDir}: ${describeError(error)}; pass --store DIR or set POLYTHENE_STORE to a writable directory`,
+      { cause: error },
+    );
+  }
+
+  let state: 'open' | 'committing' | 'committed' | 'discarded' = 'open';
+
+  async function discard(): Promise<void> {
+    if (state === 'committed' || state === 'discarded') return;
+    state = 'discarded';
+    await unlink(pendingMetadataPath).catch(() => undefined);
+    await removeTree(path);
+  }
+
+  async function commit(input: EntryMetadataInput): Promise<EntryMetadata> {
+    if (state !== 'open') {
+      throw new PolytheneError(
+        'POLYTHENE_USAGE',
+        `pending entry ${id} is already ${state}: create a new entry with store.createEntry()`,
+      );
+    }
+    if (typeof input?.image !== 'string' || !Array.isArray(input.config?.env)) {
+      throw new PolytheneError(
+        'POLYTHENE_USAGE',
+        `cannot commit entry ${id}: metadata needs an image string and config.env (got ${formatUntrusted(JSON.stringify(input) ?? '')})`,
+      );
+    }
+    state = 'committing';
+    try {
+      const { sizeBytes, fileCount } = await measureTree(path);
+      const fixed = { schemaVersion: 1 as const, id, createdAt: new Date().toISOString() };
+      // The store's own fields come first in the file and cannot be overridden by the input.
+      const metadata: EntryMetadata = Object.assign({ ...fixed }, input, fixed, {
+        sizeBytes,
+        fileCount,
+      });
+      await writeFile(pendingMetadataPath, `${JSON.stringify(metadata, null, 2)}\n`, {
+        mode: 0o644,
+        flag: 'wx',
+      });
+      const metadataPath = join(storeDir, metadataName(id));
+      await rename(pendingMetadataPath, metadataPath);
+      try {
+        await rename(path, join(storeDir, id));
+      } catch (error) {
+        await unlink(metadataPath).catch(() => undefined);
+        throw error;
+      }
+      state = 'committed';
+      return metadata;
+    } catch (error) {
+      await unlink(pendingMetadataPath).catch(() => undefined);
+      state = 'open';
+      if (errorCode(error) === undefined) throw error;
+      throw new PolytheneError(
+        'POLYTHENE_STORE_UNAVAILABLE',
+        `cannot commit entry ${id} in store ${storeDir}: ${describeError(error)}; check that the store is writable and not full`,
+        { cause: error },
+      );
+    }
+  }
+
+  return {
+    id,
+    path,
+    commit,
+    discard,
+    async [Symbol.asyncDispose](): Promise<void> {
+      await discard();
+    },
+  };
+}

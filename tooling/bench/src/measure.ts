@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
+
+/** Timings of one benchmark case, in milliseconds. */
+export interface CaseResult {
+  readonly name: string;
+  readonly runs: number;
+  readonly medianMs: number;
+  readonly minMs: number;
+  /** Peak resident memory of the measured process, when measured (KiB). */
+  readonly maxRssKiB?: number;
+}
+
+/** Runs `body` `runs` times after `warmup` untimed runs; returns median and min wall time. */
+export async function measure(
+  name: string,
+  body: () => Promise<unknown>,
+  options: {
+    runs: number;
+    warmup?: number;
+    before?: () => Promise<unknown>;
+    after?: () => Promise<unknown>;
+  },
+): Promise<CaseResult> {
+  for (let index = 0; index < (options.warmup ?? 1); index += 1) {
+    await options.before?.();
+    await body();
+    await options.after?.();
+  }
+  const timesMs: number[] = [];
+  for (let index = 0; index < options.runs; index += 1) {
+    await options.before?.();
+    const startedAt = performance.now();
+    await body();
+    timesMs.push(performance.now() - startedAt);
+    await options.after?.();
+  }
+  timesMs.sort((a, b) => a - b);
+  return {
+    name,
+    runs: options.runs,
+    medianMs: timesMs[Math.floor(timesMs.length / 2)] ?? Number.NaN,
+    minMs: timesMs[0] ?? Number.NaN,
+  };
+}
+
+/** Runs a shell pipeline; throws on failure so a broken baseline is never reported. */
+export async function sh(script: string, env?: Record<string, string>): Promise<string> {
+  const { stdout } = await execa('bash', ['-o', 'pipefail', '-c', script], { env });
+  return stdout;
+}
+
+/** Peak RSS (VmHWM) in KiB of a command, polled from /proc every 5 ms. */
+export async function measurePeakRssKiB(file: string, args: readonly string[]): Promise<number> {
+  const child = execa(file, args, { reject: true });
+  let peakKiB = 0;
+  const timer = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const match = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (match) peakKiB = Math.max(peakKiB, Number(match[1]));
+    } catch {
+      // The process ended between ticks.
+    }
+  }, 5);
+  try {
+    await child;
+  } finally {
+    clearInterval(timer);
+  }
+  return peakKiB;
+}
+
+/** Prints a table of cases with their ratio to the baseline case. */
+export function report(title: string, cases: readonly CaseResult[], baselineName: string): string {
+  const baseline = cases.find((entry) => entry.name === baselineName);
+  const lines = [
+    `## ${title}`,
+    '',
+    '| case | median ms | min ms | × baseline |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const entry of cases) {
+    const ratio = baseline ? (entry.medianMs / baseline.medianMs).toFixed(2) : '-';
+    lines.push(
+      `| ${entry.name} | ${entry.medianMs.toFixed(1)} | ${entry.minMs.toFixed(1)} | ${ratio} |`,
+    );
+  }
+  lines.push('', `baseline: ${baselineName}`, '');
+  const text = lines.join('\n');
+  process.stdout.write(`${text}\n`);
+  return text;
+}

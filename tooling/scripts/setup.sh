@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything Polythene's build and tests need on a fresh Debian 12 machine that has
+# only Node 20 and npm: the system tools (podman, bubblewrap, proot, …), pnpm, the workspace
+# dependencies, and a build. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: what each is for.
+#   podman uidmap slirp4netns fuse-overlayfs  pull/export images, also rootless
+#   bubblewrap proot                          the unprivileged backends
+#   libcap2-bin util-linux                    capsh/unshare for the chroot backend
+#   busybox-static                            the local test image
+#   docker-registry skopeo                    the loopback registry tests pull from
+packages=(podman uidmap slirp4netns fuse-overlayfs bubblewrap proot libcap2-bin util-linux
+  busybox-static docker-registry skopeo ca-certificates tar procps iproute2)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v pnpm >/dev/null 2>&1; then
+  echo "setup: installing pnpm" >&2
+  as_root npm install -g pnpm@10 >/dev/null
+fi
+
+pnpm install --frozen-lockfile --reporter=silent
+pnpm build --output-logs=errors-only
