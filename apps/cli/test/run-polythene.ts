@@ -56,6 +56,7 @@ export function startPolythene(
     env,
     extendEnv: false,
     reject: false,
+    stripFinalNewline: false,
     input: options.input,
     cwd: options.cwd,
     timeout: options.timeoutMs ?? 170_000,

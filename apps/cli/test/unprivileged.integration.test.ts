@@ -1,5 +1,10 @@
+import {
+  ensureTestImagesAs,
+  ensureTestUser,
+  type TestImages,
+  type TestUser,
+} from '@polythene/test-images';
 import { execa } from 'execa';
-import { ensureTestImagesAs, ensureTestUser, type TestImages, type TestUser } from '@polythene/test-images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPolytheneAs, UUID_PATTERN } from './run-polythene.ts';
 
@@ -36,7 +41,17 @@ describe('as an unprivileged user with rootless podman', () => {
   });
 
   it('runs commands through bwrap in a user namespace, as mapped root', async () => {
-    const run = await runPolytheneAs(['exec', id, '--store', store, '--json', '--', 'sh', '-c', 'id -u; touch /root/written']);
+    const run = await runPolytheneAs([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      'id -u; touch /root/written',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.backend).toBe('bwrap');
@@ -45,7 +60,18 @@ describe('as an unprivileged user with rootless podman', () => {
   });
 
   it('runs through proot when asked, and says what it lost', async () => {
-    const run = await runPolytheneAs(['exec', id, '--store', store, '--isolation', 'proot', '--', 'sh', '-c', 'id -u']);
+    const run = await runPolytheneAs([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--isolation',
+      'proot',
+      '--',
+      'sh',
+      '-c',
+      'id -u',
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toBe('0\n');
     expect(run.stderr).toMatch(/^polythene: warning: proot runs without network/);
@@ -53,9 +79,9 @@ describe('as an unprivileged user with rootless podman', () => {
 
   it('reports chroot as needing root', async () => {
     const run = await runPolytheneAs(['backends', '--json']);
-    const chroot = (JSON.parse(run.stdout) as { name: string; available: boolean; reason?: string }[]).find(
-      (backend) => backend.name === 'chroot',
-    );
+    const chroot = (
+      JSON.parse(run.stdout) as { name: string; available: boolean; reason?: string }[]
+    ).find((backend) => backend.name === 'chroot');
     expect(chroot?.available).toBe(false);
     expect(chroot?.reason).toMatch(/root/);
   });
@@ -63,7 +89,16 @@ describe('as an unprivileged user with rootless podman', () => {
   it('removes what it pulled, read-only directories included', async () => {
     const pulled = await runPolytheneAs(['pull', images.busybox, '--store', store, '--quiet']);
     const other = pulled.stdout.trim();
-    const lock = await runPolytheneAs(['exec', other, '--store', store, '--', 'sh', '-c', 'mkdir -p /ro/sub && touch /ro/sub/f && chmod 555 /ro/sub /ro']);
+    const lock = await runPolytheneAs([
+      'exec',
+      other,
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /ro/sub && touch /ro/sub/f && chmod 555 /ro/sub /ro',
+    ]);
     expect(lock.exitCode, lock.stderr).toBe(0);
     const removed = await runPolytheneAs(['rm', other, '--store', store]);
     expect(removed.exitCode, removed.stderr).toBe(0);

@@ -1,5 +1,5 @@
-import { execa } from 'execa';
 import { ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPolytheneAs } from './run-polythene.ts';
 
@@ -32,9 +32,12 @@ describe('on a host that refuses unprivileged user namespaces', () => {
   });
 
   it('runs the same command line through proot and warns what it lost', async () => {
-    const run = await runPolytheneAs(['exec', id, '--store', store, '--', 'sh', '-c', 'echo ran; id -u'], {
-      env: { POLYTHENE_VERBOSE: '1' },
-    });
+    const run = await runPolytheneAs(
+      ['exec', id, '--store', store, '--', 'sh', '-c', 'echo ran; id -u'],
+      {
+        env: { POLYTHENE_VERBOSE: '1' },
+      },
+    );
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toBe('ran\n0\n');
     expect(run.stderr).toMatch(/bwrap.*(user namespace|unavailable)/i);

@@ -8,20 +8,47 @@ export interface BwrapRunPlan {
    */
   readonly usesUserNamespace: boolean;
   /**
-   * True when root first drops to the image user with setpriv (so the host sees that uid, not
-   * root, own what the command writes) and hands the rootfs and bind sources over as open
-   * fds: the unprivileged bwrap could not traverse a 0700 store otherwise.
+   * True when root first drops to the image user with setpriv, so the host sees that uid (not
+   * root) own what the command writes and the image's own files keep their owners. The
+   * unprivileged bwrap could not traverse a 0700 store, so the rootfs and bind sources are
+   * first bind-mounted, in a private mount namespace, under a traversable staging directory.
    */
   readonly dropsToImageUser: boolean;
 }
 
 /** File descriptors of the bwrap process, fixed so the argv builder stays pure. */
-export const BWRAP_FDS: {
-  readonly args: number;
-  readonly status: number;
-  readonly rootfs: number;
-  readonly firstBind: number;
-} = { args: 3, status: 4, rootfs: 5, firstBind: 6 };
+export const BWRAP_FDS: { readonly args: number; readonly status: number } = { args: 3, status: 4 };
+
+/** Host tools root needs to drop to the image user. */
+export interface BwrapHelperPaths {
+  /** bwrap itself. */
+  readonly bwrap: string;
+  /** util-linux setpriv. */
+  readonly setpriv?: string;
+  /** util-linux unshare. */
+  readonly unshare?: string;
+  /** util-linux mount. */
+  readonly mount?: string;
+  /** A POSIX shell. */
+  readonly sh?: string;
+  /**
+   * The staging directory (traversable by the image user) where the rootfs is mounted at
+   * `rootfs` and bind source i at `bind-i`, inside the private mount namespace only.
+   */
+  readonly stagingDir?: string;
+}
+
+// Runs as root in a fresh private mount namespace: stage the rootfs and bind sources where
+// the image user can reach them, then exec the rest of the argv (setpriv … bwrap …).
+const stagingScript = [
+  'set -e',
+  'mount_bin=$1; staging=$2; rootfs=$3; shift 3',
+  '"$mount_bin" --bind -- "$rootfs" "$staging/rootfs"',
+  'i=0',
+  'while [ "$1" != -- ]; do "$mount_bin" --bind -- "$1" "$staging/bind-$i"; i=$((i + 1)); shift; done',
+  'shift',
+  'exec "$@"',
+].join('\n');
 
 /**
  * Decides how to run: as root with uid 0:0 no user namespace is needed (root with every
@@ -42,18 +69,14 @@ export function planBwrapRun(spec: Pick<RunSpec, 'uid' | 'gid'>, isRoot: boolean
  * the image's own (no tmpfs), so the three backends agree; `/proc` is fresh and `/dev` minimal
  * (bwrap's `--dev`: null, zero, full, random, urandom, tty, pts, shm); no `/sys`.
  */
-export function buildBwrapArgs(spec: RunSpec, plan: BwrapRunPlan): string[] {
+export function buildBwrapArgs(spec: RunSpec, plan: BwrapRunPlan, stagingDir?: string): string[] {
   const args: string[] = [];
-  if (plan.dropsToImageUser) args.push('--bind-fd', String(BWRAP_FDS.rootfs), '/');
-  else args.push('--bind', spec.rootfs, '/');
+  const staged = plan.dropsToImageUser && stagingDir !== undefined;
+  args.push('--bind', staged ? `${stagingDir}/rootfs` : spec.rootfs, '/');
   args.push('--proc', '/proc', '--dev', '/dev');
   spec.binds.forEach((bind, index) => {
-    if (plan.dropsToImageUser) {
-      const flag = bind.readOnly ? '--ro-bind-fd' : '--bind-fd';
-      args.push(flag, String(BWRAP_FDS.firstBind + index), bind.target);
-    } else {
-      args.push(bind.readOnly ? '--ro-bind' : '--bind', bind.source, bind.target);
-    }
+    const source = staged ? `${stagingDir}/bind-${index}` : bind.source;
+    args.push(bind.readOnly ? '--ro-bind' : '--bind', source, bind.target);
   });
   args.push('--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts');
   if (plan.usesUserNamespace) {
@@ -71,16 +94,35 @@ export function buildBwrapArgs(spec: RunSpec, plan: BwrapRunPlan): string[] {
  * the command; prefixed with setpriv when root drops to the image user first.
  */
 export function buildBwrapCommandLine(
-  spec: Pick<RunSpec, 'argv' | 'uid' | 'gid'>,
+  spec: Pick<RunSpec, 'argv' | 'uid' | 'gid' | 'rootfs' | 'binds'>,
   plan: BwrapRunPlan,
-  paths: { readonly bwrap: string; readonly setpriv?: string },
+  paths: BwrapHelperPaths,
 ): { readonly file: string; readonly args: string[] } {
   const bwrapArgs = ['--args', String(BWRAP_FDS.args), '--', ...spec.argv];
   if (!plan.dropsToImageUser) return { file: paths.bwrap, args: bwrapArgs };
-  if (paths.setpriv === undefined) throw new Error('setpriv is needed to drop to the image user');
+  const { setpriv, unshare, mount, sh, stagingDir } = paths;
+  if (!setpriv || !unshare || !mount || !sh || !stagingDir) {
+    throw new Error(
+      'setpriv, unshare, mount, sh and a staging directory are needed to drop to the image user',
+    );
+  }
   return {
-    file: paths.setpriv,
+    file: unshare,
     args: [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      sh,
+      '-c',
+      stagingScript,
+      'polythene-bwrap-stage',
+      mount,
+      stagingDir,
+      spec.rootfs,
+      ...spec.binds.map((bind) => bind.source),
+      '--',
+      setpriv,
       `--reuid=${spec.uid}`,
       `--regid=${spec.gid}`,
       '--clear-groups',

@@ -1,8 +1,25 @@
-import { closeSync, openSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
-import { checkRunSpec, decodeExitCode, listChildPids, sendSignal, superviseProcess } from '@polythene/probe';
+import {
+  checkRunSpec,
+  decodeExitCode,
+  listChildPids,
+  sendSignal,
+  superviseProcess,
+} from '@polythene/probe';
 import { buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
 import { type BwrapStatus, readBwrapStatusLine } from './parse-bwrap-status.ts';
 import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
@@ -16,7 +33,8 @@ export function createBwrapBackend(): Backend {
   return {
     name: 'bwrap',
     aliases: ['bubblewrap'],
-    description: 'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',
+    description:
+      'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',
     probe: probeBwrap,
     run: runWithBwrap,
   };
@@ -27,25 +45,30 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
   const details = readBwrapDetails(spec.probe.details);
   const isRoot = process.geteuid?.() === 0;
   const plan = planBwrapRun(spec, isRoot);
-  if (plan.dropsToImageUser && (details.setprivPath === '' || !details.hasUserNamespaces)) {
+  const canDrop =
+    details.hasUserNamespaces &&
+    details.setprivPath !== '' &&
+    details.unsharePath !== '' &&
+    details.mountPath !== '' &&
+    details.shPath !== '';
+  if (plan.dropsToImageUser && !canDrop) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
-      `bwrap: cannot run as uid ${spec.uid}:${spec.gid} as root here: that needs setpriv (util-linux) and unprivileged user namespaces; pass --user 0 or use --isolation=chroot`,
+      `bwrap: cannot run as uid ${spec.uid}:${spec.gid} as root here: that needs setpriv, unshare and mount (util-linux) and unprivileged user namespaces; pass --user 0 or use --isolation=chroot`,
     );
   }
-  const options = buildBwrapArgs(spec, plan);
+  const stagingDir = plan.dropsToImageUser ? createStagingDir(spec) : undefined;
+  const options = buildBwrapArgs(spec, plan, stagingDir);
   const commandLine = buildBwrapCommandLine(spec, plan, {
     bwrap: details.bwrapPath,
-    ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
+    setpriv: details.setprivPath,
+    unshare: details.unsharePath,
+    mount: details.mountPath,
+    sh: details.shPath,
+    ...(stagingDir === undefined ? {} : { stagingDir }),
   });
 
-  // Root dropping to the image user hands over the rootfs and bind sources as fds it opened.
-  const sharedFds: number[] = [];
   try {
-    if (plan.dropsToImageUser) {
-      sharedFds.push(openSync(spec.rootfs, 'r'));
-      for (const bind of spec.binds) sharedFds.push(openSync(bind.source, 'r'));
-    }
     const status: BwrapStatus = {};
     return await superviseProcess({
       backend: 'bwrap',
@@ -53,7 +76,7 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
       args: commandLine.args,
       env: {},
       controls: spec,
-      extraStdio: ['pipe', 'pipe', ...sharedFds],
+      extraStdio: ['pipe', 'pipe'],
       onSpawn: ({ extraStreams }) => {
         const argsStream = extraStreams[0] as Writable;
         argsStream.on('error', () => undefined);
@@ -78,7 +101,36 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
       },
     });
   } finally {
-    for (const fd of sharedFds) closeSync(fd);
+    if (stagingDir !== undefined) removeStagingDir(stagingDir);
+  }
+}
+
+// Empty mount points for the rootfs and each bind source; the mounts themselves only exist in
+// the run's private mount namespace, so on the host these stay empty.
+function createStagingDir(spec: RunSpec): string {
+  const dir = mkdtempSync(join(tmpdir(), 'polythene-bwrap-'));
+  chmodSync(dir, 0o711);
+  mkdirSync(join(dir, 'rootfs'));
+  spec.binds.forEach((bind, index) => {
+    const target = join(dir, `bind-${index}`);
+    if (statSync(bind.source).isDirectory()) mkdirSync(target);
+    else writeFileSync(target, '');
+  });
+  return dir;
+}
+
+// rmdir/unlink of EMPTY entries only: were a mount ever visible here, recursive removal
+// would delete the rootfs itself.
+function removeStagingDir(dir: string): void {
+  try {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) rmdirSync(path);
+      else if (statSync(path).size === 0) rmSync(path);
+    }
+    rmdirSync(dir);
+  } catch {
+    // Left behind as empty mount points in the host's temp dir; harmless.
   }
 }
 

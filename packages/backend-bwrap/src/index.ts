@@ -1,7 +1,17 @@
-export type { BwrapRunPlan } from './build-bwrap-args.ts';
-export { BWRAP_FDS, buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
+export type { BwrapHelperPaths, BwrapRunPlan } from './build-bwrap-args.ts';
+export {
+  BWRAP_FDS,
+  buildBwrapArgs,
+  buildBwrapCommandLine,
+  planBwrapRun,
+} from './build-bwrap-args.ts';
 export { createBwrapBackend } from './create-bwrap-backend.ts';
 export type { BwrapStatus } from './parse-bwrap-status.ts';
 export { readBwrapStatusLine } from './parse-bwrap-status.ts';
 export type { BwrapDetails } from './probe-bwrap.ts';
-export { describeRefusal, findUserNamespaceRefusal, probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
+export {
+  describeRefusal,
+  findUserNamespaceRefusal,
+  probeBwrap,
+  readBwrapDetails,
+} from './probe-bwrap.ts';

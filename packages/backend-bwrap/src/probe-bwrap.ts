@@ -8,6 +8,12 @@ export interface BwrapDetails {
   readonly bwrapPath: string;
   /** Absolute path of setpriv, or '' when missing (root then cannot run non-root image users). */
   readonly setprivPath: string;
+  /** Absolute path of unshare, or ''. */
+  readonly unsharePath: string;
+  /** Absolute path of mount, or ''. */
+  readonly mountPath: string;
+  /** Absolute path of sh, or ''. */
+  readonly shPath: string;
   /** True when an unprivileged process may create user namespaces here. */
   readonly hasUserNamespaces: boolean;
 }
@@ -52,6 +58,9 @@ export async function probeBwrap(context: ProbeContext): Promise<ProbeResult> {
     };
   }
   const setprivPath = findExecutable('setpriv', context.hostEnv) ?? '';
+  const unsharePath = findExecutable('unshare', context.hostEnv) ?? '';
+  const mountPath = findExecutable('mount', context.hostEnv) ?? '';
+  const shPath = findExecutable('sh', context.hostEnv) ?? '';
   const versionRun = await runQuietly(bwrapPath, ['--version']);
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(versionRun.stdout)?.[1];
 
@@ -72,15 +81,33 @@ export async function probeBwrap(context: ProbeContext): Promise<ProbeResult> {
     ]);
     hasUserNamespaces = userRun.exitCode === 0;
   }
-  const details: BwrapDetails = { bwrapPath, setprivPath, hasUserNamespaces };
-  return { available: true, version, guarantees: [...ALL_GUARANTEES], lost: {}, details: { ...details } };
+  const details: BwrapDetails = {
+    bwrapPath,
+    setprivPath,
+    unsharePath,
+    mountPath,
+    shPath,
+    hasUserNamespaces,
+  };
+  return {
+    available: true,
+    version,
+    guarantees: [...ALL_GUARANTEES],
+    lost: {},
+    details: { ...details },
+  };
 }
 
 /** Reads the probe's details back, tolerating a cache written by another version. */
-export function readBwrapDetails(details: Readonly<Record<string, string | boolean>>): BwrapDetails {
+export function readBwrapDetails(
+  details: Readonly<Record<string, string | boolean>>,
+): BwrapDetails {
   return {
     bwrapPath: typeof details.bwrapPath === 'string' ? details.bwrapPath : 'bwrap',
     setprivPath: typeof details.setprivPath === 'string' ? details.setprivPath : '',
+    unsharePath: typeof details.unsharePath === 'string' ? details.unsharePath : '',
+    mountPath: typeof details.mountPath === 'string' ? details.mountPath : '',
+    shPath: typeof details.shPath === 'string' ? details.shPath : '',
     hasUserNamespaces: details.hasUserNamespaces === true,
   };
 }

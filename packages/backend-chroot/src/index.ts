@@ -1,1 +1,10 @@
-export {};
+export type { ChrootArgsOptions, ChrootMount } from './build-chroot-args.ts';
+export {
+  buildChrootArgs,
+  CAPABILITY_NAMES,
+  KEPT_CAPABILITIES,
+  listDroppedCapabilities,
+} from './build-chroot-args.ts';
+export { createChrootBackend } from './create-chroot-backend.ts';
+export type { ChrootDetails } from './probe-chroot.ts';
+export { probeChroot, readChrootDetails } from './probe-chroot.ts';

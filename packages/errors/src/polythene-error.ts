@@ -9,6 +9,8 @@ export type PolytheneErrorCode =
   | 'POLYTHENE_INVALID_ID'
   /** No root filesystem with that id in the store. */
   | 'POLYTHENE_ROOTFS_NOT_FOUND'
+  /** A store entry cannot be removed: other entries (overlay clones) or running commands are layered on it. */
+  | 'POLYTHENE_ENTRY_IN_USE'
   /** The store directory cannot be created, read or written. */
   | 'POLYTHENE_STORE_UNAVAILABLE'
   /** An image reference that podman would misread or that is malformed. */

@@ -12,9 +12,20 @@ describe('createPodmanEnv', () => {
   });
 
   it('keeps values the caller set, drops undefined entries, and does not touch its input', () => {
-    const host = { CONTAINERS_STORAGE_DRIVER: 'overlay', CONTAINERS_EVENTS_BACKEND: 'journald', GONE: undefined };
+    const host = {
+      CONTAINERS_STORAGE_DRIVER: 'overlay',
+      CONTAINERS_EVENTS_BACKEND: 'journald',
+      GONE: undefined,
+    };
     const env = createPodmanEnv(host);
-    expect(env).toEqual({ CONTAINERS_STORAGE_DRIVER: 'overlay', CONTAINERS_EVENTS_BACKEND: 'journald' });
-    expect(host).toEqual({ CONTAINERS_STORAGE_DRIVER: 'overlay', CONTAINERS_EVENTS_BACKEND: 'journald', GONE: undefined });
+    expect(env).toEqual({
+      CONTAINERS_STORAGE_DRIVER: 'overlay',
+      CONTAINERS_EVENTS_BACKEND: 'journald',
+    });
+    expect(host).toEqual({
+      CONTAINERS_STORAGE_DRIVER: 'overlay',
+      CONTAINERS_EVENTS_BACKEND: 'journald',
+      GONE: undefined,
+    });
   });
 });

@@ -4,9 +4,13 @@
  * only when unset or empty (a caller's value wins). Entries whose value is `undefined` are
  * dropped. Pure: the input is not modified.
  *
- * Podman 4.3 itself reads neither variable (it follows `storage.conf`, `containers.conf`,
- * `STORAGE_DRIVER` is not read either); they are kept for the contract of the Python tool and
- * for wrappers and newer podman versions that honour them.
+ * Measured with podman 4.3.1 (Debian 12): podman reads neither variable (the names do not
+ * occur in its binary). Root storage stays `overlay` with or without them, on existing and on
+ * fresh storage; rootless storage is whatever `storage.conf` or the first run chose (`vfs` on
+ * Debian without a storage.conf). What podman 4.3 does honour: `STORAGE_DRIVER` (rootless
+ * only, and only before the storage exists), `CONTAINERS_STORAGE_CONF`, and the
+ * `--storage-driver` / `--events-backend` flags. They are kept for the Python tool's contract
+ * and for podman versions or wrappers that read them.
  */
 export function createPodmanEnv(
   hostEnv: Readonly<Record<string, string | undefined>>,

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
 import { execa } from 'execa';
 import { ownerBootLabel, ownerPidLabel, pullLabel, readBootId } from './container-labels.ts';
@@ -171,14 +171,22 @@ export async function exportImage(options: ExportImageOptions): Promise<Exported
       report('cleanup');
     }
     // Clean-up runs with its own deadline: the pull's signal may already have fired.
-    const cleanupContext: PodmanContext = { env, log, signal: AbortSignal.timeout(cleanupTimeoutMs) };
+    const cleanupContext: PodmanContext = {
+      env,
+      log,
+      signal: AbortSignal.timeout(cleanupTimeoutMs),
+    };
     for (const cleanup of cleanups.reverse()) {
       await cleanupWith(cleanup, cleanupContext, log);
     }
   }
 }
 
-async function cleanupWith(cleanup: Cleanup, context: PodmanContext, log: (line: string) => void): Promise<void> {
+async function cleanupWith(
+  cleanup: Cleanup,
+  context: PodmanContext,
+  log: (line: string) => void,
+): Promise<void> {
   try {
     await cleanup(context);
   } catch (error) {
@@ -187,10 +195,17 @@ async function cleanupWith(cleanup: Cleanup, context: PodmanContext, log: (line:
 }
 
 function interrupted(ref: string): PolytheneError {
-  return new PolytheneError('POLYTHENE_INTERRUPTED', `pulling ${ref} was interrupted; nothing was kept`);
+  return new PolytheneError(
+    'POLYTHENE_INTERRUPTED',
+    `pulling ${ref} was interrupted; nothing was kept`,
+  );
 }
 
-function toExportedImage(inspected: InspectedImage, stats: ExtractStats, method: ExportMethod): ExportedImage {
+function toExportedImage(
+  inspected: InspectedImage,
+  stats: ExtractStats,
+  method: ExportMethod,
+): ExportedImage {
   return {
     ...inspected,
     bytesExported: stats.bytesRead,
@@ -201,7 +216,11 @@ function toExportedImage(inspected: InspectedImage, stats: ExtractStats, method:
 }
 
 /** Makes sure the image is in podman's storage per the policy and returns its id. */
-async function resolveImage(ref: string, policy: PullPolicy, context: PodmanContext): Promise<string> {
+async function resolveImage(
+  ref: string,
+  policy: PullPolicy,
+  context: PodmanContext,
+): Promise<string> {
   if (ref.startsWith('containers-storage:')) {
     // Already in local storage by definition: nothing to pull whatever the policy.
     return (await inspectImage(ref.slice('containers-storage:'.length), context)).imageId;
@@ -254,7 +273,10 @@ async function exportFromMount(
   const mounted = await tryPodman(['image', 'mount', imageId], mountContext);
   if ('line' in mounted) {
     if (isForced) {
-      throw new PolytheneError('POLYTHENE_PULL_FAILED', `podman image mount ${imageId} failed: ${mounted.line}`);
+      throw new PolytheneError(
+        'POLYTHENE_PULL_FAILED',
+        `podman image mount ${imageId} failed: ${mounted.line}`,
+      );
     }
     target.context.log(`podman image mount unavailable (${mounted.line}); using podman export`);
     return undefined;
@@ -264,9 +286,19 @@ async function exportFromMount(
   });
   const mountPath = mounted.stdout.trim();
   if (!mountPath.startsWith('/')) {
-    throw new PolytheneError('POLYTHENE_PULL_FAILED', `podman image mount printed no path: ${mountPath}`);
+    throw new PolytheneError(
+      'POLYTHENE_PULL_FAILED',
+      `podman image mount printed no path: ${mountPath}`,
+    );
   }
-  const tarArgs = ['--create', '--file=-', `--directory=${mountPath}`, '--numeric-owner', '--warning=no-file-ignored', '.'];
+  const tarArgs = [
+    '--create',
+    '--file=-',
+    `--directory=${mountPath}`,
+    '--numeric-owner',
+    '--warning=no-file-ignored',
+    '.',
+  ];
   const [file, args] = useUnshare ? ['podman', ['unshare', 'tar', ...tarArgs]] : ['tar', tarArgs];
   return await streamInto(file, args, `reading the mounted image ${imageId}`, target);
 }
@@ -279,7 +311,10 @@ async function exportFromContainer(
   const token = randomUUID();
   // Registered before create: if create is killed half-way, the label still finds it.
   cleanups.push(async (context) => {
-    const removed = await tryPodman(['rm', '--force', '--filter', `label=${pullLabel}=${token}`], context);
+    const removed = await tryPodman(
+      ['rm', '--force', '--filter', `label=${pullLabel}=${token}`],
+      context,
+    );
     if ('line' in removed && !/no container/i.test(removed.line)) {
       context.log(`removing the export container failed: ${removed.line}`);
     }
@@ -303,7 +338,10 @@ async function exportFromContainer(
   );
   const containerId = created.trim().split('\n').at(-1)?.trim() ?? '';
   if (!/^[0-9a-f]{12,64}$/.test(containerId)) {
-    throw new PolytheneError('POLYTHENE_PULL_FAILED', `podman create printed no container id: ${containerId}`);
+    throw new PolytheneError(
+      'POLYTHENE_PULL_FAILED',
+      `podman create printed no container id: ${containerId}`,
+    );
   }
   // podman export opens /dev/stdout by path, which fails (ENXIO) on the socket Node gives a
   // child as stdout; a private fifo is a real pipe it can open.
@@ -333,7 +371,10 @@ async function streamInto(
 ): Promise<ExtractStats> {
   const { context } = target;
   if ((await readdir(target.targetDir)).length > 0) {
-    throw new PolytheneError('POLYTHENE_EXTRACT_FAILED', `extraction target ${target.targetDir} is not empty`);
+    throw new PolytheneError(
+      'POLYTHENE_EXTRACT_FAILED',
+      `extraction target ${target.targetDir} is not empty`,
+    );
   }
   context.log(`${file} ${args.join(' ')} | tar --extract --directory=${target.targetDir}`);
   target.report('export');
@@ -347,10 +388,12 @@ async function streamInto(
   producer.stderr?.setEncoding('utf8').on('data', (text: string) => {
     if (stderr.length < 64 * 1024) stderr += text;
   });
-  const exited = new Promise<{ code: number | null; spawnError?: NodeJS.ErrnoException }>((resolve) => {
-    producer.once('error', (spawnError) => resolve({ code: null, spawnError }));
-    producer.once('close', (code) => resolve({ code }));
-  });
+  const exited = new Promise<{ code: number | null; spawnError?: NodeJS.ErrnoException }>(
+    (resolve) => {
+      producer.once('error', (spawnError) => resolve({ code: null, spawnError }));
+      producer.once('close', (code) => resolve({ code }));
+    },
+  );
   let isKilledByUs = false;
   const kill = (): void => {
     if (producer.exitCode !== null || producer.signalCode !== null) return;
@@ -361,7 +404,10 @@ async function streamInto(
   context.signal?.addEventListener('abort', kill, { once: true });
   let source: Readable;
   if (fifoPath === undefined) {
-    source = producer.stdout as Readable;
+    // Attach a reader now: when a child exits while its stdout has no reader yet, Node
+    // resumes that stdout to flush it and the archive is lost (a tiny image's tar can finish
+    // before the extractor has attached). pipe() keeps backpressure, so nothing piles up.
+    source = (producer.stdout as Readable).pipe(new PassThrough({ highWaterMark: 256 * 1024 }));
   } else {
     const fifo = createReadStream(fifoPath, { highWaterMark: 256 * 1024 });
     let isOpen = false;
@@ -404,7 +450,9 @@ async function streamInto(
   throwIfAborted(context.signal);
   if (spawnError) {
     if (file === 'podman' && spawnError.code === 'ENOENT') {
-      throw new PolytheneError('POLYTHENE_PODMAN_MISSING', podmanMissingMessage, { cause: spawnError });
+      throw new PolytheneError('POLYTHENE_PODMAN_MISSING', podmanMissingMessage, {
+        cause: spawnError,
+      });
     }
     throw new PolytheneError('POLYTHENE_PULL_FAILED', `${what} failed: ${spawnError.message}`, {
       cause: spawnError,

@@ -23,8 +23,9 @@ export interface ExtractTarStreamOptions {
   /** Called after each member with the running counters (often: throttle in the caller). */
   onProgress?: (stats: Readonly<ExtractStats>) => void;
   /**
-   * Keep the archive's numeric owners. Default: only when running as root, since a non-root
-   * user cannot chown and should be able to `rm -rf` what it extracted.
+   * Keep the archive's numeric owners. Default: only when running as root. Without it the
+   * files become the caller's and directories get owner `rwx`, so the caller can `rm -rf`
+   * what it extracted (a non-root user cannot chown anyway).
    */
   preserveOwnership?: boolean;
 }
@@ -38,7 +39,8 @@ const maxStderrBytes = 64 * 1024;
  * archive; device nodes and fifos are dropped and counted) and then GNU `tar -x`, which also
  * defers symlinks with absolute or `..` targets to the end. Symlinks are kept as the image
  * has them. Modes are kept (setuid included: keep the parent private); owners are kept as
- * numeric ids as root and become the caller's as non-root. Memory use does not grow with
+ * numeric ids as root; as non-root they become the caller's and directories gain owner
+ * `rwx` (see {@link ExtractTarStreamOptions.preserveOwnership}). Memory use does not grow with
  * the archive size.
  *
  * @throws PolytheneError `POLYTHENE_EXTRACT_FAILED` for a refused or broken archive or a tar
@@ -60,6 +62,7 @@ export async function extractTarStream(
   const preserveOwnership = options.preserveOwnership ?? process.getuid?.() === 0;
   const stats: ExtractStats = { bytesRead: 0, filesExtracted: 0, skippedSpecialFiles: 0 };
   const filter = new TarMemberFilter({
+    makeDirectoriesOwnerWritable: !preserveOwnership,
     onMember: (filterStats) => {
       stats.bytesRead = filterStats.bytesRead;
       stats.filesExtracted = filterStats.membersPassed;

@@ -1,4 +1,3 @@
-export type { ImageConfig } from './inspect-image.ts';
 export { createPodmanEnv } from './create-podman-env.ts';
 export type {
   ExportedImage,
@@ -11,6 +10,7 @@ export type {
 export { exportImage } from './export-image.ts';
 export type { ExtractStats, ExtractTarStreamOptions } from './extract-tar-stream.ts';
 export { extractTarStream } from './extract-tar-stream.ts';
+export type { ImageConfig } from './inspect-image.ts';
 export type { RemoveLeftoverContainersOptions } from './remove-leftover-containers.ts';
 export { removeLeftoverContainers } from './remove-leftover-containers.ts';
 export { maxImageRefLength, validateImageRef } from './validate-image-ref.ts';

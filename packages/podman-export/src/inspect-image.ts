@@ -51,9 +51,13 @@ export function parseInspectOutput(stdout: string, what: string): InspectedImage
   try {
     parsed = JSON.parse(stdout);
   } catch (error) {
-    throw new PolytheneError('POLYTHENE_PULL_FAILED', `${what}: podman printed no JSON`, { cause: error });
+    throw new PolytheneError('POLYTHENE_PULL_FAILED', `${what}: podman printed no JSON`, {
+      cause: error,
+    });
   }
-  const image = (Array.isArray(parsed) ? parsed[0] : undefined) as Record<string, unknown> | undefined;
+  const image = (Array.isArray(parsed) ? parsed[0] : undefined) as
+    | Record<string, unknown>
+    | undefined;
   const imageId = asText(image?.Id);
   if (image === undefined || imageId === undefined) {
     throw new PolytheneError('POLYTHENE_PULL_FAILED', `${what}: podman returned no image id`);
@@ -85,5 +89,8 @@ export function parseInspectOutput(stdout: string, what: string): InspectedImage
 /** Runs `podman image inspect` on an image id or name. */
 export async function inspectImage(image: string, context: PodmanContext): Promise<InspectedImage> {
   const what = `podman image inspect ${image}`;
-  return parseInspectOutput(await runPodman(['image', 'inspect', '--format', 'json', image], what, context), what);
+  return parseInspectOutput(
+    await runPodman(['image', 'inspect', '--format', 'json', image], what, context),
+    what,
+  );
 }

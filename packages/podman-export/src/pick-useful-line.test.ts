@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pickUsefulLine } from './pick-useful-line.ts';
 
 describe('pickUsefulLine', () => {
-  it('prefers podman\'s last Error: line, without the prefix', () => {
+  it("prefers podman's last Error: line, without the prefix", () => {
     const stderr =
       'Trying to pull 127.0.0.1:1/x:latest...\nError: initializing source docker://127.0.0.1:1/x:latest: pinging container registry 127.0.0.1:1: connection refused\n';
     expect(pickUsefulLine(stderr)).toBe(
@@ -10,9 +10,11 @@ describe('pickUsefulLine', () => {
     );
   });
 
-  it('prefers tar\'s first complaint over its summary', () => {
+  it("prefers tar's first complaint over its summary", () => {
     expect(
-      pickUsefulLine('tar: big: Wrote only 4608 of 10240 bytes\ntar: Exiting with failure status due to previous errors\n'),
+      pickUsefulLine(
+        'tar: big: Wrote only 4608 of 10240 bytes\ntar: Exiting with failure status due to previous errors\n',
+      ),
     ).toBe('tar: big: Wrote only 4608 of 10240 bytes');
   });
 

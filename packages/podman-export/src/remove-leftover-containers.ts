@@ -1,5 +1,5 @@
-import { createPodmanEnv } from './create-podman-env.ts';
 import { ownerBootLabel, ownerPidLabel, pullLabel, readBootId } from './container-labels.ts';
+import { createPodmanEnv } from './create-podman-env.ts';
 import { tryPodman } from './run-podman.ts';
 
 /** Options for {@link removeLeftoverContainers}. */

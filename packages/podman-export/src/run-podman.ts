@@ -34,7 +34,9 @@ export async function tryPodman(
   args: readonly string[],
   context: PodmanContext,
 ): Promise<{ stdout: string } | PodmanFailure> {
-  const [file, argv] = context.useUnshare ? ['podman', ['unshare', 'podman', ...args]] : ['podman', [...args]];
+  const [file, argv] = context.useUnshare
+    ? ['podman', ['unshare', 'podman', ...args]]
+    : ['podman', [...args]];
   context.log(`${file} ${argv.join(' ')}`);
   const result = await execa(file, argv, {
     env: context.env,
@@ -48,7 +50,10 @@ export async function tryPodman(
   if (result.failed) {
     throwIfMissing(result);
     return {
-      line: pickUsefulLine(String(result.stderr ?? '')) ?? result.shortMessage ?? `exit status ${result.exitCode}`,
+      line:
+        pickUsefulLine(String(result.stderr ?? '')) ??
+        result.shortMessage ??
+        `exit status ${result.exitCode}`,
       exitCode: result.exitCode,
     };
   }
@@ -59,7 +64,11 @@ export async function tryPodman(
  * Runs `podman ARGS` and returns its stdout.
  * @throws PolytheneError `POLYTHENE_PULL_FAILED` naming `what` and podman's stderr line.
  */
-export async function runPodman(args: readonly string[], what: string, context: PodmanContext): Promise<string> {
+export async function runPodman(
+  args: readonly string[],
+  what: string,
+  context: PodmanContext,
+): Promise<string> {
   const result = await tryPodman(args, context);
   if ('line' in result) {
     throw new PolytheneError('POLYTHENE_PULL_FAILED', `${what} failed: ${result.line}`);
@@ -72,7 +81,9 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw isPolytheneError(signal.reason)
       ? signal.reason
-      : new PolytheneError('POLYTHENE_INTERRUPTED', 'the pull was interrupted', { cause: signal.reason });
+      : new PolytheneError('POLYTHENE_INTERRUPTED', 'the pull was interrupted', {
+          cause: signal.reason,
+        });
   }
 }
 
@@ -80,6 +91,8 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export function throwIfMissing(result: { code?: unknown; cause?: unknown }): void {
   const code = result.code ?? (result.cause as { code?: unknown } | undefined)?.code;
   if (code === 'ENOENT') {
-    throw new PolytheneError('POLYTHENE_PODMAN_MISSING', podmanMissingMessage, { cause: result.cause });
+    throw new PolytheneError('POLYTHENE_PODMAN_MISSING', podmanMissingMessage, {
+      cause: result.cause,
+    });
   }
 }

@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { buildTar, type TarEntry } from '../test/helpers/build-tar.ts';
 import { normalizeMemberPath, TarMemberFilter } from './tar-member-filter.ts';
 
-async function runFilter(archive: Buffer, chunkBytes = 4096): Promise<{ output: Buffer; filter: TarMemberFilter }> {
+async function runFilter(
+  archive: Buffer,
+  chunkBytes = 4096,
+): Promise<{ output: Buffer; filter: TarMemberFilter }> {
   const chunks: Buffer[] = [];
   for (let offset = 0; offset < archive.length; offset += chunkBytes) {
     chunks.push(archive.subarray(offset, offset + chunkBytes));
@@ -68,16 +71,50 @@ describe('TarMemberFilter', () => {
     const { output, filter } = await runFilter(archive, 100);
     expect(filter.stats.skippedSpecialFiles).toBe(3);
     expect(filter.stats.membersPassed).toBe(2);
-    expect(output.equals(buildTar([{ name: 'dev/', type: '5' }, { name: 'keep', data: 'ok' }]))).toBe(
-      true,
+    expect(
+      output.equals(
+        buildTar([
+          { name: 'dev/', type: '5' },
+          { name: 'keep', data: 'ok' },
+        ]),
+      ),
+    ).toBe(true);
+  });
+
+  it('can give directories owner rwx, with a valid checksum', async () => {
+    const archive = buildTar([
+      { name: 'usr/', type: '5', mode: 0o555 },
+      { name: 'usr/file', data: 'x', mode: 0o444 },
+    ]);
+    const filter = new TarMemberFilter({ makeDirectoriesOwnerWritable: true });
+    const output: Buffer[] = [];
+    await pipeline(
+      Readable.from([archive]),
+      filter,
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          output.push(Buffer.from(chunk));
+          callback();
+        },
+      }),
     );
+    const rewritten = Buffer.concat(output);
+    expect(rewritten.toString('latin1', 100, 107)).toBe('0000755');
+    expect(rewritten.toString('latin1', 612, 619)).toBe('0000444');
+    // The rewritten header still passes a checksum-verifying reader.
+    const { filter: second } = await runFilter(rewritten);
+    expect(second.stats.membersPassed).toBe(2);
   });
 
   it.each([
     ['an absolute name', [{ name: '/etc/passwd', data: 'x' }], 'absolute'],
     ['a ".." component', [{ name: 'a/../../x', data: 'x' }], '".."'],
     ['".." through a pax path', [{ name: 'ok', data: 'x', pax: { path: '../x' } }], '".."'],
-    ['".." through a GNU long name', [{ name: `../${'l'.repeat(120)}`, data: 'x', gnuLongName: true }], '".."'],
+    [
+      '".." through a GNU long name',
+      [{ name: `../${'l'.repeat(120)}`, data: 'x', gnuLongName: true }],
+      '".."',
+    ],
     ['".." in the ustar prefix', [{ name: 'x', prefix: '..' }], '".."'],
     [
       'a write through an absolute symlink',
@@ -124,18 +161,30 @@ describe('TarMemberFilter', () => {
       ],
       'beneath symlink',
     ],
-    ['a directory that claims data', [{ name: 'd/', type: '5', sizeField: 512, data: Buffer.alloc(512) }], 'claims'],
-    ['a sparse pax member', [{ name: 'x', data: 'x', pax: { 'GNU.sparse.name': '../x' } }], 'GNU.sparse'],
+    [
+      'a directory that claims data',
+      [{ name: 'd/', type: '5', sizeField: 512, data: Buffer.alloc(512) }],
+      'claims',
+    ],
+    [
+      'a sparse pax member',
+      [{ name: 'x', data: 'x', pax: { 'GNU.sparse.name': '../x' } }],
+      'GNU.sparse',
+    ],
     ['an unknown member type', [{ name: 'x', type: 'S' }], 'unsupported type'],
-    ['a global header renaming members', [{ name: 'x', type: 'g', data: '16 path=../../x\n' }], 'global'],
+    [
+      'a global header renaming members',
+      [{ name: 'x', type: 'g', data: '16 path=../../x\n' }],
+      'global',
+    ],
   ])('refuses %s', async (_label, entries, reason) => {
     expect(await refusal(entries as TarEntry[])).toContain(reason);
   });
 
   it('refuses a truncated archive and a corrupt header', async () => {
-    await expect(runFilter(buildTar([{ name: 'x', data: 'abc' }], { endMarker: false }))).rejects.toThrow(
-      /ended early/,
-    );
+    await expect(
+      runFilter(buildTar([{ name: 'x', data: 'abc' }], { endMarker: false })),
+    ).rejects.toThrow(/ended early/);
     const corrupt = buildTar([{ name: 'x', data: 'abc' }]);
     corrupt[0] = 'y'.charCodeAt(0);
     await expect(runFilter(corrupt)).rejects.toThrow(/checksum/);

@@ -21,6 +21,12 @@ export interface TarFilterStats {
 export interface TarMemberFilterOptions {
   /** Called after each member header is judged, with the running counters. */
   onMember?: (stats: Readonly<TarFilterStats>) => void;
+  /**
+   * Give directories owner `rwx` (header rewritten). For non-root extraction: a read-only
+   * directory (Fedora ships `/usr` as 0555) would otherwise stop its owner from deleting the
+   * tree with `rm -rf`.
+   */
+  makeDirectoriesOwnerWritable?: boolean;
 }
 
 interface Member {
@@ -43,6 +49,7 @@ export class TarMemberFilter extends Transform {
   readonly stats: TarFilterStats = { bytesRead: 0, membersPassed: 0, skippedSpecialFiles: 0 };
 
   private readonly onMember: ((stats: Readonly<TarFilterStats>) => void) | undefined;
+  private readonly makeDirectoriesOwnerWritable: boolean;
   private readonly header: Buffer = Buffer.alloc(blockBytes);
   private headerFill = 0;
   // Bytes of the current member's data (plus padding) still to come.
@@ -64,6 +71,7 @@ export class TarMemberFilter extends Transform {
   constructor(options: TarMemberFilterOptions = {}) {
     super();
     this.onMember = options.onMember;
+    this.makeDirectoriesOwnerWritable = options.makeDirectoriesOwnerWritable ?? false;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -198,6 +206,9 @@ export class TarMemberFilter extends Transform {
       for (const buffer of raw) {
         this.push(buffer);
       }
+      if (member.type === '5' && this.makeDirectoriesOwnerWritable) {
+        addOwnerPermissions(block);
+      }
       this.push(block);
       this.stats.membersPassed += 1;
       this.dataMode = 'pass';
@@ -309,7 +320,9 @@ export class TarMemberFilter extends Transform {
         return 'pass';
       case '1': {
         if (member.linkPath.startsWith('/')) {
-          throw refuse(`hard link ${quote(member.path)} points to absolute ${quote(member.linkPath)}`);
+          throw refuse(
+            `hard link ${quote(member.path)} points to absolute ${quote(member.linkPath)}`,
+          );
         }
         const target = normalizeMemberPath(member.linkPath);
         if (target.length === 0) {
@@ -398,6 +411,20 @@ function readNumber(block: Buffer, start: number, length: number): number {
     throw refuse(`header field "${text}" is not an octal number`);
   }
   return Number.parseInt(text, 8);
+}
+
+function addOwnerPermissions(block: Buffer): void {
+  const mode = readNumber(block, 100, 8);
+  if ((mode & 0o700) === 0o700) {
+    return;
+  }
+  block.write(`${(mode | 0o700).toString(8).padStart(7, '0')}\0`, 100, 'latin1');
+  block.write('        ', 148, 'latin1');
+  let sum = 0;
+  for (const byte of block) {
+    sum += byte;
+  }
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
 }
 
 function verifyChecksum(block: Buffer): void {

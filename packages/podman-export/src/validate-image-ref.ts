@@ -5,7 +5,13 @@ export const maxImageRefLength = 2048;
 
 // Transports podman reads without a registry; allowed on purpose so images can be pulled
 // offline from archives and layouts on disk.
-const localTransports = new Set(['oci-archive', 'docker-archive', 'oci', 'dir', 'containers-storage']);
+const localTransports = new Set([
+  'oci-archive',
+  'docker-archive',
+  'oci',
+  'dir',
+  'containers-storage',
+]);
 
 // Transports containers/image knows but Polythene does not offer: they talk to other daemons
 // (docker-daemon) or read formats we never test (tarball, sif, ostree).

@@ -11,8 +11,17 @@ import {
 } from '@polythene/test-images';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ExportImageOptions, type ExportProgress, exportImage, removeLeftoverContainers } from '../src/index.ts';
-import { listLabelledContainers, listOwnChildren, listOwnContainers } from './helpers/podman-state.ts';
+import {
+  type ExportImageOptions,
+  type ExportProgress,
+  exportImage,
+  removeLeftoverContainers,
+} from '../src/index.ts';
+import {
+  listLabelledContainers,
+  listOwnChildren,
+  listOwnContainers,
+} from './helpers/podman-state.ts';
 
 const hasPodman = spawnSync('podman', ['--version']).status === 0;
 const suffix = Math.random().toString(36).slice(2, 8);
@@ -26,7 +35,9 @@ async function newTarget(): Promise<string> {
   return dir;
 }
 
-async function failureOf(options: Omit<ExportImageOptions, 'targetDir'>): Promise<Error & { code?: string }> {
+async function failureOf(
+  options: Omit<ExportImageOptions, 'targetDir'>,
+): Promise<Error & { code?: string }> {
   const error = await exportImage({ ...options, targetDir: await newTarget() }).then(
     () => undefined,
     (caught: unknown) => caught,
@@ -46,7 +57,11 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
     for (const dir of targets) {
       await rm(dir, { recursive: true, force: true });
     }
-    await execa('podman', ['rmi', '--force', '--ignore', `127.0.0.1:1/pe-${suffix}/busybox:latest`], { reject: false });
+    await execa(
+      'podman',
+      ['rmi', '--force', '--ignore', `127.0.0.1:1/pe-${suffix}/busybox:latest`],
+      { reject: false },
+    );
   });
 
   afterEach(async () => {
@@ -67,7 +82,12 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
     it.each(transports)(`exports %s (method ${method})`, async (_label, ref) => {
       const target = await newTarget();
       const events: ExportProgress[] = [];
-      const result = await exportImage({ ref: ref(), targetDir: target, method, onProgress: (event) => events.push(event) });
+      const result = await exportImage({
+        ref: ref(),
+        targetDir: target,
+        method,
+        onProgress: (event) => events.push(event),
+      });
       expect(result.method).toBe(method);
       expect(result.imageId).toMatch(/^[0-9a-f]{64}$/);
       expect(result.architecture).toBeTruthy();
@@ -75,8 +95,12 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
       expect(result.filesExtracted).toBeGreaterThan(3);
       expect(result.bytesExported).toBeGreaterThan(500_000);
       expect((await stat(join(target, 'bin/busybox'))).mode & 0o111).not.toBe(0);
-      expect(execFileSync(join(target, 'bin/busybox'), ['echo', 'alive']).toString()).toBe('alive\n');
-      expect(events.map((event) => event.phase)).toEqual(expect.arrayContaining(['pull', 'export', 'extract']));
+      expect(execFileSync(join(target, 'bin/busybox'), ['echo', 'alive']).toString()).toBe(
+        'alive\n',
+      );
+      expect(events.map((event) => event.phase)).toEqual(
+        expect.arrayContaining(['pull', 'export', 'extract']),
+      );
       expect(events.at(-1)?.phase).toBe('cleanup');
     });
   }
@@ -84,7 +108,12 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
   it('pulls from a loopback registry, also as docker://', async () => {
     for (const ref of [registry.busyboxRef, `docker://${registry.busyboxRef}`]) {
       const target = await newTarget();
-      const result = await exportImage({ ref, targetDir: target, pullPolicy: 'always', env: { ...process.env, ...registry.podmanEnv } });
+      const result = await exportImage({
+        ref,
+        targetDir: target,
+        pullPolicy: 'always',
+        env: { ...process.env, ...registry.podmanEnv },
+      });
       expect(result.digest).toMatch(/^sha256:/);
       expect((await readdir(join(target, 'bin'))).length).toBeGreaterThan(1);
     }
@@ -102,11 +131,19 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
     expect(result.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
-  it('exports an image with no command and no shell', async () => {
-    const target = await newTarget();
-    await exportImage({ ref: images.noShell, targetDir: target, method: 'export' });
-    expect(await readdir(target)).toEqual(['hello']);
-  });
+  it.each(['export', 'mount'] as const)(
+    'exports an image with no command and no shell (%s route)',
+    async (method) => {
+      // A one-file archive: its producer exits before the extractor attaches, which once lost
+      // the whole stream on the mount route.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const target = await newTarget();
+        const result = await exportImage({ ref: images.noShell, targetDir: target, method });
+        expect(result.method).toBe(method);
+        expect(await readdir(target)).toEqual(['hello']);
+      }
+    },
+  );
 
   describe('pull policies', () => {
     const deadRef = `127.0.0.1:1/pe-${suffix}/busybox:latest`;
@@ -115,21 +152,30 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
     });
 
     it('missing: uses the local copy without contacting the (dead) registry', async () => {
-      const result = await exportImage({ ref: deadRef, targetDir: await newTarget(), pullPolicy: 'missing' });
+      const result = await exportImage({
+        ref: deadRef,
+        targetDir: await newTarget(),
+        pullPolicy: 'missing',
+      });
       expect(result.filesExtracted).toBeGreaterThan(3);
     });
 
     it('never: uses the local copy; fails cleanly when the image is not there', async () => {
       await exportImage({ ref: deadRef, targetDir: await newTarget(), pullPolicy: 'never' });
-      const error = await failureOf({ ref: `localhost/pe-missing-${suffix}:latest`, pullPolicy: 'never' });
+      const error = await failureOf({
+        ref: `localhost/pe-missing-${suffix}:latest`,
+        pullPolicy: 'never',
+      });
       expect(hasErrorCode(error, 'POLYTHENE_PULL_FAILED')).toBe(true);
       expect(error.message).toMatch(/not in podman's storage and the pull policy is never/);
     });
 
-    it('always: contacts the registry, so a dead port is PULL_FAILED with podman\'s reason', async () => {
+    it("always: contacts the registry, so a dead port is PULL_FAILED with podman's reason", async () => {
       const error = await failureOf({ ref: deadRef, pullPolicy: 'always' });
       expect(hasErrorCode(error, 'POLYTHENE_PULL_FAILED')).toBe(true);
-      expect(error.message).toMatch(/^podman pull 127\.0\.0\.1:1\/.* failed: .*(connection refused|127\.0\.0\.1:1)/);
+      expect(error.message).toMatch(
+        /^podman pull 127\.0\.0\.1:1\/.* failed: .*(connection refused|127\.0\.0\.1:1)/,
+      );
       expect(error.message).not.toContain('\n');
     });
 
@@ -157,7 +203,10 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
   });
 
   it('reports a missing podman as POLYTHENE_PODMAN_MISSING naming the package', async () => {
-    const error = await failureOf({ ref: images.busybox, env: { ...process.env, PATH: '/nonexistent' } });
+    const error = await failureOf({
+      ref: images.busybox,
+      env: { ...process.env, PATH: '/nonexistent' },
+    });
     expect(hasErrorCode(error, 'POLYTHENE_PODMAN_MISSING')).toBe(true);
     expect(error.message).toMatch(/Debian package podman/);
   });
@@ -236,39 +285,45 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
     }
   });
 
-  it.skipIf(process.getuid?.() !== 0)('a dynamically linked host binary runs from the rootfs (symlinks intact)', async () => {
-    const tree = await newTarget();
-    const ref = `localhost/pe-dynamic-${suffix}:latest`;
-    const ls = '/usr/bin/ls';
-    const libs = execFileSync('ldd', [ls])
-      .toString()
-      .split('\n')
-      .map((line) => /(\/\S+) \(0x/.exec(line)?.[1])
-      .filter((path): path is string => path !== undefined);
-    const script = [
-      'set -e',
-      `cd ${tree}`,
-      'mkdir -p usr/bin usr/lib/x86_64-linux-gnu usr/lib64',
-      `cp ${ls} usr/bin/ls`,
-      ...libs.map((lib) => `cp -L ${lib} usr/${lib.startsWith('/lib64/') ? 'lib64' : 'lib/x86_64-linux-gnu'}/`),
-      'ln -s usr/bin bin',
-      'ln -s usr/lib lib',
-      // Absolute on purpose: it must survive extraction unchanged and resolve inside the root.
-      'ln -s /usr/lib64 lib64',
-      `tar -c . | podman import --quiet - ${ref} >/dev/null`,
-    ].join('\n');
-    execFileSync('sh', ['-c', script]);
-    try {
-      for (const method of ['export', 'mount'] as const) {
-        const target = await newTarget();
-        await exportImage({ ref, targetDir: target, method });
-        expect(await readlink(join(target, 'lib64'))).toBe('/usr/lib64');
-        expect(await readlink(join(target, 'bin'))).toBe('usr/bin');
-        const listing = execFileSync('chroot', [target, '/bin/ls', '/']).toString();
-        expect(listing.split('\n')).toEqual(expect.arrayContaining(['bin', 'lib64', 'usr']));
+  it.skipIf(process.getuid?.() !== 0)(
+    'a dynamically linked host binary runs from the rootfs (symlinks intact)',
+    async () => {
+      const tree = await newTarget();
+      const ref = `localhost/pe-dynamic-${suffix}:latest`;
+      const ls = '/usr/bin/ls';
+      const libs = execFileSync('ldd', [ls])
+        .toString()
+        .split('\n')
+        .map((line) => /(\/\S+) \(0x/.exec(line)?.[1])
+        .filter((path): path is string => path !== undefined);
+      const script = [
+        'set -e',
+        `cd ${tree}`,
+        'mkdir -p usr/bin usr/lib/x86_64-linux-gnu usr/lib64',
+        `cp ${ls} usr/bin/ls`,
+        ...libs.map(
+          (lib) =>
+            `cp -L ${lib} usr/${lib.startsWith('/lib64/') ? 'lib64' : 'lib/x86_64-linux-gnu'}/`,
+        ),
+        'ln -s usr/bin bin',
+        'ln -s usr/lib lib',
+        // Absolute on purpose: it must survive extraction unchanged and resolve inside the root.
+        'ln -s /usr/lib64 lib64',
+        `tar -c . | podman import --quiet - ${ref} >/dev/null`,
+      ].join('\n');
+      execFileSync('sh', ['-c', script]);
+      try {
+        for (const method of ['export', 'mount'] as const) {
+          const target = await newTarget();
+          await exportImage({ ref, targetDir: target, method });
+          expect(await readlink(join(target, 'lib64'))).toBe('/usr/lib64');
+          expect(await readlink(join(target, 'bin'))).toBe('usr/bin');
+          const listing = execFileSync('chroot', [target, '/bin/ls', '/']).toString();
+          expect(listing.split('\n')).toEqual(expect.arrayContaining(['bin', 'lib64', 'usr']));
+        }
+      } finally {
+        await execa('podman', ['rmi', '--force', ref], { reject: false });
       }
-    } finally {
-      await execa('podman', ['rmi', '--force', ref], { reject: false });
-    }
-  });
+    },
+  );
 });

@@ -1,5 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -67,7 +78,9 @@ describe('extractTarStream against GNU tar', () => {
     // The archive's root entry does not re-mode the caller's directory.
     expect((await stat(target)).mode & 0o777).toBe(0o700);
     expect((await stat(join(target, 'bin/tool'))).mode & 0o7777).toBe(0o4755);
-    expect((await stat(join(target, 'bin/hard'))).ino).toBe((await stat(join(target, 'bin/tool'))).ino);
+    expect((await stat(join(target, 'bin/hard'))).ino).toBe(
+      (await stat(join(target, 'bin/tool'))).ino,
+    );
     expect(await readlink(join(target, 'bin/sh'))).toBe('tool');
     expect(await readlink(join(target, 'lib64'))).toBe('/usr/lib64');
     expect(await readlink(join(target, 'usr/bin/up'))).toBe('../../bin/tool');
@@ -132,13 +145,15 @@ describe('extractTarStream against GNU tar', () => {
 
   it('refuses a target that is not empty, or is a symlink', async () => {
     await writeFile(join(target, 'x'), '');
-    await expect(extractTarStream(Readable.from([buildTar([])]), target)).rejects.toThrow(/not empty/);
-    await expect(extractTarStream(Readable.from([buildTar([])]), join(base, 'outside', 'victim'))).rejects.toThrow(
-      /not a directory/,
+    await expect(extractTarStream(Readable.from([buildTar([])]), target)).rejects.toThrow(
+      /not empty/,
     );
+    await expect(
+      extractTarStream(Readable.from([buildTar([])]), join(base, 'outside', 'victim')),
+    ).rejects.toThrow(/not a directory/);
   });
 
-  it('reports a tar failure (no space left) as POLYTHENE_EXTRACT_FAILED with tar\'s line', async () => {
+  it("reports a tar failure (no space left) as POLYTHENE_EXTRACT_FAILED with tar's line", async () => {
     const tiny = join(base, 'tiny');
     await mkdir(tiny);
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', tiny]);
@@ -167,7 +182,9 @@ describe('extractTarStream against GNU tar', () => {
     setTimeout(() => controller.abort(), 200);
     const error = await promise.catch((caught: unknown) => caught);
     expect(hasErrorCode(error, 'POLYTHENE_INTERRUPTED')).toBe(true);
-    const tars = spawnSync('pgrep', ['-f', `--directory=${target}`]).stdout.toString().trim();
+    const tars = spawnSync('pgrep', ['-f', `--directory=${target}`])
+      .stdout.toString()
+      .trim();
     expect(tars).toBe('');
   });
 });

@@ -1,3 +1,5 @@
+import { isEntryId } from './entry-id.ts';
+
 /** The parts of an image's config (`podman image inspect` `.Config`) that exec uses. */
 export interface ImageConfig {
   /** `KEY=value` pairs from the image's Env, in image order. */
@@ -47,12 +49,28 @@ export interface EntryMetadata {
   sizeBytes: number;
   /** Number of non-directory entries in the rootfs, counted at commit. */
   fileCount: number;
+  /**
+   * How the entry is stored. `directory`: `<store>/<id>` is the whole rootfs, and
+   * `<store>/<id>.manifest` records its state at commit (the baseline of `diff`). `overlay`: a
+   * cheap clone; `<store>/<id>` is an overlayfs upper layer over the entries `lowerIds`, with
+   * its work directory `<store>/.work-<id>`. Metadata written before layouts existed reads as
+   * `directory`.
+   */
+  layout: EntryLayout;
+  /**
+   * For an `overlay` entry: the entries whose trees are its lower layers, top-most first (a
+   * clone of directory entry P has `[P]`; a clone of overlay entry C over `[P]` has `[C, P]`).
+   */
+  lowerIds?: string[];
 }
+
+/** How an entry's rootfs is stored; see {@link EntryMetadata.layout}. */
+export type EntryLayout = 'directory' | 'overlay';
 
 /** The fields a caller supplies when committing a pending entry; the store fills in the rest. */
 export type EntryMetadataInput = Omit<
   EntryMetadata,
-  'schemaVersion' | 'id' | 'createdAt' | 'sizeBytes' | 'fileCount'
+  'schemaVersion' | 'id' | 'createdAt' | 'sizeBytes' | 'fileCount' | 'layout' | 'lowerIds'
 >;
 
 /**
@@ -87,7 +105,16 @@ export function parseEntryMetadata(
   if (typeof value.sizeBytes !== 'number' || typeof value.fileCount !== 'number') {
     return { invalid: 'sizeBytes or fileCount is not a number' };
   }
-  return value as unknown as EntryMetadata;
+  const layout = value.layout ?? 'directory';
+  if (layout !== 'directory' && layout !== 'overlay')
+    return { invalid: `unknown layout ${JSON.stringify(layout)}` };
+  if (layout === 'overlay') {
+    const lowerIds = value.lowerIds;
+    if (!isStringArray(lowerIds) || lowerIds.length === 0 || !lowerIds.every(isEntryId))
+      return { invalid: 'an overlay entry needs lowerIds, a non-empty list of entry ids' };
+    if (lowerIds.includes(id)) return { invalid: 'an overlay entry cannot be its own lower' };
+  }
+  return { ...(value as unknown as EntryMetadata), layout };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

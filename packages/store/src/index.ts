@@ -1,14 +1,21 @@
 export { checkStorePermissions } from './check-store-permissions.ts';
+export type { DiffLayersOptions, TreeDiff } from './diff-layers.ts';
+export { diffLayers } from './diff-layers.ts';
 export { assertEntryId, isEntryId, newEntryId } from './entry-id.ts';
 export type {
+  EntryLayout,
   EntryMetadata,
   EntryMetadataInput,
   EntryOrigin,
   ImageConfig,
 } from './entry-metadata.ts';
+export type { MaterializeLayersOptions } from './materialize-layers.ts';
+export { materializeLayers } from './materialize-layers.ts';
 export type { TreeMeasurement } from './measure-tree.ts';
 export { measureTree } from './measure-tree.ts';
 export type {
+  CloneEntryOptions,
+  EntryLayers,
   OpenStoreOptions,
   PruneOptions,
   PruneReport,
@@ -19,7 +26,11 @@ export { openStore } from './open-store.ts';
 export { parseDuration } from './parse-duration.ts';
 export type { PendingEntry } from './pending-entry.ts';
 export { removeTree } from './remove-tree.ts';
+export type { LayerHit, ResolveInLayersOptions } from './resolve-in-layers.ts';
+export { resolveInLayers } from './resolve-in-layers.ts';
 export type { ResolveInRootfsOptions } from './resolve-in-rootfs.ts';
 export { resolveInRootfs } from './resolve-in-rootfs.ts';
+export type { ScratchCopy, ScratchLayer } from './scratch-layer.ts';
 export type { ResolveStoreDirOptions } from './store-dir.ts';
 export { DEFAULT_STORE_DIR, resolveStoreDir } from './store-dir.ts';
+export { writeFileInLayers } from './write-file-in-layers.ts';

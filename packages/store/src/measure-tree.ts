@@ -1,7 +1,4 @@
-import type { Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { errorCode } from './system-error.ts';
+import { scanTree } from './scan-tree.ts';
 
 /** What {@link measureTree} found. */
 export interface TreeMeasurement {
@@ -11,45 +8,47 @@ export interface TreeMeasurement {
   fileCount: number;
 }
 
-const STAT_BATCH_SIZE = 64;
+/** Accumulates a {@link TreeMeasurement} from the paths of one {@link scanTree} walk. */
+export interface TreeMeter {
+  /** Counts one path (directories are ignored). */
+  add(stats: {
+    isDirectory(): boolean;
+    nlink: bigint;
+    dev: bigint;
+    ino: bigint;
+    size: bigint;
+  }): void;
+  /** The totals so far. */
+  readonly total: TreeMeasurement;
+}
+
+/** Creates a {@link TreeMeter}: hard links count once, directories not at all. */
+export function createTreeMeter(): TreeMeter {
+  const seenInodes = new Set<string>();
+  const total: TreeMeasurement = { sizeBytes: 0, fileCount: 0 };
+  return {
+    total,
+    add(stats): void {
+      if (stats.isDirectory()) return;
+      total.fileCount += 1;
+      if (stats.nlink > 1n) {
+        const key = `${stats.dev}:${stats.ino}`;
+        if (seenInodes.has(key)) return;
+        seenInodes.add(key);
+      }
+      total.sizeBytes += Number(stats.size);
+    },
+  };
+}
 
 /**
  * Measures a tree without following symlinks. Directories that cannot be read are skipped
  * (their contents are not counted) rather than failing the measurement.
  */
 export async function measureTree(path: string): Promise<TreeMeasurement> {
-  const seenInodes = new Set<string>();
-  const total: TreeMeasurement = { sizeBytes: 0, fileCount: 0 };
-  const pending: string[] = [path];
-  while (pending.length > 0) {
-    const dir = pending.pop() as string;
-    const names = await readdir(dir).catch((error: unknown) => {
-      if (
-        errorCode(error) === 'EACCES' ||
-        errorCode(error) === 'ENOENT' ||
-        errorCode(error) === 'ENOTDIR'
-      )
-        return [];
-      throw error;
-    });
-    for (let start = 0; start < names.length; start += STAT_BATCH_SIZE) {
-      const batch = names.slice(start, start + STAT_BATCH_SIZE).map((name) => join(dir, name));
-      const stats = await Promise.all(batch.map((child) => lstat(child).catch(() => undefined)));
-      stats.forEach((childStats: Stats | undefined, index) => {
-        if (childStats === undefined) return;
-        if (childStats.isDirectory()) {
-          pending.push(batch[index] as string);
-          return;
-        }
-        total.fileCount += 1;
-        if (childStats.nlink > 1) {
-          const key = `${childStats.dev}:${childStats.ino}`;
-          if (seenInodes.has(key)) return;
-          seenInodes.add(key);
-        }
-        total.sizeBytes += childStats.size;
-      });
-    }
-  }
-  return total;
+  const meter = createTreeMeter();
+  await scanTree(path, ({ relativePath, stats }) => {
+    if (relativePath !== '') meter.add(stats);
+  });
+  return meter.total;
 }

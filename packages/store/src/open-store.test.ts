@@ -120,12 +120,16 @@ describe('pending entries', () => {
     );
     expect(await store.inspect(entry.id)).toEqual(metadata);
     expect(await exists(entry.path)).toBe(false);
-    expect((await readdir(storeDir)).sort()).toEqual([entry.id, `${entry.id}.json`].sort());
+    expect((await readdir(storeDir)).sort()).toEqual(
+      [entry.id, `${entry.id}.json`, `${entry.id}.manifest`].sort(),
+    );
+    expect(metadata.layout).toBe('directory');
     expect(await store.list()).toEqual([
       {
         id: entry.id,
         path: join(storeDir, entry.id),
         status: 'ok',
+        layout: 'directory',
         metadata,
         createdAt: metadata.createdAt,
         sizeBytes: 8,
@@ -307,6 +311,7 @@ describe('orphans and damaged entries', () => {
       id: bareId,
       path: join(storeDir, bareId),
       status: 'missing-metadata',
+      layout: 'directory',
       createdAt: old.toISOString(),
     });
     expect(byId.get(corruptId)?.status).toBe('missing-metadata');

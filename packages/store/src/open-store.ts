@@ -10,16 +10,43 @@ import {
   rename,
   stat,
   unlink,
+  writeFile,
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { hasErrorCode, PolytheneError } from '@polythene/errors';
-import { assertEntryId } from './entry-id.ts';
-import { type EntryMetadata, parseEntryMetadata } from './entry-metadata.ts';
+import { hasErrorCode, isPolytheneError, PolytheneError } from '@polythene/errors';
+import { copyTree } from './copy-tree.ts';
+import { diffLayers, type TreeDiff } from './diff-layers.ts';
+import { assertEntryId, newEntryId } from './entry-id.ts';
+import {
+  type EntryLayout,
+  type EntryMetadata,
+  type EntryMetadataInput,
+  parseEntryMetadata,
+} from './entry-metadata.ts';
 import { isProcessAlive } from './is-process-alive.ts';
+import { materializeLayers } from './materialize-layers.ts';
 import { createPendingEntry, type PendingEntry } from './pending-entry.ts';
 import { removeTree } from './remove-tree.ts';
-import { metadataName, parseEntryName, parseTemporaryName, trashName } from './store-names.ts';
+import {
+  createScratchDir,
+  createUpperRoot,
+  disposerFor,
+  SCRATCH_LOWERS_FILE,
+  type ScratchCopy,
+  type ScratchLayer,
+} from './scratch-layer.ts';
+import {
+  manifestName,
+  metadataName,
+  parseEntryName,
+  parseTemporaryName,
+  pendingMetadataName,
+  pendingName,
+  trashName,
+  workName,
+} from './store-names.ts';
 import { describeError, errorCode } from './system-error.ts';
+import { diffTreeAgainstManifest, readManifest } from './tree-manifest.ts';
 
 /** One entry as `list` reports it, damaged ones included. */
 export interface StoreEntry {
@@ -31,9 +58,14 @@ export interface StoreEntry {
    * `ok`: rootfs and valid metadata. `missing-metadata`: a rootfs whose metadata file is
    * absent or unreadable (made by hand, or by an older tool); it still runs. `missing-rootfs`:
    * metadata left behind without its rootfs (e.g. after `rm -rf <store>/<id>`); `prune`
-   * removes it.
+   * removes it. `missing-lower`: an overlay clone one of whose lower entries is gone; it
+   * cannot run, and `prune` removes it.
    */
-  status: 'ok' | 'missing-metadata' | 'missing-rootfs';
+  status: 'ok' | 'missing-metadata' | 'missing-rootfs' | 'missing-lower';
+  /** How the entry is stored (`directory` when the metadata is missing). */
+  layout: EntryLayout;
+  /** For an `overlay` entry: its lower entries, top-most first. */
+  lowerIds?: string[];
   /** The metadata, when readable and valid. */
   metadata?: EntryMetadata;
   /** ISO 8601 creation time: the metadata's, else the rootfs directory's mtime. */
@@ -59,6 +91,36 @@ export interface PruneReport {
   /** Metadata files without a rootfs removed. */
   removedOrphanMetadata: number;
 }
+
+/** Options for {@link Store.cloneEntry}. */
+export interface CloneEntryOptions {
+  /**
+   * `overlay`: a cheap clone (constant time whatever the size): an empty overlayfs upper
+   * layer over the source; running it needs a backend that can mount overlayfs. `copy`: a
+   * full independent `directory` copy (`cp -a --reflink=auto`; an overlay source is
+   * materialised), usable by every backend.
+   */
+  method: 'overlay' | 'copy';
+}
+
+/** How to mount or use an entry's rootfs; see {@link Store.entryLayers}. */
+export type EntryLayers =
+  | {
+      /** A plain tree. */
+      layout: 'directory';
+      /** The rootfs, `<store>/<id>`. */
+      rootfs: string;
+    }
+  | {
+      /** An overlayfs stack: `lowerdir=lowerDirs.join(':'),upperdir=upperDir,workdir=workDir`. */
+      layout: 'overlay';
+      /** The entry's own upper layer, `<store>/<id>`. */
+      upperDir: string;
+      /** Its work directory, `<store>/.work-<id>`. */
+      workDir: string;
+      /** The lower entries' directories, top-most first. */
+      lowerDirs: string[];
+    };
 
 /** Options for {@link openStore}. */
 export interface OpenStoreOptions {
@@ -92,12 +154,45 @@ export interface Store {
   /** Every entry, oldest first (then by id). Never throws because of one bad entry. */
   list(): Promise<StoreEntry[]>;
   /**
-   * Removes entry `id` (rootfs and metadata, or orphan metadata alone). Of concurrent
-   * removals of one id exactly one succeeds; the others get `POLYTHENE_ROOTFS_NOT_FOUND`.
+   * Removes entry `id` (rootfs, metadata, manifest and overlay work dir, or orphan metadata
+   * alone). Of concurrent removals of one id exactly one succeeds; the others get
+   * `POLYTHENE_ROOTFS_NOT_FOUND`. A base of other entries, or of a live scratch layer, is
+   * refused with `POLYTHENE_ENTRY_IN_USE` naming them.
    */
   remove(id: string): Promise<void>;
-  /** Removes stale temporaries, orphan metadata, and entries older than `olderThanMs`. */
+  /**
+   * Removes stale temporaries, orphan metadata, manifests and work dirs, overlay clones whose
+   * lower is gone, and entries older than `olderThanMs`, clones before the entries they are
+   * layered on; a base whose dependents remain is kept.
+   */
   prune(options?: PruneOptions): Promise<PruneReport>;
+  /**
+   * Clones entry `id` into a new committed entry (origin `{ kind: 'clone', parentId: id }`,
+   * the parent's image and config); see {@link CloneEntryOptions}. The source is never
+   * modified, but an overlay clone makes it a *base*: it must not be written to while the
+   * clone exists, and `remove` refuses it. Throws like `rootfsPath`, and
+   * `POLYTHENE_ROOTFS_NOT_FOUND` when a lower of the source is missing.
+   */
+  cloneEntry(id: string, options: CloneEntryOptions): Promise<EntryMetadata>;
+  /** Ids of the committed entries layered on `id` (whose `lowerIds` include it), oldest first. */
+  dependentsOf(id: string): Promise<string[]>;
+  /**
+   * What changed in entry `id` since it was pulled or cloned. A `directory` entry is walked
+   * and compared with its manifest by a quick check (type, mode, owner, group, size, mtime,
+   * link target: a rewrite keeping size and mtime is not seen); an `overlay` entry is diffed
+   * from its upper layer alone ({@link diffLayers}). Throws `POLYTHENE_INVALID_ID` for a
+   * `directory` entry without a manifest (made before manifests existed, or by hand).
+   */
+  diffEntry(id: string): Promise<TreeDiff>;
+  /**
+   * The directories that make up entry `id`'s rootfs. Throws like `rootfsPath`, and
+   * `POLYTHENE_ROOTFS_NOT_FOUND` when a lower of an overlay entry is missing.
+   */
+  entryLayers(id: string): Promise<EntryLayers>;
+  /** A throwaway overlay upper layer over entry `id`; see {@link ScratchLayer}. */
+  createScratchLayer(id: string): Promise<ScratchLayer>;
+  /** A throwaway full copy of entry `id` (materialised for an overlay entry); see {@link ScratchCopy}. */
+  createScratchCopy(id: string): Promise<ScratchCopy>;
   /**
    * Removes temporaries left by processes that no longer exist; never a live pull's or
    * removal's. Best effort: a leftover that cannot be deleted is skipped. Returns how many went.
@@ -160,11 +255,20 @@ async function createStoreDir(storeDir: string): Promise<void> {
 function createStore(dir: string): Store {
   const entryPath = (id: string): string => join(dir, id);
   const metadataPath = (id: string): string => join(dir, metadataName(id));
+  const manifestPath = (id: string): string => join(dir, manifestName(id));
+  const workPath = (id: string): string => join(dir, workName(id));
 
   function notFound(id: string): PolytheneError {
     return new PolytheneError(
       'POLYTHENE_ROOTFS_NOT_FOUND',
       `no root filesystem ${id} in store ${dir}: run \`polythene list\` to see entries, or \`polythene pull IMAGE\` to make one`,
+    );
+  }
+
+  function lowerMissing(id: string, lowerId: string): PolytheneError {
+    return new PolytheneError(
+      'POLYTHENE_ROOTFS_NOT_FOUND',
+      `store entry ${id} is an overlay clone of ${lowerId}, which is missing from store ${dir} (deleted by hand?): it cannot be used; remove it with \`polythene rm ${id}\``,
     );
   }
 
@@ -189,12 +293,17 @@ function createStore(dir: string): Store {
     );
   }
 
-  async function readMetadata(
+  async function hasRootfs(id: string): Promise<boolean> {
+    return (await lstat(entryPath(id)).catch(() => undefined))?.isDirectory() === true;
+  }
+
+  async function readMetadataFile(
+    path: string,
     id: string,
   ): Promise<EntryMetadata | { invalid: string } | undefined> {
     let text: string;
     try {
-      text = await readFile(metadataPath(id), 'utf8');
+      text = await readFile(path, 'utf8');
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return undefined;
       return { invalid: describeError(error) };
@@ -206,17 +315,35 @@ function createStore(dir: string): Store {
     }
   }
 
+  function readMetadata(id: string): Promise<EntryMetadata | { invalid: string } | undefined> {
+    return readMetadataFile(metadataPath(id), id);
+  }
+
+  async function readValidMetadata(id: string): Promise<EntryMetadata | undefined> {
+    const metadata = await readMetadata(id);
+    return metadata === undefined || 'invalid' in metadata ? undefined : metadata;
+  }
+
   function toEntry(
     id: string,
     rootfs: Stats | undefined,
     metadata: EntryMetadata | undefined,
+    isLowerMissing = false,
   ): StoreEntry {
     const status =
-      rootfs === undefined ? 'missing-rootfs' : metadata === undefined ? 'missing-metadata' : 'ok';
+      rootfs === undefined
+        ? 'missing-rootfs'
+        : metadata === undefined
+          ? 'missing-metadata'
+          : isLowerMissing
+            ? 'missing-lower'
+            : 'ok';
     return {
       id,
       path: entryPath(id),
       status,
+      layout: metadata?.layout ?? 'directory',
+      ...(metadata?.lowerIds === undefined ? {} : { lowerIds: metadata.lowerIds }),
       ...(metadata === undefined ? {} : { metadata, sizeBytes: metadata.sizeBytes }),
       createdAt: metadata?.createdAt ?? rootfs?.mtime.toISOString() ?? new Date(0).toISOString(),
     };
@@ -225,28 +352,87 @@ function createStore(dir: string): Store {
   async function getEntry(id: string): Promise<StoreEntry> {
     assertEntryId(id);
     const rootfs = await lstatRootfs(id);
-    const metadata = await readMetadata(id);
-    const valid = metadata === undefined || 'invalid' in metadata ? undefined : metadata;
+    const valid = await readValidMetadata(id);
     if (rootfs === undefined && valid === undefined) throw notFound(id);
-    return toEntry(id, rootfs, valid);
+    let isLowerMissing = false;
+    for (const lowerId of valid?.lowerIds ?? []) {
+      if (!(await hasRootfs(lowerId))) isLowerMissing = true;
+    }
+    return toEntry(id, rootfs, valid, isLowerMissing);
   }
 
-  // Unlinks `<id>.json` only when it is truly an orphan: no pull is committing it and no
-  // removal is under way. The order of checks matters: a pull renames its metadata into
-  // place while its `.tmp-<id>.<pid>` still exists, and a removal renames the rootfs to
-  // `.trash-<id>.<pid>` before it unlinks the metadata; so checking temporaries first and
-  // the rootfs second leaves no window in which a live entry looks orphaned.
+  // Unlinks `<id>.json` (and a manifest or work dir left with it) only when it is truly an
+  // orphan: no pull is committing it and no removal is under way. The order of checks
+  // matters: a pull renames its metadata into place while its `.tmp-<id>.<pid>` still
+  // exists, and a removal renames the rootfs to `.trash-<id>.<pid>` before it unlinks the
+  // metadata; so checking temporaries first and the rootfs second leaves no window in which
+  // a live entry looks orphaned.
   async function removeOrphanMetadata(id: string): Promise<boolean> {
     const names = await readdir(dir);
     if (names.some((name) => parseTemporaryName(name)?.id === id)) return false;
     if ((await lstat(entryPath(id)).catch(() => undefined)) !== undefined) return false;
-    try {
-      await unlink(metadataPath(id));
-      return true;
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false;
-      throw error;
+    let removed = false;
+    for (const path of [metadataPath(id), manifestPath(id)]) {
+      try {
+        await unlink(path);
+        removed = true;
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT') throw error;
+      }
     }
+    if ((await lstat(workPath(id)).catch(() => undefined))?.isDirectory()) {
+      await removeTree(workPath(id));
+      removed = true;
+    }
+    return removed;
+  }
+
+  // Who needs entry `id` as a lower layer: committed entries (whose own rootfs, or pending
+  // rootfs, still exists), clones being committed, and live scratch layers.
+  async function findUsers(id: string): Promise<{ entryIds: string[]; others: string[] }> {
+    const names = await readdir(dir);
+    const nameSet = new Set(names);
+    const pendingIds = new Set<string>();
+    for (const name of names) {
+      const temporary = parseTemporaryName(name);
+      if (temporary?.kind === 'tmp' && !temporary.isMetadata) pendingIds.add(temporary.id);
+    }
+    const entryIds: string[] = [];
+    const others: string[] = [];
+    for (const name of names) {
+      const parsed = parseEntryName(name);
+      if (parsed?.part === 'metadata' && parsed.id !== id) {
+        if (!nameSet.has(parsed.id) && !pendingIds.has(parsed.id)) continue;
+        const metadata = await readMetadataFile(join(dir, name), parsed.id);
+        if (metadata !== undefined && !('invalid' in metadata) && metadata.lowerIds?.includes(id))
+          entryIds.push(parsed.id);
+        continue;
+      }
+      const temporary = parseTemporaryName(name);
+      if (temporary === undefined || !isProcessAlive(temporary.pid)) continue;
+      if (temporary.kind === 'tmp' && name.endsWith('.json')) {
+        const metadata = await readMetadataFile(join(dir, name), temporary.id);
+        if (metadata !== undefined && !('invalid' in metadata) && metadata.lowerIds?.includes(id))
+          others.push(`clone ${temporary.id} being created by process ${temporary.pid}`);
+      } else if (temporary.kind === 'scratch' && !temporary.isMetadata) {
+        const lowers = await readFile(join(dir, name, SCRATCH_LOWERS_FILE), 'utf8').catch(() => '');
+        if (lowers.split('\n').includes(id))
+          others.push(`a throwaway layer of process ${temporary.pid}`);
+      }
+    }
+    return { entryIds: entryIds.sort(), others };
+  }
+
+  async function assertNotInUse(id: string): Promise<void> {
+    const { entryIds, others } = await findUsers(id);
+    if (entryIds.length === 0 && others.length === 0) return;
+    const users = [...entryIds.map((user) => `entry ${user}`), ...others];
+    const shown =
+      users.slice(0, 5).join(', ') + (users.length > 5 ? ` and ${users.length - 5} more` : '');
+    throw new PolytheneError(
+      'POLYTHENE_ENTRY_IN_USE',
+      `cannot remove entry ${id}: it is the base of ${shown}; remove ${entryIds.length > 0 ? 'those clones' : 'them'} first (\`polythene rm\`), or wait for the running commands to end`,
+    );
   }
 
   async function remove(id: string): Promise<void> {
@@ -256,6 +442,7 @@ function createStore(dir: string): Store {
       if (await removeOrphanMetadata(id)) return;
       throw notFound(id);
     }
+    await assertNotInUse(id);
     const trashPath = join(dir, trashName(id, process.pid));
     try {
       // The atomic step: whoever renames the rootfs away owns the removal; from here on
@@ -271,11 +458,24 @@ function createStore(dir: string): Store {
         },
       );
     }
+    // A clone records its intent (pending metadata or scratch file) before it checks that its
+    // lowers exist; we check for users again after the rootfs is gone. So either the clone
+    // sees the lower missing, or we see the clone and put the rootfs back.
+    try {
+      await assertNotInUse(id);
+    } catch (error) {
+      await rename(trashPath, entryPath(id));
+      throw error;
+    }
     // Metadata goes before the tree (which may take long) so the entry vanishes from list
     // at once; the trash directory keeps orphan checks from racing with us meanwhile.
-    await unlink(metadataPath(id)).catch((error: unknown) => {
-      if (errorCode(error) !== 'ENOENT') throw error;
-    });
+    for (const path of [metadataPath(id), manifestPath(id)]) {
+      await unlink(path).catch((error: unknown) => {
+        if (errorCode(error) !== 'ENOENT') throw error;
+      });
+    }
+    if ((await lstat(workPath(id)).catch(() => undefined))?.isDirectory())
+      await removeTree(workPath(id));
     const trashStats = await lstat(trashPath);
     // Swapped for a symlink between our lstat and rename: drop the link, never its target.
     if (trashStats.isDirectory()) await removeTree(trashPath);
@@ -306,8 +506,8 @@ function createStore(dir: string): Store {
       const parsed = parseEntryName(dirent.name);
       if (parsed === undefined) continue;
       const seen = found.get(parsed.id) ?? { hasRootfs: false, hasMetadata: false };
-      if (parsed.isMetadata && dirent.isFile()) seen.hasMetadata = true;
-      if (!parsed.isMetadata && dirent.isDirectory()) seen.hasRootfs = true;
+      if (parsed.part === 'metadata' && dirent.isFile()) seen.hasMetadata = true;
+      if (parsed.part === 'rootfs' && dirent.isDirectory()) seen.hasRootfs = true;
       found.set(parsed.id, seen);
     }
     const entries: StoreEntry[] = [];
@@ -318,41 +518,250 @@ function createStore(dir: string): Store {
       const rootfs = seen.hasRootfs ? await lstat(entryPath(id)).catch(() => undefined) : undefined;
       const metadata = seen.hasMetadata ? await readMetadata(id) : undefined;
       const valid = metadata === undefined || 'invalid' in metadata ? undefined : metadata;
-      const hasRootfs = rootfs?.isDirectory() === true;
-      if (!hasRootfs && valid === undefined) {
+      const isRootfsDir = rootfs?.isDirectory() === true;
+      if (!isRootfsDir && valid === undefined) {
         // A damaged metadata file with no rootfs is still an orphan worth showing.
         if (metadata === undefined) continue;
       }
-      entries.push(toEntry(id, hasRootfs ? rootfs : undefined, valid));
+      const isLowerMissing = (valid?.lowerIds ?? []).some(
+        (lowerId) => found.get(lowerId)?.hasRootfs !== true,
+      );
+      entries.push(toEntry(id, isRootfsDir ? rootfs : undefined, valid, isLowerMissing));
     }
     return entries.sort(
       (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),
     );
   }
 
+  // Manifests and work dirs whose entry has neither rootfs nor metadata.
+  async function removeOrphanParts(): Promise<number> {
+    const names = await readdir(dir);
+    const nameSet = new Set(names);
+    let removed = 0;
+    for (const name of names) {
+      const parsed = parseEntryName(name);
+      if (parsed === undefined || (parsed.part !== 'manifest' && parsed.part !== 'work')) continue;
+      if (nameSet.has(parsed.id) || nameSet.has(metadataName(parsed.id))) continue;
+      if (await removeOrphanMetadata(parsed.id)) removed += 1;
+    }
+    return removed;
+  }
+
   async function prune(options: PruneOptions = {}): Promise<PruneReport> {
     const nowMs = (options.now ?? new Date()).getTime();
     const report: PruneReport = { removedIds: [], removedTemporaries: 0, removedOrphanMetadata: 0 };
     report.removedTemporaries = await clearStaleTemporaries();
+    const candidates: string[] = [];
     for (const entry of await list()) {
       if (entry.status === 'missing-rootfs') {
         if (await removeOrphanMetadata(entry.id)) report.removedOrphanMetadata += 1;
         continue;
       }
-      if (
-        options.olderThanMs === undefined ||
-        nowMs - Date.parse(entry.createdAt) <= options.olderThanMs
-      )
-        continue;
-      try {
-        await remove(entry.id);
-        report.removedIds.push(entry.id);
-      } catch (error) {
-        // Removed by someone else meanwhile: not ours to report, not an error.
-        if (!hasErrorCode(error, 'POLYTHENE_ROOTFS_NOT_FOUND')) throw error;
+      const isOld =
+        options.olderThanMs !== undefined &&
+        nowMs - Date.parse(entry.createdAt) > options.olderThanMs;
+      if (isOld || entry.status === 'missing-lower') candidates.push(entry.id);
+    }
+    report.removedOrphanMetadata += await removeOrphanParts();
+    // Clones go before the entries they are layered on: retry the refused bases until a
+    // round removes nothing more (a base whose dependents stay is kept).
+    let remaining = candidates;
+    while (remaining.length > 0) {
+      const refused: string[] = [];
+      for (const id of remaining) {
+        try {
+          await remove(id);
+          report.removedIds.push(id);
+        } catch (error) {
+          if (hasErrorCode(error, 'POLYTHENE_ENTRY_IN_USE')) refused.push(id);
+          // Removed by someone else meanwhile: not ours to report, not an error.
+          else if (!hasErrorCode(error, 'POLYTHENE_ROOTFS_NOT_FOUND')) throw error;
+        }
       }
+      if (refused.length === remaining.length) break;
+      remaining = refused;
     }
     return report;
+  }
+
+  async function entryLayers(id: string): Promise<EntryLayers> {
+    assertEntryId(id);
+    if ((await lstatRootfs(id)) === undefined) throw notFound(id);
+    const metadata = await readValidMetadata(id);
+    if (metadata?.layout !== 'overlay') return { layout: 'directory', rootfs: entryPath(id) };
+    const lowerIds = metadata.lowerIds ?? [];
+    for (const lowerId of lowerIds) {
+      if (!(await hasRootfs(lowerId))) throw lowerMissing(id, lowerId);
+    }
+    return {
+      layout: 'overlay',
+      upperDir: entryPath(id),
+      workDir: workPath(id),
+      lowerDirs: lowerIds.map(entryPath),
+    };
+  }
+
+  // The layers as a stack, top first, and the entry ids they belong to.
+  function stackOf(id: string, layers: EntryLayers, metadata: EntryMetadata | undefined) {
+    return layers.layout === 'directory'
+      ? { dirs: [layers.rootfs], ids: [id] }
+      : { dirs: [layers.upperDir, ...layers.lowerDirs], ids: [id, ...(metadata?.lowerIds ?? [])] };
+  }
+
+  async function assertLowersExist(id: string, lowerIds: readonly string[]): Promise<void> {
+    for (const lowerId of lowerIds) {
+      if (!(await hasRootfs(lowerId)))
+        throw lowerId === id ? notFound(id) : lowerMissing(id, lowerId);
+    }
+  }
+
+  function cloneInput(parent: EntryMetadata | undefined, parentId: string): EntryMetadataInput {
+    const input: EntryMetadataInput & Partial<EntryMetadata> = {
+      ...(parent ?? { image: '', config: { env: [] } }),
+      origin: { kind: 'clone', parentId },
+    };
+    for (const key of [
+      'schemaVersion',
+      'id',
+      'createdAt',
+      'sizeBytes',
+      'fileCount',
+      'layout',
+      'lowerIds',
+    ] as const)
+      delete input[key];
+    return input;
+  }
+
+  async function cloneByOverlay(
+    parentId: string,
+    parent: EntryMetadata | undefined,
+    stack: { dirs: string[]; ids: string[] },
+  ): Promise<EntryMetadata> {
+    const id = newEntryId();
+    const upper = join(dir, pendingName(id, process.pid));
+    const pendingMetadata = join(dir, pendingMetadataName(id, process.pid));
+    const metadata: EntryMetadata = {
+      schemaVersion: 1,
+      id,
+      createdAt: new Date().toISOString(),
+      ...cloneInput(parent, parentId),
+      // The merged view is the parent's: its size, not the (empty) upper layer's.
+      sizeBytes: parent?.sizeBytes ?? 0,
+      fileCount: parent?.fileCount ?? 0,
+      layout: 'overlay',
+      lowerIds: stack.ids,
+    };
+    try {
+      // Work dir first: a crash leaves it without metadata, an orphan prune removes.
+      await mkdir(workPath(id), { mode: 0o700 });
+      await createUpperRoot(upper, stack.dirs[0] as string);
+      // The pending metadata is our intent: a removal of a lower that starts now sees it.
+      await writeFile(pendingMetadata, `${JSON.stringify(metadata, null, 2)}\n`, {
+        mode: 0o644,
+        flag: 'wx',
+      });
+      await assertLowersExist(parentId, stack.ids);
+      await rename(pendingMetadata, metadataPath(id));
+      try {
+        await rename(upper, entryPath(id));
+      } catch (error) {
+        await unlink(metadataPath(id)).catch(() => undefined);
+        throw error;
+      }
+      return metadata;
+    } catch (error) {
+      await unlink(pendingMetadata).catch(() => undefined);
+      await removeTree(upper).catch(() => undefined);
+      await removeTree(workPath(id)).catch(() => undefined);
+      if (errorCode(error) === undefined || isPolytheneError(error)) throw error;
+      throw new PolytheneError(
+        'POLYTHENE_STORE_UNAVAILABLE',
+        `cannot clone entry ${parentId} in store ${dir}: ${describeError(error)}; check that the store is writable`,
+        { cause: error },
+      );
+    }
+  }
+
+  async function cloneEntry(id: string, options: CloneEntryOptions): Promise<EntryMetadata> {
+    if (options?.method !== 'overlay' && options?.method !== 'copy') {
+      throw new PolytheneError(
+        'POLYTHENE_USAGE',
+        `cannot clone entry ${id}: method must be 'overlay' or 'copy' (got ${JSON.stringify(options?.method)})`,
+      );
+    }
+    const layers = await entryLayers(id);
+    const parent = await readValidMetadata(id);
+    const stack = stackOf(id, layers, parent);
+    if (options.method === 'overlay') return cloneByOverlay(id, parent, stack);
+    await using pending = await createPendingEntry(dir);
+    if (layers.layout === 'directory') await copyTree(layers.rootfs, pending.path);
+    else await materializeLayers(stack.dirs, pending.path);
+    // Awaited here: `await using` disposes (discards) as soon as the function returns.
+    return await pending.commit(cloneInput(parent, id));
+  }
+
+  async function diffEntry(id: string): Promise<TreeDiff> {
+    const layers = await entryLayers(id);
+    if (layers.layout === 'overlay') return diffLayers(layers.upperDir, layers.lowerDirs);
+    let manifest: Map<string, string>;
+    try {
+      manifest = await readManifest(manifestPath(id));
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+      throw new PolytheneError(
+        'POLYTHENE_INVALID_ID',
+        `store entry ${id} has no manifest to diff against (made before manifests were recorded, or by hand): clone it with \`polythene clone ${id}\` and work in the clone, whose diff starts from the clone`,
+      );
+    }
+    return diffTreeAgainstManifest(layers.rootfs, manifest);
+  }
+
+  async function dependentsOf(id: string): Promise<string[]> {
+    assertEntryId(id);
+    return (await findUsers(id)).entryIds;
+  }
+
+  async function createScratchLayer(id: string): Promise<ScratchLayer> {
+    const layers = await entryLayers(id);
+    const stack = stackOf(id, layers, await readValidMetadata(id));
+    const scratch = await createScratchDir(dir, stack.ids);
+    const dispose = disposerFor(scratch);
+    try {
+      const upperDir = join(scratch, 'upper');
+      const workDir = join(scratch, 'work');
+      await createUpperRoot(upperDir, stack.dirs[0] as string);
+      await mkdir(workDir, { mode: 0o700 });
+      // Recorded intent first, check second: see `remove`.
+      await assertLowersExist(id, stack.ids);
+      return {
+        upperDir,
+        workDir,
+        lowerDirs: stack.dirs,
+        dispose,
+        [Symbol.asyncDispose]: dispose,
+      };
+    } catch (error) {
+      await dispose();
+      throw error;
+    }
+  }
+
+  async function createScratchCopy(id: string): Promise<ScratchCopy> {
+    const layers = await entryLayers(id);
+    const stack = stackOf(id, layers, await readValidMetadata(id));
+    const scratch = await createScratchDir(dir, []);
+    const dispose = disposerFor(scratch);
+    try {
+      const rootfs = join(scratch, 'rootfs');
+      await mkdir(rootfs, { mode: 0o700 });
+      if (layers.layout === 'directory') await copyTree(layers.rootfs, rootfs);
+      else await materializeLayers(stack.dirs, rootfs);
+      return { rootfs, dispose, [Symbol.asyncDispose]: dispose };
+    } catch (error) {
+      await dispose();
+      throw error;
+    }
   }
 
   return {
@@ -382,5 +791,11 @@ function createStore(dir: string): Store {
     remove,
     prune,
     clearStaleTemporaries,
+    cloneEntry,
+    dependentsOf,
+    diffEntry,
+    entryLayers,
+    createScratchLayer,
+    createScratchCopy,
   };
 }

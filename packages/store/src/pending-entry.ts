@@ -3,10 +3,18 @@ import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { formatUntrusted, newEntryId } from './entry-id.ts';
 import type { EntryMetadata, EntryMetadataInput } from './entry-metadata.ts';
-import { measureTree } from './measure-tree.ts';
+import { createTreeMeter } from './measure-tree.ts';
 import { removeTree } from './remove-tree.ts';
-import { metadataName, pendingMetadataName, pendingName } from './store-names.ts';
+import { scanTree } from './scan-tree.ts';
+import {
+  manifestName,
+  metadataName,
+  pendingManifestName,
+  pendingMetadataName,
+  pendingName,
+} from './store-names.ts';
 import { describeError, errorCode } from './system-error.ts';
+import { createManifestBuilder, writeManifest } from './tree-manifest.ts';
 
 /**
  * A store entry being filled. Write the root filesystem into `path`, then `commit` to make
@@ -19,9 +27,10 @@ export interface PendingEntry extends AsyncDisposable {
   /** The temporary rootfs directory to fill (`<store>/.tmp-<id>.<pid>`, exists, mode 0755). */
   readonly path: string;
   /**
-   * Measures the tree (size and file count, without following symlinks), writes the
-   * metadata, and renames both into place: metadata first, then the rootfs, so a listed
-   * rootfs always has its metadata. Returns the recorded metadata.
+   * Walks the tree once (without following symlinks) to measure it and record its manifest
+   * (every path's type, mode, owner, size, mtime and link target: the baseline of `diff`),
+   * writes the metadata (layout `directory`), and renames all into place: manifest, then
+   * metadata, then the rootfs, so a listed rootfs always has both. Returns the metadata.
    */
   commit(metadata: EntryMetadataInput): Promise<EntryMetadata>;
   /** Deletes the temporary tree; safe to call more than once, and a no-op after commit. */
@@ -33,6 +42,8 @@ export async function createPendingEntry(storeDir: string): Promise<PendingEntry
   const id = newEntryId();
   const path = join(storeDir, pendingName(id, process.pid));
   const pendingMetadataPath = join(storeDir, pendingMetadataName(id, process.pid));
+  const pendingManifestPath = join(storeDir, pendingManifestName(id, process.pid));
+  const finalManifestPath = join(storeDir, manifestName(id));
   try {
     await mkdir(path, { mode: 0o755 });
     // mkdir's mode is filtered by the umask; the rootfs root must be traversable by the
@@ -48,14 +59,25 @@ export async function createPendingEntry(storeDir: string): Promise<PendingEntry
 
   let state: 'open' | 'committing' | 'committed' | 'discarded' = 'open';
 
+  let committing: Promise<unknown> | undefined;
+
   async function discard(): Promise<void> {
+    // `await using` with `return entry.commit(…)` disposes while the commit runs: let it end.
+    if (state === 'committing') await committing?.catch(() => undefined);
     if (state === 'committed' || state === 'discarded') return;
     state = 'discarded';
     await unlink(pendingMetadataPath).catch(() => undefined);
+    await unlink(pendingManifestPath).catch(() => undefined);
     await removeTree(path);
   }
 
-  async function commit(input: EntryMetadataInput): Promise<EntryMetadata> {
+  function commit(input: EntryMetadataInput): Promise<EntryMetadata> {
+    const result = commitOnce(input);
+    if (state === 'committing') committing = result;
+    return result;
+  }
+
+  async function commitOnce(input: EntryMetadataInput): Promise<EntryMetadata> {
     if (state !== 'open') {
       throw new PolytheneError(
         'POLYTHENE_USAGE',
@@ -70,13 +92,24 @@ export async function createPendingEntry(storeDir: string): Promise<PendingEntry
     }
     state = 'committing';
     try {
-      const { sizeBytes, fileCount } = await measureTree(path);
+      // One walk gives both the measurement and the manifest.
+      const meter = createTreeMeter();
+      const manifest = createManifestBuilder();
+      await scanTree(path, (scanned) => {
+        if (scanned.relativePath !== '') meter.add(scanned.stats);
+        manifest.add(scanned);
+      });
+      const { sizeBytes, fileCount } = meter.total;
       const fixed = { schemaVersion: 1 as const, id, createdAt: new Date().toISOString() };
       // The store's own fields come first in the file and cannot be overridden by the input.
       const metadata: EntryMetadata = Object.assign({ ...fixed }, input, fixed, {
         sizeBytes,
         fileCount,
+        layout: 'directory' as const,
       });
+      delete metadata.lowerIds;
+      await writeManifest(pendingManifestPath, await manifest.finish());
+      await rename(pendingManifestPath, finalManifestPath);
       await writeFile(pendingMetadataPath, `${JSON.stringify(metadata, null, 2)}\n`, {
         mode: 0o644,
         flag: 'wx',
@@ -93,6 +126,9 @@ export async function createPendingEntry(storeDir: string): Promise<PendingEntry
       return metadata;
     } catch (error) {
       await unlink(pendingMetadataPath).catch(() => undefined);
+      await unlink(pendingManifestPath).catch(() => undefined);
+      // The rootfs is not in place, so a manifest already renamed is an orphan.
+      await unlink(finalManifestPath).catch(() => undefined);
       state = 'open';
       if (errorCode(error) === undefined) throw error;
       throw new PolytheneError(

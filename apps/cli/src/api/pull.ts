@@ -1,5 +1,6 @@
 import {
   createPodmanEnv,
+  type ExportMethod,
   type ExportProgress,
   exportImage,
   type PullPolicy,
@@ -36,7 +37,7 @@ export interface PullResult {
   /** Wall-clock time of the whole pull. */
   readonly durationMs: number;
   /** How the tree was copied out of podman. */
-  readonly method: string;
+  readonly method: ExportMethod;
 }
 
 /**

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AvailableProbe, Backend, Guarantee, RunResult, RunSpec } from '@polythene/probe';
@@ -80,14 +87,17 @@ export function createMarker(): string {
   return String(800_000 + Math.floor(Math.random() * 99_999));
 }
 
-/** Host pids whose command line is exactly `sleep <marker>` (any path to sleep). */
+/**
+ * Host pids whose command line is exactly `sleep <marker>` (any path to sleep): the sleeper
+ * itself, not a backend process that carries it in its own argv.
+ */
 export function findSleepers(marker: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.some((arg) => arg.endsWith('sleep')) && argv.includes(marker)) pids.push(Number(entry));
+      if (argv[0]?.endsWith('sleep') && argv[1] === marker) pids.push(Number(entry));
     } catch {
       // Gone meanwhile.
     }
@@ -96,10 +106,15 @@ export function findSleepers(marker: string): number[] {
 }
 
 /** Waits until `predicate` holds, polling every 20 ms; throws after `timeoutMs`. */
-export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  predicate: () => boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -166,7 +181,11 @@ function namespaceCheck(guarantee: Guarantee, namespace: string): ConformanceChe
       const result = await runInSandbox(context, ['/bin/readlink', `/proc/self/ns/${namespace}`]);
       assert.equal(result.exitCode, 0, result.err);
       assert.match(result.out.trim(), new RegExp(`^${namespace}:\\[\\d+\\]$`));
-      assert.notEqual(result.out.trim(), host, `the command shares polythene's ${namespace} namespace`);
+      assert.notEqual(
+        result.out.trim(),
+        host,
+        `the command shares polythene's ${namespace} namespace`,
+      );
     },
   };
 }
@@ -220,19 +239,25 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
   {
     name: 'gives the command exactly the environment it was given, no host secrets',
     run: async (context) => {
-      const saved = Object.fromEntries(Object.keys(HOST_SECRETS).map((key) => [key, process.env[key]]));
+      const saved = Object.fromEntries(
+        Object.keys(HOST_SECRETS).map((key) => [key, process.env[key]]),
+      );
       Object.assign(process.env, HOST_SECRETS);
       try {
         const env = { PATH: '/bin', POLYTHENE_CONFORMANCE: 'a value with spaces = and "quotes"' };
-        const result = await runInSandbox(context, ['/bin/env'], { env });
+        const result = await runInSandbox(context, ['/usr/bin/env'], { env });
         assert.equal(result.exitCode, 0, result.err);
-        assert.deepEqual(result.out.split('\n').filter(Boolean).sort(), [
+        // bwrap always exports PWD for the working directory (as any shell would): allowed.
+        const lines = result.out.split('\n').filter((line) => line !== '' && line !== 'PWD=/');
+        assert.deepEqual(lines.sort(), [
           'PATH=/bin',
           'POLYTHENE_CONFORMANCE=a value with spaces = and "quotes"',
         ]);
         // Every process the command can see: with its own pid namespace that is the whole
         // sandbox; otherwise (proot) at least itself and its parent, the backend.
-        const scope = context.probe.guarantees.includes('pid') ? '/proc/[0-9]*' : '/proc/self /proc/$PPID';
+        const scope = context.probe.guarantees.includes('pid')
+          ? '/proc/[0-9]*'
+          : '/proc/self /proc/$PPID';
         const scan = await runShell(
           context,
           `for p in ${scope}; do cat $p/environ $p/cmdline 2>/dev/null; done | tr '\\0' '\\n'`,
@@ -275,7 +300,10 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
       const marker = createMarker();
       const asRoot = await runShell(context, `echo root-wrote > /root/conformance-${marker}`);
       assert.equal(asRoot.exitCode, 0, asRoot.err);
-      assert.equal(readHostFile(join(context.rootfs, `root/conformance-${marker}`)), 'root-wrote\n');
+      assert.equal(
+        readHostFile(join(context.rootfs, `root/conformance-${marker}`)),
+        'root-wrote\n',
+      );
       const asUser = await runShell(context, `echo user-wrote > /tmp/conformance-${marker}`, {
         uid: 1000,
         gid: 1000,
@@ -287,29 +315,56 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   {
-    name: 'binds host paths read-write and read-only, creating missing targets',
+    name: 'binds host paths read-write, creating missing targets',
     run: async (context) => {
       const hostDir = mkdtempSync(join(tmpdir(), 'polythene-conformance-bind-'));
+      const marker = createMarker();
       try {
         writeFileSync(join(hostDir, 'in.txt'), 'from the host\n');
-        const marker = createMarker();
-        const binds = [
-          { source: hostDir, target: `/mnt/rw-${marker}`, readOnly: false },
-          { source: hostDir, target: `/mnt/ro-${marker}`, readOnly: true },
-        ];
+        const binds = [{ source: hostDir, target: `/mnt/rw-${marker}`, readOnly: false }];
         const result = await runShell(
           context,
-          `cat /mnt/ro-${marker}/in.txt && echo written > /mnt/rw-${marker}/out.txt && ! (echo x > /mnt/ro-${marker}/denied.txt) 2>/dev/null`,
-          { binds },
+          `cat /mnt/rw-${marker}/in.txt && echo written > /mnt/rw-${marker}/out.txt`,
+          {
+            binds,
+          },
         );
         assert.equal(result.exitCode, 0, result.err);
         assert.equal(result.out, 'from the host\n');
         assert.equal(readHostFile(join(hostDir, 'out.txt')), 'written\n');
-        assert.equal(readHostFile(join(hostDir, 'denied.txt')), undefined);
-        rmSync(join(context.rootfs, `mnt/rw-${marker}`), { recursive: true, force: true });
-        rmSync(join(context.rootfs, `mnt/ro-${marker}`), { recursive: true, force: true });
       } finally {
         rmSync(hostDir, { recursive: true, force: true });
+        rmSync(join(context.rootfs, `mnt/rw-${marker}`), { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'binds host paths read-only, or refuses the bind (never a silent read-write bind)',
+    run: async (context) => {
+      const hostDir = mkdtempSync(join(tmpdir(), 'polythene-conformance-bind-'));
+      const marker = createMarker();
+      try {
+        writeFileSync(join(hostDir, 'in.txt'), 'from the host\n');
+        const binds = [{ source: hostDir, target: `/mnt/ro-${marker}`, readOnly: true }];
+        let result: TextRunResult;
+        try {
+          result = await runShell(
+            context,
+            `cat /mnt/ro-${marker}/in.txt && ! (echo x > /mnt/ro-${marker}/denied.txt) 2>/dev/null`,
+            { binds },
+          );
+        } catch (error) {
+          const { code, message } = error as { code?: string; message?: string };
+          assert.equal(code, 'POLYTHENE_SETUP_FAILED');
+          assert.match(message ?? '', /read-only/);
+          return;
+        }
+        assert.equal(result.exitCode, 0, result.err);
+        assert.equal(result.out, 'from the host\n');
+        assert.equal(readHostFile(join(hostDir, 'denied.txt')), undefined);
+      } finally {
+        rmSync(hostDir, { recursive: true, force: true });
+        rmSync(join(context.rootfs, `mnt/ro-${marker}`), { recursive: true, force: true });
       }
     },
   },
@@ -318,7 +373,9 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
     run: async (context) => {
       await assert.rejects(
         runInSandbox(context, ['/bin/true'], {
-          binds: [{ source: '/nonexistent/polythene-conformance', target: '/mnt/x', readOnly: true }],
+          binds: [
+            { source: '/nonexistent/polythene-conformance', target: '/mnt/x', readOnly: true },
+          ],
         }),
         (error: unknown) => (error as { code?: string }).code === 'POLYTHENE_SETUP_FAILED',
       );
@@ -349,7 +406,11 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
       try {
         await waitFor('the command to start', () => findSleepers(marker).length > 0);
         for (const pid of findSleepers(marker)) {
-          assert.notEqual(readSessionId(pid), readSessionId('self'), 'the command shares our session');
+          assert.notEqual(
+            readSessionId(pid),
+            readSessionId('self'),
+            'the command shares our session',
+          );
         }
       } finally {
         for (const pid of findSleepers(marker)) process.kill(pid, 'SIGKILL');
@@ -359,13 +420,18 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
   },
   {
     name: 'leaves no process behind when the command exits',
-    guarantee: 'tree-kill',
     run: async (context) => {
       const marker = createMarker();
-      const result = await runShell(context, `sleep ${marker} > /dev/null 2>&1 & exit 3`, { timeoutMs: 30_000 });
+      const result = await runShell(context, `sleep ${marker} > /dev/null 2>&1 & exit 3`, {
+        timeoutMs: 30_000,
+      });
       assert.equal(result.exitCode, 3, result.err);
       assert.equal(result.timedOut, false);
-      await waitFor('the background sleeper to be gone', () => findSleepers(marker).length === 0, 5_000);
+      await waitFor(
+        'the background sleeper to be gone',
+        () => findSleepers(marker).length === 0,
+        5_000,
+      );
     },
   },
   {
@@ -375,7 +441,10 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
       const script = `trap 'echo got-term > /tmp/term-${marker}; exit 7' TERM; touch /tmp/ready-${marker}; while :; do sleep 0.1; done`;
       const running = runShell(context, script, { forwardSignals: true, killGraceMs: 10_000 });
       try {
-        await waitFor('the trap to be set', () => readHostFile(join(context.rootfs, `tmp/ready-${marker}`)) !== undefined);
+        await waitFor(
+          'the trap to be set',
+          () => readHostFile(join(context.rootfs, `tmp/ready-${marker}`)) !== undefined,
+        );
         process.kill(process.pid, 'SIGTERM');
         const result = await running;
         assert.equal(result.exitCode, 7, result.err);
@@ -392,9 +461,15 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
       const marker = createMarker();
       const controller = new AbortController();
       const script = `trap 'exit 9' TERM; touch /tmp/ready-${marker}; while :; do sleep 0.1; done`;
-      const running = runShell(context, script, { abortSignal: controller.signal, killGraceMs: 10_000 });
+      const running = runShell(context, script, {
+        abortSignal: controller.signal,
+        killGraceMs: 10_000,
+      });
       try {
-        await waitFor('the trap to be set', () => readHostFile(join(context.rootfs, `tmp/ready-${marker}`)) !== undefined);
+        await waitFor(
+          'the trap to be set',
+          () => readHostFile(join(context.rootfs, `tmp/ready-${marker}`)) !== undefined,
+        );
         controller.abort();
         const result = await running;
         assert.equal(result.exitCode, 9, result.err);
@@ -409,9 +484,15 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
       const marker = createMarker();
       const controller = new AbortController();
       const script = `trap '' TERM; touch /tmp/ready-${marker}; sleep ${marker}`;
-      const running = runShell(context, script, { abortSignal: controller.signal, killGraceMs: 300 });
+      const running = runShell(context, script, {
+        abortSignal: controller.signal,
+        killGraceMs: 300,
+      });
       try {
-        await waitFor('the trap to be set', () => readHostFile(join(context.rootfs, `tmp/ready-${marker}`)) !== undefined);
+        await waitFor(
+          'the trap to be set',
+          () => readHostFile(join(context.rootfs, `tmp/ready-${marker}`)) !== undefined,
+        );
         controller.abort();
         const result = await running;
         assert.equal(result.signal, 'SIGKILL');
@@ -454,7 +535,10 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
     name: "mounts a /proc that matches the command's own pid namespace",
     guarantee: 'proc',
     run: async (context) => {
-      const result = await runShell(context, 'sed -n "s/^Pid:[[:space:]]*//p" /proc/$$/status; echo $$');
+      const result = await runShell(
+        context,
+        'sed -n "s/^Pid:[[:space:]]*//p" /proc/$$/status; echo $$',
+      );
       assert.equal(result.exitCode, 0, result.err);
       const [fromProc, fromShell] = result.out.split('\n');
       assert.equal(fromProc, fromShell);
@@ -464,7 +548,10 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
     name: 'gives the command a minimal /dev with no host devices',
     guarantee: 'dev',
     run: async (context) => {
-      const result = await runShell(context, 'ls -A /dev; echo ---; echo x > /dev/null && head -c 4 /dev/zero | wc -c');
+      const result = await runShell(
+        context,
+        'ls -A /dev; echo ---; echo x > /dev/null && head -c 4 /dev/zero | wc -c',
+      );
       assert.equal(result.exitCode, 0, result.err);
       const [listing = '', check = ''] = result.out.split('---\n');
       const entries = listing.split('\n').filter(Boolean);

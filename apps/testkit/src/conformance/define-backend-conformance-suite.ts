@@ -25,33 +25,44 @@ export interface BackendConformanceSuiteOptions {
  * a guarantee it does not enforce fails; one that is unavailable here fails the probe test.
  */
 export function defineBackendConformanceSuite(options: BackendConformanceSuiteOptions): void {
-  describe(options.title ?? 'backend conformance', () => {
+  describe(options.title ?? 'backend conformance', { timeout: 120_000 }, () => {
     let context: ConformanceContext | undefined;
     const getContext = (): ConformanceContext => {
-      if (context === undefined) throw new Error('the backend probed unavailable: see the probe test');
+      if (context === undefined)
+        throw new Error('the backend probed unavailable: see the probe test');
       return context;
     };
 
     beforeAll(async () => {
       const backend = await options.createBackend();
-      const probe = await backend.probe({ isRoot: process.geteuid?.() === 0, hostEnv: process.env });
+      const probe = await backend.probe({
+        isRoot: process.geteuid?.() === 0,
+        hostEnv: process.env,
+      });
       if (probe.available) context = { backend, probe, rootfs: await options.rootfs() };
-    });
+    }, 120_000);
 
     it('probes available and claims the expected guarantees', async () => {
       const backend = await options.createBackend();
-      const probe = await backend.probe({ isRoot: process.geteuid?.() === 0, hostEnv: process.env });
+      const probe = await backend.probe({
+        isRoot: process.geteuid?.() === 0,
+        hostEnv: process.env,
+      });
       expect(probe, probe.available ? '' : probe.reason).toMatchObject({ available: true });
       const claimed = (probe as AvailableProbe).guarantees;
-      for (const guarantee of options.expect?.guarantees ?? []) expect(claimed).toContain(guarantee);
+      for (const guarantee of options.expect?.guarantees ?? [])
+        expect(claimed).toContain(guarantee);
     });
 
     for (const check of CONFORMANCE_CHECKS) {
-      const title = check.guarantee === undefined ? check.name : `[${check.guarantee}] ${check.name}`;
+      const title =
+        check.guarantee === undefined ? check.name : `[${check.guarantee}] ${check.name}`;
       it(title, async (test) => {
         const current = getContext();
         if (check.guarantee !== undefined && !current.probe.guarantees.includes(check.guarantee)) {
-          test.skip(`${current.backend.name} does not claim "${check.guarantee}" here: ${current.probe.lost[check.guarantee] ?? 'no reason given'}`);
+          test.skip(
+            `${current.backend.name} does not claim "${check.guarantee}" here: ${current.probe.lost[check.guarantee] ?? 'no reason given'}`,
+          );
           return;
         }
         await check.run(current);

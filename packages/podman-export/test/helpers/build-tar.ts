@@ -84,7 +84,10 @@ function paxData(records: Record<string, string>): Buffer {
 }
 
 /** Builds a complete tar archive (with the end-of-archive marker) from entries. */
-export function buildTar(entries: readonly TarEntry[], options: { endMarker?: boolean } = {}): Buffer {
+export function buildTar(
+  entries: readonly TarEntry[],
+  options: { endMarker?: boolean } = {},
+): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const type = entry.type ?? '0';
@@ -95,11 +98,17 @@ export function buildTar(entries: readonly TarEntry[], options: { endMarker?: bo
     }
     if (entry.gnuLongName) {
       const body = Buffer.from(`${entry.name}\0`);
-      blocks.push(header({ name: '././@LongLink', type: 'L', size: body.length, gnu: true }), padded(body));
+      blocks.push(
+        header({ name: '././@LongLink', type: 'L', size: body.length, gnu: true }),
+        padded(body),
+      );
     }
     if (entry.gnuLongLink) {
       const body = Buffer.from(`${entry.linkName ?? ''}\0`);
-      blocks.push(header({ name: '././@LongLink', type: 'K', size: body.length, gnu: true }), padded(body));
+      blocks.push(
+        header({ name: '././@LongLink', type: 'K', size: body.length, gnu: true }),
+        padded(body),
+      );
     }
     blocks.push(
       header({

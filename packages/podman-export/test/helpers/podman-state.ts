@@ -1,7 +1,9 @@
 import { execa } from 'execa';
 
 /** Containers (any state) carrying the Polythene pull label in the current user's podman. */
-export async function listLabelledContainers(): Promise<Array<{ Id: string; Labels: Record<string, string> }>> {
+export async function listLabelledContainers(): Promise<
+  Array<{ Id: string; Labels: Record<string, string> }>
+> {
   const { stdout } = await execa('podman', [
     'container',
     'ls',
@@ -23,7 +25,9 @@ export async function listOwnContainers(): Promise<string[]> {
 
 /** Child processes of this process still running `podman` or `tar`. */
 export async function listOwnChildren(): Promise<string[]> {
-  const { stdout } = await execa('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { reject: false });
+  const { stdout } = await execa('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], {
+    reject: false,
+  });
   return stdout
     .split('\n')
     .map((line) => line.trim())

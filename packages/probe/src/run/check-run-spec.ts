@@ -14,16 +14,21 @@ export function checkRunSpec(spec: RunSpec, backend: string): void {
   const fail = (message: string): never => {
     throw new PolytheneError('POLYTHENE_SETUP_FAILED', `${backend}: ${message}`);
   };
-  if (!isDirectory(spec.rootfs)) fail(`root filesystem ${spec.rootfs} is not a directory; pull the image again`);
+  if (!isDirectory(spec.rootfs))
+    fail(`root filesystem ${spec.rootfs} is not a directory; pull the image again`);
   if (spec.argv.length === 0) fail('no command given; pass the command to run after --');
-  if (!isAbsolute(spec.cwd)) fail(`working directory ${spec.cwd} is not absolute; pass an absolute --workdir`);
+  if (!isAbsolute(spec.cwd))
+    fail(`working directory ${spec.cwd} is not absolute; pass an absolute --workdir`);
   const cwd = resolveInRootfs(spec.rootfs, spec.cwd);
   if (cwd.missing.length > 0 || !isDirectory(cwd.hostPath)) {
-    fail(`working directory ${spec.cwd} does not exist in the root filesystem; pass an existing --workdir`);
+    fail(
+      `working directory ${spec.cwd} does not exist in the root filesystem; pass an existing --workdir`,
+    );
   }
   for (const bind of spec.binds) {
     if (!isAbsolute(bind.source)) fail(`bind source ${bind.source} is not an absolute host path`);
-    if (!isAbsolute(bind.target)) fail(`bind target ${bind.target} is not an absolute path inside the rootfs`);
+    if (!isAbsolute(bind.target))
+      fail(`bind target ${bind.target} is not an absolute path inside the rootfs`);
     try {
       statSync(bind.source);
     } catch {

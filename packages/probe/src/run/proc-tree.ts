@@ -27,7 +27,12 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const state = fields[0];
   const ppid = Number(fields[1]);
   const pgid = Number(fields[2]);
-  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isInteger(pgid) || state === undefined) {
+  if (
+    !Number.isInteger(pid) ||
+    !Number.isInteger(ppid) ||
+    !Number.isInteger(pgid) ||
+    state === undefined
+  ) {
     return undefined;
   }
   return { pid, ppid, state, pgid };
@@ -119,7 +124,9 @@ export function killDescendants(pid: number): void {
  */
 export function killProcessGroupExcept(pgid: number, sparePid: number): void {
   for (let round = 0; round < 5; round += 1) {
-    const members = listProcesses().filter((process) => process.pgid === pgid && process.pid !== sparePid);
+    const members = listProcesses().filter(
+      (process) => process.pgid === pgid && process.pid !== sparePid,
+    );
     if (members.length === 0) return;
     for (const member of members) sendSignal(member.pid, 'SIGKILL');
   }

@@ -13,16 +13,28 @@ afterAll(() => rmSync(rootfs, { recursive: true, force: true }));
 
 describe('resolveInRootfs', () => {
   it('resolves plain paths', () => {
-    expect(resolveInRootfs(rootfs, '/usr/lib')).toEqual({ hostPath: join(rootfs, 'usr/lib'), missing: [] });
+    expect(resolveInRootfs(rootfs, '/usr/lib')).toEqual({
+      hostPath: join(rootfs, 'usr/lib'),
+      missing: [],
+    });
   });
 
   it('starts absolute links again at the rootfs, not the host root', () => {
-    expect(resolveInRootfs(rootfs, '/lib/x')).toEqual({ hostPath: join(rootfs, 'usr/lib'), missing: ['x'] });
-    expect(resolveInRootfs(rootfs, '/usr/root/usr')).toEqual({ hostPath: join(rootfs, 'usr'), missing: [] });
+    expect(resolveInRootfs(rootfs, '/lib/x')).toEqual({
+      hostPath: join(rootfs, 'usr/lib'),
+      missing: ['x'],
+    });
+    expect(resolveInRootfs(rootfs, '/usr/root/usr')).toEqual({
+      hostPath: join(rootfs, 'usr'),
+      missing: [],
+    });
   });
 
   it('never climbs above the rootfs with ..', () => {
-    expect(resolveInRootfs(rootfs, '/escape/passwd')).toEqual({ hostPath: rootfs, missing: ['etc', 'passwd'] });
+    expect(resolveInRootfs(rootfs, '/escape/passwd')).toEqual({
+      hostPath: rootfs,
+      missing: ['etc', 'passwd'],
+    });
     expect(resolveInRootfs(rootfs, '/../../etc')).toEqual({ hostPath: rootfs, missing: ['etc'] });
   });
 });

@@ -27,7 +27,10 @@ export function resolveInRootfs(
     try {
       isLink = lstatSync(hostPath).isSymbolicLink();
     } catch {
-      return { hostPath: join(rootfs, ...resolved), missing: [part, ...pending].filter((p) => p !== '..') };
+      return {
+        hostPath: join(rootfs, ...resolved),
+        missing: [part, ...pending].filter((p) => p !== '..'),
+      };
     }
     if (!isLink) {
       resolved.push(part);

@@ -1,14 +1,26 @@
-import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
 import type { RunResult, RunSpec } from '../backend.ts';
 import { createBoundedCapture } from './bounded-capture.ts';
-import { isProcessAlive, killProcessGroupExcept, killProcessTree, listChildPids, sendSignal } from './proc-tree.ts';
+import {
+  isProcessAlive,
+  killProcessGroupExcept,
+  killProcessTree,
+  listChildPids,
+  sendSignal,
+} from './proc-tree.ts';
 
 /** The parts of a {@link RunSpec} that say how to supervise the command, not where to run it. */
 export type RunControls = Pick<
   RunSpec,
-  'stdio' | 'input' | 'maxOutputBytes' | 'timeoutMs' | 'killGraceMs' | 'forwardSignals' | 'abortSignal'
+  | 'stdio'
+  | 'input'
+  | 'maxOutputBytes'
+  | 'timeoutMs'
+  | 'killGraceMs'
+  | 'forwardSignals'
+  | 'abortSignal'
 >;
 
 /** The backend process just after it was spawned. */

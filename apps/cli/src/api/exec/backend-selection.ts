@@ -9,6 +9,7 @@ import {
   createProbeCache,
   createProbeContext,
   createRegistry,
+  findLostGuarantees,
   loadBackendModule,
   parseBackendList,
   selectBackend,
@@ -89,11 +90,18 @@ export async function createExecBackendChooser(
         exclude: failed,
         log: (line) => logger.verbose(line),
       });
-      const warning = checkIsolationPolicy(selection.probe, {
+      // Under --strict this throws, naming every missing guarantee with its reason.
+      checkIsolationPolicy(selection.probe, {
         strict: options.strict,
         backendName: selection.backend.name,
       });
-      if (warning !== undefined) logger.warn(warning.replace(/^warning: /, ''));
+      const lost = findLostGuarantees(selection.probe);
+      if (lost.length > 0) {
+        // One short line; `polythene backends` has the reasons.
+        logger.warn(
+          `${selection.backend.name} runs without ${lost.map((entry) => entry.guarantee).join(', ')} isolation (see polythene backends; --strict refuses)`,
+        );
+      }
       return {
         backend: selection.backend,
         probe: selection.probe,

@@ -1,5 +1,7 @@
+import { stat } from 'node:fs/promises';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import type { BindMount, Guarantee, RunResult } from '@polythene/probe';
+import { resolveInRootfs } from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
@@ -9,10 +11,10 @@ import { resolveCommandInRootfs } from './resolve-command.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
 
 /** How long a forwarded signal may take to end the command before its tree is killed. */
-export const DEFAULT_KILL_GRACE_MS = 5_000;
+export const DEFAULT_KILL_GRACE_MS: number = 5_000;
 
 /** Default cap on captured stdout and stderr (each) in `pipe` mode: 16 MiB. */
-export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
 
 /** Options for {@link exec}. */
 export interface ExecOptions extends StoreOptions {
@@ -105,6 +107,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       `--workdir ${cwd}: must be an absolute path inside the rootfs`,
     );
   }
+  await assertWorkdirExists(rootfs, cwd, binds);
   const [command = '', ...args] = options.command;
   const commandPath = await resolveCommandInRootfs(rootfs, command, { path: env.PATH ?? '', cwd });
 
@@ -184,6 +187,27 @@ async function readImageConfig(
     logger.verbose(`no metadata for ${id}; running with an empty image config`);
     return { env: [] };
   }
+}
+
+/** A missing working directory is the caller's mistake, not a sandbox failure: say so early. */
+async function assertWorkdirExists(
+  rootfs: string,
+  cwd: string,
+  binds: readonly BindMount[],
+): Promise<void> {
+  const isInsideBind = binds.some(
+    (bind) => cwd === bind.target || cwd.startsWith(`${bind.target.replace(/\/$/, '')}/`),
+  );
+  if (isInsideBind) return;
+  try {
+    if (
+      (await stat(await resolveInRootfs(rootfs, cwd, { followFinalSymlink: true }))).isDirectory()
+    )
+      return;
+  } catch {
+    // Reported below.
+  }
+  throw new PolytheneError('POLYTHENE_USAGE', `--workdir ${cwd}: no such directory in the rootfs`);
 }
 
 function emptyToUndefined(value: string | undefined): string | undefined {

@@ -1,0 +1,139 @@
+import type { AvailableProbe, RunSpec } from '@polythene/probe';
+import { describe, expect, it } from 'vitest';
+import {
+  buildChrootArgs,
+  type ChrootArgsOptions,
+  listDroppedCapabilities,
+} from './build-chroot-args.ts';
+
+const probe: AvailableProbe = {
+  available: true,
+  version: '2.38',
+  guarantees: [],
+  lost: {},
+  details: {},
+};
+const spec: RunSpec = {
+  rootfs: '/store/abc',
+  argv: ['/bin/sh', '-c', 'echo hi'],
+  env: { PATH: '/bin' },
+  cwd: '/',
+  uid: 0,
+  gid: 0,
+  binds: [],
+  stdio: 'pipe',
+  killGraceMs: 1000,
+  forwardSignals: true,
+  probe,
+};
+const options: ChrootArgsOptions = {
+  unshare: '/usr/bin/unshare',
+  setpriv: '/usr/bin/setpriv',
+  mount: '/usr/bin/mount',
+  capsh: '/usr/sbin/capsh',
+  sh: '/bin/sh',
+  ip: '',
+  namespaces: { net: true, pid: true, ipc: true, uts: true },
+  dropCapabilities: listDroppedCapabilities(40),
+};
+const mounts = {
+  proc: '/store/abc/proc',
+  dev: '/store/abc/dev',
+  binds: [{ source: '/host/data', hostTarget: '/store/abc/data', readOnly: true }],
+};
+
+function findSequence(args: readonly string[], ...sequence: string[]): number {
+  return args.findIndex((_, index) =>
+    sequence.every((value, offset) => args[index + offset] === value),
+  );
+}
+
+describe('listDroppedCapabilities', () => {
+  it('drops every capability that allows escape and keeps ordinary root powers', () => {
+    const dropped = listDroppedCapabilities(40);
+    for (const escapeCapability of [
+      'cap_sys_chroot',
+      'cap_sys_admin',
+      'cap_mknod',
+      'cap_sys_module',
+      'cap_sys_rawio',
+      'cap_dac_read_search',
+      'cap_sys_ptrace',
+    ]) {
+      expect(dropped).toContain(escapeCapability);
+    }
+    expect(dropped).not.toContain('cap_chown');
+    expect(dropped).not.toContain('cap_dac_override');
+    expect(listDroppedCapabilities(37)).not.toContain('cap_checkpoint_restore');
+  });
+});
+
+describe('buildChrootArgs', () => {
+  it('dies with polythene, forbids new privileges, and unshares every namespace with a private mount namespace', () => {
+    const { file, args } = buildChrootArgs(spec, options, mounts);
+    expect(file).toBe('/usr/bin/setpriv');
+    expect(args.slice(0, 4)).toEqual(['--pdeathsig', 'KILL', '--no-new-privs', '--']);
+    expect(args[4]).toBe('/usr/bin/unshare');
+    for (const flag of ['--net', '--pid', '--fork', '--kill-child', '--ipc', '--uts', '--mount'])
+      expect(args).toContain(flag);
+    expect(findSequence(args, '--propagation', 'private')).toBeGreaterThan(0);
+    expect(findSequence(args, '/store/abc/proc', '/store/abc/dev')).toBeGreaterThan(0);
+    expect(findSequence(args, '/host/data', '/store/abc/data', 'ro', '--')).toBeGreaterThan(0);
+  });
+
+  it('enters as root through capsh, dropping the escape capabilities, the command as its shell', () => {
+    const { args } = buildChrootArgs(spec, options, mounts);
+    const capsh = args.indexOf('/usr/sbin/capsh');
+    expect(args[capsh + 1]).toBe('--chroot=/store/abc');
+    expect(args[capsh + 2]).toMatch(/^--drop=.*cap_sys_chroot/);
+    expect(args.slice(capsh + 3)).toEqual(['--shell=/bin/sh', '--', '-c', 'echo hi']);
+  });
+
+  it('enters another working directory as root through the image shell', () => {
+    const { args } = buildChrootArgs({ ...spec, cwd: '/srv' }, options, mounts);
+    const capsh = args.indexOf('/usr/sbin/capsh');
+    expect(args.slice(capsh + 3)).toEqual([
+      '--shell=/bin/sh',
+      '--',
+      '-c',
+      'cd -- "$0" && exec "$@"',
+      '/srv',
+      '/bin/sh',
+      '-c',
+      'echo hi',
+    ]);
+  });
+
+  it('enters as a non-root user with unshare --root/--wd/--setgid/--setuid', () => {
+    const { args } = buildChrootArgs(
+      { ...spec, uid: 1000, gid: 1001, cwd: '/srv' },
+      options,
+      mounts,
+    );
+    expect(args).not.toContain('/usr/sbin/capsh');
+    expect(args.slice(-11)).toEqual([
+      '/usr/bin/unshare',
+      '--root=/store/abc',
+      '--wd=/srv',
+      '--setgid',
+      '1001',
+      '--setuid',
+      '1000',
+      '--',
+      '/bin/sh',
+      '-c',
+      'echo hi',
+    ]);
+  });
+
+  it('leaves out namespaces the host refuses', () => {
+    const { args } = buildChrootArgs(
+      spec,
+      { ...options, namespaces: { net: false, pid: false, ipc: true, uts: true } },
+      mounts,
+    );
+    expect(args).not.toContain('--net');
+    expect(args).not.toContain('--pid');
+    expect(args).toContain('--kill-child');
+  });
+});

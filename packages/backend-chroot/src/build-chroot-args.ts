@@ -1,0 +1,211 @@
+import type { RunSpec } from '@polythene/probe';
+
+/** Host tools and facts the chroot argv depends on (from the probe). */
+export interface ChrootArgsOptions {
+  /** util-linux `unshare`. */
+  readonly unshare: string;
+  /** util-linux `setpriv` (parent-death signal and no_new_privs), when present. */
+  readonly setpriv?: string;
+  /** `mount`. */
+  readonly mount: string;
+  /** libcap's `capsh`. */
+  readonly capsh: string;
+  /** A POSIX shell on the host. */
+  readonly sh: string;
+  /** iproute2's `ip`, to bring loopback up in the new network namespace; '' when missing. */
+  readonly ip: string;
+  /** Namespaces the host lets root create (others are reported lost by the probe). */
+  readonly namespaces: {
+    readonly net: boolean;
+    readonly pid: boolean;
+    readonly ipc: boolean;
+    readonly uts: boolean;
+  };
+  /** Capability names to remove from the bounding set of a root command. */
+  readonly dropCapabilities: readonly string[];
+}
+
+/** A mount the set-up script performs, with host paths already resolved inside the rootfs. */
+export interface ChrootMount {
+  /** Host source path. */
+  readonly source: string;
+  /** Host path of the target inside the rootfs (resolved: no symlink left to follow). */
+  readonly hostTarget: string;
+  /** Remount read-only after binding. */
+  readonly readOnly: boolean;
+}
+
+/**
+ * Capabilities a root command keeps (Docker's default set minus `mknod` and `sys_chroot`):
+ * enough to act as root on the rootfs's own files, nothing that leaves the chroot or touches
+ * the host (mount, chroot, devices, modules, raw I/O, ptrace, open_by_handle_at, clock, …).
+ */
+export const KEPT_CAPABILITIES: readonly string[] = [
+  'cap_chown',
+  'cap_dac_override',
+  'cap_fowner',
+  'cap_fsetid',
+  'cap_kill',
+  'cap_setgid',
+  'cap_setuid',
+  'cap_setpcap',
+  'cap_net_bind_service',
+  'cap_net_raw',
+  'cap_audit_write',
+  'cap_setfcap',
+];
+
+/** Every capability name up to number 40 (Linux 5.9+), in kernel order. */
+export const CAPABILITY_NAMES: readonly string[] = [
+  'cap_chown',
+  'cap_dac_override',
+  'cap_dac_read_search',
+  'cap_fowner',
+  'cap_fsetid',
+  'cap_kill',
+  'cap_setgid',
+  'cap_setuid',
+  'cap_setpcap',
+  'cap_linux_immutable',
+  'cap_net_bind_service',
+  'cap_net_broadcast',
+  'cap_net_admin',
+  'cap_net_raw',
+  'cap_ipc_lock',
+  'cap_ipc_owner',
+  'cap_sys_module',
+  'cap_sys_rawio',
+  'cap_sys_chroot',
+  'cap_sys_ptrace',
+  'cap_sys_pacct',
+  'cap_sys_admin',
+  'cap_sys_boot',
+  'cap_sys_nice',
+  'cap_sys_resource',
+  'cap_sys_time',
+  'cap_sys_tty_config',
+  'cap_mknod',
+  'cap_lease',
+  'cap_audit_write',
+  'cap_audit_control',
+  'cap_setfcap',
+  'cap_mac_override',
+  'cap_mac_admin',
+  'cap_syslog',
+  'cap_wake_alarm',
+  'cap_block_suspend',
+  'cap_audit_read',
+  'cap_perfmon',
+  'cap_bpf',
+  'cap_checkpoint_restore',
+];
+
+/** The capabilities to drop on a kernel whose highest capability number is `lastCap`. */
+export function listDroppedCapabilities(lastCap: number): string[] {
+  return CAPABILITY_NAMES.slice(0, lastCap + 1).filter((name) => !KEPT_CAPABILITIES.includes(name));
+}
+
+// The set-up script. It runs as root, as pid 1 of the new pid namespace, in a private mount
+// namespace: nothing it mounts is visible on the host, and everything goes when it exits.
+// It stays pid 1 (the command runs as its child) because pid 1 ignores signals it has no
+// handler for: the command must not be pid 1, or SIGTERM could not end it.
+const setupScript = `set -e
+mount_bin=$1; ip_bin=$2; rootfs=$3; proc=$4; dev=$5; pwd_mode=$6; pwd_value=$7; shift 7
+if [ -n "$proc" ]; then "$mount_bin" -t proc -o nosuid,nodev,noexec proc "$proc"; fi
+"$mount_bin" -t tmpfs -o mode=755,nosuid,noexec,size=1m polythene-dev "$dev"
+for name in null zero full random urandom tty; do
+  : > "$dev/$name"
+  "$mount_bin" --bind "/dev/$name" "$dev/$name"
+done
+ln -s /proc/self/fd "$dev/fd"; ln -s /proc/self/fd/0 "$dev/stdin"
+ln -s /proc/self/fd/1 "$dev/stdout"; ln -s /proc/self/fd/2 "$dev/stderr"
+mkdir "$dev/shm" "$dev/pts"
+"$mount_bin" -t tmpfs -o mode=1777,nosuid,nodev,size=64m polythene-shm "$dev/shm"
+if "$mount_bin" -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$dev/pts" 2>/dev/null; then ln -s pts/ptmx "$dev/ptmx"; fi
+while [ "$1" != -- ]; do
+  "$mount_bin" --bind -- "$1" "$2"
+  if [ "$3" = ro ]; then "$mount_bin" -o remount,bind,ro -- "$2"; fi
+  shift 3
+done
+shift
+if [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>/dev/null || true; fi
+# The shell exports its own PWD: give the command the one it was given, or none.
+if [ "$pwd_mode" = keep ]; then export PWD="$pwd_value"; else unset PWD; fi
+echo ready >&3
+exec 3>&-
+set +e
+"$@"
+exit $?`;
+
+/**
+ * Builds the argv for one chroot run: `setpriv` (die with polythene, no new privileges) →
+ * `unshare` (own net/pid/ipc/uts/mount namespaces, the pid namespace's init killed with
+ * `unshare`) → the set-up script (fresh `/proc`, minimal tmpfs `/dev`, binds) → the command,
+ * entered so that a root process cannot leave the chroot:
+ * - uid 0: `capsh --chroot` then drops `cap_sys_chroot` and every other escape capability
+ *   from the bounding set before it execs the command; capsh changes to `/`, so another
+ *   working directory is entered through the image's `/bin/sh` (`cd` then `exec`);
+ * - other uids: `unshare --root --wd --setgid --setuid`, which leaves no capability at all.
+ */
+export function buildChrootArgs(
+  spec: RunSpec,
+  options: ChrootArgsOptions,
+  mounts: { readonly proc: string; readonly dev: string; readonly binds: readonly ChrootMount[] },
+): { file: string; args: string[] } {
+  const { namespaces } = options;
+  const unshareArgs = [
+    ...(namespaces.net ? ['--net'] : []),
+    ...(namespaces.pid ? ['--pid', '--fork', '--kill-child'] : ['--fork', '--kill-child']),
+    ...(namespaces.ipc ? ['--ipc'] : []),
+    ...(namespaces.uts ? ['--uts'] : []),
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+  ];
+  const scriptArgs = [
+    options.mount,
+    options.ip,
+    spec.rootfs,
+    namespaces.pid ? mounts.proc : '',
+    mounts.dev,
+    spec.env.PWD === undefined ? 'unset' : 'keep',
+    spec.env.PWD ?? '',
+    ...mounts.binds.flatMap((bind) => [bind.source, bind.hostTarget, bind.readOnly ? 'ro' : 'rw']),
+    '--',
+  ];
+  const isRootCommand = spec.uid === 0 && spec.gid === 0;
+  const [program, ...programArgs] = spec.argv;
+  const enter = isRootCommand
+    ? [
+        options.capsh,
+        `--chroot=${spec.rootfs}`,
+        `--drop=${options.dropCapabilities.join(',')}`,
+        ...(spec.cwd === '/'
+          ? [`--shell=${program}`, '--', ...programArgs]
+          : ['--shell=/bin/sh', '--', '-c', 'cd -- "$0" && exec "$@"', spec.cwd, ...spec.argv]),
+      ]
+    : [
+        options.unshare,
+        `--root=${spec.rootfs}`,
+        `--wd=${spec.cwd}`,
+        '--setgid',
+        String(spec.gid),
+        '--setuid',
+        String(spec.uid),
+        '--',
+        ...spec.argv,
+      ];
+  const inner = [
+    options.unshare,
+    ...unshareArgs,
+    options.sh,
+    '-c',
+    setupScript,
+    'polythene-chroot',
+    ...scriptArgs,
+    ...enter,
+  ];
+  if (options.setpriv === undefined) return { file: inner[0] as string, args: inner.slice(1) };
+  return { file: options.setpriv, args: ['--pdeathsig', 'KILL', '--no-new-privs', '--', ...inner] };
+}

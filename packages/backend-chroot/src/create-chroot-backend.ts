@@ -1,0 +1,157 @@
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { PolytheneError } from '@polythene/errors';
+import type { Backend, RunResult, RunSpec } from '@polythene/probe';
+import {
+  checkRunSpec,
+  decodeExitCode,
+  listChildPids,
+  resolveInRootfs,
+  sendSignal,
+  superviseProcess,
+} from '@polythene/probe';
+import { buildChrootArgs, type ChrootMount, listDroppedCapabilities } from './build-chroot-args.ts';
+import { probeChroot, readChrootDetails } from './probe-chroot.ts';
+
+/**
+ * Creates the chroot backend (root only): `unshare` namespaces, a fresh `/proc`, a minimal
+ * tmpfs `/dev`, and a chroot a root command cannot leave (escape capabilities dropped).
+ */
+export function createChrootBackend(): Backend {
+  return {
+    name: 'chroot',
+    description:
+      'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
+    probe: probeChroot,
+    run: runWithChroot,
+  };
+}
+
+async function runWithChroot(spec: RunSpec): Promise<RunResult> {
+  checkRunSpec(spec, 'chroot');
+  if (process.geteuid?.() !== 0) {
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      'chroot needs root: run polythene as root or use bwrap or proot',
+    );
+  }
+  const details = readChrootDetails(spec.probe.details);
+  const isRootCommand = spec.uid === 0 && spec.gid === 0;
+  if (
+    isRootCommand &&
+    spec.cwd !== '/' &&
+    !existsSync(join(resolveInRootfs(spec.rootfs, '/bin/sh').hostPath))
+  ) {
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      `chroot: entering ${spec.cwd} as root needs /bin/sh in the image (capsh always starts in /); pass --workdir / or use bwrap`,
+    );
+  }
+  const mounts = {
+    proc: prepareMountTarget(spec.rootfs, '/proc', true),
+    dev: prepareMountTarget(spec.rootfs, '/dev', true),
+    binds: spec.binds.map(
+      (bind): ChrootMount => ({
+        source: bind.source,
+        hostTarget: prepareMountTarget(
+          spec.rootfs,
+          bind.target,
+          statSync(bind.source).isDirectory(),
+        ),
+        readOnly: bind.readOnly,
+      }),
+    ),
+  };
+  const { file, args } = buildChrootArgs(
+    spec,
+    {
+      unshare: details.unsharePath,
+      ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
+      mount: details.mountPath,
+      capsh: details.capshPath,
+      sh: details.shPath,
+      ip: details.ipPath,
+      namespaces: {
+        net: details.hasNet,
+        pid: details.hasPid,
+        ipc: details.hasIpc,
+        uts: details.hasUts,
+      },
+      dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
+    },
+    mounts,
+  );
+  let isReady = false;
+  let initPid: number | undefined;
+  return superviseProcess({
+    backend: 'chroot',
+    file,
+    args,
+    env: spec.env,
+    controls: spec,
+    extraStdio: ['pipe'],
+    onSpawn: ({ pid, extraStreams }) => {
+      const ready = extraStreams[0] as Readable;
+      ready.on('data', () => {
+        isReady = true;
+        // unshare's forked child is the set-up shell: pid 1 of the new pid namespace.
+        initPid = listChildPids(pid)[0];
+      });
+      ready.on('error', () => undefined);
+    },
+    findCommandPid: () =>
+      isReady && initPid !== undefined ? listChildPids(initPid)[0] : undefined,
+    killTree: () => {
+      // SIGKILL to the pid namespace's init takes every process in it down at once.
+      if (initPid !== undefined) sendSignal(initPid, 'SIGKILL');
+    },
+    interpretExit: (exit) => {
+      if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL' };
+      if (!isReady) {
+        if (exit.signal !== null) return { exitCode: null, signal: exit.signal };
+        throw new PolytheneError(
+          'POLYTHENE_SETUP_FAILED',
+          `chroot could not set up the sandbox: ${describeError(exit.stderr)}`,
+        );
+      }
+      if (exit.code === null) return { exitCode: null, signal: exit.signal };
+      return decodeExitCode(exit.code);
+    },
+  });
+}
+
+/**
+ * The host path to mount on for `target` inside the rootfs, created (as a directory, or an
+ * empty file for a file source) when missing. Resolved as if chrooted, so a symlink in the
+ * image can never turn a mount target into a host path.
+ */
+function prepareMountTarget(rootfs: string, target: string, isDirectory: boolean): string {
+  const { hostPath, missing } = resolveInRootfs(rootfs, target);
+  if (missing.length === 0) return hostPath;
+  const parent = join(hostPath, ...missing.slice(0, -1));
+  const full = join(hostPath, ...missing);
+  mkdirSync(parent, { recursive: true });
+  if (isDirectory) mkdirSync(full);
+  else writeFileSync(full, '', { flag: 'wx' });
+  // mkdir -p only created plain directories under a resolved path: check nothing raced us.
+  const again = resolveInRootfs(rootfs, target);
+  if (again.missing.length > 0 || again.hostPath !== full) {
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      `chroot: mount target ${target} changed while it was created; try again`,
+    );
+  }
+  return full;
+}
+
+function describeError(stderr: Uint8Array | undefined): string {
+  if (stderr === undefined) return 'see the message above';
+  const line = new TextDecoder()
+    .decode(stderr)
+    .split('\n')
+    .map((text) => text.trim())
+    .filter(Boolean)
+    .at(-1);
+  return line ?? 'the set-up script exited before starting the command';
+}

@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
+import { findExecutable, runQuietly } from '@polythene/probe';
+
+/** Keys of the probe's `details` that `run` reads back. */
+export interface ChrootDetails {
+  readonly unsharePath: string;
+  readonly setprivPath: string;
+  readonly mountPath: string;
+  readonly capshPath: string;
+  readonly shPath: string;
+  readonly ipPath: string;
+  readonly hasNet: boolean;
+  readonly hasPid: boolean;
+  readonly hasIpc: boolean;
+  readonly hasUts: boolean;
+  /** Highest capability number this kernel knows. */
+  readonly lastCap: string;
+}
+
+const requiredTools: readonly [string, string][] = [
+  ['unshare', 'util-linux'],
+  ['mount', 'mount'],
+  ['capsh', 'libcap2-bin'],
+  ['sh', 'dash'],
+];
+
+/**
+ * Probes the chroot backend silently: root only; finds unshare, mount, capsh and sh; and
+ * tries each namespace, so a host that refuses one is reported as a lost guarantee rather
+ * than a silent downgrade. Without a private mount namespace it is unavailable: /proc and
+ * /dev would be mounted on the host.
+ */
+export async function probeChroot(context: ProbeContext): Promise<ProbeResult> {
+  if (!context.isRoot) {
+    return {
+      available: false,
+      reason: 'chroot needs root (polythene is not running as root); use bwrap or proot',
+    };
+  }
+  const paths = new Map<string, string>();
+  for (const [tool, debianPackage] of requiredTools) {
+    const path = findExecutable(tool, context.hostEnv);
+    if (path === undefined) {
+      return {
+        available: false,
+        reason: `${tool} not found on PATH (install the ${debianPackage} package)`,
+        missing: { tool, debianPackage },
+      };
+    }
+    paths.set(tool, path);
+  }
+  const unsharePath = paths.get('unshare') as string;
+  const shPath = paths.get('sh') as string;
+  const tryUnshare = async (flags: readonly string[]): Promise<boolean> =>
+    (
+      await runQuietly(unsharePath, [
+        ...flags,
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        shPath,
+        '-c',
+        'exit 0',
+      ])
+    ).exitCode === 0;
+  if (!(await tryUnshare([]))) {
+    return {
+      available: false,
+      reason:
+        'unshare cannot create a private mount namespace here (are we in a restricted container?); use bwrap or proot',
+    };
+  }
+  const all = await tryUnshare(['--net', '--pid', '--fork', '--kill-child', '--ipc', '--uts']);
+  const hasNet = all || (await tryUnshare(['--net']));
+  const hasPid = all || (await tryUnshare(['--pid', '--fork', '--kill-child']));
+  const hasIpc = all || (await tryUnshare(['--ipc']));
+  const hasUts = all || (await tryUnshare(['--uts']));
+  const setprivPath = findExecutable('setpriv', context.hostEnv) ?? '';
+  const guarantees: Guarantee[] = ['dev', 'capabilities', 'new-session'];
+  const lost: Partial<Record<Guarantee, string>> = {};
+  const refused = (what: string): string => `this host refuses ${what} namespaces even to root`;
+  if (hasNet) guarantees.push('network');
+  else lost.network = refused('network');
+  if (hasPid) guarantees.push('pid', 'proc');
+  else {
+    lost.pid = refused('pid');
+    lost.proc = 'no pid namespace here, so /proc would show host processes: it is not mounted';
+  }
+  if (hasIpc) guarantees.push('ipc');
+  else lost.ipc = refused('ipc');
+  if (hasUts) guarantees.push('uts');
+  else lost.uts = refused('uts');
+  if (hasPid && setprivPath !== '') guarantees.push('tree-kill');
+  else {
+    lost['tree-kill'] = hasPid
+      ? 'setpriv (util-linux) not found: if polythene is killed with SIGKILL, the command survives'
+      : 'no pid namespace here: processes the command leaves behind may survive it';
+  }
+  const order: readonly Guarantee[] = [
+    'network',
+    'pid',
+    'ipc',
+    'uts',
+    'proc',
+    'dev',
+    'capabilities',
+    'new-session',
+    'tree-kill',
+  ];
+  guarantees.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const version = /(\d+\.\d+(?:\.\d+)?)/.exec(
+    (await runQuietly(unsharePath, ['--version'])).stdout,
+  )?.[1];
+  const details: ChrootDetails = {
+    unsharePath,
+    setprivPath,
+    mountPath: paths.get('mount') as string,
+    capshPath: paths.get('capsh') as string,
+    shPath,
+    ipPath: findExecutable('ip', context.hostEnv) ?? '',
+    hasNet,
+    hasPid,
+    hasIpc,
+    hasUts,
+    lastCap: readLastCap(),
+  };
+  return { available: true, version, guarantees, lost, details: { ...details } };
+}
+
+function readLastCap(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim();
+  } catch {
+    return '40';
+  }
+}
+
+/** Reads the probe's details back. */
+export function readChrootDetails(
+  details: Readonly<Record<string, string | boolean>>,
+): ChrootDetails {
+  const text = (key: string, fallback: string): string => {
+    const value = details[key];
+    return typeof value === 'string' ? value : fallback;
+  };
+  return {
+    unsharePath: text('unsharePath', 'unshare'),
+    setprivPath: text('setprivPath', ''),
+    mountPath: text('mountPath', 'mount'),
+    capshPath: text('capshPath', 'capsh'),
+    shPath: text('shPath', '/bin/sh'),
+    ipPath: text('ipPath', ''),
+    hasNet: details.hasNet === true,
+    hasPid: details.hasPid === true,
+    hasIpc: details.hasIpc === true,
+    hasUts: details.hasUts === true,
+    lastCap: text('lastCap', '40'),
+  };
+}

@@ -1,0 +1,109 @@
+import type { RunSpec } from '@polythene/probe';
+
+/** Host facts the proot argv depends on (from the probe). */
+export interface ProotArgsOptions {
+  /** Absolute path of proot. */
+  readonly proot: string;
+  /** Absolute path of setpriv, when present: parent-death signal, no_new_privs, caps dropped. */
+  readonly setpriv?: string;
+  /** True when this proot has `--kill-on-exit`. */
+  readonly hasKillOnExit: boolean;
+  /** True when polythene runs as root: setpriv then also empties the capability sets. */
+  readonly isRoot: boolean;
+  /** Host device paths to bind (those that exist), e.g. `/dev/null`. */
+  readonly devices: readonly string[];
+}
+
+/** The minimal set of host devices a command may see under proot. */
+export const PROOT_DEVICES: readonly string[] = [
+  '/dev/null',
+  '/dev/zero',
+  '/dev/full',
+  '/dev/random',
+  '/dev/urandom',
+  '/dev/tty',
+];
+
+/**
+ * Builds the argv for one proot run. proot cannot create namespaces: it emulates chroot by
+ * tracing system calls. Decisions: `-0` (root emulation) for uid 0, else `-i uid:gid`; a
+ * minimal `/dev` made of bound host devices plus the `/proc/self/fd` links, and no
+ * `/dev/pts` or `/dev/shm` (those would expose other users' terminals and shared memory);
+ * `/proc` is the host's, bound (proot cannot mount a fresh one); `/tmp` is the image's.
+ * In `pipe` mode proot keeps its default verbosity so its notice "terminated with signal n"
+ * tells a signal death from exit status 255; in `inherit` mode it is quiet (`-v -1`).
+ */
+export function buildProotArgs(
+  spec: RunSpec,
+  options: ProotArgsOptions,
+): { file: string; args: string[] } {
+  const prootArgs: string[] = [];
+  if (options.hasKillOnExit) prootArgs.push('--kill-on-exit');
+  prootArgs.push('-v', spec.stdio === 'pipe' ? '0' : '-1');
+  prootArgs.push('-r', spec.rootfs);
+  if (spec.uid === 0 && spec.gid === 0) prootArgs.push('-0');
+  else prootArgs.push('-i', `${spec.uid}:${spec.gid}`);
+  prootArgs.push('-w', spec.cwd);
+  for (const device of options.devices) prootArgs.push('-b', device);
+  prootArgs.push('-b', '/proc/self/fd:/dev/fd');
+  prootArgs.push(
+    '-b',
+    '/proc/self/fd/0:/dev/stdin',
+    '-b',
+    '/proc/self/fd/1:/dev/stdout',
+    '-b',
+    '/proc/self/fd/2:/dev/stderr',
+  );
+  prootArgs.push('-b', '/proc');
+  for (const bind of spec.binds) prootArgs.push('-b', `${bind.source}:${bind.target}`);
+  // proot has no `--`: the command starts at the first non-option argument.
+  prootArgs.push(...spec.argv);
+  if (options.setpriv === undefined) return { file: options.proot, args: prootArgs };
+  return {
+    file: options.setpriv,
+    args: [
+      // proot dies with polythene (SIGKILL included); with --kill-on-exit its tracees follow.
+      '--pdeathsig',
+      'KILL',
+      '--no-new-privs',
+      // Root keeps root's uid (proot needs nothing more) but no capability at all.
+      ...(options.isRoot ? ['--bounding-set=-all', '--inh-caps=-all'] : []),
+      '--',
+      options.proot,
+      ...prootArgs,
+    ],
+  };
+}
+
+const signalNotice = /^proot info: pid (\d+): terminated with signal (\d+)$/;
+const ownNotice = /^proot (info|warning): /;
+
+/**
+ * Splits proot's own notices out of captured stderr: returns the command's stderr without
+ * them and the signal that ended the command, read from the notice for the lowest pid (the
+ * first process proot started is the command).
+ */
+export function extractProotNotices(stderr: string): {
+  readonly stderr: string;
+  readonly signalNumber?: number;
+} {
+  let commandPid: number | undefined;
+  let signalNumber: number | undefined;
+  const kept: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const match = signalNotice.exec(line);
+    if (match) {
+      const pid = Number(match[1]);
+      if (commandPid === undefined || pid < commandPid) {
+        commandPid = pid;
+        signalNumber = Number(match[2]);
+      }
+      continue;
+    }
+    if (ownNotice.test(line)) continue;
+    kept.push(line);
+  }
+  return signalNumber === undefined
+    ? { stderr: kept.join('\n') }
+    : { stderr: kept.join('\n'), signalNumber };
+}

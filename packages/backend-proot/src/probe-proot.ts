@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
+import { findExecutable, runQuietly } from '@polythene/probe';
+import { PROOT_DEVICES } from './build-proot-args.ts';
+
+/** Keys of the probe's `details` that `run` reads back. */
+export interface ProotDetails {
+  /** Absolute path of proot. */
+  readonly prootPath: string;
+  /** Absolute path of setpriv, or ''. */
+  readonly setprivPath: string;
+  /** True when this proot has `--kill-on-exit`. */
+  readonly hasKillOnExit: boolean;
+}
+
+/**
+ * Probes proot silently: finds it, reads its version and options, and traces one real
+ * command. proot works without root and without user namespaces, at the price of every
+ * namespace guarantee (listed in `lost` with the reason).
+ */
+export async function probeProot(context: ProbeContext): Promise<ProbeResult> {
+  const prootPath = findExecutable('proot', context.hostEnv);
+  if (prootPath === undefined) {
+    return {
+      available: false,
+      reason: 'proot not found on PATH (install the proot package)',
+      missing: { tool: 'proot', debianPackage: 'proot' },
+    };
+  }
+  const setprivPath = findExecutable('setpriv', context.hostEnv) ?? '';
+  const truePath = findExecutable('true', context.hostEnv);
+  const help = await runQuietly(prootPath, ['--help']);
+  const versionRun = await runQuietly(prootPath, ['--version']);
+  const version = /v?(\d+\.\d+(?:\.\d+)?)/.exec(versionRun.stdout + versionRun.stderr)?.[1];
+  if (truePath !== undefined) {
+    const traced = await runQuietly(prootPath, ['-v', '-1', '-r', '/', truePath]);
+    if (traced.exitCode !== 0) {
+      const detail = traced.stderr.trim().split('\n').at(-1);
+      return {
+        available: false,
+        reason: `proot cannot trace processes on this host${detail ? ` (${detail})` : ''}; ptrace may be forbidden (seccomp, yama): use another backend`,
+      };
+    }
+  }
+  const hasKillOnExit = (help.stdout + help.stderr).includes('--kill-on-exit');
+  const guarantees: Guarantee[] = ['dev', 'new-session'];
+  const lost: Partial<Record<Guarantee, string>> = {
+    network: 'proot cannot create namespaces: the command shares the host network',
+    pid: 'proot cannot create namespaces: the command sees (and may signal) host processes of the same user',
+    ipc: 'proot cannot create namespaces: the command shares the host IPC namespace',
+    uts: 'proot cannot create namespaces: the command shares the host hostname',
+    proc: "proot binds the host's /proc (it cannot mount a fresh one): host processes are visible",
+  };
+  if (setprivPath !== '') guarantees.push('capabilities');
+  else
+    lost.capabilities =
+      "setpriv (util-linux) not found: the command keeps the caller's capabilities and may gain privileges";
+  if (setprivPath !== '' && hasKillOnExit) guarantees.push('tree-kill');
+  else {
+    lost['tree-kill'] = hasKillOnExit
+      ? 'setpriv (util-linux) not found: if polythene is killed with SIGKILL, proot and the command survive'
+      : `proot ${version ?? ''} has no --kill-on-exit: if polythene is killed with SIGKILL, processes the command started survive (exits, timeouts and signals still kill its whole process group)`.replace(
+          '  ',
+          ' ',
+        );
+  }
+  const details: ProotDetails = { prootPath, setprivPath, hasKillOnExit };
+  return { available: true, version, guarantees, lost, details: { ...details } };
+}
+
+/** Reads the probe's details back, tolerating a cache written by another version. */
+export function readProotDetails(
+  details: Readonly<Record<string, string | boolean>>,
+): ProotDetails {
+  return {
+    prootPath: typeof details.prootPath === 'string' ? details.prootPath : 'proot',
+    setprivPath: typeof details.setprivPath === 'string' ? details.setprivPath : '',
+    hasKillOnExit: details.hasKillOnExit === true,
+  };
+}
+
+/** The minimal devices that exist on this host. */
+export function listHostDevices(): string[] {
+  return PROOT_DEVICES.filter((device) => existsSync(device));
+}
