@@ -53,6 +53,7 @@ function buildCli(version: string, setOutcome: (outcome: CommandOutcome) => void
       '--backend-module <module>',
       'Register a custom backend from a package or path (repeatable)',
     )
+    .option('--ephemeral', 'Run on a throwaway copy: changes vanish afterwards')
     .example('polythene exec 0190f5c2-… -- uname -a')
     .example('polythene exec 0190f5c2-… --workspace --env CI -- make test')
     .action((uuid: string, command: string[], options: RawOptions) =>
@@ -61,6 +62,23 @@ function buildCli(version: string, setOutcome: (outcome: CommandOutcome) => void
           m.execCommand(uuid, command, options),
         ),
       ),
+    );
+
+  cli
+    .command('clone <uuid>', 'Copy an entry into a new one and print its UUID')
+    .option('--method <method>', 'overlay (constant time), copy (full), or auto (default)')
+    .option('--json', "Print the new entry's metadata")
+    .option('--backend-module <module>', 'Consider a custom backend for --method auto (repeatable)')
+    .example('polythene clone 0190f5c2-…')
+    .action((uuid: string, options: RawOptions) =>
+      setOutcome(import('./commands/clone/clone-command.ts').then((m) => m.cloneCommand(uuid, options))),
+    );
+
+  cli
+    .command('diff <uuid>', 'Show what changed in an entry since it was pulled or cloned')
+    .option('--json', 'Print {added, modified, deleted}')
+    .action((uuid: string, options: RawOptions) =>
+      setOutcome(import('./commands/diff/diff-command.ts').then((m) => m.diffCommand(uuid, options))),
     );
 
   cli

@@ -69,6 +69,25 @@ export interface AvailableProbe {
   readonly lost: Readonly<Partial<Record<Guarantee, string>>>;
   /** Backend-specific facts found while probing (binary paths, flags), passed back to `run`. */
   readonly details: Readonly<Record<string, string | boolean>>;
+  /**
+   * True when `run` honours {@link RunSpec.overlay}: the backend mounts an overlayfs as the
+   * root inside its own mount namespace (nothing is mounted on the host). Absent means no.
+   */
+  readonly canOverlay?: boolean;
+}
+
+/**
+ * An overlay root: read-only lower layers under a writable upper layer, as overlayfs
+ * mounts them. All paths are absolute host paths; `workDir` is on the same filesystem as
+ * `upperDir` and is overlayfs's scratch space.
+ */
+export interface OverlayLayers {
+  /** Lower layers, top-most first. */
+  readonly lowerDirs: readonly string[];
+  /** Where writes go; it persists after the run. */
+  readonly upperDir: string;
+  /** overlayfs's work directory (empty, same filesystem as `upperDir`). */
+  readonly workDir: string;
 }
 
 /** A backend that cannot run here: an expected outcome, not an error. */
@@ -95,8 +114,18 @@ export interface BindMount {
 
 /** Everything a backend needs to run one command. Paths inside the rootfs are absolute. */
 export interface RunSpec {
-  /** Absolute host path of the root filesystem. */
+  /**
+   * Absolute host path of the root filesystem. With {@link RunSpec.overlay} it is the
+   * top-most lower layer, for backends that only need to read the tree (e.g. to look up a
+   * path); the root the command sees is the overlay.
+   */
   readonly rootfs: string;
+  /**
+   * Run on an overlay of these layers instead of `rootfs` itself. Only given to backends
+   * whose probe says `canOverlay`; unprivileged backends mount it with `userxattr` inside
+   * their user namespace, root backends without it.
+   */
+  readonly overlay?: OverlayLayers;
   /**
    * The command as an argv; `argv[0]` is already resolved to an absolute path inside the
    * rootfs that exists there (the caller checks, so a missing command never reaches a backend).

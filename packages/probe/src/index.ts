@@ -5,6 +5,7 @@ export type {
   BindMount,
   Guarantee,
   MissingTool,
+  OverlayLayers,
   ProbeContext,
   ProbeResult,
   RunResult,

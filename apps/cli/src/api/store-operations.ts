@@ -3,7 +3,9 @@ import {
   type PruneReport,
   parseDuration,
   type StoreEntry,
+  type TreeDiff,
 } from '@polythene/store';
+import { silentLogger } from '../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
 /** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
@@ -40,4 +42,58 @@ export async function prune(options: PruneOptions = {}): Promise<PruneReport> {
   const olderThanMs =
     typeof options.olderThan === 'string' ? parseDuration(options.olderThan) : options.olderThan;
   return store.prune({ olderThanMs });
+}
+
+/** Options for {@link clone}. */
+export interface CloneOptions extends StoreOptions {
+  /**
+   * `overlay`: constant-time, an overlayfs layer over the source (needs a backend that can
+   * mount overlayfs to run it); `copy`: a full independent copy (reflinked where the
+   * filesystem can); `auto` (default): overlay when a backend here can mount it, else copy.
+   */
+  readonly method?: 'auto' | 'overlay' | 'copy';
+  /** Custom backend modules to consider for `auto`. */
+  readonly backendModules?: readonly string[];
+}
+
+/** A new entry holding an independent copy of `id`; the source is never modified. */
+export async function clone(id: string, options: CloneOptions = {}): Promise<EntryMetadata> {
+  const store = await openStoreFromOptions(options, false);
+  let method = options.method ?? 'auto';
+  if (method === 'auto') {
+    const hostEnv = options.hostEnv ?? process.env;
+    method = (await canRunOverlayHere(hostEnv, options.backendModules)) ? 'overlay' : 'copy';
+  }
+  return store.cloneEntry(id, { method });
+}
+
+/** What changed in an entry since it was pulled or cloned. */
+export async function diff(id: string, options: StoreOptions = {}): Promise<TreeDiff> {
+  const store = await openStoreFromOptions(options, false);
+  return store.diffEntry(id);
+}
+
+/**
+ * True when a backend here can run a command on an overlay root (cheap clones and boxes);
+ * else copies are full copies. Probes are cached, so this is cheap on repeat.
+ */
+export async function canRunOverlayHere(
+  hostEnv: Readonly<Record<string, string | undefined>> = process.env,
+  backendModules?: readonly string[],
+): Promise<boolean> {
+  const { createExecBackendChooser } = await import('./exec/backend-selection.ts');
+  const chooser = await createExecBackendChooser({
+    preferred: hostEnv.POLYTHENE_ISOLATION || undefined,
+    backendModules,
+    hostEnv,
+    cwd: process.cwd(),
+    strict: false,
+    logger: silentLogger,
+  });
+  try {
+    await chooser.choose([], { needsOverlay: true });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -14,6 +14,7 @@ import {
   parseBackendList,
   selectBackend,
 } from '@polythene/probe';
+import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import type { Logger } from '../../logger.ts';
 
 /** The built-in backends, in the default probe order. */
@@ -53,10 +54,19 @@ export interface SelectExecBackendOptions extends ExecRegistryOptions {
   readonly logger: Logger;
 }
 
-/** Chooses backends for one exec; `next` skips the ones that failed to set up. */
+/** What the root of a run asks of a backend. */
+export interface RootRequirements {
+  /** The root is an overlay: only backends whose probe says `canOverlay` can run it. */
+  readonly needsOverlay: boolean;
+}
+
+/** Chooses backends for one exec. */
 export interface ExecBackendChooser {
-  /** The first working backend not in `failed`, with the isolation policy applied. */
-  choose(failed: readonly string[]): Promise<ExecBackendSelection>;
+  /**
+   * The first working backend not in `failed` that meets `requirements`, with the isolation
+   * policy applied.
+   */
+  choose(failed: readonly string[], requirements?: RootRequirements): Promise<ExecBackendSelection>;
 }
 
 /** The backend an exec will use, with a way to forget its cached probe after a set-up failure. */
@@ -81,15 +91,32 @@ export async function createExecBackendChooser(
   const cache = createProbeCache({ env: options.hostEnv, log: (line) => logger.verbose(line) });
   const context = createProbeContext(options.hostEnv);
   return {
-    async choose(failed) {
-      const selection = await selectBackend({
-        registry,
-        preferred: options.preferred,
-        context,
-        cache,
-        exclude: failed,
-        log: (line) => logger.verbose(line),
-      });
+    async choose(failed, requirements) {
+      const excluded = [...failed];
+      let selection: Awaited<ReturnType<typeof selectBackend>>;
+      for (;;) {
+        try {
+          selection = await selectBackend({
+            registry,
+            preferred: options.preferred,
+            context,
+            cache,
+            exclude: excluded,
+            log: (line) => logger.verbose(line),
+          });
+        } catch (error) {
+          if (excluded.length > failed.length && hasErrorCode(error, 'POLYTHENE_NO_BACKEND')) {
+            throw new PolytheneError(
+              'POLYTHENE_NO_BACKEND',
+              `this entry is an overlay clone and no backend here can mount overlayfs (bwrap 0.8+ with user namespaces, or chroot as root); clone it with --method copy instead. ${error.message}`,
+            );
+          }
+          throw error;
+        }
+        if (!requirements?.needsOverlay || selection.probe.canOverlay === true) break;
+        logger.verbose(`backend ${selection.backend.name}: skipped (cannot mount an overlay root)`);
+        excluded.push(selection.backend.name);
+      }
       // Under --strict this throws, naming every missing guarantee with its reason.
       checkIsolationPolicy(selection.probe, {
         strict: options.strict,

@@ -1,13 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
-import type { BindMount, Guarantee, RunResult } from '@polythene/probe';
-import { resolveInRootfs } from '@polythene/store';
+import type { BindMount, Guarantee, OverlayLayers, RunResult } from '@polythene/probe';
+import type { EntryLayers, Store } from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
+import { type ResolveInRoot, createRootResolver } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
 
 /** How long a forwarded signal may take to end the command before its tree is killed. */
@@ -56,6 +57,21 @@ export interface ExecOptions extends StoreOptions {
   readonly cwd?: string;
   /** Verbose and warning lines; silent by default. */
   readonly logger?: Logger;
+  /**
+   * Run on a throwaway copy of the entry (an overlay layer where a backend can mount one,
+   * else a full copy); its changes vanish afterwards and the entry is never modified.
+   */
+  readonly ephemeral?: boolean;
+  /**
+   * Run on these overlay layers instead of the entry's own root (the testkit's boxes): the
+   * entry supplies the image config; writes go to `layers.upperDir`.
+   */
+  readonly layers?: OverlayLayers;
+  /**
+   * Run in this directory instead of the entry's own root (a throwaway copy made for a
+   * backend without overlayfs); the entry supplies the image config.
+   */
+  readonly rootfs?: string;
 }
 
 /** How the command ended, and where. */
@@ -76,16 +92,25 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   const hostEnv = options.hostEnv ?? process.env;
   const hostCwd = options.cwd ?? process.cwd();
   if (options.command.length === 0) {
-    throw new PolytheneError(
-      'POLYTHENE_USAGE',
-      'no command given: polythene exec UUID -- CMD [ARG…]',
-    );
+    throw new PolytheneError('POLYTHENE_USAGE', 'no command given: polythene exec UUID -- CMD [ARG…]');
   }
   const store = await openStoreFromOptions(options, false);
-  const rootfs = await store.rootfsPath(options.id);
+  const entry = await store.entryLayers(options.id);
+  const isEphemeral = options.ephemeral ?? false;
+  const isOwnRoot = options.layers === undefined && options.rootfs === undefined;
+  if (!isEphemeral && isOwnRoot) await assertNotABase(store, options.id);
+  // What the command will see, for looking up its user, working directory and binary.
+  const viewLayers = options.layers
+    ? [options.layers.upperDir, ...options.layers.lowerDirs]
+    : options.rootfs !== undefined
+      ? [options.rootfs]
+      : entry.layout === 'overlay'
+      ? [entry.upperDir, ...entry.lowerDirs]
+      : [entry.rootfs];
+  const resolveInRoot = createRootResolver(viewLayers);
   const config = await readImageConfig(store, options.id, logger);
 
-  const user = await resolveRootfsUser(rootfs, options.user ?? emptyToUndefined(config.user));
+  const user = await resolveRootfsUser(resolveInRoot, options.user ?? emptyToUndefined(config.user));
   const env = buildCommandEnvironment({
     imageEnv: config.env,
     envFlags: options.env ?? [],
@@ -93,24 +118,22 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     home: user.home,
     userName: user.name,
   });
-  const binds = (options.binds ?? []).map((bind) =>
-    typeof bind === 'string' ? parseBind(bind, hostCwd) : bind,
-  );
+  const binds = (options.binds ?? []).map((bind) => (typeof bind === 'string' ? parseBind(bind, hostCwd) : bind));
   if (options.workspace !== undefined) binds.push(workspaceBind(options.workspace, hostCwd));
   const cwd =
     options.workdir ??
     (options.workspace !== undefined ? WORKSPACE_TARGET : emptyToUndefined(config.workingDir)) ??
     '/';
   if (!cwd.startsWith('/')) {
-    throw new PolytheneError(
-      'POLYTHENE_USAGE',
-      `--workdir ${cwd}: must be an absolute path inside the rootfs`,
-    );
+    throw new PolytheneError('POLYTHENE_USAGE', `--workdir ${cwd}: must be an absolute path inside the rootfs`);
   }
-  await assertWorkdirExists(rootfs, cwd, binds);
+  await assertWorkdirExists(resolveInRoot, cwd, binds);
   const [command = '', ...args] = options.command;
-  const commandPath = await resolveCommandInRootfs(rootfs, command, { path: env.PATH ?? '', cwd });
+  const commandPath = await resolveCommandInRootfs(resolveInRoot, command, { path: env.PATH ?? '', cwd });
 
+  // Overlay roots need a backend that mounts overlayfs; an ephemeral run merely prefers one.
+  const needsOverlay =
+    options.layers !== undefined || (isOwnRoot && entry.layout === 'overlay' && !isEphemeral);
   const chooser = await createExecBackendChooser({
     preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
     backendModules: options.backendModules,
@@ -122,18 +145,24 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   const failedBackends: string[] = [];
   let lastSetupError: PolytheneError | undefined;
   for (;;) {
-    const selection = await chooser.choose(failedBackends).catch((error: unknown) => {
+    const selection = await chooser.choose(failedBackends, { needsOverlay }).catch((error: unknown) => {
       // Every backend that probed fine failed to set up: that failure is the answer (125).
-      throw lastSetupError !== undefined && hasErrorCode(error, 'POLYTHENE_NO_BACKEND')
-        ? lastSetupError
-        : error;
+      throw lastSetupError !== undefined && hasErrorCode(error, 'POLYTHENE_NO_BACKEND') ? lastSetupError : error;
+    });
+    const canOverlay = selection.probe.canOverlay === true;
+    await using root = await prepareRunRoot(store, options.id, entry, {
+      isEphemeral,
+      canOverlay,
+      explicit: options.layers,
+      explicitRootfs: options.rootfs,
     });
     logger.verbose(
-      `running ${commandPath} as ${user.uid}:${user.gid} in ${cwd} with ${selection.backend.name}`,
+      `running ${commandPath} as ${user.uid}:${user.gid} in ${cwd} with ${selection.backend.name}${root.description}`,
     );
     try {
       const result = await selection.backend.run({
-        rootfs,
+        rootfs: root.rootfs,
+        ...(root.overlay ? { overlay: root.overlay } : {}),
         argv: [commandPath, ...args],
         env,
         cwd,
@@ -151,31 +180,103 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       });
       logger.verbose(
         `${selection.backend.name} finished in ${result.durationMs} ms: ${
-          result.timedOut
-            ? 'timed out'
-            : result.signal
-              ? `signal ${result.signal}`
-              : `exit ${result.exitCode}`
+          result.timedOut ? 'timed out' : result.signal ? `signal ${result.signal}` : `exit ${result.exitCode}`
         }`,
       );
-      return { ...result, guarantees: selection.probe.guarantees, rootfs };
+      return { ...result, guarantees: selection.probe.guarantees, rootfs: root.rootfs };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
       // The command never started: forget the stale probe, and fall back to the next backend
       // (which says so when it is weaker). With none left, the set-up error is the answer.
       await selection.forget();
       failedBackends.push(selection.backend.name);
-      logger.verbose(`${selection.backend.name} failed to set up: ${error.message}`);
-      logger.warn(
-        `${selection.backend.name} could not set up the sandbox (${error.message}); trying the next backend`,
-      );
+      logger.warn(`${selection.backend.name} could not set up the sandbox (${error.message}); trying the next backend`);
       lastSetupError = error;
     }
   }
 }
 
+/** Writing into an entry that clones are layered on would change what those clones see. */
+async function assertNotABase(store: Store, id: string): Promise<void> {
+  const dependents = await store.dependentsOf(id);
+  if (dependents.length === 0) return;
+  const shown = dependents.slice(0, 3).join(', ') + (dependents.length > 3 ? ` and ${dependents.length - 3} more` : '');
+  throw new PolytheneError(
+    'POLYTHENE_ENTRY_IN_USE',
+    `entry ${id} is the base of clones ${shown}: run in a clone, pass --ephemeral, or remove the clones`,
+  );
+}
+
+/** The root one run uses, disposed (scratch layers and copies removed) when the run ends. */
+interface RunRoot extends AsyncDisposable {
+  readonly rootfs: string;
+  readonly overlay: OverlayLayers | undefined;
+  /** For verbose logs: how the root was made. */
+  readonly description: string;
+}
+
+async function prepareRunRoot(
+  store: Store,
+  id: string,
+  entry: EntryLayers,
+  options: {
+    isEphemeral: boolean;
+    canOverlay: boolean;
+    explicit: OverlayLayers | undefined;
+    explicitRootfs: string | undefined;
+  },
+): Promise<RunRoot> {
+  const noDispose = async (): Promise<void> => {};
+  if (options.explicitRootfs !== undefined) {
+    return {
+      rootfs: options.explicitRootfs,
+      overlay: undefined,
+      description: ` in ${options.explicitRootfs}`,
+      [Symbol.asyncDispose]: noDispose,
+    };
+  }
+  if (options.explicit) {
+    const { lowerDirs, upperDir, workDir } = options.explicit;
+    return {
+      rootfs: lowerDirs[0] ?? upperDir,
+      overlay: options.explicit,
+      description: ` on the given overlay`,
+      [Symbol.asyncDispose]: noDispose,
+    };
+  }
+  if (options.isEphemeral) {
+    if (options.canOverlay) {
+      const scratch = await store.createScratchLayer(id);
+      return {
+        rootfs: scratch.lowerDirs[0] ?? scratch.upperDir,
+        overlay: { lowerDirs: scratch.lowerDirs, upperDir: scratch.upperDir, workDir: scratch.workDir },
+        description: ` on a throwaway overlay ${scratch.upperDir}`,
+        [Symbol.asyncDispose]: () => scratch.dispose(),
+      };
+    }
+    // A backend without overlayfs gets a throwaway full copy: slower, same semantics.
+    const copy = await store.createScratchCopy(id);
+    return {
+      rootfs: copy.rootfs,
+      overlay: undefined,
+      description: ` on a throwaway copy ${copy.rootfs}`,
+      [Symbol.asyncDispose]: () => copy.dispose(),
+    };
+  }
+  if (entry.layout === 'overlay') {
+    const { lowerDirs, upperDir, workDir } = entry;
+    return {
+      rootfs: lowerDirs[0] ?? upperDir,
+      overlay: { lowerDirs, upperDir, workDir },
+      description: ` on overlay clone ${upperDir}`,
+      [Symbol.asyncDispose]: noDispose,
+    };
+  }
+  return { rootfs: entry.rootfs, overlay: undefined, description: '', [Symbol.asyncDispose]: noDispose };
+}
+
 async function readImageConfig(
-  store: Awaited<ReturnType<typeof openStoreFromOptions>>,
+  store: Store,
   id: string,
   logger: Logger,
 ): Promise<{ env: string[]; workingDir?: string; user?: string }> {
@@ -191,7 +292,7 @@ async function readImageConfig(
 
 /** A missing working directory is the caller's mistake, not a sandbox failure: say so early. */
 async function assertWorkdirExists(
-  rootfs: string,
+  resolveInRoot: ResolveInRoot,
   cwd: string,
   binds: readonly BindMount[],
 ): Promise<void> {
@@ -199,14 +300,8 @@ async function assertWorkdirExists(
     (bind) => cwd === bind.target || cwd.startsWith(`${bind.target.replace(/\/$/, '')}/`),
   );
   if (isInsideBind) return;
-  try {
-    if (
-      (await stat(await resolveInRootfs(rootfs, cwd, { followFinalSymlink: true }))).isDirectory()
-    )
-      return;
-  } catch {
-    // Reported below.
-  }
+  const hostPath = await resolveInRoot(cwd);
+  if (hostPath !== undefined && (await stat(hostPath).catch(() => undefined))?.isDirectory()) return;
   throw new PolytheneError('POLYTHENE_USAGE', `--workdir ${cwd}: no such directory in the rootfs`);
 }
 

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
-import { resolveInRootfs } from '@polythene/store';
+import type { ResolveInRoot } from './root-view.ts';
 
 /**
  * Finds `command` inside the rootfs the way execvp would inside it: a name with a slash is
@@ -11,7 +11,7 @@ import { resolveInRootfs } from '@polythene/store';
  * command exit 127 on every backend, and costs a few stat calls.
  */
 export async function resolveCommandInRootfs(
-  rootfs: string,
+  resolveInRoot: ResolveInRoot,
   command: string,
   options: { readonly path: string; readonly cwd: string },
 ): Promise<string> {
@@ -28,7 +28,7 @@ export async function resolveCommandInRootfs(
         .filter((dir) => dir.startsWith('/'))
         .map((dir) => posix.join(dir, command));
   for (const candidate of candidates) {
-    if (await isExecutableInRootfs(rootfs, candidate)) return candidate;
+    if (await isExecutableInRootfs(resolveInRoot, candidate)) return candidate;
   }
   throw new PolytheneError(
     'POLYTHENE_COMMAND_NOT_FOUND',
@@ -38,9 +38,10 @@ export async function resolveCommandInRootfs(
   );
 }
 
-async function isExecutableInRootfs(rootfs: string, pathInside: string): Promise<boolean> {
+async function isExecutableInRootfs(resolveInRoot: ResolveInRoot, pathInside: string): Promise<boolean> {
   try {
-    const hostPath = await resolveInRootfs(rootfs, pathInside, { followFinalSymlink: true });
+    const hostPath = await resolveInRoot(pathInside);
+    if (hostPath === undefined) return false;
     const info = await stat(hostPath);
     if (!info.isFile()) return false;
     // Any execute bit: the sandbox's own user decides the rest, as execve would.

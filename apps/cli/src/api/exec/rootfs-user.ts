@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { PolytheneError } from '@polythene/errors';
-import { resolveInRootfs } from '@polythene/store';
+import type { ResolveInRoot } from './root-view.ts';
 
 /** The user a command runs as, looked up in the rootfs's own account files. */
 export interface RootfsUser {
@@ -25,11 +25,11 @@ interface AccountLine {
  * the host's.
  */
 export async function resolveRootfsUser(
-  rootfs: string,
+  resolveInRoot: ResolveInRoot,
   spec: string | undefined,
 ): Promise<RootfsUser> {
   const [userPart = '', groupPart] = (spec === undefined || spec === '' ? '0' : spec).split(':', 2);
-  const passwd = await readAccountFile(rootfs, '/etc/passwd', 'passwd');
+  const passwd = await readAccountFile(resolveInRoot, '/etc/passwd', 'passwd');
   const entry = /^\d+$/.test(userPart)
     ? passwd.find((line) => line.id === Number(userPart))
     : passwd.find((line) => line.name === userPart);
@@ -45,7 +45,7 @@ export async function resolveRootfsUser(
     if (/^\d+$/.test(groupPart)) {
       gid = Number(groupPart);
     } else {
-      const groups = await readAccountFile(rootfs, '/etc/group', 'group');
+      const groups = await readAccountFile(resolveInRoot, '/etc/group', 'group');
       const group = groups.find((line) => line.name === groupPart);
       if (group === undefined) {
         throw new PolytheneError(
@@ -60,13 +60,15 @@ export async function resolveRootfsUser(
 }
 
 async function readAccountFile(
-  rootfs: string,
+  resolveInRoot: ResolveInRoot,
   path: string,
   kind: 'passwd' | 'group',
 ): Promise<AccountLine[]> {
   let text: string;
   try {
-    text = await readFile(await resolveInRootfs(rootfs, path), 'utf8');
+    const hostPath = await resolveInRoot(path);
+    if (hostPath === undefined) return [];
+    text = await readFile(hostPath, 'utf8');
   } catch {
     return [];
   }

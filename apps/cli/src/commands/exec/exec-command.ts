@@ -38,6 +38,7 @@ export async function execCommand(
     stdio: context.isJson ? 'pipe' : 'inherit',
     maxOutputBytes: byteCount(options.maxOutput, '--max-output'),
     strict: lastBoolean(options.strict),
+    ephemeral: lastBoolean(options.ephemeral),
     forwardSignals: true,
     logger: context.logger,
   });
