@@ -71,14 +71,18 @@ function buildCli(version: string, setOutcome: (outcome: CommandOutcome) => void
     .option('--backend-module <module>', 'Consider a custom backend for --method auto (repeatable)')
     .example('polythene clone 0190f5c2-…')
     .action((uuid: string, options: RawOptions) =>
-      setOutcome(import('./commands/clone/clone-command.ts').then((m) => m.cloneCommand(uuid, options))),
+      setOutcome(
+        import('./commands/clone/clone-command.ts').then((m) => m.cloneCommand(uuid, options)),
+      ),
     );
 
   cli
     .command('diff <uuid>', 'Show what changed in an entry since it was pulled or cloned')
     .option('--json', 'Print {added, modified, deleted}')
     .action((uuid: string, options: RawOptions) =>
-      setOutcome(import('./commands/diff/diff-command.ts').then((m) => m.diffCommand(uuid, options))),
+      setOutcome(
+        import('./commands/diff/diff-command.ts').then((m) => m.diffCommand(uuid, options)),
+      ),
     );
 
   cli

@@ -1,5 +1,7 @@
 // The programmatic API: the same operations the `polythene` command runs.
 
+export type { Guarantee, OverlayLayers } from '@polythene/probe';
+export type { EntryMetadata, PruneReport, StoreEntry, TreeDiff } from '@polythene/store';
 export { createBuiltinBackends } from './api/exec/backend-selection.ts';
 export type { ExecOptions, ExecResult } from './api/exec/exec.ts';
 export { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, exec } from './api/exec/exec.ts';
@@ -17,5 +19,3 @@ export {
 } from './api/store-operations.ts';
 export type { StoreOptions } from './api/store-options.ts';
 export { EXIT_CODES, exitCodeForError, exitCodeForSignal } from './exit-codes.ts';
-export type { EntryMetadata, PruneReport, StoreEntry, TreeDiff } from '@polythene/store';
-export type { Guarantee, OverlayLayers } from '@polythene/probe';

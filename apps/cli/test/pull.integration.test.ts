@@ -37,7 +37,7 @@ describe('polythene pull', () => {
     expect((await stat(store)).mode & 0o777).toBe(0o700);
     const metadata = JSON.parse(await readFile(join(store, `${id}.json`), 'utf8'));
     expect(metadata).toMatchObject({ id, image: images.busybox });
-    expect(await listStoreNames(store)).toEqual([id, `${id}.json`].sort());
+    expect(await listStoreNames(store)).toEqual([id, `${id}.json`, `${id}.manifest`].sort());
   });
 
   it('honours POLYTHENE_STORE, and --store wins over it', async () => {
@@ -109,7 +109,9 @@ describe('polythene pull', () => {
     for (const run of runs) expect(run.exitCode).toBe(0);
     const ids = runs.map((run) => run.stdout.trim());
     expect(new Set(ids).size).toBe(4);
-    expect(await listStoreNames(store)).toEqual(ids.flatMap((id) => [id, `${id}.json`]).sort());
+    expect(await listStoreNames(store)).toEqual(
+      ids.flatMap((id) => [id, `${id}.json`, `${id}.manifest`]).sort(),
+    );
   });
 });
 
@@ -176,9 +178,11 @@ describe('polythene pull failures leave nothing behind', () => {
       store,
       '--pull',
       'never',
+      '--quiet',
     ]);
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toMatch(/^polythene: .*does-not-exist/);
+    expect(run.stderr).toMatch(/^polythene: .*does-not-exist.*\n$/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(await listStoreNames(store)).toEqual([]);
   });
 

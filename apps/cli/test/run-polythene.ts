@@ -66,10 +66,16 @@ export function startPolythene(
 /** Runs `polythene ARGS` as the unprivileged test user. */
 export async function runPolytheneAs(
   args: readonly string[],
-  options: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    input?: string;
+    cwd?: string;
+    refuseUserNamespaces?: boolean;
+  } = {},
 ): Promise<PolytheneRun> {
   const result = await runAsTestUser([process.execPath, POLYTHENE_BIN, ...args], {
     env: options.env,
+    refuseUserNamespaces: options.refuseUserNamespaces ?? false,
     input: options.input,
     cwd: options.cwd,
     timeoutMs: 170_000,

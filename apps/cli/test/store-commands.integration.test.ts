@@ -87,11 +87,11 @@ describe('polythene list / inspect / rm / prune', () => {
     const id = await pullInto(store);
     const before = await listStoreNames(store);
     for (const command of [
-      ['rm', badId],
-      ['inspect', badId],
-      ['exec', badId, '--', '/bin/true'],
+      ['rm', badId, '--store', store],
+      ['inspect', badId, '--store', store],
+      ['exec', badId, '--store', store, '--', '/bin/true'],
     ]) {
-      const run = await runPolythene([...command, '--store', store]);
+      const run = await runPolythene(command);
       expect(run.exitCode, command.join(' ')).toBe(exitCode);
       expect(run.stderr.trim().split('\n'), command.join(' ')).toHaveLength(1);
       expect(run.stderr).toMatch(/^polythene: /);
@@ -108,11 +108,11 @@ describe('polythene list / inspect / rm / prune', () => {
     const linked = '01890a5d-ac96-774b-bcce-b302099a8077';
     await symlink(target, join(store, linked));
     for (const command of [
-      ['rm', linked],
-      ['inspect', linked],
-      ['exec', linked, '--', '/bin/true'],
+      ['rm', linked, '--store', store],
+      ['inspect', linked, '--store', store],
+      ['exec', linked, '--store', store, '--', '/bin/true'],
     ]) {
-      const run = await runPolythene([...command, '--store', store]);
+      const run = await runPolythene(command);
       expect(run.exitCode, command.join(' ')).toBe(2);
       expect(run.stderr).toContain(linked);
     }
@@ -139,7 +139,9 @@ describe('polythene list / inspect / rm / prune', () => {
     const report = JSON.parse(run.stdout);
     expect(report.removedIds).toEqual([oldId]);
     expect(report.removedTemporaries).toBe(1);
-    expect(await listStoreNames(store)).toEqual([newId, `${newId}.json`].sort());
+    expect(await listStoreNames(store)).toEqual(
+      [newId, `${newId}.json`, `${newId}.manifest`].sort(),
+    );
   });
 
   it('refuses a malformed --older-than', async () => {

@@ -73,7 +73,7 @@ describe('as an unprivileged user with rootless podman', () => {
       'id -u',
     ]);
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stdout).toBe('0\n');
+    expect(run.stdout.trim()).toBe('0');
     expect(run.stderr).toMatch(/^polythene: warning: proot runs without network/);
   });
 

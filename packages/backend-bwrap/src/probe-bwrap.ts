@@ -125,6 +125,10 @@ export function describeRefusal(stderr: string, isRoot: boolean): string {
     if (setting !== undefined) {
       return `bwrap cannot create a user namespace: ${setting}${detail}; enable unprivileged user namespaces or use --isolation=proot`;
     }
+    // No sysctl says no, yet the kernel refused (nesting limit, a seccomp or LSM policy).
+    if (/creating new namespace failed|user namespace/i.test(stderr)) {
+      return `bwrap cannot create a user namespace here${detail}; enable unprivileged user namespaces or use --isolation=proot`;
+    }
   }
   return `bwrap cannot set up a sandbox on this host${detail}; check that namespaces are allowed or use --isolation=proot`;
 }

@@ -39,7 +39,9 @@ export function buildProotArgs(
 ): { file: string; args: string[] } {
   const prootArgs: string[] = [];
   if (options.hasKillOnExit) prootArgs.push('--kill-on-exit');
-  prootArgs.push('-v', spec.stdio === 'pipe' ? '0' : '-1');
+  // Level 0 keeps proot's one-line notices (a signal death, its own errors) on stderr: the
+  // supervisor reads them there and keeps them from the user's terminal.
+  prootArgs.push('-v', '0');
   prootArgs.push('-r', spec.rootfs);
   if (spec.uid === 0 && spec.gid === 0) prootArgs.push('-0');
   else prootArgs.push('-i', `${spec.uid}:${spec.gid}`);

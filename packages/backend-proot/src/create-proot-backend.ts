@@ -67,6 +67,8 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
     controls: spec,
     // The command is proot's first child; processes it leaves behind stay in proot's group.
     killLeftoversWhenCommandEnds: !details.hasKillOnExit,
+    // proot tells a signal death and its own set-up errors only on stderr: read them there.
+    backendNoticePrefixes: ['proot info: ', 'proot error: ', 'proot warning: '],
     interpretExit: (exit) => {
       const notices =
         exit.stderr === undefined

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,8 +31,19 @@ export function computeHostFingerprint(): string {
   return JSON.stringify([
     readEffectiveUid(),
     release(),
+    // A process in another user namespace (a container, a nested sandbox) may be refused what
+    // the host allows: it probes afresh.
+    readUserNamespace(),
     ...userNamespaceKnobs.map((path) => readKnob(path)),
   ]);
+}
+
+function readUserNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/user');
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**

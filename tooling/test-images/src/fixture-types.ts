@@ -79,6 +79,12 @@ export interface RunAsTestUserOptions {
   readonly timeoutMs?: number;
   /** Throw when the command fails (non-zero exit, signal, timeout); default `true`, as execa. */
   readonly reject?: boolean;
+  /**
+   * Run where the kernel refuses new user namespaces (a CI runner with unprivileged user
+   * namespaces disabled), simulated per process by nesting user namespaces to the kernel's
+   * limit: nothing host-wide changes, so tests running meanwhile are unaffected.
+   */
+  readonly refuseUserNamespaces?: boolean;
 }
 
 /** The outcome of {@link runAsTestUser}. */

@@ -12,6 +12,6 @@ export type {
   TestImages,
   TestUser,
 } from './fixture-types.ts';
-export { runAsTestUser } from './run-as-test-user.ts';
+export { REFUSE_USER_NAMESPACES_SCRIPT, runAsTestUser } from './run-as-test-user.ts';
 export { startLoopbackRegistry } from './start-loopback-registry.ts';
 export { testUserEnv } from './test-user-env.ts';

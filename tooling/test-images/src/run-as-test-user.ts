@@ -1,8 +1,14 @@
 import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { ensureTestUser } from './ensure-test-user.ts';
 import type { RunAsTestUserOptions, RunAsTestUserResult } from './fixture-types.ts';
 import { testUserEnv } from './test-user-env.ts';
+
+/** Runs its arguments where no new user namespace can be created (see the script). */
+export const REFUSE_USER_NAMESPACES_SCRIPT: string = fileURLToPath(
+  new URL('./refuse-user-namespaces.sh', import.meta.url),
+);
 
 /**
  * Runs `argv` as the unprivileged test user (`runuser -u polythene-test -- …`, creating the user
@@ -19,7 +25,8 @@ export async function runAsTestUser(
   const env = { ...testUserEnv(user), ...options.env };
   // runuser without --login keeps the environment it is given (it only sets HOME, SHELL, USER,
   // LOGNAME), and execa gives it exactly `env`.
-  const result = await execa('runuser', ['-u', user.name, '--', ...argv], {
+  const wrapped = options.refuseUserNamespaces ? [REFUSE_USER_NAMESPACES_SCRIPT, ...argv] : argv;
+  const result = await execa('runuser', ['-u', user.name, '--', ...wrapped], {
     env,
     extendEnv: false,
     cwd: options.cwd ?? user.home,

@@ -1,4 +1,5 @@
 import {
+  assertEntryId,
   type EntryMetadata,
   type PruneReport,
   parseDuration,
@@ -16,6 +17,7 @@ export async function list(options: StoreOptions = {}): Promise<StoreEntry[]> {
 
 /** The recorded metadata of one entry. */
 export async function inspect(id: string, options: StoreOptions = {}): Promise<EntryMetadata> {
+  assertEntryId(id);
   const store = await openStoreFromOptions(options, false);
   return store.inspect(id);
 }
@@ -25,6 +27,7 @@ export async function inspect(id: string, options: StoreOptions = {}): Promise<E
  * middle of a list touches nothing.
  */
 export async function remove(ids: readonly string[], options: StoreOptions = {}): Promise<void> {
+  for (const id of ids) assertEntryId(id);
   const store = await openStoreFromOptions(options, false);
   for (const id of ids) await store.getEntry(id);
   for (const id of ids) await store.remove(id);
@@ -58,6 +61,7 @@ export interface CloneOptions extends StoreOptions {
 
 /** A new entry holding an independent copy of `id`; the source is never modified. */
 export async function clone(id: string, options: CloneOptions = {}): Promise<EntryMetadata> {
+  assertEntryId(id);
   const store = await openStoreFromOptions(options, false);
   let method = options.method ?? 'auto';
   if (method === 'auto') {
@@ -69,6 +73,7 @@ export async function clone(id: string, options: CloneOptions = {}): Promise<Ent
 
 /** What changed in an entry since it was pulled or cloned. */
 export async function diff(id: string, options: StoreOptions = {}): Promise<TreeDiff> {
+  assertEntryId(id);
   const store = await openStoreFromOptions(options, false);
   return store.diffEntry(id);
 }

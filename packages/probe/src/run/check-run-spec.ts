@@ -14,13 +14,28 @@ export function checkRunSpec(spec: RunSpec, backend: string): void {
   const fail = (message: string): never => {
     throw new PolytheneError('POLYTHENE_SETUP_FAILED', `${backend}: ${message}`);
   };
+  // Backends that mount overlays say so with `canOverlay`; this check serves those that do not.
+  if (spec.overlay !== undefined && spec.probe.canOverlay !== true) {
+    fail(
+      'this backend cannot run on an overlay root (its probe does not claim canOverlay); run on a plain rootfs or pick another backend',
+    );
+  }
   if (!isDirectory(spec.rootfs))
     fail(`root filesystem ${spec.rootfs} is not a directory; pull the image again`);
   if (spec.argv.length === 0) fail('no command given; pass the command to run after --');
   if (!isAbsolute(spec.cwd))
     fail(`working directory ${spec.cwd} is not absolute; pass an absolute --workdir`);
+  // A working directory inside a bind (`--workspace`) exists once the bind is mounted, and an
+  // overlay's may exist only in its upper layer: the caller checked those against its view.
+  const isInsideBind = spec.binds.some(
+    (bind) => spec.cwd === bind.target || spec.cwd.startsWith(`${bind.target.replace(/\/$/, '')}/`),
+  );
   const cwd = resolveInRootfs(spec.rootfs, spec.cwd);
-  if (cwd.missing.length > 0 || !isDirectory(cwd.hostPath)) {
+  if (
+    !isInsideBind &&
+    spec.overlay === undefined &&
+    (cwd.missing.length > 0 || !isDirectory(cwd.hostPath))
+  ) {
     fail(
       `working directory ${spec.cwd} does not exist in the root filesystem; pass an existing --workdir`,
     );

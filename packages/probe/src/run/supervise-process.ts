@@ -41,7 +41,10 @@ export interface BackendExit {
   readonly killedBySupervisor: boolean;
   /** True when the timeout ran out. */
   readonly timedOut: boolean;
-  /** Captured stderr in `pipe` mode; undefined in `inherit` mode. */
+  /**
+   * Captured stderr in `pipe` mode; in `inherit` mode only the backend's own notice lines when
+   * `backendNoticePrefixes` is set, else undefined.
+   */
   readonly stderr: Uint8Array | undefined;
 }
 
@@ -90,6 +93,13 @@ export interface SuperviseOptions {
   readonly killLeftoversWhenCommandEnds?: boolean;
   /** Turns how the backend ended into the command's outcome; throws when set-up failed. */
   readonly interpretExit: (exit: BackendExit) => CommandOutcome;
+  /**
+   * Lines the backend binary itself writes to stderr (proot's "terminated with signal" notice),
+   * recognised by these prefixes. In `inherit` mode stderr then goes through polythene: such lines
+   * are held back for `interpretExit` (as {@link BackendExit.stderr}) and everything else is
+   * passed on at once. The command's stderr is then a pipe, not the terminal.
+   */
+  readonly backendNoticePrefixes?: readonly string[];
 }
 
 /** Captured output is capped at this many bytes per stream when `maxOutputBytes` is unset. */
@@ -122,10 +132,11 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
   }
   return new Promise<RunResult>((resolve, reject) => {
     const isPipe = controls.stdio === 'pipe';
+    const isFilteringStderr = !isPipe && (options.backendNoticePrefixes?.length ?? 0) > 0;
     const stdio: StdioOptions = [
       isPipe ? 'pipe' : 'inherit',
       isPipe ? 'pipe' : 'inherit',
-      isPipe ? 'pipe' : 'inherit',
+      isPipe || isFilteringStderr ? 'pipe' : 'inherit',
       ...(options.extraStdio ?? []),
     ];
     const startedAt = performance.now();
@@ -145,6 +156,9 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       return;
     }
 
+    const noticeFilter = createNoticeFilter(options.backendNoticePrefixes ?? [], (text) =>
+      process.stderr.write(text),
+    );
     const limitBytes = controls.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const stdoutCapture = createBoundedCapture(limitBytes);
     const stderrCapture = createBoundedCapture(limitBytes);
@@ -235,7 +249,11 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
           signal: exitStatus.signal,
           killedBySupervisor,
           timedOut,
-          stderr: isPipe ? stderrCapture.bytes() : undefined,
+          stderr: isPipe
+            ? stderrCapture.bytes()
+            : isFilteringStderr
+              ? new TextEncoder().encode(noticeFilter.finish())
+              : undefined,
         });
       } catch (error) {
         reject(error);
@@ -265,6 +283,9 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     if (child.pid === undefined) return; // 'error' follows.
     const backendPid = child.pid;
 
+    if (isFilteringStderr) {
+      child.stderr?.on('data', (chunk: Buffer) => noticeFilter.push(chunk));
+    }
     if (isPipe) {
       child.stdout?.on('data', (chunk: Buffer) => stdoutCapture.push(chunk));
       child.stderr?.on('data', (chunk: Buffer) => stderrCapture.push(chunk));
@@ -317,6 +338,50 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       reject(error);
     }
   });
+}
+
+/**
+ * Splits a stderr stream into the backend's own notice lines (held, returned by `finish`) and
+ * everything else (passed to `write` as soon as it cannot be the start of a notice).
+ */
+function createNoticeFilter(
+  prefixes: readonly string[],
+  write: (text: string) => void,
+): { push(chunk: Buffer): void; finish(): string } {
+  const decoder = new TextDecoder();
+  const isNotice = (text: string): boolean => prefixes.some((prefix) => text.startsWith(prefix));
+  let pending = '';
+  let notices = '';
+  const drain = (isFinal: boolean): void => {
+    for (;;) {
+      const newline = pending.indexOf('\n');
+      if (newline === -1) break;
+      const line = pending.slice(0, newline + 1);
+      pending = pending.slice(newline + 1);
+      if (isNotice(line)) notices += line;
+      else write(line);
+    }
+    // A partial line is held only while it could still become a notice.
+    const couldBeNotice = prefixes.some(
+      (prefix) => prefix.startsWith(pending) || pending.startsWith(prefix),
+    );
+    if (pending !== '' && (isFinal || !couldBeNotice)) {
+      if (isNotice(pending)) notices += pending;
+      else write(pending);
+      pending = '';
+    }
+  };
+  return {
+    push(chunk) {
+      pending += decoder.decode(chunk, { stream: true });
+      drain(false);
+    },
+    finish() {
+      pending += decoder.decode();
+      drain(true);
+      return notices;
+    },
+  };
 }
 
 function setupFailed(options: SuperviseOptions, error: unknown): PolytheneError {

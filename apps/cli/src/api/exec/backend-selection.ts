@@ -1,6 +1,7 @@
 import { createBwrapBackend } from '@polythene/backend-bwrap';
 import { createChrootBackend } from '@polythene/backend-chroot';
 import { createProotBackend } from '@polythene/backend-proot';
+import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import {
   type AvailableProbe,
   type Backend,
@@ -14,7 +15,6 @@ import {
   parseBackendList,
   selectBackend,
 } from '@polythene/probe';
-import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import type { Logger } from '../../logger.ts';
 
 /** The built-in backends, in the default probe order. */

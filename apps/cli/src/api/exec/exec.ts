@@ -1,14 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import type { BindMount, Guarantee, OverlayLayers, RunResult } from '@polythene/probe';
-import type { EntryLayers, Store } from '@polythene/store';
+import { assertEntryId, type EntryLayers, type Store } from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
-import { type ResolveInRoot, createRootResolver } from './root-view.ts';
+import { createRootResolver, type ResolveInRoot } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
 
 /** How long a forwarded signal may take to end the command before its tree is killed. */
@@ -92,8 +92,12 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   const hostEnv = options.hostEnv ?? process.env;
   const hostCwd = options.cwd ?? process.cwd();
   if (options.command.length === 0) {
-    throw new PolytheneError('POLYTHENE_USAGE', 'no command given: polythene exec UUID -- CMD [ARG…]');
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      'no command given: polythene exec UUID -- CMD [ARG…]',
+    );
   }
+  assertEntryId(options.id);
   const store = await openStoreFromOptions(options, false);
   const entry = await store.entryLayers(options.id);
   const isEphemeral = options.ephemeral ?? false;
@@ -105,12 +109,15 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     : options.rootfs !== undefined
       ? [options.rootfs]
       : entry.layout === 'overlay'
-      ? [entry.upperDir, ...entry.lowerDirs]
-      : [entry.rootfs];
+        ? [entry.upperDir, ...entry.lowerDirs]
+        : [entry.rootfs];
   const resolveInRoot = createRootResolver(viewLayers);
   const config = await readImageConfig(store, options.id, logger);
 
-  const user = await resolveRootfsUser(resolveInRoot, options.user ?? emptyToUndefined(config.user));
+  const user = await resolveRootfsUser(
+    resolveInRoot,
+    options.user ?? emptyToUndefined(config.user),
+  );
   const env = buildCommandEnvironment({
     imageEnv: config.env,
     envFlags: options.env ?? [],
@@ -118,18 +125,26 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     home: user.home,
     userName: user.name,
   });
-  const binds = (options.binds ?? []).map((bind) => (typeof bind === 'string' ? parseBind(bind, hostCwd) : bind));
+  const binds = (options.binds ?? []).map((bind) =>
+    typeof bind === 'string' ? parseBind(bind, hostCwd) : bind,
+  );
   if (options.workspace !== undefined) binds.push(workspaceBind(options.workspace, hostCwd));
   const cwd =
     options.workdir ??
     (options.workspace !== undefined ? WORKSPACE_TARGET : emptyToUndefined(config.workingDir)) ??
     '/';
   if (!cwd.startsWith('/')) {
-    throw new PolytheneError('POLYTHENE_USAGE', `--workdir ${cwd}: must be an absolute path inside the rootfs`);
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      `--workdir ${cwd}: must be an absolute path inside the rootfs`,
+    );
   }
   await assertWorkdirExists(resolveInRoot, cwd, binds);
   const [command = '', ...args] = options.command;
-  const commandPath = await resolveCommandInRootfs(resolveInRoot, command, { path: env.PATH ?? '', cwd });
+  const commandPath = await resolveCommandInRootfs(resolveInRoot, command, {
+    path: env.PATH ?? '',
+    cwd,
+  });
 
   // Overlay roots need a backend that mounts overlayfs; an ephemeral run merely prefers one.
   const needsOverlay =
@@ -145,10 +160,14 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   const failedBackends: string[] = [];
   let lastSetupError: PolytheneError | undefined;
   for (;;) {
-    const selection = await chooser.choose(failedBackends, { needsOverlay }).catch((error: unknown) => {
-      // Every backend that probed fine failed to set up: that failure is the answer (125).
-      throw lastSetupError !== undefined && hasErrorCode(error, 'POLYTHENE_NO_BACKEND') ? lastSetupError : error;
-    });
+    const selection = await chooser
+      .choose(failedBackends, { needsOverlay })
+      .catch((error: unknown) => {
+        // Every backend that probed fine failed to set up: that failure is the answer (125).
+        throw lastSetupError !== undefined && hasErrorCode(error, 'POLYTHENE_NO_BACKEND')
+          ? lastSetupError
+          : error;
+      });
     const canOverlay = selection.probe.canOverlay === true;
     await using root = await prepareRunRoot(store, options.id, entry, {
       isEphemeral,
@@ -180,7 +199,11 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       });
       logger.verbose(
         `${selection.backend.name} finished in ${result.durationMs} ms: ${
-          result.timedOut ? 'timed out' : result.signal ? `signal ${result.signal}` : `exit ${result.exitCode}`
+          result.timedOut
+            ? 'timed out'
+            : result.signal
+              ? `signal ${result.signal}`
+              : `exit ${result.exitCode}`
         }`,
       );
       return { ...result, guarantees: selection.probe.guarantees, rootfs: root.rootfs };
@@ -190,7 +213,9 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       // (which says so when it is weaker). With none left, the set-up error is the answer.
       await selection.forget();
       failedBackends.push(selection.backend.name);
-      logger.warn(`${selection.backend.name} could not set up the sandbox (${error.message}); trying the next backend`);
+      logger.warn(
+        `${selection.backend.name} could not set up the sandbox (${error.message}); trying the next backend`,
+      );
       lastSetupError = error;
     }
   }
@@ -200,7 +225,9 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
 async function assertNotABase(store: Store, id: string): Promise<void> {
   const dependents = await store.dependentsOf(id);
   if (dependents.length === 0) return;
-  const shown = dependents.slice(0, 3).join(', ') + (dependents.length > 3 ? ` and ${dependents.length - 3} more` : '');
+  const shown =
+    dependents.slice(0, 3).join(', ') +
+    (dependents.length > 3 ? ` and ${dependents.length - 3} more` : '');
   throw new PolytheneError(
     'POLYTHENE_ENTRY_IN_USE',
     `entry ${id} is the base of clones ${shown}: run in a clone, pass --ephemeral, or remove the clones`,
@@ -249,7 +276,11 @@ async function prepareRunRoot(
       const scratch = await store.createScratchLayer(id);
       return {
         rootfs: scratch.lowerDirs[0] ?? scratch.upperDir,
-        overlay: { lowerDirs: scratch.lowerDirs, upperDir: scratch.upperDir, workDir: scratch.workDir },
+        overlay: {
+          lowerDirs: scratch.lowerDirs,
+          upperDir: scratch.upperDir,
+          workDir: scratch.workDir,
+        },
         description: ` on a throwaway overlay ${scratch.upperDir}`,
         [Symbol.asyncDispose]: () => scratch.dispose(),
       };
@@ -272,7 +303,12 @@ async function prepareRunRoot(
       [Symbol.asyncDispose]: noDispose,
     };
   }
-  return { rootfs: entry.rootfs, overlay: undefined, description: '', [Symbol.asyncDispose]: noDispose };
+  return {
+    rootfs: entry.rootfs,
+    overlay: undefined,
+    description: '',
+    [Symbol.asyncDispose]: noDispose,
+  };
 }
 
 async function readImageConfig(
@@ -301,7 +337,8 @@ async function assertWorkdirExists(
   );
   if (isInsideBind) return;
   const hostPath = await resolveInRoot(cwd);
-  if (hostPath !== undefined && (await stat(hostPath).catch(() => undefined))?.isDirectory()) return;
+  if (hostPath !== undefined && (await stat(hostPath).catch(() => undefined))?.isDirectory())
+    return;
   throw new PolytheneError('POLYTHENE_USAGE', `--workdir ${cwd}: no such directory in the rootfs`);
 }
 

@@ -38,7 +38,10 @@ export async function resolveCommandInRootfs(
   );
 }
 
-async function isExecutableInRootfs(resolveInRoot: ResolveInRoot, pathInside: string): Promise<boolean> {
+async function isExecutableInRootfs(
+  resolveInRoot: ResolveInRoot,
+  pathInside: string,
+): Promise<boolean> {
   try {
     const hostPath = await resolveInRoot(pathInside);
     if (hostPath === undefined) return false;

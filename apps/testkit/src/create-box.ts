@@ -1,0 +1,238 @@
+import { constants } from 'node:fs';
+import { open, readlink } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { PolytheneError } from '@polythene/errors';
+import {
+  diffLayers,
+  resolveInLayers,
+  type Store,
+  type TreeDiff,
+  writeFileInLayers,
+} from '@polythene/store';
+import { exec } from 'polythene';
+import type { Box, BoxExecOptions, BoxExecResult, BoxWriteFileOptions } from './box-types.ts';
+import type { BoxMethod } from './choose-box-method.ts';
+import { diffTrees } from './diff-trees.ts';
+import { registerScratchDir, unregisterScratchDir, watchStore } from './live-scratch-dirs.ts';
+
+/** What {@link createBox} needs to know about the image. */
+export interface CreateBoxOptions {
+  readonly store: Store;
+  readonly ref: string;
+  readonly entryId: string;
+  readonly method: BoxMethod;
+  readonly isolation: string | undefined;
+  readonly hostEnv: Readonly<Record<string, string | undefined>>;
+}
+
+const decoder = new TextDecoder();
+
+/** Makes a box: a scratch overlay layer or a scratch copy of the entry, registered for clean-up. */
+export async function createBox(options: CreateBoxOptions): Promise<Box> {
+  const { store, entryId, method, hostEnv } = options;
+  // Before anything exists on disk, so even a kill during a long copy leaves nothing.
+  watchStore(store.dir);
+  let view: string[];
+  let scratchDir: string;
+  let disposeScratch: () => Promise<void>;
+  let rootArgs: Pick<Parameters<typeof exec>[0], 'layers' | 'rootfs'>;
+  let diffBox: () => Promise<TreeDiff>;
+  if (method === 'overlay') {
+    const scratch = await store.createScratchLayer(entryId);
+    const { upperDir, workDir, lowerDirs } = scratch;
+    scratchDir = dirname(upperDir);
+    disposeScratch = () => scratch.dispose();
+    view = [upperDir, ...lowerDirs];
+    rootArgs = { layers: { upperDir, workDir, lowerDirs } };
+    diffBox = () => diffLayers(upperDir, lowerDirs);
+  } else {
+    const scratch = await store.createScratchCopy(entryId);
+    scratchDir = dirname(scratch.rootfs);
+    disposeScratch = () => scratch.dispose();
+    view = [scratch.rootfs];
+    rootArgs = { rootfs: scratch.rootfs };
+    const source = await store.entryLayers(entryId);
+    diffBox = () => {
+      if (source.layout !== 'directory') {
+        throw new PolytheneError(
+          'POLYTHENE_USAGE',
+          `box.diff(): entry ${entryId} is an overlay clone; a copied box can only diff against a directory entry: use an image pulled by the testkit`,
+        );
+      }
+      return diffTrees(source.rootfs, scratch.rootfs);
+    };
+  }
+  registerScratchDir(store.dir, scratchDir);
+
+  const running = new Set<Promise<unknown>>();
+  const abortController = new AbortController();
+  let disposed: Promise<void> | undefined;
+
+  function assertLive(operation: string): void {
+    if (disposed !== undefined) {
+      throw new PolytheneError(
+        'POLYTHENE_USAGE',
+        `box.${operation}() after dispose: the box of ${options.ref} is gone; make a new one with image.box()`,
+      );
+    }
+  }
+
+  async function execInBox(
+    command: string | readonly string[],
+    execOptions: BoxExecOptions = {},
+  ): Promise<BoxExecResult> {
+    assertLive('exec');
+    const argv = typeof command === 'string' ? ['/bin/sh', '-c', command] : [...command];
+    const run = exec({
+      id: entryId,
+      store: store.dir,
+      hostEnv,
+      command: argv,
+      isolation: options.isolation,
+      env: toEnvFlags(execOptions.env),
+      workdir: execOptions.cwd,
+      user: execOptions.user === undefined ? undefined : String(execOptions.user),
+      timeoutMs: execOptions.timeoutMs,
+      stdio: 'pipe',
+      input: execOptions.input ?? '',
+      abortSignal: abortController.signal,
+      ...rootArgs,
+    });
+    running.add(run);
+    try {
+      const result = await run;
+      return {
+        command: argv,
+        exitCode: toExitCode(result.exitCode, result.signal, result.timedOut),
+        signal: result.signal,
+        timedOut: result.timedOut,
+        stdout: decoder.decode(result.stdout ?? new Uint8Array()),
+        stderr: decoder.decode(result.stderr ?? new Uint8Array()),
+        backend: result.backend,
+        guarantees: result.guarantees,
+        durationMs: result.durationMs,
+      };
+    } finally {
+      running.delete(run);
+    }
+  }
+
+  async function readFileInBox(path: string, encoding?: BufferEncoding | null): Promise<never> {
+    assertLive('readFile');
+    const hit = await resolveInLayers(view, checkPath('readFile', path));
+    if (hit === undefined) throw noSuchFile('readFile', path);
+    const handle = await open(hit.hostPath, constants.O_RDONLY | constants.O_NOFOLLOW).catch(
+      (error: unknown) => {
+        throw new PolytheneError(
+          'POLYTHENE_USAGE',
+          `box.readFile(${JSON.stringify(path)}): cannot open it (${(error as Error).message}); is it a regular file?`,
+          { cause: error },
+        );
+      },
+    );
+    try {
+      // The path was resolved before it was opened: make sure what we opened is still inside
+      // the box, in case a command in the box swapped a directory for a symlink meanwhile.
+      const opened = await readlink(`/proc/self/fd/${handle.fd}`);
+      if (!view.some((layer) => opened.startsWith(`${resolve(layer)}/`))) {
+        throw new PolytheneError(
+          'POLYTHENE_USAGE',
+          `box.readFile(${JSON.stringify(path)}): the path changed while it was read and now leads outside the box; read it again`,
+        );
+      }
+      const data = await handle.readFile();
+      return (encoding === null ? data : data.toString(encoding ?? 'utf8')) as never;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async function writeFileInBox(
+    path: string,
+    data: string | Uint8Array,
+    writeOptions: BoxWriteFileOptions = {},
+  ): Promise<void> {
+    assertLive('writeFile');
+    await writeFileInLayers(view, checkPath('writeFile', path), data, writeOptions.mode);
+  }
+
+  async function existsInBox(path: string): Promise<boolean> {
+    assertLive('exists');
+    return (await resolveInLayers(view, checkPath('exists', path))) !== undefined;
+  }
+
+  async function dispose(): Promise<void> {
+    disposed ??= (async () => {
+      // A timed-out test may still be running a command here: end it before deleting its root.
+      abortController.abort();
+      await Promise.allSettled([...running]);
+      await disposeScratch();
+      unregisterScratchDir(scratchDir);
+    })();
+    return disposed;
+  }
+
+  return {
+    ref: options.ref,
+    entryId,
+    method,
+    scratchDir,
+    exec: execInBox,
+    readFile: readFileInBox as Box['readFile'],
+    writeFile: writeFileInBox,
+    exists: existsInBox,
+    diff: () => {
+      assertLive('diff');
+      return diffBox();
+    },
+    dispose,
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
+function checkPath(operation: string, path: string): string {
+  if (!path.startsWith('/')) {
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      `box.${operation}(${JSON.stringify(path)}): paths in a box are absolute (inside its root filesystem); write /${path}`,
+    );
+  }
+  return path;
+}
+
+function noSuchFile(operation: string, path: string): PolytheneError {
+  return new PolytheneError(
+    'POLYTHENE_USAGE',
+    `box.${operation}(${JSON.stringify(path)}): no such file in the box; check box.exists() first or create it`,
+    { cause: Object.assign(new Error('ENOENT'), { code: 'ENOENT' }) },
+  );
+}
+
+function toEnvFlags(env: BoxExecOptions['env']): string[] | undefined {
+  if (env === undefined) return undefined;
+  const flags = Array.isArray(env)
+    ? [...(env as readonly string[])]
+    : Object.entries(env as Record<string, string>).map(([key, value]) => `${key}=${value}`);
+  for (const flag of flags) {
+    // `KEY` alone would copy the host's value: a box only takes what the test spells out.
+    if (!flag.includes('=')) {
+      throw new PolytheneError(
+        'POLYTHENE_USAGE',
+        `box.exec env ${JSON.stringify(flag)}: give KEY=VALUE; the host environment is never copied into a box`,
+      );
+    }
+  }
+  return flags;
+}
+
+function toExitCode(
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  timedOut: boolean,
+): number {
+  if (timedOut) return 124;
+  if (exitCode !== null) return exitCode;
+  const signalNumber = signal === null ? undefined : osConstants.signals[signal];
+  return signalNumber === undefined ? 1 : 128 + signalNumber;
+}
