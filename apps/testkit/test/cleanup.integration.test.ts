@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createFixtureWorkspace,
   findMountsUnder,
-  findProcesses,
+  findSleepProcesses,
   listScratchDirs,
   startFixtureSuite,
   waitFor,
@@ -56,7 +56,7 @@ describe.each([
         const boxes = (await readFile(readyPath, 'utf8')).trim().split('\n');
         expect(boxes).toHaveLength(2);
         for (const box of boxes) expect(await exists(box)).toBe(true);
-        expect(await waitFor(async () => (await findProcesses(['sleep', sleepSeconds])).length > 0, 10_000)).toBe(true);
+        expect(await waitFor(async () => (await findSleepProcesses(sleepSeconds)).length > 0, 10_000)).toBe(true);
 
         process.kill(-(run.child.pid as number), signal);
         const ended = await Promise.race([
@@ -70,7 +70,7 @@ describe.each([
         expect(await listScratchDirs(workspace.store)).toEqual([]);
         expect(isClean).toBe(true);
         expect(await findMountsUnder(workspace.store)).toEqual([]);
-        expect(await waitFor(async () => (await findProcesses(['sleep', sleepSeconds])).length === 0, 10_000)).toBe(true);
+        expect(await waitFor(async () => (await findSleepProcesses(sleepSeconds)).length === 0, 10_000)).toBe(true);
         // The pulled image stays cached for the next run.
         const index = JSON.parse(await readFile(join(workspace.store, '.testkit-images.json'), 'utf8'));
         expect(await exists(join(workspace.store, index.images[ref].id))).toBe(true);
@@ -103,7 +103,7 @@ describe.each([
         for (const box of boxes) expect(await exists(box)).toBe(false);
         expect(await listScratchDirs(workspace.store)).toEqual([]);
         expect(await findMountsUnder(workspace.store)).toEqual([]);
-        expect(await findProcesses(['sleep', sleepSeconds])).toEqual([]);
+        expect(await findSleepProcesses(sleepSeconds)).toEqual([]);
       } finally {
         await rm(workspace.dir, { recursive: true, force: true });
       }

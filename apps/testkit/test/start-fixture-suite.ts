@@ -116,14 +116,13 @@ export async function findMountsUnder(path: string): Promise<string[]> {
   return (await readFile('/proc/mounts', 'utf8')).split('\n').filter((line) => line.includes(path));
 }
 
-/** Pids of processes whose command line is exactly `argv`. */
-export async function findProcesses(argv: readonly string[]): Promise<number[]> {
-  const wanted = `${argv.join('\0')}\0`;
+/** Pids of `sleep SECONDS` processes (exec resolves the command, so argv[0] is a path). */
+export async function findSleepProcesses(seconds: string): Promise<number[]> {
   const pids: number[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline === wanted) pids.push(Number(name));
+    const argv = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[0]?.endsWith('sleep') && argv[1] === seconds && argv.length === 3) pids.push(Number(name));
   }
   return pids;
 }

@@ -152,7 +152,7 @@ describe('createProbeCache', () => {
     expect(lines[0]).toMatch(/not written/);
   });
 
-  it('makes a cached selection take well under a millisecond', async () => {
+  it('serves every repeat selection from the cache, also through a fresh cache object', async () => {
     const registry = createRegistry([
       createFakeBackend(
         'bwrap',
@@ -162,22 +162,16 @@ describe('createProbeCache', () => {
       createFakeBackend('proot', availableProbe(), { binaries: ['faketool'] }),
     ]);
     await selectBackend({ registry, context, cache: createProbeCache({ path }) });
-    const timesMs: number[] = [];
-    for (let round = 0; round < 50; round += 1) {
-      const started = performance.now();
-      // A fresh cache object each round: the file read and fingerprint are part of the cost.
+    // Speed is measured by `pnpm bench` (exec); here: a new process (a fresh cache object
+    // reading the file) never probes again.
+    for (let round = 0; round < 5; round += 1) {
       const selection = await selectBackend({
         registry,
         context,
         cache: createProbeCache({ path }),
       });
-      timesMs.push(performance.now() - started);
       expect(selection.isCached).toBe(true);
     }
-    timesMs.sort((a, b) => a - b);
-    const medianMs = timesMs[25]!;
-    console.log(`cached selection: median ${medianMs.toFixed(3)} ms`);
-    expect(medianMs).toBeLessThan(1);
   });
 });
 

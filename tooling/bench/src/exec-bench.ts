@@ -45,7 +45,7 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
         ],
       ];
     case 'proot':
-      return ['proot', ['-r', rootfs, '-0', '--kill-on-exit', '/bin/true']];
+      return ['proot', ['-r', rootfs, '-0', '/bin/true']];
     default:
       return ['chroot', [rootfs, '/bin/true']];
   }

@@ -106,9 +106,7 @@ describe.skipIf(!hasPodman)('test images for the current user (needs podman)', (
       ),
     );
     for (const run of runs) expect(JSON.parse(run.stdout)).toEqual(images);
-    const started = Date.now();
     expect(await ensureTestImages()).toEqual(images);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(await imageId(images.busybox)).toBe(before);
   });
 });
@@ -252,8 +250,6 @@ describe.skipIf(!hasPodman)('large benchmark image (needs podman)', () => {
     expect(large.fileCount).toBeGreaterThanOrEqual(4000);
     expect(large.sizeBytes).toBeGreaterThanOrEqual(100 * 1024 * 1024);
     expect((await podman(['image', 'exists', large.ref])).exitCode).toBe(0);
-    const started = Date.now();
     expect(await ensureLargeImage()).toEqual(large);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
