@@ -186,6 +186,18 @@ describe('polythene pull failures leave nothing behind', () => {
     expect(await listStoreNames(store)).toEqual([]);
   });
 
+  it('says which package to install when podman is missing: exit 1, store unchanged', async () => {
+    const store = await freshStorePath();
+    const run = await runPolythene(['pull', images.busybox, '--store', store, '--quiet'], {
+      env: { PATH: '/nonexistent' },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/^polythene: .*podman/);
+    expect(run.stderr).toContain('install the Debian package podman');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await listStoreNames(store)).toEqual([]);
+  });
+
   it('refuses an unknown --pull policy as a usage error', async () => {
     const run = await runPolythene(['pull', images.busybox, '--pull', 'sometimes']);
     expect(run.exitCode).toBe(2);
@@ -213,6 +225,7 @@ describe('polythene pull failures leave nothing behind', () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    ['SIGHUP', 129],
   ] as const)(
     'on %s exits %i and leaves no entry, temporary or container',
     async (signal, exitCode) => {

@@ -33,7 +33,7 @@ printf '%s' "$stores" | while IFS= read -r dir; do
   for path in "$dir"/.scratch-*."$pid"; do
     [ -d "$path" ] || continue
     chmod -R u+rwX -- "$path" 2>/dev/null
-    : "$path"
+    rm -rf --one-file-system -- "$path"
   done
 done`;
 

@@ -1,4 +1,4 @@
-import type { RunSpec } from '@polythene/probe';
+import type { OverlayLayers, RunSpec } from '@polythene/probe';
 
 /** How bwrap is started for one run, as decided by {@link planBwrapRun}. */
 export interface BwrapRunPlan {
@@ -14,6 +14,13 @@ export interface BwrapRunPlan {
    * first bind-mounted, in a private mount namespace, under a traversable staging directory.
    */
   readonly dropsToImageUser: boolean;
+  /**
+   * How the overlay root is mounted (bwrap 0.8 has no overlay options of its own), always in a
+   * private mount namespace that dies with the run, before bwrap starts: `none` (no overlay);
+   * `as-root` (root mounts it); `in-user-namespace` (an unprivileged caller mounts it with
+   * `userxattr` in its own user namespace, where it is uid 0, and bwrap runs in there).
+   */
+  readonly overlayMount: 'none' | 'as-root' | 'in-user-namespace';
 }
 
 /** File descriptors of the bwrap process, fixed so the argv builder stays pure. */
@@ -38,26 +45,107 @@ export interface BwrapHelperPaths {
   readonly stagingDir?: string;
 }
 
-// Runs as root in a fresh private mount namespace: stage the rootfs and bind sources where
-// the image user can reach them, then exec the rest of the argv (setpriv … bwrap …).
-const stagingScript = [
+// Runs in a fresh private mount namespace (as root, or as uid 0 of the caller's own user
+// namespace): mount the root (the overlay, or a bind of the rootfs) on its target, bind the
+// sources under a staging directory the image user can reach, then exec the rest of the argv
+// (bwrap, or setpriv … bwrap …). The mounts vanish with the namespace when the run ends.
+const mountScript = [
   'set -e',
-  'mount_bin=$1; staging=$2; rootfs=$3; shift 3',
-  '"$mount_bin" --bind -- "$rootfs" "$staging/rootfs"',
+  'mount_bin=$1; root_target=$2; root_source=$3; overlay_options=$4; bind_dir=$5; shift 5',
+  'if [ -n "$overlay_options" ]; then',
+  '  "$mount_bin" -t overlay -o "$overlay_options" overlay "$root_target"',
+  'else',
+  '  "$mount_bin" --bind -- "$root_source" "$root_target"',
+  'fi',
   'i=0',
-  'while [ "$1" != -- ]; do "$mount_bin" --bind -- "$1" "$staging/bind-$i"; i=$((i + 1)); shift; done',
+  'while [ "$1" != -- ]; do "$mount_bin" --bind -- "$1" "$bind_dir/bind-$i"; i=$((i + 1)); shift; done',
   'shift',
   'exec "$@"',
 ].join('\n');
 
 /**
- * Decides how to run: as root with uid 0:0 no user namespace is needed (root with every
- * capability dropped); any other combination maps ids through a user namespace.
+ * overlayfs mount options for `layers`; `userxattr` inside a user namespace, where the kernel
+ * refuses `trusted.*` xattrs (overlayfs then keeps its metadata in `user.overlay.*`).
  */
-export function planBwrapRun(spec: Pick<RunSpec, 'uid' | 'gid'>, isRoot: boolean): BwrapRunPlan {
+export function buildOverlayOptions(layers: OverlayLayers, inUserNamespace: boolean): string {
+  const options = [
+    `lowerdir=${layers.lowerDirs.join(':')}`,
+    `upperdir=${layers.upperDir}`,
+    `workdir=${layers.workDir}`,
+  ];
+  if (inUserNamespace) options.push('userxattr');
+  return options.join(',');
+}
+
+/**
+ * The argv that runs `command` after {@link mountScript} mounted the root: in a private mount
+ * namespace, and for `in-user-namespace` in a new user namespace mapping the caller to uid 0.
+ */
+export function buildMountPrefix(
+  paths: { readonly unshare: string; readonly sh: string; readonly mount: string },
+  mount: {
+    readonly inUserNamespace: boolean;
+    readonly rootTarget: string;
+    readonly rootSource: string;
+    readonly overlayOptions: string;
+    readonly bindDir: string;
+    readonly bindSources: readonly string[];
+  },
+  command: readonly string[],
+): { readonly file: string; readonly args: string[] } {
+  return {
+    file: paths.unshare,
+    args: [
+      ...(mount.inUserNamespace ? ['--user', '--map-root-user'] : []),
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      paths.sh,
+      '-c',
+      mountScript,
+      'polythene-bwrap-mount',
+      paths.mount,
+      mount.rootTarget,
+      mount.rootSource,
+      mount.overlayOptions,
+      mount.bindDir,
+      ...mount.bindSources,
+      '--',
+      ...command,
+    ],
+  };
+}
+
+/**
+ * Decides how to run: as root with uid 0:0 no user namespace is needed (root with every
+ * capability dropped); any other combination maps ids through a user namespace. An overlay
+ * root is mounted by root when polythene is root, else in the caller's own user namespace.
+ */
+export function planBwrapRun(
+  spec: Pick<RunSpec, 'uid' | 'gid' | 'overlay'>,
+  isRoot: boolean,
+): BwrapRunPlan {
   const wantsRoot = spec.uid === 0 && spec.gid === 0;
-  if (isRoot && wantsRoot) return { usesUserNamespace: false, dropsToImageUser: false };
-  return { usesUserNamespace: true, dropsToImageUser: isRoot };
+  const overlayMount =
+    spec.overlay === undefined ? 'none' : isRoot ? 'as-root' : 'in-user-namespace';
+  if (isRoot && wantsRoot)
+    return { usesUserNamespace: false, dropsToImageUser: false, overlayMount };
+  return { usesUserNamespace: true, dropsToImageUser: isRoot, overlayMount };
+}
+
+/**
+ * The host path bwrap binds on `/`: the staging mount point when root drops to the image
+ * user, the overlay's mount point (its top-most lower layer, covered by the overlay in the
+ * run's own mount namespace only), else the rootfs itself.
+ */
+export function findBwrapRoot(
+  spec: Pick<RunSpec, 'rootfs' | 'overlay'>,
+  plan: BwrapRunPlan,
+  stagingDir: string | undefined,
+): string {
+  if (plan.dropsToImageUser && stagingDir !== undefined) return `${stagingDir}/rootfs`;
+  return spec.overlay?.lowerDirs[0] ?? spec.rootfs;
 }
 
 /**
@@ -72,7 +160,7 @@ export function planBwrapRun(spec: Pick<RunSpec, 'uid' | 'gid'>, isRoot: boolean
 export function buildBwrapArgs(spec: RunSpec, plan: BwrapRunPlan, stagingDir?: string): string[] {
   const args: string[] = [];
   const staged = plan.dropsToImageUser && stagingDir !== undefined;
-  args.push('--bind', staged ? `${stagingDir}/rootfs` : spec.rootfs, '/');
+  args.push('--bind', findBwrapRoot(spec, plan, stagingDir), '/');
   args.push('--proc', '/proc', '--dev', '/dev');
   spec.binds.forEach((bind, index) => {
     const source = staged ? `${stagingDir}/bind-${index}` : bind.source;
@@ -91,44 +179,49 @@ export function buildBwrapArgs(spec: RunSpec, plan: BwrapRunPlan, stagingDir?: s
 
 /**
  * The whole argv of the process to spawn: bwrap reading its options from fd 3, then `--` and
- * the command; prefixed with setpriv when root drops to the image user first.
+ * the command; behind {@link mountScript} when an overlay root must be mounted first or root
+ * drops to the image user (then through setpriv).
  */
 export function buildBwrapCommandLine(
-  spec: Pick<RunSpec, 'argv' | 'uid' | 'gid' | 'rootfs' | 'binds'>,
+  spec: Pick<RunSpec, 'argv' | 'uid' | 'gid' | 'rootfs' | 'binds' | 'overlay'>,
   plan: BwrapRunPlan,
   paths: BwrapHelperPaths,
 ): { readonly file: string; readonly args: string[] } {
   const bwrapArgs = ['--args', String(BWRAP_FDS.args), '--', ...spec.argv];
-  if (!plan.dropsToImageUser) return { file: paths.bwrap, args: bwrapArgs };
-  const { setpriv, unshare, mount, sh, stagingDir } = paths;
-  if (!setpriv || !unshare || !mount || !sh || !stagingDir) {
-    throw new Error(
-      'setpriv, unshare, mount, sh and a staging directory are needed to drop to the image user',
-    );
+  if (!plan.dropsToImageUser && plan.overlayMount === 'none') {
+    return { file: paths.bwrap, args: bwrapArgs };
   }
-  return {
-    file: unshare,
-    args: [
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      sh,
-      '-c',
-      stagingScript,
-      'polythene-bwrap-stage',
-      mount,
-      stagingDir,
-      spec.rootfs,
-      ...spec.binds.map((bind) => bind.source),
-      '--',
-      setpriv,
-      `--reuid=${spec.uid}`,
-      `--regid=${spec.gid}`,
-      '--clear-groups',
-      '--',
-      paths.bwrap,
-      ...bwrapArgs,
-    ],
-  };
+  const { setpriv, unshare, mount, sh, stagingDir } = paths;
+  if (!unshare || !mount || !sh) {
+    throw new Error('unshare, mount and sh are needed to mount an overlay root or stage the rootfs');
+  }
+  if (plan.dropsToImageUser && (!setpriv || !stagingDir)) {
+    throw new Error('setpriv and a staging directory are needed to drop to the image user');
+  }
+  const command = plan.dropsToImageUser
+    ? [
+        setpriv as string,
+        `--reuid=${spec.uid}`,
+        `--regid=${spec.gid}`,
+        '--clear-groups',
+        '--',
+        paths.bwrap,
+        ...bwrapArgs,
+      ]
+    : [paths.bwrap, ...bwrapArgs];
+  return buildMountPrefix(
+    { unshare, sh, mount },
+    {
+      inUserNamespace: plan.overlayMount === 'in-user-namespace',
+      rootTarget: findBwrapRoot(spec, plan, stagingDir),
+      rootSource: spec.rootfs,
+      overlayOptions:
+        spec.overlay === undefined
+          ? ''
+          : buildOverlayOptions(spec.overlay, plan.overlayMount === 'in-user-namespace'),
+      bindDir: plan.dropsToImageUser ? (stagingDir as string) : '',
+      bindSources: plan.dropsToImageUser ? spec.binds.map((bind) => bind.source) : [],
+    },
+    command,
+  );
 }

@@ -149,11 +149,12 @@ function readStatus(stream: Readable, status: BwrapStatus): void {
 
 function describeBwrapError(stderr: Uint8Array | undefined): string {
   if (stderr === undefined) return "see bwrap's message above";
-  const line = new TextDecoder()
+  const lines = new TextDecoder()
     .decode(stderr)
     .split('\n')
     .map((text) => text.trim())
-    .filter((text) => text.startsWith('bwrap:'))
-    .at(-1);
+    .filter((text) => text !== '');
+  // bwrap's own complaint if there is one, else the mount helper's (an overlay that failed).
+  const line = lines.filter((text) => text.startsWith('bwrap:')).at(-1) ?? lines.at(-1);
   return line ?? 'bwrap exited before starting the command';
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ProbeContext, ProbeResult } from '@polythene/probe';
 import { ALL_GUARANTEES, findExecutable, runQuietly } from '@polythene/probe';
+import { tryOverlayRoot } from './try-overlay-root.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
 export interface BwrapDetails {
@@ -16,10 +17,20 @@ export interface BwrapDetails {
   readonly shPath: string;
   /** True when an unprivileged process may create user namespaces here. */
   readonly hasUserNamespaces: boolean;
+  /**
+   * Why overlay roots are not offered here ('' when they are): missing tools, or the trial
+   * mount failed (kernel without overlayfs, or refusing it in a user namespace).
+   */
+  readonly overlayRefusal: string;
 }
 
 // Runs bwrap itself as the sandboxed command: needs nothing else on the host, costs one fork.
 function buildProbeArgs(bwrapPath: string, withUserNamespace: boolean): string[] {
+  return [...buildSandboxArgs(withUserNamespace), '--', bwrapPath, '--version'];
+}
+
+// Every namespace and restriction a run uses, without the command.
+function buildSandboxArgs(withUserNamespace: boolean): string[] {
   return [
     '--ro-bind',
     '/',
@@ -37,9 +48,6 @@ function buildProbeArgs(bwrapPath: string, withUserNamespace: boolean): string[]
     'ALL',
     '--new-session',
     '--die-with-parent',
-    '--',
-    bwrapPath,
-    '--version',
   ];
 }
 
@@ -81,6 +89,10 @@ export async function probeBwrap(context: ProbeContext): Promise<ProbeResult> {
     ]);
     hasUserNamespaces = userRun.exitCode === 0;
   }
+  const overlayRefusal = await findOverlayRefusal(
+    { bwrap: bwrapPath, unshare: unsharePath, mount: mountPath, sh: shPath },
+    context.isRoot,
+  );
   const details: BwrapDetails = {
     bwrapPath,
     setprivPath,
@@ -88,6 +100,7 @@ export async function probeBwrap(context: ProbeContext): Promise<ProbeResult> {
     mountPath,
     shPath,
     hasUserNamespaces,
+    overlayRefusal,
   };
   return {
     available: true,
@@ -95,7 +108,24 @@ export async function probeBwrap(context: ProbeContext): Promise<ProbeResult> {
     guarantees: [...ALL_GUARANTEES],
     lost: {},
     details: { ...details },
+    canOverlay: overlayRefusal === '',
   };
+}
+
+// bwrap 0.8 cannot mount overlays itself: the run mounts one first (see buildMountPrefix).
+async function findOverlayRefusal(
+  paths: { bwrap: string; unshare: string; mount: string; sh: string },
+  isRoot: boolean,
+): Promise<string> {
+  const missing = (['unshare', 'mount', 'sh'] as const).filter((tool) => paths[tool] === '');
+  if (missing.length > 0) {
+    return `${missing.join(', ')} not found on PATH (util-linux, mount, dash): overlay roots need them`;
+  }
+  const isMounted = await tryOverlayRoot(paths, !isRoot, buildSandboxArgs(!isRoot));
+  if (isMounted) return '';
+  return isRoot
+    ? 'a trial overlayfs mount failed (is the overlay module available?)'
+    : 'a trial overlayfs mount in a user namespace failed (the kernel needs overlayfs with userxattr, Linux 5.11+)';
 }
 
 /** Reads the probe's details back, tolerating a cache written by another version. */
@@ -109,6 +139,8 @@ export function readBwrapDetails(
     mountPath: typeof details.mountPath === 'string' ? details.mountPath : '',
     shPath: typeof details.shPath === 'string' ? details.shPath : '',
     hasUserNamespaces: details.hasUserNamespaces === true,
+    overlayRefusal:
+      typeof details.overlayRefusal === 'string' ? details.overlayRefusal : 'not probed',
   };
 }
 

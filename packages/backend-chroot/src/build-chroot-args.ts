@@ -1,4 +1,4 @@
-import type { RunSpec } from '@polythene/probe';
+import type { OverlayLayers, RunSpec } from '@polythene/probe';
 
 /** Host tools and facts the chroot argv depends on (from the probe). */
 export interface ChrootArgsOptions {
@@ -29,10 +29,32 @@ export interface ChrootArgsOptions {
 export interface ChrootMount {
   /** Host source path. */
   readonly source: string;
-  /** Host path of the target inside the rootfs (resolved: no symlink left to follow). */
+  /**
+   * Host path of the target inside the rootfs (resolved: no symlink left to follow); with an
+   * overlay root, the path inside the root, which the set-up script resolves in the overlay.
+   */
   readonly hostTarget: string;
   /** Remount read-only after binding. */
   readonly readOnly: boolean;
+  /** True when the source is a directory (the target is then created as one). */
+  readonly isDirectory: boolean;
+}
+
+/**
+ * overlayfs mount options for `layers` (root mounts it: overlayfs keeps its metadata in
+ * `trusted.overlay.*` xattrs and writes whiteouts as 0:0 character devices).
+ */
+export function buildOverlayOptions(layers: OverlayLayers): string {
+  return [
+    `lowerdir=${layers.lowerDirs.join(':')}`,
+    `upperdir=${layers.upperDir}`,
+    `workdir=${layers.workDir}`,
+  ].join(',');
+}
+
+/** The directory the command is chrooted into: an overlay is mounted on its top-most lower. */
+export function findChrootRoot(spec: Pick<RunSpec, 'rootfs' | 'overlay'>): string {
+  return spec.overlay?.lowerDirs[0] ?? spec.rootfs;
 }
 
 /**
@@ -109,8 +131,34 @@ export function listDroppedCapabilities(lastCap: number): string[] {
 // namespace: nothing it mounts is visible on the host, and everything goes when it exits.
 // It stays pid 1 (the command runs as its child) because pid 1 ignores signals it has no
 // handler for: the command must not be pid 1, or SIGTERM could not end it.
+// With an overlay root, the overlay is mounted on the rootfs path first (overlayfs resolved
+// its layers already, so covering the top-most lower one is fine) and mount targets are given
+// as paths inside the root: they are created in the overlay (so in its upper layer, never in
+// a lower one) and refused when they pass through a symlink, which could point anywhere.
 const setupScript = `set -e
-mount_bin=$1; ip_bin=$2; rootfs=$3; proc=$4; dev=$5; pwd_mode=$6; pwd_value=$7; shift 7
+mount_bin=$1; ip_bin=$2; rootfs=$3; proc=$4; dev=$5; pwd_mode=$6; pwd_value=$7; overlay=$8; shift 8
+prepare() {
+  target=$rootfs; rest=\${1#/}
+  while [ -n "$rest" ]; do
+    part=\${rest%%/*}
+    case $rest in */*) rest=\${rest#*/} ;; *) rest= ;; esac
+    if [ -z "$part" ] || [ "$part" = . ]; then continue; fi
+    if [ "$part" = .. ]; then echo "polythene: mount target $1 contains .." >&2; exit 1; fi
+    target=$target/$part
+    if [ -L "$target" ]; then
+      echo "polythene: mount target $1 passes through a symlink in the overlay root; bind to the path it points to" >&2
+      exit 1
+    fi
+    if [ ! -e "$target" ]; then
+      if [ -z "$rest" ] && [ "$2" = f ]; then : > "$target"; else mkdir "$target"; fi
+    fi
+  done
+}
+if [ -n "$overlay" ]; then
+  "$mount_bin" -t overlay -o "$overlay" overlay "$rootfs"
+  if [ -n "$proc" ]; then prepare "$proc" d; proc=$target; fi
+  prepare "$dev" d; dev=$target
+fi
 if [ -n "$proc" ]; then "$mount_bin" -t proc -o nosuid,nodev,noexec proc "$proc"; fi
 "$mount_bin" -t tmpfs -o mode=755,nosuid,noexec,size=1m polythene-dev "$dev"
 for name in null zero full random urandom tty; do
@@ -123,9 +171,11 @@ mkdir "$dev/shm" "$dev/pts"
 "$mount_bin" -t tmpfs -o mode=1777,nosuid,nodev,size=64m polythene-shm "$dev/shm"
 if "$mount_bin" -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$dev/pts" 2>/dev/null; then ln -s pts/ptmx "$dev/ptmx"; fi
 while [ "$1" != -- ]; do
-  "$mount_bin" --bind -- "$1" "$2"
-  if [ "$3" = ro ]; then "$mount_bin" -o remount,bind,ro -- "$2"; fi
-  shift 3
+  target=$2
+  if [ -n "$overlay" ]; then prepare "$2" "$4"; fi
+  "$mount_bin" --bind -- "$1" "$target"
+  if [ "$3" = ro ]; then "$mount_bin" -o remount,bind,ro -- "$target"; fi
+  shift 4
 done
 shift
 if [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>/dev/null || true; fi
@@ -163,15 +213,22 @@ export function buildChrootArgs(
     'private',
     '--',
   ];
+  const root = findChrootRoot(spec);
   const scriptArgs = [
     options.mount,
     options.ip,
-    spec.rootfs,
+    root,
     namespaces.pid ? mounts.proc : '',
     mounts.dev,
     spec.env.PWD === undefined ? 'unset' : 'keep',
     spec.env.PWD ?? '',
-    ...mounts.binds.flatMap((bind) => [bind.source, bind.hostTarget, bind.readOnly ? 'ro' : 'rw']),
+    spec.overlay === undefined ? '' : buildOverlayOptions(spec.overlay),
+    ...mounts.binds.flatMap((bind) => [
+      bind.source,
+      bind.hostTarget,
+      bind.readOnly ? 'ro' : 'rw',
+      bind.isDirectory ? 'd' : 'f',
+    ]),
     '--',
   ];
   const isRootCommand = spec.uid === 0 && spec.gid === 0;
@@ -179,7 +236,7 @@ export function buildChrootArgs(
   const enter = isRootCommand
     ? [
         options.capsh,
-        `--chroot=${spec.rootfs}`,
+        `--chroot=${root}`,
         `--drop=${options.dropCapabilities.join(',')}`,
         ...(spec.cwd === '/'
           ? [`--shell=${program}`, '--', ...programArgs]
@@ -187,7 +244,7 @@ export function buildChrootArgs(
       ]
     : [
         options.unshare,
-        `--root=${spec.rootfs}`,
+        `--root=${root}`,
         `--wd=${spec.cwd}`,
         '--setgid',
         String(spec.gid),

@@ -38,30 +38,36 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
   }
   const details = readChrootDetails(spec.probe.details);
   const isRootCommand = spec.uid === 0 && spec.gid === 0;
+  // With an overlay, any lower layer may hold /bin/sh (a whiteout above it is not seen here:
+  // the command then fails to start, as it would without /bin/sh).
+  const layers = spec.overlay?.lowerDirs ?? [spec.rootfs];
   if (
     isRootCommand &&
     spec.cwd !== '/' &&
-    !existsSync(join(resolveInRootfs(spec.rootfs, '/bin/sh').hostPath))
+    !layers.some((layer) => existsSync(resolveInRootfs(layer, '/bin/sh').hostPath))
   ) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
       `chroot: entering ${spec.cwd} as root needs /bin/sh in the image (capsh always starts in /); pass --workdir / or use bwrap`,
     );
   }
+  // An overlay root is only mounted inside the run's namespace: its set-up script creates
+  // the mount targets there (in the upper layer). A plain rootfs gets them here, resolved.
+  const isOverlay = spec.overlay !== undefined;
+  const prepare = (target: string, isDirectory: boolean): string =>
+    isOverlay ? target : prepareMountTarget(spec.rootfs, target, isDirectory);
   const mounts = {
-    proc: prepareMountTarget(spec.rootfs, '/proc', true),
-    dev: prepareMountTarget(spec.rootfs, '/dev', true),
-    binds: spec.binds.map(
-      (bind): ChrootMount => ({
+    proc: prepare('/proc', true),
+    dev: prepare('/dev', true),
+    binds: spec.binds.map((bind): ChrootMount => {
+      const isDirectory = statSync(bind.source).isDirectory();
+      return {
         source: bind.source,
-        hostTarget: prepareMountTarget(
-          spec.rootfs,
-          bind.target,
-          statSync(bind.source).isDirectory(),
-        ),
+        hostTarget: prepare(bind.target, isDirectory),
         readOnly: bind.readOnly,
-      }),
-    ),
+        isDirectory,
+      };
+    }),
   };
   const { file, args } = buildChrootArgs(
     spec,

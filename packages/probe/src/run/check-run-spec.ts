@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
-import type { RunSpec } from '../backend.ts';
+import type { OverlayLayers, RunSpec } from '../backend.ts';
 import { resolveInRootfs } from './resolve-in-rootfs.ts';
 
 /**
@@ -20,6 +20,7 @@ export function checkRunSpec(spec: RunSpec, backend: string): void {
       'this backend cannot run on an overlay root (its probe does not claim canOverlay); run on a plain rootfs or pick another backend',
     );
   }
+  if (spec.overlay !== undefined) checkOverlayLayers(spec.overlay, fail);
   if (!isDirectory(spec.rootfs))
     fail(`root filesystem ${spec.rootfs} is not a directory; pull the image again`);
   if (spec.argv.length === 0) fail('no command given; pass the command to run after --');
@@ -52,6 +53,28 @@ export function checkRunSpec(spec: RunSpec, backend: string): void {
   }
   for (const id of [spec.uid, spec.gid]) {
     if (!Number.isInteger(id) || id < 0) fail(`uid/gid ${id} is not a non-negative integer`);
+  }
+}
+
+// overlayfs takes its layers in one mount option string: `,` separates options and `:` lower
+// layers, and escaping them is not portable across kernels and mount(8) versions.
+const unsafeLayerPath = /[,:\\\n]/;
+
+function checkOverlayLayers(overlay: OverlayLayers, fail: (message: string) => never): void {
+  if (overlay.lowerDirs.length === 0) fail('the overlay has no lower layer; pass at least one');
+  const layers = [
+    ...overlay.lowerDirs.map((path) => ['lower layer', path] as const),
+    ['upper layer', overlay.upperDir] as const,
+    ['overlay work dir', overlay.workDir] as const,
+  ];
+  for (const [what, path] of layers) {
+    if (!isAbsolute(path)) fail(`${what} ${path} is not an absolute host path`);
+    if (unsafeLayerPath.test(path)) {
+      fail(
+        `${what} ${path} contains ',', ':', '\\' or a newline, which overlayfs mount options cannot carry; use a store path without them`,
+      );
+    }
+    if (!isDirectory(path)) fail(`${what} ${path} is not a directory; recreate the clone or scratch layer`);
   }
 }
 
