@@ -42,7 +42,7 @@ describe.skipIf(isMissing)(
             await createBusyboxRootfs(rootfs);
             return rootfs;
           },
-          expect: { guarantees: allGuarantees },
+          expect: { guarantees: allGuarantees, canOverlay: true },
         });
 
         defineSigkillCheck({
@@ -72,7 +72,7 @@ describe.skipIf(isMissing)(
           },
           runScript: async (argv) =>
             (await runAsTestUser([tsxBin, ...argv], { env: { ...HOST_SECRETS } })).stdout,
-          expect: { guarantees: allGuarantees },
+          expect: { guarantees: allGuarantees, canOverlay: true },
         });
       },
     );

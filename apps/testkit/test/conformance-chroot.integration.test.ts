@@ -45,7 +45,7 @@ describe.skipIf(missing.length > 0 || !isRoot)(
           await createBusyboxRootfs(rootfs);
           return rootfs;
         },
-        expect: { guarantees: allGuarantees },
+        expect: { guarantees: allGuarantees, canOverlay: true },
       });
 
       defineSigkillCheck({

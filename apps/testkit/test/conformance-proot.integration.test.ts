@@ -36,7 +36,7 @@ describe.skipIf(isMissing)(
             await createBusyboxRootfs(rootfs);
             return rootfs;
           },
-          expect: { guarantees: allGuarantees },
+          expect: { guarantees: allGuarantees, canOverlay: false },
         });
 
         defineSigkillCheck({
@@ -68,7 +68,7 @@ describe.skipIf(isMissing)(
           },
           runScript: async (argv) =>
             (await runAsTestUser([tsxBin, ...argv], { env: { ...HOST_SECRETS } })).stdout,
-          expect: { guarantees: allGuarantees },
+          expect: { guarantees: allGuarantees, canOverlay: false },
         });
       },
     );

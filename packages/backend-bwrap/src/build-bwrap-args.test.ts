@@ -27,6 +27,21 @@ const spec: RunSpec = {
   probe,
 };
 
+const overlay = {
+  lowerDirs: ['/store/clone', '/store/base'],
+  upperDir: '/store/box/upper',
+  workDir: '/store/box/work',
+};
+const overlayOptions =
+  'lowerdir=/store/clone:/store/base,upperdir=/store/box/upper,workdir=/store/box/work';
+const helpers = {
+  bwrap: '/usr/bin/bwrap',
+  setpriv: '/usr/bin/setpriv',
+  unshare: '/usr/bin/unshare',
+  mount: '/usr/bin/mount',
+  sh: '/bin/sh',
+};
+
 /** Index of `flag` followed by `values` in `args`, or -1. */
 function findSequence(args: readonly string[], ...sequence: string[]): number {
   return args.findIndex((_, index) =>
@@ -39,19 +54,27 @@ describe('planBwrapRun', () => {
     expect(planBwrapRun({ uid: 0, gid: 0 }, true)).toEqual({
       usesUserNamespace: false,
       dropsToImageUser: false,
+      overlayMount: 'none',
     });
   });
   it('maps ids through a user namespace for non-root callers', () => {
     expect(planBwrapRun({ uid: 0, gid: 0 }, false)).toEqual({
       usesUserNamespace: true,
       dropsToImageUser: false,
+      overlayMount: 'none',
     });
   });
   it('drops root to a non-root image user', () => {
     expect(planBwrapRun({ uid: 1000, gid: 1000 }, true)).toEqual({
       usesUserNamespace: true,
       dropsToImageUser: true,
+      overlayMount: 'none',
     });
+  });
+  it("mounts an overlay as root when root, else in the caller's own user namespace", () => {
+    expect(planBwrapRun({ uid: 0, gid: 0, overlay }, true).overlayMount).toBe('as-root');
+    expect(planBwrapRun({ uid: 1000, gid: 1000, overlay }, true).overlayMount).toBe('as-root');
+    expect(planBwrapRun({ uid: 0, gid: 0, overlay }, false).overlayMount).toBe('in-user-namespace');
   });
 });
 
@@ -144,6 +167,77 @@ describe('buildBwrapCommandLine', () => {
       ['/usr/bin/bwrap', '--args', '3', '--', '/bin/sh', '-c', 'echo hi'].slice(-6),
     );
     expect(line.args.join(' ')).not.toContain('on purpose');
+  });
+});
+
+describe('overlay roots', () => {
+  const overlaySpec: RunSpec = { ...spec, rootfs: '/store/clone', overlay };
+
+  it('binds the overlay mount point (its top-most lower layer) on /', () => {
+    const args = buildBwrapArgs(overlaySpec, planBwrapRun(overlaySpec, false));
+    expect(args.slice(0, 3)).toEqual(['--bind', '/store/clone', '/']);
+  });
+
+  it('as root with uid 0 mounts the overlay without userxattr in a private mount namespace', () => {
+    const rootSpec = { ...overlaySpec, uid: 0, gid: 0 };
+    const line = buildBwrapCommandLine(rootSpec, planBwrapRun(rootSpec, true), helpers);
+    expect(line.file).toBe('/usr/bin/unshare');
+    expect(line.args.slice(0, 4)).toEqual(['--mount', '--propagation', 'private', '--']);
+    expect(
+      findSequence(
+        line.args,
+        '/usr/bin/mount',
+        '/store/clone',
+        '/store/clone',
+        overlayOptions,
+        '',
+        '--',
+      ),
+    ).toBeGreaterThan(0);
+    expect(line.args.slice(-7)).toEqual([
+      '/usr/bin/bwrap',
+      '--args',
+      '3',
+      '--',
+      '/bin/sh',
+      '-c',
+      'echo hi',
+    ]);
+  });
+
+  it('unprivileged mounts it with userxattr in its own user namespace, then starts bwrap there', () => {
+    const line = buildBwrapCommandLine(overlaySpec, planBwrapRun(overlaySpec, false), helpers);
+    expect(line.args.slice(0, 6)).toEqual([
+      '--user',
+      '--map-root-user',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+    ]);
+    expect(line.args).toContain(`${overlayOptions},userxattr`);
+    expect(line.args).not.toContain('/usr/bin/setpriv');
+  });
+
+  it('as root for a non-root image user mounts it on the staging dir, then drops with setpriv', () => {
+    const line = buildBwrapCommandLine(overlaySpec, planBwrapRun(overlaySpec, true), {
+      ...helpers,
+      stagingDir: '/tmp/stage',
+    });
+    expect(line.args.slice(0, 4)).toEqual(['--mount', '--propagation', 'private', '--']);
+    expect(
+      findSequence(
+        line.args,
+        '/tmp/stage/rootfs',
+        '/store/clone',
+        overlayOptions,
+        '/tmp/stage',
+        '/host/data',
+      ),
+    ).toBeGreaterThan(0);
+    expect(findSequence(line.args, '/usr/bin/setpriv', '--reuid=1000')).toBeGreaterThan(0);
+    const args = buildBwrapArgs(overlaySpec, planBwrapRun(overlaySpec, true), '/tmp/stage');
+    expect(args.slice(0, 3)).toEqual(['--bind', '/tmp/stage/rootfs', '/']);
   });
 });
 

@@ -193,7 +193,9 @@ export function buildBwrapCommandLine(
   }
   const { setpriv, unshare, mount, sh, stagingDir } = paths;
   if (!unshare || !mount || !sh) {
-    throw new Error('unshare, mount and sh are needed to mount an overlay root or stage the rootfs');
+    throw new Error(
+      'unshare, mount and sh are needed to mount an overlay root or stage the rootfs',
+    );
   }
   if (plan.dropsToImageUser && (!setpriv || !stagingDir)) {
     throw new Error('setpriv and a staging directory are needed to drop to the image user');

@@ -32,6 +32,9 @@ import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
 export function createBwrapBackend(): Backend {
   return {
     name: 'bwrap',
+    binaries: ['bwrap', 'unshare', 'setpriv'],
+    // Bump when the probe's result changes meaning (2: canOverlay).
+    probeRevision: '2',
     aliases: ['bubblewrap'],
     description:
       'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',

@@ -39,7 +39,9 @@ const options: ChrootArgsOptions = {
 const mounts = {
   proc: '/store/abc/proc',
   dev: '/store/abc/dev',
-  binds: [{ source: '/host/data', hostTarget: '/store/abc/data', readOnly: true }],
+  binds: [
+    { source: '/host/data', hostTarget: '/store/abc/data', readOnly: true, isDirectory: true },
+  ],
 };
 
 function findSequence(args: readonly string[], ...sequence: string[]): number {
@@ -78,7 +80,7 @@ describe('buildChrootArgs', () => {
       expect(args).toContain(flag);
     expect(findSequence(args, '--propagation', 'private')).toBeGreaterThan(0);
     expect(findSequence(args, '/store/abc/proc', '/store/abc/dev')).toBeGreaterThan(0);
-    expect(findSequence(args, '/host/data', '/store/abc/data', 'ro', '--')).toBeGreaterThan(0);
+    expect(findSequence(args, '/host/data', '/store/abc/data', 'ro', 'd', '--')).toBeGreaterThan(0);
   });
 
   it('enters as root through capsh, dropping the escape capabilities, the command as its shell', () => {
@@ -135,5 +137,44 @@ describe('buildChrootArgs', () => {
     expect(args).not.toContain('--net');
     expect(args).not.toContain('--pid');
     expect(args).toContain('--kill-child');
+  });
+
+  it('mounts an overlay root on its top-most lower layer and chroots there', () => {
+    const overlaySpec: RunSpec = {
+      ...spec,
+      rootfs: '/store/clone-lower',
+      overlay: {
+        lowerDirs: ['/store/clone-lower', '/store/base'],
+        upperDir: '/store/clone',
+        workDir: '/store/.work-clone',
+      },
+    };
+    const { args } = buildChrootArgs(overlaySpec, options, {
+      proc: '/proc',
+      dev: '/dev',
+      binds: [{ source: '/host/data', hostTarget: '/data', readOnly: false, isDirectory: true }],
+    });
+    expect(
+      findSequence(
+        args,
+        '/store/clone-lower',
+        '/proc',
+        '/dev',
+        'unset',
+        '',
+        'lowerdir=/store/clone-lower:/store/base,upperdir=/store/clone,workdir=/store/.work-clone',
+        '/host/data',
+        '/data',
+        'rw',
+        'd',
+        '--',
+      ),
+    ).toBeGreaterThan(0);
+    expect(args).toContain('--chroot=/store/clone-lower');
+  });
+
+  it('passes no overlay options for a plain rootfs', () => {
+    const { args } = buildChrootArgs(spec, options, mounts);
+    expect(findSequence(args, 'unset', '', '', '/host/data')).toBeGreaterThan(0);
   });
 });

@@ -21,6 +21,9 @@ import { probeChroot, readChrootDetails } from './probe-chroot.ts';
 export function createChrootBackend(): Backend {
   return {
     name: 'chroot',
+    binaries: ['unshare', 'capsh', 'setpriv'],
+    // Bump when the probe's result changes meaning (2: canOverlay).
+    probeRevision: '2',
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
     probe: probeChroot,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
 import { findExecutable, runQuietly } from '@polythene/probe';
+import { tryOverlayMount } from './try-overlay-mount.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
 export interface ChrootDetails {
@@ -28,7 +29,7 @@ const requiredTools: readonly [string, string][] = [
 /**
  * Probes the chroot backend silently: root only; finds unshare, mount, capsh and sh; and
  * tries each namespace, so a host that refuses one is reported as a lost guarantee rather
- * than a silent downgrade. Without a private mount namespace it is unavailable: /proc and
+ * than a silent downgrade. `canOverlay` when a trial overlayfs mount works. Without a private mount namespace it is unavailable: /proc and
  * /dev would be mounted on the host.
  */
 export async function probeChroot(context: ProbeContext): Promise<ProbeResult> {
@@ -126,7 +127,12 @@ export async function probeChroot(context: ProbeContext): Promise<ProbeResult> {
     hasUts,
     lastCap: readLastCap(),
   };
-  return { available: true, version, guarantees, lost, details: { ...details } };
+  const canOverlay = await tryOverlayMount({
+    unshare: unsharePath,
+    mount: details.mountPath,
+    sh: shPath,
+  });
+  return { available: true, version, guarantees, lost, details: { ...details }, canOverlay };
 }
 
 function readLastCap(): string {

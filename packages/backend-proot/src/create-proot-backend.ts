@@ -34,6 +34,9 @@ const signalNames = new Map<number, NodeJS.Signals>(
 export function createProotBackend(): Backend {
   return {
     name: 'proot',
+    binaries: ['proot', 'setpriv'],
+    // Bump when the probe's result changes meaning (2: canOverlay).
+    probeRevision: '2',
     description:
       'proot: ptrace-based chroot emulation, no root or namespaces needed; no network or pid isolation',
     probe: probeProot,

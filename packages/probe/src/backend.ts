@@ -206,6 +206,12 @@ export interface Backend {
    * is only invalidated by host-wide changes or by `cache.invalidate(name)`.
    */
   readonly binaries?: readonly string[];
+  /**
+   * Changes whenever what the probe reports changes meaning (a new field, a new check), so a
+   * result cached by an older version of the backend is probed again. Folded into the cache
+   * fingerprint.
+   */
+  readonly probeRevision?: string;
   /** Finds out, silently, whether this backend can run commands here and what it enforces. */
   probe(context: ProbeContext): Promise<ProbeResult>;
   /** Runs one command; resolves when it and its whole process tree have ended. */

@@ -88,6 +88,7 @@ export function createProbeCache(options: ProbeCacheOptions = {}): ProbeCache {
       backend.name,
       context.isRoot,
       hostFingerprint,
+      backend.probeRevision ?? '',
       ...(backend.binaries ?? []).map((binary) =>
         computeBinaryFingerprint(binary, context.hostEnv.PATH),
       ),

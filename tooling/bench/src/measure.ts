@@ -82,12 +82,49 @@ export function report(title: string, cases: readonly CaseResult[], baselineName
   ];
   for (const entry of cases) {
     const ratio = baseline ? (entry.medianMs / baseline.medianMs).toFixed(2) : '-';
-    lines.push(
-      `| ${entry.name} | ${entry.medianMs.toFixed(1)} | ${entry.minMs.toFixed(1)} | ${ratio} |`,
-    );
+    // A pipe in a case name would split the table's cell.
+    const name = entry.name.replaceAll('|', '\\|');
+    lines.push(`| ${name} | ${entry.medianMs.toFixed(1)} | ${entry.minMs.toFixed(1)} | ${ratio} |`);
   }
   lines.push('', `baseline: ${baselineName}`, '');
   const text = lines.join('\n');
   process.stdout.write(`${text}\n`);
   return text;
+}
+
+/** One case of {@link measureInterleaved}. */
+export interface InterleavedCase {
+  readonly name: string;
+  readonly body: () => Promise<unknown>;
+  /** Untimed preparation before every run of this case. */
+  readonly before?: () => Promise<unknown>;
+}
+
+/**
+ * Runs the cases round-robin (one warm-up round, then `runs` timed rounds), so that slow
+ * drifts of the machine — page-cache pressure, dirty write-back — hit every case alike
+ * instead of whichever ran last.
+ */
+export async function measureInterleaved(
+  cases: readonly InterleavedCase[],
+  runs: number,
+): Promise<CaseResult[]> {
+  const timesMs = cases.map(() => [] as number[]);
+  for (let round = 0; round <= runs; round += 1) {
+    for (const [index, entry] of cases.entries()) {
+      await entry.before?.();
+      const startedAt = performance.now();
+      await entry.body();
+      if (round > 0) timesMs[index]?.push(performance.now() - startedAt);
+    }
+  }
+  return cases.map((entry, index) => {
+    const sorted = (timesMs[index] ?? []).sort((a, b) => a - b);
+    return {
+      name: entry.name,
+      runs,
+      medianMs: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
+      minMs: sorted[0] ?? Number.NaN,
+    };
+  });
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLargeImage, ensureTestImages } from '@polythene/test-images';
-import { type CaseResult, measure, measurePeakRssKiB, report, sh } from './measure.ts';
+import { measureInterleaved, measurePeakRssKiB, report, sh } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -30,43 +30,33 @@ async function benchPullOf(label: string, ref: string): Promise<string> {
   const source = join(work, 'source');
   const target = join(work, 'target');
   const clean = async () => {
-    await sh(`rm -rf ${target} ${store}; mkdir -p ${target}`);
+    await sh(`rm -rf ${target} ${store}; mkdir -p ${target}; sync`);
   };
   // The floor copies the very tree the image holds.
   await sh(
     `mkdir -p ${source} && cid=$(podman create ${ref} /bin/true) && podman export "$cid" | tar -C ${source} -x && podman rm -f "$cid" >/dev/null`,
   );
 
-  const cases: CaseResult[] = [];
-  cases.push(
-    await measure(
-      'floor: tar -c | tar -x',
-      () => sh(`tar -C ${source} -c . | tar -C ${target} -x`),
+  // Every run starts from an empty target with dirty pages written back, so the disk's
+  // write-back debt of one case is not billed to the next.
+  const cases = await measureInterleaved(
+    [
+      { name: 'floor: tar -c | tar -x', body: () => sh(`tar -C ${source} -c . | tar -C ${target} -x`), before: clean },
       {
-        runs: RUNS,
+        name: 'bare: podman create + export | tar -x + rm',
+        body: () =>
+          sh(
+            `cid=$(podman create ${ref} /bin/true) && podman export "$cid" | tar -C ${target} -x && podman rm -f "$cid" >/dev/null`,
+          ),
         before: clean,
       },
-    ),
-  );
-  cases.push(
-    await measure(
-      'bare: podman create + export | tar -x + rm',
-      () =>
-        sh(
-          `cid=$(podman create ${ref} /bin/true) && podman export "$cid" | tar -C ${target} -x && podman rm -f "$cid" >/dev/null`,
-        ),
-      { runs: RUNS, before: clean },
-    ),
-  );
-  cases.push(
-    await measure(
-      'polythene pull',
-      () => sh(`node ${POLYTHENE_BIN} pull ${ref} --store ${store} --quiet`),
       {
-        runs: RUNS,
+        name: 'polythene pull',
+        body: () => sh(`node ${POLYTHENE_BIN} pull ${ref} --store ${store} --quiet`),
         before: clean,
       },
-    ),
+    ],
+    RUNS,
   );
   await clean();
   const rssKiB = await measurePeakRssKiB(process.execPath, [

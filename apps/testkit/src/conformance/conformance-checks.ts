@@ -10,6 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AvailableProbe, Backend, Guarantee, RunResult, RunSpec } from '@polythene/probe';
+import { OVERLAY_CHECKS } from './overlay-checks.ts';
 
 /** What every conformance check gets: the backend, its probe here, and a rootfs to run in. */
 export interface ConformanceContext {
@@ -27,6 +28,11 @@ export interface ConformanceCheck {
   readonly name: string;
   /** Only checked when the backend claims this guarantee on this host. */
   readonly guarantee?: Guarantee;
+  /**
+   * Why the check does not apply to this backend here (e.g. it offers no overlay roots), or
+   * undefined when it does; the check is then skipped with that reason.
+   */
+  readonly skipReason?: (context: ConformanceContext) => string | undefined;
   /** Throws (an assertion error) when the backend does not behave. */
   readonly run: (context: ConformanceContext) => Promise<void>;
 }
@@ -590,6 +596,7 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
       }
     },
   },
+  ...OVERLAY_CHECKS,
 ];
 
 /** A check's outcome outside vitest (see {@link runConformanceChecks}). */
@@ -600,6 +607,8 @@ export interface ConformanceCheckResult {
   readonly status: 'passed' | 'failed' | 'skipped';
   /** The failure message. */
   readonly error?: string;
+  /** Why it was skipped, when its {@link ConformanceCheck.skipReason} said so. */
+  readonly reason?: string;
 }
 
 /**
@@ -614,6 +623,11 @@ export async function runConformanceChecks(
   for (const check of checks) {
     if (check.guarantee !== undefined && !context.probe.guarantees.includes(check.guarantee)) {
       results.push({ name: check.name, status: 'skipped' });
+      continue;
+    }
+    const reason = check.skipReason?.(context);
+    if (reason !== undefined) {
+      results.push({ name: check.name, status: 'skipped', reason });
       continue;
     }
     try {

@@ -12,6 +12,8 @@ export interface BackendConformanceSuiteOptions {
   readonly expect?: {
     /** Guarantees the probe must claim here; every claimed guarantee is then checked for real. */
     readonly guarantees?: readonly Guarantee[];
+    /** When set, the probe's `canOverlay` must be exactly this (absent counts as false). */
+    readonly canOverlay?: boolean;
   };
   /** Suite title; defaults to `backend conformance`. */
   readonly title?: string;
@@ -52,6 +54,9 @@ export function defineBackendConformanceSuite(options: BackendConformanceSuiteOp
       const claimed = (probe as AvailableProbe).guarantees;
       for (const guarantee of options.expect?.guarantees ?? [])
         expect(claimed).toContain(guarantee);
+      if (options.expect?.canOverlay !== undefined) {
+        expect((probe as AvailableProbe).canOverlay === true).toBe(options.expect.canOverlay);
+      }
     });
 
     for (const check of CONFORMANCE_CHECKS) {
@@ -63,6 +68,11 @@ export function defineBackendConformanceSuite(options: BackendConformanceSuiteOp
           test.skip(
             `${current.backend.name} does not claim "${check.guarantee}" here: ${current.probe.lost[check.guarantee] ?? 'no reason given'}`,
           );
+          return;
+        }
+        const reason = check.skipReason?.(current);
+        if (reason !== undefined) {
+          test.skip(reason);
           return;
         }
         await check.run(current);

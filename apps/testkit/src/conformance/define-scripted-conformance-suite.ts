@@ -28,6 +28,8 @@ export interface ScriptedConformanceSuiteOptions {
     readonly unavailableReason?: RegExp;
     /** Guarantees the probe must claim there. */
     readonly guarantees?: readonly Guarantee[];
+    /** When set, the probe's `canOverlay` must be exactly this there (absent counts as false). */
+    readonly canOverlay?: boolean;
   };
 }
 
@@ -78,6 +80,9 @@ export function defineScriptedConformanceSuite(options: ScriptedConformanceSuite
         if (probe.available) {
           for (const guarantee of options.expect?.guarantees ?? [])
             expect(probe.guarantees).toContain(guarantee);
+          if (options.expect?.canOverlay !== undefined) {
+            expect(probe.canOverlay === true).toBe(options.expect.canOverlay);
+          }
         }
       },
     );
@@ -98,7 +103,7 @@ export function defineScriptedConformanceSuite(options: ScriptedConformanceSuite
           const reason = outcome.probe.available
             ? outcome.probe.lost[check.guarantee as Guarantee]
             : undefined;
-          test.skip(`not claimed in this world: ${reason ?? 'no reason given'}`);
+          test.skip(result.reason ?? `not claimed in this world: ${reason ?? 'no reason given'}`);
           return;
         }
         expect(result.error, result.error).toBeUndefined();

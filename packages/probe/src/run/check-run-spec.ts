@@ -74,7 +74,8 @@ function checkOverlayLayers(overlay: OverlayLayers, fail: (message: string) => n
         `${what} ${path} contains ',', ':', '\\' or a newline, which overlayfs mount options cannot carry; use a store path without them`,
       );
     }
-    if (!isDirectory(path)) fail(`${what} ${path} is not a directory; recreate the clone or scratch layer`);
+    if (!isDirectory(path))
+      fail(`${what} ${path} is not a directory; recreate the clone or scratch layer`);
   }
 }
 

@@ -1,0 +1,91 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureLargeImage } from '@polythene/test-images';
+import { execa } from 'execa';
+import { canRunOverlayHere } from 'polythene';
+// TODO(lead): import from '@polythene/testkit' once tooling/bench depends on it.
+import { type Box, openImage } from '../../../apps/testkit/src/index.ts';
+import { type CaseResult, measure, report, sh } from './measure.ts';
+import { POLYTHENE_BIN } from './polythene-bin.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const BOXES = 100;
+
+/**
+ * Disposable copies of the large image: `image.box()` and `polythene clone --method auto`
+ * against `cp -a` of the same tree, in the same run; then 100 boxes created and disposed, the
+ * testkit's total overhead for a 100-test suite.
+ */
+export async function benchCopy(): Promise<string[]> {
+  const large = await ensureLargeImage();
+  const work = await mkdtemp(join(tmpdir(), 'polythene-bench-copy-'));
+  const store = join(work, 'store');
+  const target = join(work, 'cp-target');
+  try {
+    const image = await openImage(large.ref, { store });
+    const source = join(store, image.id);
+    const hasOverlay = await canRunOverlayHere();
+    const label = `${large.fileCount} files, ${(large.sizeBytes / 1e6).toFixed(0)} MB; boxes: ${image.boxMethod}${hasOverlay ? '' : ' (no backend here mounts overlays yet)'}`;
+
+    const cpCase = await measure('cp -a of the rootfs', () => sh(`cp -a -- ${source} ${target}`), {
+      runs: RUNS,
+      after: () => sh(`rm -rf -- ${target}`),
+    });
+    let box: Box | undefined;
+    const boxCase = await measure(
+      'image.box()',
+      async () => {
+        box = await image.box();
+      },
+      { runs: RUNS, after: async () => box?.dispose() },
+    );
+    let cloneId = '';
+    const cloneCase = await measure(
+      'polythene clone --method auto (CLI)',
+      async () => {
+        const { stdout } = await execa(process.execPath, [
+          POLYTHENE_BIN,
+          'clone',
+          image.id,
+          '--store',
+          store,
+          '--method',
+          'auto',
+        ]);
+        cloneId = stdout.trim();
+      },
+      {
+        runs: RUNS,
+        after: () => execa(process.execPath, [POLYTHENE_BIN, 'rm', cloneId, '--store', store]),
+      },
+    );
+    const nodeCase = await measure(
+      'node -e 0 (CLI start-up floor)',
+      () => execa(process.execPath, ['-e', '0']),
+      { runs: RUNS },
+    );
+    const hundred = await measure(
+      `${BOXES} × image.box() + dispose()`,
+      async () => {
+        for (let index = 0; index < BOXES; index += 1) {
+          const each = await image.box();
+          await each.dispose();
+        }
+      },
+      { runs: Math.max(1, Math.floor(RUNS / 5)), warmup: 0 },
+    );
+    const perBox: CaseResult = {
+      name: `  per box (÷ ${BOXES})`,
+      runs: hundred.runs,
+      medianMs: hundred.medianMs / BOXES,
+      minMs: hundred.minMs / BOXES,
+    };
+    return [
+      report(`copy: large image (${label})`, [cpCase, boxCase, cloneCase, nodeCase], cpCase.name),
+      report(`copy: ${BOXES} boxes, total testkit overhead`, [cpCase, hundred, perBox], cpCase.name),
+    ];
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
