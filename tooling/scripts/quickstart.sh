@@ -9,7 +9,7 @@ bash tooling/scripts/setup.sh
 image=$(cd tooling/test-images && pnpm --silent exec tsx src/cli.ts images |
   node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).busybox)')
 store=${POLYTHENE_STORE:-/var/tmp/polythene}
-polythene=(node apps/cli/dist/bin.mjs --store "$store")
+polythene=(node apps/cli/dist/polythene.cjs --store "$store")
 
 echo "+ polythene pull $image" >&2
 uuid=$("${polythene[@]}" pull "$image")

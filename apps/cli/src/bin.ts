@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-import { createRequire } from 'node:module';
+import packageJson from '../package.json' with { type: 'json' };
 import { runCli } from './cli.ts';
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
-process.exitCode = await runCli(process.argv.slice(2), version);
+// No top-level await: this entry is bundled as CommonJS (see tsdown.config.ts).
+void runCli(process.argv.slice(2), packageJson.version).then((exitCode) => {
+  process.exitCode = exitCode;
+});

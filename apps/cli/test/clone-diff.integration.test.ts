@@ -5,12 +5,18 @@ import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshStorePath, runPolythene, runPolytheneAs, UUID_PATTERN } from './run-polythene.ts';
 
-type Run = (args: readonly string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+type Run = (
+  args: readonly string[],
+) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
-const mutate = 'echo new > /etc/added && echo changed >> /etc/passwd && rm /bin/vi && mkdir -p /opt/app';
+const mutate =
+  'echo new > /etc/added && echo changed >> /etc/passwd && rm /bin/vi && mkdir -p /opt/app';
 
 /** The same checks as root and as an unprivileged user, given a way to run polythene. */
-function describeCopies(world: string, setUp: () => Promise<{ run: Run; image: string; store: string }>) {
+function describeCopies(
+  world: string,
+  setUp: () => Promise<{ run: Run; image: string; store: string }>,
+) {
   describe(`clone, diff and exec --ephemeral (${world})`, () => {
     let run: Run;
     let store: string;
@@ -33,7 +39,9 @@ function describeCopies(world: string, setUp: () => Promise<{ run: Run; image: s
         const cloneId = cloned.stdout.trim();
         expect(cloneId).toMatch(UUID_PATTERN);
         // bwrap mounts overlays here, as root and in a user namespace: auto must choose one.
-        const layout = JSON.parse((await run(['inspect', cloneId, '--store', store])).stdout).layout;
+        const layout = JSON.parse(
+          (await run(['inspect', cloneId, '--store', store])).stdout,
+        ).layout;
         expect(layout).toBe(method === 'copy' ? 'directory' : 'overlay');
         const changed = await run(['exec', cloneId, '--store', store, '--', 'sh', '-c', mutate]);
         expect(changed.exitCode, changed.stderr).toBe(0);
@@ -50,7 +58,16 @@ function describeCopies(world: string, setUp: () => Promise<{ run: Run; image: s
         // The source never changes, and its own diff stays empty.
         const sourceDiff = await run(['diff', sourceId, '--store', store, '--json']);
         expect(JSON.parse(sourceDiff.stdout)).toEqual({ added: [], modified: [], deleted: [] });
-        const stillThere = await run(['exec', sourceId, '--store', store, '--ephemeral', '--', 'ls', '/bin/vi']);
+        const stillThere = await run([
+          'exec',
+          sourceId,
+          '--store',
+          store,
+          '--ephemeral',
+          '--',
+          'ls',
+          '/bin/vi',
+        ]);
         expect(stillThere.exitCode, stillThere.stderr).toBe(0);
         expect((await run(['rm', cloneId, '--store', store])).exitCode).toBe(0);
       },
@@ -71,7 +88,15 @@ function describeCopies(world: string, setUp: () => Promise<{ run: Run; image: s
     it('exec --ephemeral leaves no trace in the entry or the store', async () => {
       const before = await run(['list', '--store', store, '--json']);
       const ephemeral = await run([
-        'exec', sourceId, '--store', store, '--ephemeral', '--', 'sh', '-c', `${mutate} && cat /etc/added`,
+        'exec',
+        sourceId,
+        '--store',
+        store,
+        '--ephemeral',
+        '--',
+        'sh',
+        '-c',
+        `${mutate} && cat /etc/added`,
       ]);
       expect(ephemeral.exitCode, ephemeral.stderr).toBe(0);
       expect(ephemeral.stdout.trim()).toBe('new');
@@ -107,8 +132,20 @@ describe('ephemeral runs on the store', () => {
   it('leave no scratch directory behind, even when the command fails', async () => {
     const images = await ensureTestImages();
     const store = await freshStorePath();
-    const id = (await runPolythene(['pull', images.busybox, '--store', store, '--quiet'])).stdout.trim();
-    const failed = await runPolythene(['exec', id, '--store', store, '--ephemeral', '--', 'sh', '-c', 'exit 9']);
+    const id = (
+      await runPolythene(['pull', images.busybox, '--store', store, '--quiet'])
+    ).stdout.trim();
+    const failed = await runPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--ephemeral',
+      '--',
+      'sh',
+      '-c',
+      'exit 9',
+    ]);
     expect(failed.exitCode).toBe(9);
     const { readdir } = await import('node:fs/promises');
     expect((await readdir(store)).filter((name) => name.startsWith('.scratch-'))).toEqual([]);

@@ -10,7 +10,7 @@ export const POLYTHENE_BIN: string = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
   'dist',
-  'bin.mjs',
+  'polythene.cjs',
 );
 
 /** What one polythene invocation did. */

@@ -1,9 +1,9 @@
+export type { TreeDiff } from '@polythene/store';
 export type { Box, BoxExecOptions, BoxExecResult, BoxWriteFileOptions } from './box-types.ts';
 export type { BoxMethod } from './choose-box-method.ts';
 export type { PolytheneFixtures } from './create-polythene-test.ts';
 export { createPolytheneTest } from './create-polythene-test.ts';
 export { diffTrees } from './diff-trees.ts';
-export type { TreeDiff } from '@polythene/store';
 export { listLiveScratchDirs } from './live-scratch-dirs.ts';
 export type { ClearImageCacheOptions, ImageOptions, PolytheneImage } from './open-image.ts';
 export { clearImageCache, openImage } from './open-image.ts';

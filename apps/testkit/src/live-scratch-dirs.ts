@@ -87,9 +87,13 @@ export function removeLiveScratchDirsSync(): void {
       // rm never follows symlinks; it fails on read-only directories as non-root.
       rmSync(path, { recursive: true, force: true });
     } catch {
-      spawnSync('sh', ['-c', 'chmod -R u+rwX -- "$1" 2>/dev/null; rm -rf --one-file-system -- "$1"', 'sh', path], {
-        stdio: 'ignore',
-      });
+      spawnSync(
+        'sh',
+        ['-c', 'chmod -R u+rwX -- "$1" 2>/dev/null; rm -rf --one-file-system -- "$1"', 'sh', path],
+        {
+          stdio: 'ignore',
+        },
+      );
     }
     liveDirs.delete(path);
   }

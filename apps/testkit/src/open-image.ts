@@ -66,7 +66,13 @@ const clearedStores = new Set<string>();
 export function openImage(ref: string, options: ImageOptions = {}): Promise<PolytheneImage> {
   const hostEnv = options.hostEnv ?? process.env;
   const storeDir = resolveStoreDir({ flag: options.store, env: hostEnv });
-  const key = JSON.stringify([storeDir, ref, options.pullPolicy, options.isolation, options.boxMethod]);
+  const key = JSON.stringify([
+    storeDir,
+    ref,
+    options.pullPolicy,
+    options.isolation,
+    options.boxMethod,
+  ]);
   let opened = openImages.get(key);
   if (opened === undefined) {
     opened = openImageUncached(ref, storeDir, hostEnv, options);
@@ -138,7 +144,10 @@ async function removeQuietly(store: Store, id: string): Promise<void> {
   try {
     await store.remove(id);
   } catch (error) {
-    if (!hasErrorCode(error, 'POLYTHENE_ENTRY_IN_USE') && !hasErrorCode(error, 'POLYTHENE_ROOTFS_NOT_FOUND'))
+    if (
+      !hasErrorCode(error, 'POLYTHENE_ENTRY_IN_USE') &&
+      !hasErrorCode(error, 'POLYTHENE_ROOTFS_NOT_FOUND')
+    )
       throw error;
   }
 }

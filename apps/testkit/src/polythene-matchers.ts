@@ -80,10 +80,15 @@ export const polytheneMatchers: {
 } = {
   async toHaveFile(received, path, content) {
     if (!isBox(received)) {
-      throw new TypeError('toHaveFile expects a box from image.box(): expect(box).toHaveFile(path)');
+      throw new TypeError(
+        'toHaveFile expects a box from image.box(): expect(box).toHaveFile(path)',
+      );
     }
     if (!(await received.exists(path))) {
-      return { pass: false, message: () => `expected the box to have ${path}, but it does not exist` };
+      return {
+        pass: false,
+        message: () => `expected the box to have ${path}, but it does not exist`,
+      };
     }
     if (content === undefined) {
       return { pass: true, message: () => `expected the box not to have ${path}, but it exists` };
@@ -101,7 +106,9 @@ export const polytheneMatchers: {
   },
   toSucceed(received) {
     if (!isExecResult(received)) {
-      throw new TypeError('toSucceed expects the result of box.exec(): expect(await box.exec(…)).toSucceed()');
+      throw new TypeError(
+        'toSucceed expects the result of box.exec(): expect(await box.exec(…)).toSucceed()',
+      );
     }
     const pass = received.exitCode === 0 && !received.timedOut;
     return {
@@ -114,16 +121,25 @@ export const polytheneMatchers: {
   },
   toFailWith(received, exitCode, stderr) {
     if (!isExecResult(received)) {
-      throw new TypeError('toFailWith expects the result of box.exec(): expect(await box.exec(…)).toFailWith(code)');
+      throw new TypeError(
+        'toFailWith expects the result of box.exec(): expect(await box.exec(…)).toFailWith(code)',
+      );
     }
-    const isCodeRight = exitCode === undefined ? received.exitCode !== 0 : received.exitCode === exitCode;
+    const isCodeRight =
+      exitCode === undefined ? received.exitCode !== 0 : received.exitCode === exitCode;
     const isStderrRight =
       stderr === undefined ||
-      (typeof stderr === 'string' ? received.stderr.includes(stderr) : stderr.test(received.stderr));
+      (typeof stderr === 'string'
+        ? received.stderr.includes(stderr)
+        : stderr.test(received.stderr));
     const pass = isCodeRight && isStderrRight;
     const wanted = [
       exitCode === undefined ? 'a non-zero exit' : `exit ${exitCode}`,
-      ...(stderr === undefined ? [] : [`stderr ${typeof stderr === 'string' ? `containing ${JSON.stringify(stderr)}` : `matching ${stderr}`}`]),
+      ...(stderr === undefined
+        ? []
+        : [
+            `stderr ${typeof stderr === 'string' ? `containing ${JSON.stringify(stderr)}` : `matching ${stderr}`}`,
+          ]),
     ].join(' and ');
     return {
       pass,

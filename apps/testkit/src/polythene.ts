@@ -1,4 +1,10 @@
-import { type ClearImageCacheOptions, clearImageCache, type ImageOptions, openImage, type PolytheneImage } from './open-image.ts';
+import {
+  type ClearImageCacheOptions,
+  clearImageCache,
+  type ImageOptions,
+  openImage,
+  type PolytheneImage,
+} from './open-image.ts';
 
 /** The testkit's entry object: `await polythene.image('busybox')`. */
 export const polythene: {

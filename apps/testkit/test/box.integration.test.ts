@@ -49,7 +49,9 @@ describe.each(['copy', 'overlay'] as const)('a %s box', (method: BoxMethod) => {
     expect(await box.readFile('/etc/motd')).toBe('hello box\n');
     await expect(box).toHaveFile('/etc/motd', /hello/);
     await box.writeFile('/tmp/new-file', 'x');
-    expect((await box.diff()).added).toEqual(expect.arrayContaining(['/etc/motd', '/tmp/new-file']));
+    expect((await box.diff()).added).toEqual(
+      expect.arrayContaining(['/etc/motd', '/tmp/new-file']),
+    );
     // The entry itself is untouched.
     const entryRoot = join(store, image.id);
     await expect(stat(join(entryRoot, 'etc/motd'))).rejects.toThrow();
@@ -84,7 +86,9 @@ describe.each(['copy', 'overlay'] as const)('a %s box', (method: BoxMethod) => {
 
   it('runs commands: argv, shell strings, env, cwd, user, input, failures and timeouts', async (context) => {
     if (method === 'overlay' && !canOverlay) {
-      context.skip('no backend here can mount an overlay root yet (bwrap 0.8 in a user namespace, or chroot as root)');
+      context.skip(
+        'no backend here can mount an overlay root yet (bwrap 0.8 in a user namespace, or chroot as root)',
+      );
     }
     await using box = await image.box();
     const echoed = await box.exec(['echo', 'hi']);
@@ -106,7 +110,9 @@ describe.each(['copy', 'overlay'] as const)('a %s box', (method: BoxMethod) => {
     expect(slow.timedOut).toBe(true);
     expect(slow.exitCode).toBe(124);
     // Changes made by commands show in the diff and in readFile.
-    expect(await box.exec('sed -i s/root/ROOT/ /etc/passwd && mkdir -p /opt/tool && rm /bin/vi')).toSucceed();
+    expect(
+      await box.exec('sed -i s/root/ROOT/ /etc/passwd && mkdir -p /opt/tool && rm /bin/vi'),
+    ).toSucceed();
     expect(await box.readFile('/etc/passwd')).toMatch(/^ROOT:/);
     const diff = await box.diff();
     expect(diff.modified).toContain('/etc/passwd');

@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   ensureTestImages,
   ensureTestImagesAs,
@@ -14,8 +15,6 @@ import {
   startFixtureSuite,
   waitFor,
 } from './start-fixture-suite.ts';
-import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
 
 const isRoot = process.geteuid?.() === 0;
 
@@ -56,7 +55,9 @@ describe.each([
         const boxes = (await readFile(readyPath, 'utf8')).trim().split('\n');
         expect(boxes).toHaveLength(2);
         for (const box of boxes) expect(await exists(box)).toBe(true);
-        expect(await waitFor(async () => (await findSleepProcesses(sleepSeconds)).length > 0, 10_000)).toBe(true);
+        expect(
+          await waitFor(async () => (await findSleepProcesses(sleepSeconds)).length > 0, 10_000),
+        ).toBe(true);
 
         process.kill(-(run.child.pid as number), signal);
         const ended = await Promise.race([
@@ -66,13 +67,20 @@ describe.each([
         expect(ended, 'vitest did not end after the signal').toBeDefined();
 
         // After SIGKILL only the reaper can clean up, a moment after the worker died.
-        const isClean = await waitFor(async () => (await listScratchDirs(workspace.store)).length === 0, 15_000);
+        const isClean = await waitFor(
+          async () => (await listScratchDirs(workspace.store)).length === 0,
+          15_000,
+        );
         expect(await listScratchDirs(workspace.store)).toEqual([]);
         expect(isClean).toBe(true);
         expect(await findMountsUnder(workspace.store)).toEqual([]);
-        expect(await waitFor(async () => (await findSleepProcesses(sleepSeconds)).length === 0, 10_000)).toBe(true);
+        expect(
+          await waitFor(async () => (await findSleepProcesses(sleepSeconds)).length === 0, 10_000),
+        ).toBe(true);
         // The pulled image stays cached for the next run.
-        const index = JSON.parse(await readFile(join(workspace.store, '.testkit-images.json'), 'utf8'));
+        const index = JSON.parse(
+          await readFile(join(workspace.store, '.testkit-images.json'), 'utf8'),
+        );
         expect(await exists(join(workspace.store, index.images[ref].id))).toBe(true);
       } finally {
         await waitFor(async () => (await listScratchDirs(workspace.store)).length === 0, 5_000);

@@ -30,7 +30,8 @@ export async function createFixtureWorkspace(user?: TestUser): Promise<FixtureWo
   await mkdir(workspace.results);
   await mkdir(workspace.cache);
   if (user) {
-    for (const path of [dir, workspace.results, workspace.cache]) await chown(path, user.uid, user.gid);
+    for (const path of [dir, workspace.results, workspace.cache])
+      await chown(path, user.uid, user.gid);
   }
   return workspace;
 }
@@ -122,7 +123,8 @@ export async function findSleepProcesses(seconds: string): Promise<number[]> {
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const argv = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (argv[0]?.endsWith('sleep') && argv[1] === seconds && argv.length === 3) pids.push(Number(name));
+    if (argv[0]?.endsWith('sleep') && argv[1] === seconds && argv.length === 3)
+      pids.push(Number(name));
   }
   return pids;
 }

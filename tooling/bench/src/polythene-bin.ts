@@ -5,5 +5,5 @@ import { dirname, join } from 'node:path';
 export const POLYTHENE_BIN: string = join(
   dirname(createRequire(import.meta.url).resolve('polythene/package.json')),
   'dist',
-  'bin.mjs',
+  'polythene.cjs',
 );

@@ -41,7 +41,11 @@ async function benchPullOf(label: string, ref: string): Promise<string> {
   // write-back debt of one case is not billed to the next.
   const cases = await measureInterleaved(
     [
-      { name: 'floor: tar -c | tar -x', body: () => sh(`tar -C ${source} -c . | tar -C ${target} -x`), before: clean },
+      {
+        name: 'floor: tar -c | tar -x',
+        body: () => sh(`tar -C ${source} -c . | tar -C ${target} -x`),
+        before: clean,
+      },
       {
         name: 'bare: podman create + export | tar -x + rm',
         body: () =>
