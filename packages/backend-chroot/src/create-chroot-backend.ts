@@ -7,7 +7,7 @@ import {
   checkRunSpec,
   decodeExitCode,
   listChildPids,
-  resolveInRootfs,
+  locateInRootfs,
   sendSignal,
   superviseProcess,
 } from '@polythene/probe';
@@ -47,7 +47,7 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
   if (
     isRootCommand &&
     spec.cwd !== '/' &&
-    !layers.some((layer) => existsSync(resolveInRootfs(layer, '/bin/sh').hostPath))
+    !layers.some((layer) => existsSync(locateInRootfs(layer, '/bin/sh').hostPath))
   ) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
@@ -136,7 +136,7 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
  * image can never turn a mount target into a host path.
  */
 function prepareMountTarget(rootfs: string, target: string, isDirectory: boolean): string {
-  const { hostPath, missing } = resolveInRootfs(rootfs, target);
+  const { hostPath, missing } = locateInRootfs(rootfs, target);
   if (missing.length === 0) return hostPath;
   const parent = join(hostPath, ...missing.slice(0, -1));
   const full = join(hostPath, ...missing);
@@ -144,7 +144,7 @@ function prepareMountTarget(rootfs: string, target: string, isDirectory: boolean
   if (isDirectory) mkdirSync(full);
   else writeFileSync(full, '', { flag: 'wx' });
   // mkdir -p only created plain directories under a resolved path: check nothing raced us.
-  const again = resolveInRootfs(rootfs, target);
+  const again = locateInRootfs(rootfs, target);
   if (again.missing.length > 0 || again.hostPath !== full) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',

@@ -35,6 +35,7 @@ export { checkRunSpec } from './run/check-run-spec.ts';
 export type { DecodedExit } from './run/decode-exit-code.ts';
 export { decodeExitCode, getSignalNumber } from './run/decode-exit-code.ts';
 export { findExecutable } from './run/find-executable.ts';
+export { locateInRootfs } from './run/locate-in-rootfs.ts';
 export type { ProcStat } from './run/proc-tree.ts';
 export {
   isProcessAlive,
@@ -47,7 +48,6 @@ export {
   readProcStat,
   sendSignal,
 } from './run/proc-tree.ts';
-export { resolveInRootfs } from './run/resolve-in-rootfs.ts';
 export type { QuietRunOptions, QuietRunResult } from './run/run-quietly.ts';
 export { runQuietly } from './run/run-quietly.ts';
 export type {

@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import { accessSync, lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import {
   access,
   chmod,
@@ -212,8 +212,8 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
   if (options.create ?? true) await createStoreDir(storeDir);
   let stats: Stats;
   try {
-    stats = await stat(storeDir);
-    await access(storeDir, constants.R_OK | constants.X_OK);
+    stats = statSync(storeDir);
+    accessSync(storeDir, constants.R_OK | constants.X_OK);
   } catch (error) {
     const reason =
       errorCode(error) === 'ENOENT'
@@ -275,16 +275,19 @@ function createStore(dir: string): Store {
   // lstat of the rootfs, refusing anything but a real directory; undefined when absent.
   async function lstatRootfs(id: string): Promise<Stats | undefined> {
     const path = entryPath(id);
-    const stats = await lstat(path).catch((error: unknown) => {
-      if (errorCode(error) === 'ENOENT') return undefined;
-      throw new PolytheneError(
-        'POLYTHENE_STORE_UNAVAILABLE',
-        `cannot read store entry ${path}: ${describeError(error)}; ${HINT}`,
-        {
-          cause: error,
-        },
-      );
-    });
+    // Synchronous on purpose, like the metadata read below: these few small reads are on the
+    // path of every exec, and the thread pool's round trips cost more than the reads.
+    let stats: Stats | undefined;
+    try {
+      stats = lstatSync(path);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT')
+        throw new PolytheneError(
+          'POLYTHENE_STORE_UNAVAILABLE',
+          `cannot read store entry ${path}: ${describeError(error)}; ${HINT}`,
+          { cause: error },
+        );
+    }
     if (stats === undefined || stats.isDirectory()) return stats;
     const what = stats.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
     throw new PolytheneError(
@@ -303,7 +306,7 @@ function createStore(dir: string): Store {
   ): Promise<EntryMetadata | { invalid: string } | undefined> {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return undefined;
       return { invalid: describeError(error) };
@@ -390,7 +393,7 @@ function createStore(dir: string): Store {
   // Who needs entry `id` as a lower layer: committed entries (whose own rootfs, or pending
   // rootfs, still exists), clones being committed, and live scratch layers.
   async function findUsers(id: string): Promise<{ entryIds: string[]; others: string[] }> {
-    const names = await readdir(dir);
+    const names = readdirSync(dir);
     const nameSet = new Set(names);
     const pendingIds = new Set<string>();
     for (const name of names) {

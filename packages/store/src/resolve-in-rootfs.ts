@@ -1,4 +1,4 @@
-import { lstat, readlink } from 'node:fs/promises';
+import { lstatSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { formatUntrusted } from './entry-id.ts';
@@ -19,6 +19,9 @@ export interface ResolveInRootfsOptions {
  * the host path, always inside `rootfs`; components from the first missing one on are joined
  * as written (so the result may not exist). A relative `path` is taken from the root.
  * Throws `POLYTHENE_USAGE` on a symlink loop (more than 40 links).
+ *
+ * The lookups are synchronous: a handful of lstat calls finish faster than trips through the
+ * thread pool, and commands resolve paths on every exec.
  *
  * The answer is only as stable as the tree: do not use it to make security decisions about
  * a rootfs that untrusted code may be changing at the same time.
@@ -49,7 +52,7 @@ export async function resolveInRootfs(
     const isLast = remaining.length === 0;
     let isSymlink = false;
     try {
-      isSymlink = (await lstat(hostPath)).isSymbolicLink();
+      isSymlink = lstatSync(hostPath).isSymbolicLink();
     } catch (error) {
       const code = errorCode(error);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
@@ -67,7 +70,7 @@ export async function resolveInRootfs(
         { cause: Object.assign(new Error('ELOOP'), { code: 'ELOOP' }) },
       );
     }
-    const target = await readlink(hostPath);
+    const target = readlinkSync(hostPath);
     if (target.startsWith('/')) resolved.length = 0;
     remaining.unshift(...splitPath(target));
   }

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { OverlayLayers, RunSpec } from '../backend.ts';
-import { resolveInRootfs } from './resolve-in-rootfs.ts';
+import { locateInRootfs } from './locate-in-rootfs.ts';
 
 /**
  * Checks what a backend would otherwise fail on half-way through its set-up: the rootfs is a
@@ -31,7 +31,7 @@ export function checkRunSpec(spec: RunSpec, backend: string): void {
   const isInsideBind = spec.binds.some(
     (bind) => spec.cwd === bind.target || spec.cwd.startsWith(`${bind.target.replace(/\/$/, '')}/`),
   );
-  const cwd = resolveInRootfs(spec.rootfs, spec.cwd);
+  const cwd = locateInRootfs(spec.rootfs, spec.cwd);
   if (
     !isInsideBind &&
     spec.overlay === undefined &&

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import type { BindMount, Guarantee, OverlayLayers, RunResult } from '@polythene/probe';
 import { assertEntryId, type EntryLayers, type Store } from '@polythene/store';
@@ -337,7 +337,7 @@ async function assertWorkdirExists(
   );
   if (isInsideBind) return;
   const hostPath = await resolveInRoot(cwd);
-  if (hostPath !== undefined && (await stat(hostPath).catch(() => undefined))?.isDirectory())
+  if (hostPath !== undefined && statSync(hostPath, { throwIfNoEntry: false })?.isDirectory())
     return;
   throw new PolytheneError('POLYTHENE_USAGE', `--workdir ${cwd}: no such directory in the rootfs`);
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { PolytheneError } from '@polythene/errors';
 import type { ResolveInRoot } from './root-view.ts';
 
@@ -68,7 +68,7 @@ async function readAccountFile(
   try {
     const hostPath = await resolveInRoot(path);
     if (hostPath === undefined) return [];
-    text = await readFile(hostPath, 'utf8');
+    text = readFileSync(hostPath, 'utf8');
   } catch {
     return [];
   }

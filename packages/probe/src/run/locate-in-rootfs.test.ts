@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveInRootfs } from './resolve-in-rootfs.ts';
+import { locateInRootfs } from './locate-in-rootfs.ts';
 
 const rootfs = mkdtempSync(join(tmpdir(), 'polythene-resolve-'));
 mkdirSync(join(rootfs, 'usr/lib'), { recursive: true });
@@ -11,30 +11,30 @@ symlinkSync('../../../../etc', join(rootfs, 'escape'));
 symlinkSync('/', join(rootfs, 'usr/root'));
 afterAll(() => rmSync(rootfs, { recursive: true, force: true }));
 
-describe('resolveInRootfs', () => {
+describe('locateInRootfs', () => {
   it('resolves plain paths', () => {
-    expect(resolveInRootfs(rootfs, '/usr/lib')).toEqual({
+    expect(locateInRootfs(rootfs, '/usr/lib')).toEqual({
       hostPath: join(rootfs, 'usr/lib'),
       missing: [],
     });
   });
 
   it('starts absolute links again at the rootfs, not the host root', () => {
-    expect(resolveInRootfs(rootfs, '/lib/x')).toEqual({
+    expect(locateInRootfs(rootfs, '/lib/x')).toEqual({
       hostPath: join(rootfs, 'usr/lib'),
       missing: ['x'],
     });
-    expect(resolveInRootfs(rootfs, '/usr/root/usr')).toEqual({
+    expect(locateInRootfs(rootfs, '/usr/root/usr')).toEqual({
       hostPath: join(rootfs, 'usr'),
       missing: [],
     });
   });
 
   it('never climbs above the rootfs with ..', () => {
-    expect(resolveInRootfs(rootfs, '/escape/passwd')).toEqual({
+    expect(locateInRootfs(rootfs, '/escape/passwd')).toEqual({
       hostPath: rootfs,
       missing: ['etc', 'passwd'],
     });
-    expect(resolveInRootfs(rootfs, '/../../etc')).toEqual({ hostPath: rootfs, missing: ['etc'] });
+    expect(locateInRootfs(rootfs, '/../../etc')).toEqual({ hostPath: rootfs, missing: ['etc'] });
   });
 });

@@ -9,7 +9,7 @@ const maxSymlinks = 40;
  * deepest existing point plus the components still missing (empty when it all exists), so a
  * caller can create a mount target without ever following a link out of the rootfs.
  */
-export function resolveInRootfs(
+export function locateInRootfs(
   rootfs: string,
   path: string,
 ): { readonly hostPath: string; readonly missing: readonly string[] } {
