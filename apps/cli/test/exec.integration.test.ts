@@ -84,6 +84,7 @@ describe.each(['bwrap', 'proot', 'chroot'])(
         [
           'sh',
           '-c',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
           'echo "$GREETING|$(pwd)|$(id -u):$(id -g)|$HOME|${GITHUB_TOKEN-unset}|${LD_PRELOAD-unset}"',
         ],
         flags,

@@ -1,6 +1,5 @@
 import { accessSync, lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import {
-  access,
   chmod,
   constants,
   lstat,
@@ -8,7 +7,6 @@ import {
   readdir,
   readFile,
   rename,
-  stat,
   unlink,
   writeFile,
 } from 'node:fs/promises';

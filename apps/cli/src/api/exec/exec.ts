@@ -263,7 +263,7 @@ async function prepareRunRoot(
     };
   }
   if (options.explicit) {
-    const { lowerDirs, upperDir, workDir } = options.explicit;
+    const { lowerDirs, upperDir } = options.explicit;
     return {
       rootfs: lowerDirs[0] ?? upperDir,
       overlay: options.explicit,
