@@ -26,13 +26,20 @@ export interface ConformanceContext {
 export interface ConformanceCheck {
   /** What a user relies on, as a sentence. */
   readonly name: string;
-  /** Only checked when the backend claims this guarantee on this host. */
+  /**
+   * Checked in full when the backend claims this guarantee on this host; when it does not, the
+   * check verifies instead that the probe reports the guarantee lost, with a reason (never a
+   * silent downgrade).
+   */
   readonly guarantee?: Guarantee;
   /**
    * Why the check does not apply to this backend here (e.g. it offers no overlay roots), or
-   * undefined when it does; the check is then skipped with that reason.
+   * undefined when it does; `verifyNotApplicable` then checks that the backend is honest
+   * about it instead.
    */
-  readonly skipReason?: (context: ConformanceContext) => string | undefined;
+  readonly notApplicableReason?: (context: ConformanceContext) => string | undefined;
+  /** What must hold when the check does not apply (e.g. an overlay spec is refused). */
+  readonly verifyNotApplicable?: (context: ConformanceContext) => Promise<void>;
   /** Throws (an assertion error) when the backend does not behave. */
   readonly run: (context: ConformanceContext) => Promise<void>;
 }
@@ -603,12 +610,15 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
 export interface ConformanceCheckResult {
   /** The check's name. */
   readonly name: string;
-  /** `passed`, `failed`, or `skipped` when the backend does not claim the guarantee here. */
-  readonly status: 'passed' | 'failed' | 'skipped';
+  /** `passed` or `failed`. */
+  readonly status: 'passed' | 'failed';
   /** The failure message. */
   readonly error?: string;
-  /** Why it was skipped, when its {@link ConformanceCheck.skipReason} said so. */
-  readonly reason?: string;
+  /**
+   * Set when the check did not apply and its honesty check ran instead: why (the guarantee's
+   * lost reason, or {@link ConformanceCheck.notApplicableReason}).
+   */
+  readonly notApplicable?: string;
 }
 
 /**
@@ -621,13 +631,18 @@ export async function runConformanceChecks(
 ): Promise<ConformanceCheckResult[]> {
   const results: ConformanceCheckResult[] = [];
   for (const check of checks) {
-    if (check.guarantee !== undefined && !context.probe.guarantees.includes(check.guarantee)) {
-      results.push({ name: check.name, status: 'skipped' });
-      continue;
-    }
-    const reason = check.skipReason?.(context);
-    if (reason !== undefined) {
-      results.push({ name: check.name, status: 'skipped', reason });
+    const notApplicable = findNotApplicable(check, context);
+    if (notApplicable !== undefined) {
+      try {
+        await verifyHonesty(check, context);
+        results.push({ name: check.name, status: 'passed', notApplicable });
+      } catch (error) {
+        results.push({
+          name: check.name,
+          status: 'failed',
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
       continue;
     }
     try {
@@ -642,4 +657,39 @@ export async function runConformanceChecks(
     }
   }
   return results;
+}
+
+/**
+ * Why `check` does not apply to the context's backend here (an unclaimed guarantee, or its
+ * own reason), or undefined when it does.
+ */
+export function findNotApplicable(
+  check: ConformanceCheck,
+  context: ConformanceContext,
+): string | undefined {
+  if (check.guarantee !== undefined && !context.probe.guarantees.includes(check.guarantee)) {
+    return `${context.backend.name} does not claim "${check.guarantee}" here: ${context.probe.lost[check.guarantee] ?? 'no reason given'}`;
+  }
+  return check.notApplicableReason?.(context);
+}
+
+/**
+ * What a backend owes when a check does not apply: an unclaimed guarantee is reported lost
+ * with a reason (so `polythene backends`, the warning and `--strict` can say so), and the
+ * check's own `verifyNotApplicable` holds.
+ */
+export async function verifyHonesty(
+  check: ConformanceCheck,
+  context: ConformanceContext,
+): Promise<void> {
+  if (check.guarantee !== undefined && !context.probe.guarantees.includes(check.guarantee)) {
+    const reason = context.probe.lost[check.guarantee];
+    if (typeof reason !== 'string' || reason.trim() === '') {
+      throw new Error(
+        `${context.backend.name} neither claims "${check.guarantee}" nor reports it lost with a reason`,
+      );
+    }
+    return;
+  }
+  await check.verifyNotApplicable?.(context);
 }

@@ -11,10 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OverlayLayers, RunSpec } from '@polythene/probe';
 import { diffLayers, removeTree } from '@polythene/store';
-import type { ConformanceCheck, ConformanceContext } from './conformance-checks.ts';
+import {
+  type ConformanceCheck,
+  type ConformanceContext,
+  runInSandbox,
+} from './conformance-checks.ts';
 
 /** Why the overlay checks do not apply to this backend here, or undefined when they do. */
-export function findOverlaySkipReason(context: ConformanceContext): string | undefined {
+export function findOverlayNotApplicable(context: ConformanceContext): string | undefined {
   return context.probe.canOverlay === true
     ? undefined
     : `${context.backend.name} does not offer overlay roots here (its probe has no canOverlay)`;
@@ -113,7 +117,8 @@ async function runOnOverlay(
 export const OVERLAY_CHECKS: readonly ConformanceCheck[] = [
   {
     name: 'runs on an overlay root: changes land in the upper layer, lowers untouched, no mount left',
-    skipReason: findOverlaySkipReason,
+    notApplicableReason: findOverlayNotApplicable,
+    verifyNotApplicable: verifyOverlayRefused,
     run: async (context) => {
       const test = createTestLayers(context);
       try {
@@ -158,7 +163,8 @@ export const OVERLAY_CHECKS: readonly ConformanceCheck[] = [
   },
   {
     name: 'runs a non-root image user on an overlay root',
-    skipReason: findOverlaySkipReason,
+    notApplicableReason: findOverlayNotApplicable,
+    verifyNotApplicable: verifyOverlayRefused,
     run: async (context) => {
       const test = createTestLayers(context);
       try {
@@ -184,7 +190,8 @@ export const OVERLAY_CHECKS: readonly ConformanceCheck[] = [
   },
   {
     name: 'binds host paths on an overlay root, creating missing targets in the upper layer',
-    skipReason: findOverlaySkipReason,
+    notApplicableReason: findOverlayNotApplicable,
+    verifyNotApplicable: verifyOverlayRefused,
     run: async (context) => {
       const test = createTestLayers(context);
       try {
@@ -206,7 +213,8 @@ export const OVERLAY_CHECKS: readonly ConformanceCheck[] = [
   },
   {
     name: 'throws POLYTHENE_SETUP_FAILED when an overlay layer is missing',
-    skipReason: findOverlaySkipReason,
+    notApplicableReason: findOverlayNotApplicable,
+    verifyNotApplicable: verifyOverlayRefused,
     run: async (context) => {
       const test = createTestLayers(context);
       try {
@@ -221,3 +229,18 @@ export const OVERLAY_CHECKS: readonly ConformanceCheck[] = [
     },
   },
 ];
+
+/**
+ * A backend without overlay roots must refuse an overlay spec as a set-up failure (so the
+ * caller falls back), never run the command on the bare lower layer instead.
+ */
+async function verifyOverlayRefused(context: ConformanceContext): Promise<void> {
+  const test = createTestLayers(context);
+  try {
+    await assert.rejects(runInSandbox(context, ['/bin/true'], { overlay: test.layers }), {
+      code: 'POLYTHENE_SETUP_FAILED',
+    });
+  } finally {
+    await test.dispose();
+  }
+}
