@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { hasErrorCode } from '@polythene/errors';
-import { openStore, resolveStoreDir, type Store } from '@polythene/store';
+import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
 import { pull } from 'polythene';
 import type { Box } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
@@ -12,7 +12,6 @@ import {
   writeImageIndex,
 } from './image-index.ts';
 import { resolveTestRunId } from './resolve-test-run-id.ts';
-import { withFileLock } from './with-file-lock.ts';
 
 /** Options for {@link openImage} (`polythene.image`). */
 export interface ImageOptions {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findExecutable } from '@polythene/probe';
+import { ALL_GUARANTEES, findExecutable } from '@polythene/probe';
 import { createBusyboxRootfs, ensureTestUser, runAsTestUser } from '@polythene/test-images';
 import { afterAll, describe } from 'vitest';
 import { createBwrapBackend } from '../../../packages/backend-bwrap/src/index.ts';
@@ -17,17 +17,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'polythene-conformance-bwrap-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const isRoot = process.geteuid?.() === 0;
 const isMissing = findExecutable('bwrap', process.env) === undefined;
-const allGuarantees = [
-  'network',
-  'pid',
-  'ipc',
-  'uts',
-  'proc',
-  'dev',
-  'capabilities',
-  'new-session',
-  'tree-kill',
-] as const;
+// Every guarantee there is: these backends must enforce them all here.
+const allGuarantees = ALL_GUARANTEES;
 
 describe.skipIf(isMissing)(
   isMissing ? 'bwrap (skipped: bwrap is not installed; apt-get install bubblewrap)' : 'bwrap',

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findExecutable } from '@polythene/probe';
+import { ALL_GUARANTEES, findExecutable } from '@polythene/probe';
 import { createBusyboxRootfs, ensureTestUser, runAsTestUser } from '@polythene/test-images';
 import { afterAll, describe } from 'vitest';
 import { createChrootBackend } from '../../../packages/backend-chroot/src/index.ts';
@@ -18,17 +18,8 @@ const isRoot = process.geteuid?.() === 0;
 const missing = ['unshare', 'capsh', 'mount'].filter(
   (tool) => findExecutable(tool, process.env) === undefined,
 );
-const allGuarantees = [
-  'network',
-  'pid',
-  'ipc',
-  'uts',
-  'proc',
-  'dev',
-  'capabilities',
-  'new-session',
-  'tree-kill',
-] as const;
+// Every guarantee there is: these backends must enforce them all here.
+const allGuarantees = ALL_GUARANTEES;
 
 describe.skipIf(missing.length > 0 || !isRoot)(
   missing.length > 0

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
-import { findExecutable, runQuietly } from '@polythene/probe';
+import { ALL_GUARANTEES, findExecutable, runQuietly } from '@polythene/probe';
 import { tryOverlayMount } from './try-overlay-mount.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
@@ -99,18 +99,7 @@ export async function probeChroot(context: ProbeContext): Promise<ProbeResult> {
       ? 'setpriv (util-linux) not found: if polythene is killed with SIGKILL, the command survives'
       : 'no pid namespace here: processes the command leaves behind may survive it';
   }
-  const order: readonly Guarantee[] = [
-    'network',
-    'pid',
-    'ipc',
-    'uts',
-    'proc',
-    'dev',
-    'capabilities',
-    'new-session',
-    'tree-kill',
-  ];
-  guarantees.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  guarantees.sort((a, b) => ALL_GUARANTEES.indexOf(a) - ALL_GUARANTEES.indexOf(b));
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(
     (await runQuietly(unsharePath, ['--version'])).stdout,
   )?.[1];

@@ -33,4 +33,5 @@ export { resolveInRootfs } from './resolve-in-rootfs.ts';
 export type { ScratchCopy, ScratchLayer } from './scratch-layer.ts';
 export type { ResolveStoreDirOptions } from './store-dir.ts';
 export { DEFAULT_STORE_DIR, resolveStoreDir } from './store-dir.ts';
+export { withFileLock } from './with-file-lock.ts';
 export { writeFileInLayers } from './write-file-in-layers.ts';

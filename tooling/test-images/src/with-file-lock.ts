@@ -1,3 +1,5 @@
+// A private copy of the lock in @polythene/store (withFileLock): this package cannot depend on
+// the store, whose own tests use these fixtures (turbo refuses the cycle).
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 
 const inProcessQueues = new Map<string, Promise<unknown>>();
 
 /**
- * Runs `fn` while holding an exclusive lock on `lockPath`, across processes (vitest's
- * workers) and within this one.
+ * Runs `fn` while holding an exclusive lock on `lockPath` (created, with its directory, when
+ * missing), across processes (vitest's workers, concurrent pulls) and within this one.
  *
  * The lock is a kernel `flock(2)` held by a child `flock` process whose stdin is a pipe from
  * us: when `fn` settles we close the pipe, and when this process dies (even of SIGKILL) the
@@ -26,6 +28,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>): P
 }
 
 async function holdFileLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(lockPath), { recursive: true });
   // `echo` tells us the lock is ours; `cat` then blocks on our pipe until we close it.
   const child = spawn('flock', ['--exclusive', lockPath, 'sh', '-c', 'echo locked; exec cat'], {
     stdio: ['pipe', 'pipe', 'pipe'],
