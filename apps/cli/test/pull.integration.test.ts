@@ -158,6 +158,34 @@ describe('polythene pull from a registry on loopback', () => {
   });
 });
 
+describe('polythene pull from a registry that requires authentication', () => {
+  let registry: LoopbackRegistry;
+  beforeAll(async () => {
+    registry = await startLoopbackRegistry({ requireAuth: true });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('reports the refusal in one line, exit 1, with the store and podman unchanged', async () => {
+    const store = await freshStorePath();
+    const before = await listLabelledContainers();
+    const run = await runPolythene(
+      ['pull', registry.busyboxRef, '--store', store, '--pull', 'always', '--quiet'],
+      {
+        env: registry.podmanEnv,
+      },
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^polythene: .*(unauthorized|authentication required)/i);
+    expect(run.stderr).toContain('podman login');
+    expect(await listStoreNames(store)).toEqual([]);
+    expect(await listLabelledContainers()).toEqual(before);
+  });
+});
+
 describe('polythene pull failures leave nothing behind', () => {
   it('refuses references podman would read as options, before running podman', async () => {
     const store = await freshStorePath();

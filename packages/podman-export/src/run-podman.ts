@@ -71,9 +71,23 @@ export async function runPodman(
 ): Promise<string> {
   const result = await tryPodman(args, context);
   if ('line' in result) {
-    throw new PolytheneError('POLYTHENE_PULL_FAILED', `${what} failed: ${result.line}`);
+    throw new PolytheneError(
+      'POLYTHENE_PULL_FAILED',
+      `${what} failed: ${result.line}${adviceFor(result.line)}`,
+    );
   }
   return result.stdout;
+}
+
+/** What to do about the failures users meet most, appended to podman's own words. */
+function adviceFor(line: string): string {
+  if (/unauthorized|authentication required|denied/i.test(line)) {
+    return '; log in first (podman login REGISTRY) or check the image name';
+  }
+  if (/connection refused|no such host|i\/o timeout|network is unreachable/i.test(line)) {
+    return '; check that the registry is reachable, or pull a local image (--pull never)';
+  }
+  return '';
 }
 
 /** Throws the signal's reason (a PolytheneError) when it has fired. */

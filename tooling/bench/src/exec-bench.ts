@@ -13,7 +13,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 /** Spawns a command from Node and waits for it: the "bare backend from Node" baseline. */
 function spawnAndWait(file: string, args: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: 'ignore', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const child = spawn(file, args, {
+      stdio: 'ignore',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
     child.on('error', reject);
     child.on('exit', (code) =>
       code === 0 ? resolve() : reject(new Error(`${file} exited ${code}`)),

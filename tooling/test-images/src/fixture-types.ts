@@ -41,6 +41,8 @@ export interface LoopbackRegistry {
    * test user can use it too).
    */
   readonly podmanEnv: Readonly<Record<string, string>>;
+  /** The credentials the registry requires, when started with `requireAuth`. */
+  readonly credentials?: { readonly user: string; readonly password: string };
   /** Stops the server and removes its storage. */
   stop(): Promise<void>;
 }

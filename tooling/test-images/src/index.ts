@@ -13,5 +13,6 @@ export type {
   TestUser,
 } from './fixture-types.ts';
 export { REFUSE_USER_NAMESPACES_SCRIPT, runAsTestUser } from './run-as-test-user.ts';
+export type { StartLoopbackRegistryOptions } from './start-loopback-registry.ts';
 export { startLoopbackRegistry } from './start-loopback-registry.ts';
 export { testUserEnv } from './test-user-env.ts';

@@ -19,9 +19,14 @@ const stopGraceMs = 5_000;
  * and as an unprivileged user. Call `stop()` when done: it kills the server and removes its
  * storage.
  */
-export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
+export async function startLoopbackRegistry(
+  options: StartLoopbackRegistryOptions = {},
+): Promise<LoopbackRegistry> {
   const images = await ensureTestImages();
   const workDir = await mkdtemp(join(tmpdir(), 'polythene-registry-'));
+  const credentials = options.requireAuth
+    ? { user: 'polythene', password: 'polythene-test' }
+    : undefined;
   // Readable by others so the test user can use the registries.conf a root test wrote.
   await chmod(workDir, 0o755);
   let server: ResultPromise | undefined;
@@ -31,7 +36,7 @@ export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
       const port = await findFreePort();
       host = `127.0.0.1:${port}`;
       try {
-        server = (await launchRegistry(workDir, host)).server;
+        server = (await launchRegistry(workDir, host, credentials)).server;
       } catch (error) {
         // Another process may take the port between our probe and the server's bind.
         if (attempt >= 3) throw error;
@@ -44,7 +49,14 @@ export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
     const podmanEnv = { CONTAINERS_REGISTRIES_CONF: registriesConfPath };
     const busyboxRef = `${host}/polythene-test/busybox:latest`;
     await runPodman(
-      ['push', '--quiet', '--tls-verify=false', images.busybox, `docker://${busyboxRef}`],
+      [
+        'push',
+        '--quiet',
+        '--tls-verify=false',
+        ...(credentials ? ['--creds', `${credentials.user}:${credentials.password}`] : []),
+        images.busybox,
+        `docker://${busyboxRef}`,
+      ],
       {
         env: podmanEnv,
       },
@@ -55,6 +67,7 @@ export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
       host,
       busyboxRef,
       podmanEnv,
+      ...(credentials ? { credentials } : {}),
       stop: () => {
         stopped ??= stopRegistry(running, workDir);
         return stopped;
@@ -69,9 +82,20 @@ export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
 
 // Wrapped in an object: a subprocess is a thenable, and returning it bare from an async
 // function would wait for the server to exit.
-async function launchRegistry(workDir: string, host: string): Promise<{ server: ResultPromise }> {
+async function launchRegistry(
+  workDir: string,
+  host: string,
+  credentials: { user: string; password: string } | undefined,
+): Promise<{ server: ResultPromise }> {
   const storageDir = join(workDir, 'storage');
   await mkdir(storageDir, { recursive: true, mode: 0o700 });
+  const htpasswdPath = join(workDir, 'htpasswd');
+  if (credentials) {
+    await writeFile(
+      htpasswdPath,
+      `${credentials.user}:${await hashBcrypt(credentials.password)}\n`,
+    );
+  }
   const configPath = join(workDir, 'config.yml');
   await writeFile(
     configPath,
@@ -86,6 +110,9 @@ async function launchRegistry(workDir: string, host: string): Promise<{ server: 
       '    enabled: true',
       'http:',
       `  addr: ${host}`,
+      ...(credentials
+        ? ['auth:', '  htpasswd:', '    realm: polythene-test', `    path: ${htpasswdPath}`]
+        : []),
       '',
     ].join('\n'),
   );
@@ -113,7 +140,8 @@ async function launchRegistry(workDir: string, host: string): Promise<{ server: 
     }
     try {
       const response = await fetch(`http://${host}/v2/`);
-      if (response.ok) return { server };
+      // With auth on, an unauthenticated /v2/ answers 401: the server is up all the same.
+      if (response.ok || (credentials && response.status === 401)) return { server };
     } catch {
       // Not listening yet.
     }
@@ -143,4 +171,30 @@ function findFreePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/** Options for {@link startLoopbackRegistry}. */
+export interface StartLoopbackRegistryOptions {
+  /**
+   * Require HTTP basic authentication (htpasswd, as registries in the wild do); the image is
+   * pushed with the credentials returned in {@link LoopbackRegistry.credentials}.
+   */
+  readonly requireAuth?: boolean;
+}
+
+// docker-registry's htpasswd wants bcrypt, which Node lacks; libxcrypt has it, reached
+// through python3's crypt module (on every Debian machine that has python3).
+async function hashBcrypt(password: string): Promise<string> {
+  const { stdout } = await execa(
+    'python3',
+    [
+      '-W',
+      'ignore',
+      '-c',
+      'import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
+      password,
+    ],
+    { stdin: 'ignore' },
+  );
+  return stdout.trim();
 }
