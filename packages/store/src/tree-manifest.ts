@@ -1,15 +1,25 @@
 import type { BigIntStats } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
 import { PolytheneError } from '@polythene/errors';
 import { type TreeDiff, toAbsolute } from './diff-layers.ts';
 import { parentOf } from './layer-lookup.ts';
 import type { ScannedPath } from './scan-tree.ts';
 import { scanTree } from './scan-tree.ts';
 
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
+// zlib is loaded on first use: `polythene exec` loads this package but never a manifest.
+async function gzipAsync(text: string, options: { level: number }): Promise<Buffer> {
+  const { gzip } = await import('node:zlib');
+  return new Promise((resolve, reject) =>
+    gzip(text, options, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
+
+async function gunzipAsync(data: Buffer): Promise<Buffer> {
+  const { gunzip } = await import('node:zlib');
+  return new Promise((resolve, reject) =>
+    gunzip(data, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
 
 // Format: gzip of UTF-8 lines, the first `polythene-manifest 1`, then one per path:
 //   type TAB mode(octal) TAB uid TAB gid TAB size TAB mtimeNs TAB linkGroup TAB path [TAB target]
