@@ -1,71 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { ALL_GUARANTEES, findExecutable } from '@polythene/probe';
-import { createBusyboxRootfs, ensureTestUser, runAsTestUser } from '@polythene/test-images';
-import { afterAll, describe } from 'vitest';
 import { createBwrapBackend } from '../../../packages/backend-bwrap/src/index.ts';
-import { HOST_SECRETS } from '../src/conformance/conformance-checks.ts';
-import { defineBackendConformanceSuite } from '../src/conformance/define-backend-conformance-suite.ts';
-import { defineScriptedConformanceSuite } from '../src/conformance/define-scripted-conformance-suite.ts';
-import { defineSigkillCheck } from '../src/conformance/define-sigkill-check.ts';
+import { defineBuiltinConformance } from './define-builtin-conformance.ts';
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
-const tsxBin = join(repoRoot, 'node_modules/.bin/tsx');
-const scratch = mkdtempSync(join(tmpdir(), 'polythene-conformance-bwrap-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-const isRoot = process.geteuid?.() === 0;
-const isMissing = findExecutable('bwrap', process.env) === undefined;
-// Every guarantee there is: these backends must enforce them all here.
-const allGuarantees = ALL_GUARANTEES;
-
-describe.skipIf(isMissing)(
-  isMissing ? 'bwrap (skipped: bwrap is not installed; apt-get install bubblewrap)' : 'bwrap',
-  () => {
-    describe.skipIf(!isRoot)(
-      isRoot ? 'as root' : 'as root (skipped: the tests do not run as root)',
-      () => {
-        defineBackendConformanceSuite({
-          createBackend: createBwrapBackend,
-          rootfs: async () => {
-            const rootfs = join(scratch, 'root-rootfs');
-            await createBusyboxRootfs(rootfs);
-            return rootfs;
-          },
-          expect: { guarantees: allGuarantees, canOverlay: true },
-        });
-
-        defineSigkillCheck({
-          backendModule: join(repoRoot, 'packages/backend-bwrap/src/index.ts'),
-          factory: 'createBwrapBackend',
-          rootfs: async () => {
-            const rootfs = join(scratch, 'sigkill-rootfs');
-            await createBusyboxRootfs(rootfs);
-            return rootfs;
-          },
-          tsx: tsxBin,
-          isClaimed: true,
-        });
-
-        defineScriptedConformanceSuite({
-          title: 'as an unprivileged user',
-          backendModule: join(repoRoot, 'packages/backend-bwrap/src/index.ts'),
-          factory: 'createBwrapBackend',
-          rootfs: async () => {
-            const user = await ensureTestUser();
-            const home = join(scratch, 'user');
-            const rootfs = join(home, 'rootfs');
-            await createBusyboxRootfs(rootfs);
-            execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
-            chownSync(scratch, user.uid, user.gid);
-            return rootfs;
-          },
-          runScript: async (argv) =>
-            (await runAsTestUser([tsxBin, ...argv], { env: { ...HOST_SECRETS } })).stdout,
-          expect: { guarantees: allGuarantees, canOverlay: true },
-        });
-      },
-    );
-  },
-);
+// bwrap enforces every guarantee, as root and in an unprivileged user namespace alike.
+defineBuiltinConformance({
+  name: 'bwrap',
+  createBackend: createBwrapBackend,
+  factory: 'createBwrapBackend',
+  missing:
+    findExecutable('bwrap', process.env) === undefined
+      ? 'bwrap is not installed; apt-get install bubblewrap'
+      : undefined,
+  guarantees: ALL_GUARANTEES,
+  canOverlay: true,
+  sigkill: { isClaimed: true },
+  unprivileged: { guarantees: ALL_GUARANTEES, canOverlay: true },
+});

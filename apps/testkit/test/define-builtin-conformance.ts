@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Backend, Guarantee } from '@polythene/probe';
+import { createBusyboxRootfs, ensureTestUser, runAsTestUser } from '@polythene/test-images';
+import { afterAll, describe } from 'vitest';
+import { HOST_SECRETS } from '../src/conformance/conformance-checks.ts';
+import { defineBackendConformanceSuite } from '../src/conformance/define-backend-conformance-suite.ts';
+import { defineScriptedConformanceSuite } from '../src/conformance/define-scripted-conformance-suite.ts';
+import { defineSigkillCheck } from '../src/conformance/define-sigkill-check.ts';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+const tsxBin = join(repoRoot, 'node_modules/.bin/tsx');
+
+/** How one built-in backend is checked. */
+export interface BuiltinConformanceOptions {
+  /** The backend's name, e.g. `bwrap`; its package is `packages/backend-<name>`. */
+  readonly name: string;
+  /** Its factory, and that factory's export name for the scripted runs. */
+  readonly createBackend: () => Backend;
+  readonly factory: string;
+  /** Why the whole suite cannot run here (a missing tool), or undefined. */
+  readonly missing: string | undefined;
+  /** Guarantees it must claim as root, and whether it mounts overlay roots. */
+  readonly guarantees: readonly Guarantee[];
+  readonly canOverlay: boolean;
+  /** The SIGKILL-of-polythene check: claimed, or why not. */
+  readonly sigkill: { readonly isClaimed: boolean; readonly reason?: string };
+  /** As the unprivileged test user: what the backend must claim, or that it is unavailable. */
+  readonly unprivileged:
+    | { readonly guarantees: readonly Guarantee[]; readonly canOverlay: boolean }
+    | { readonly unavailableReason: RegExp };
+}
+
+/**
+ * The conformance suite for a built-in backend, as root (in this process, plus the SIGKILL
+ * check) and as the unprivileged test user (a scripted run). Root only: the second world is
+ * reached through `runuser`.
+ */
+export function defineBuiltinConformance(options: BuiltinConformanceOptions): void {
+  const isRoot = process.geteuid?.() === 0;
+  const backendModule = join(repoRoot, `packages/backend-${options.name}/src/index.ts`);
+  const scratch = mkdtempSync(join(tmpdir(), `polythene-conformance-${options.name}-`));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const rootfsAt = (name: string) => async () => {
+    const rootfs = join(scratch, name);
+    await createBusyboxRootfs(rootfs);
+    return rootfs;
+  };
+  const skipReason =
+    options.missing ??
+    (isRoot ? undefined : 'these tests need root (they switch to the test user)');
+
+  describe.skipIf(skipReason !== undefined)(
+    skipReason === undefined ? options.name : `${options.name} (skipped: ${skipReason})`,
+    () => {
+      describe('as root', () => {
+        defineBackendConformanceSuite({
+          createBackend: options.createBackend,
+          rootfs: rootfsAt('root-rootfs'),
+          expect: { guarantees: options.guarantees, canOverlay: options.canOverlay },
+        });
+        defineSigkillCheck({
+          backendModule,
+          factory: options.factory,
+          rootfs: rootfsAt('sigkill-rootfs'),
+          tsx: tsxBin,
+          ...options.sigkill,
+        });
+      });
+
+      const { unprivileged } = options;
+      defineScriptedConformanceSuite({
+        title: 'as an unprivileged user',
+        backendModule,
+        factory: options.factory,
+        rootfs: async () => {
+          const user = await ensureTestUser();
+          const home = join(scratch, 'user');
+          const rootfs = join(home, 'rootfs');
+          await createBusyboxRootfs(rootfs);
+          execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
+          chownSync(scratch, user.uid, user.gid);
+          return rootfs;
+        },
+        // Host secrets in the caller's environment must not reach the command.
+        runScript: async (argv) =>
+          (await runAsTestUser([tsxBin, ...argv], { env: { ...HOST_SECRETS } })).stdout,
+        expect:
+          'unavailableReason' in unprivileged
+            ? { available: false, unavailableReason: unprivileged.unavailableReason }
+            : { guarantees: unprivileged.guarantees, canOverlay: unprivileged.canOverlay },
+      });
+    },
+  );
+}
