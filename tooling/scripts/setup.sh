@@ -12,9 +12,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 #   bubblewrap proot                          the unprivileged backends
 #   libcap2-bin util-linux                    capsh/unshare for the chroot backend
 #   busybox-static                            the local test image
-#   docker-registry skopeo                    the loopback registry tests pull from
+#   docker-registry skopeo apache2-utils      the loopback registry tests pull from (htpasswd)
 packages=(podman uidmap slirp4netns fuse-overlayfs bubblewrap proot libcap2-bin util-linux
-  busybox-static docker-registry skopeo ca-certificates tar procps iproute2)
+  busybox-static docker-registry skopeo apache2-utils ca-certificates tar procps iproute2)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

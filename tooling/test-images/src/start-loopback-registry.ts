@@ -91,10 +91,7 @@ async function launchRegistry(
   await mkdir(storageDir, { recursive: true, mode: 0o700 });
   const htpasswdPath = join(workDir, 'htpasswd');
   if (credentials) {
-    await writeFile(
-      htpasswdPath,
-      `${credentials.user}:${await hashBcrypt(credentials.password)}\n`,
-    );
+    await writeFile(htpasswdPath, `${await hashBcrypt(credentials.user, credentials.password)}\n`);
   }
   const configPath = join(workDir, 'config.yml');
   await writeFile(
@@ -182,19 +179,18 @@ export interface StartLoopbackRegistryOptions {
   readonly requireAuth?: boolean;
 }
 
-// docker-registry's htpasswd wants bcrypt, which Node lacks; libxcrypt has it, reached
-// through python3's crypt module (on every Debian machine that has python3).
-async function hashBcrypt(password: string): Promise<string> {
-  const { stdout } = await execa(
-    'python3',
-    [
-      '-W',
-      'ignore',
-      '-c',
-      'import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
-      password,
-    ],
-    { stdin: 'ignore' },
+// docker-registry's htpasswd wants bcrypt, which Node lacks: Apache's htpasswd (Debian's
+// apache2-utils, installed by tooling/scripts/setup.sh) makes the line.
+async function hashBcrypt(user: string, password: string): Promise<string> {
+  const { stdout } = await execa('htpasswd', ['-nbB', user, password], { stdin: 'ignore' }).catch(
+    (error: unknown) => {
+      throw new Error(
+        'htpasswd is needed for a registry with authentication (apt-get install apache2-utils)',
+        {
+          cause: error,
+        },
+      );
+    },
   );
   return stdout.trim();
 }
