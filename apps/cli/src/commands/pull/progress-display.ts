@@ -28,15 +28,19 @@ export function createProgressDisplay(
     };
   }
   let lastDrawMs = 0;
+  let lastDrawnPhase: string | undefined;
   let isDrawn = false;
   return {
     update(event) {
       const now = Date.now();
-      if (now - lastDrawMs < 100 && event.phase === 'extract') return;
+      // A new phase shows at once; updates within one phase at most ten times a second.
+      if (event.phase === lastDrawnPhase && now - lastDrawMs < 100) return;
       lastDrawMs = now;
+      lastDrawnPhase = event.phase;
       isDrawn = true;
-      const bytes = event.bytes === undefined ? '' : ` ${(event.bytes / MIB).toFixed(1)} MiB`;
-      const files = event.files === undefined ? '' : ` ${event.files} files`;
+      // Phases without data yet (pull, cleanup) show just their name.
+      const bytes = event.bytes ? ` ${(event.bytes / MIB).toFixed(1)} MiB` : '';
+      const files = event.files ? ` ${event.files} files` : '';
       stream.write(`\r\x1b[2Kpolythene: ${event.phase}${bytes}${files}`);
     },
     finish() {
