@@ -15,6 +15,8 @@ import {
   type ConformanceCheck,
   type ConformanceContext,
   runInSandbox,
+  runShell,
+  type TextRunResult,
 } from './conformance-checks.ts';
 
 /** Why the overlay checks do not apply to this backend here, or undefined when they do. */
@@ -79,34 +81,18 @@ function findHostMounts(paths: readonly string[]): string[] {
     .filter((line) => paths.some((path) => line.includes(path)));
 }
 
-async function runOnOverlay(
+/** Runs a shell snippet with `layers` as the overlay root (the top lower as `rootfs`). */
+function runOnOverlay(
   context: ConformanceContext,
   layers: OverlayLayers,
   script: string,
   overrides: Partial<RunSpec> = {},
-): Promise<{ exitCode: number | null; out: string; err: string }> {
-  const decoder = new TextDecoder();
-  const result = await context.backend.run({
+): Promise<TextRunResult> {
+  return runShell(context, script, {
     rootfs: layers.lowerDirs[0] as string,
     overlay: layers,
-    argv: ['/bin/sh', '-c', script],
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-    cwd: '/',
-    uid: 0,
-    gid: 0,
-    binds: [],
-    stdio: 'pipe',
-    killGraceMs: 2_000,
-    forwardSignals: false,
-    timeoutMs: 60_000,
-    probe: context.probe,
     ...overrides,
   });
-  return {
-    exitCode: result.exitCode,
-    out: result.stdout === undefined ? '' : decoder.decode(result.stdout),
-    err: result.stderr === undefined ? '' : decoder.decode(result.stderr),
-  };
 }
 
 /**
