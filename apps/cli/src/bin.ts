@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+// The CLI itself, loaded by the `polythene` launcher (src/launcher.ts) through a code cache.
 import packageJson from '../package.json' with { type: 'json' };
 import { runCli } from './cli.ts';
 

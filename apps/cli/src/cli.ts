@@ -1,133 +1,191 @@
 import { PolytheneError } from '@polythene/errors';
 import { cac } from 'cac';
+import { execCommand } from './commands/exec/exec-command.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
 import type { RawOptions } from './normalize-options.ts';
+
+/** The words that name a command (and aliases), as typed first on the command line. */
+const COMMAND_WORDS: readonly string[] = [
+  'pull',
+  'exec',
+  'clone',
+  'diff',
+  'list',
+  'ls',
+  'inspect',
+  'rm',
+  'remove',
+  'prune',
+  'backends',
+];
 
 /** What a command action resolves to: the process exit code. */
 type CommandOutcome = Promise<number>;
 
-// Keep this file light: `polythene exec` must not load the pull machinery, so every action
-// imports its command module only when it runs.
-function buildCli(version: string, setOutcome: (outcome: CommandOutcome) => void) {
+// `polythene exec` runs on every call of a test suite, so its whole path is imported here
+// and lands in the one file the launcher loads through the code cache. Every other action
+// imports its command module only when it runs, so exec never loads the pull machinery.
+//
+// Only the command being run is registered (its help, options and checks are unchanged);
+// every command is registered for `--help`, `--version`, or a word that names none of them.
+// Setting up the other commands' options would cost each exec about a millisecond.
+function buildCli(
+  version: string,
+  setOutcome: (outcome: CommandOutcome) => void,
+  commandWord: string | undefined,
+) {
+  const isOnly = commandWord !== undefined && COMMAND_WORDS.includes(commandWord);
+  const wants = (...names: string[]): boolean => !isOnly || names.includes(commandWord as string);
   const cli = cac('polythene');
   cli.option('--store <dir>', 'Store directory (env POLYTHENE_STORE, default /var/tmp/polythene)');
 
-  cli
-    .command('pull <image>', 'Export an image into a new root filesystem and print its UUID')
-    .option('--pull <policy>', 'When to contact the registry: always, missing or never', {
-      default: 'missing',
-    })
-    .option('--timeout <seconds>', 'Give up after this many seconds (and clean up)')
-    .option('--json', 'Print one JSON object (id, image, digest, path, sizes, duration)')
-    .option('--quiet', 'No progress on stderr')
-    .example('polythene pull docker.io/library/busybox:latest')
-    .example('polythene pull oci-archive:./image.tar --pull never')
-    .action((image: string, options: RawOptions) =>
-      setOutcome(
-        import('./commands/pull/pull-command.ts').then((m) => m.pullCommand(image, options)),
-      ),
-    );
-
-  cli
-    .command('exec <uuid> [...command]', 'Run a command inside a root filesystem (put it after --)')
-    .option(
-      '--isolation <backend>',
-      'Backend to try first: bwrap (bubblewrap), proot, chroot (env POLYTHENE_ISOLATION)',
-    )
-    .option('--env <KEY[=VALUE]>', 'Set a variable, or copy KEY from the host (repeatable)')
-    .option('--workdir <dir>', "Working directory inside the rootfs (default: the image's, else /)")
-    .option('--user <user[:group]>', "User inside the rootfs (default: the image's, else root)")
-    .option('--bind <src:dest[:ro]>', 'Bind a host path into the rootfs (repeatable)')
-    .option(
-      '--workspace [dir]',
-      'Bind DIR (default: the current directory) at /workspace and start there',
-    )
-    .option('--timeout <seconds>', 'Kill the whole command tree after this many seconds (exit 124)')
-    .option('--json', 'Capture output and print one JSON object with the result')
-    .option(
-      '--max-output <bytes>',
-      'With --json: cap on captured stdout and stderr each (default 16M)',
-    )
-    .option('--strict', 'Refuse to run with fewer isolation guarantees than the default (exit 125)')
-    .option(
-      '--backend-module <module>',
-      'Register a custom backend from a package or path (repeatable)',
-    )
-    .option('--ephemeral', 'Run on a throwaway copy: changes vanish afterwards')
-    .example('polythene exec 0190f5c2-… -- uname -a')
-    .example('polythene exec 0190f5c2-… --workspace --env CI -- make test')
-    .action((uuid: string, command: string[], options: RawOptions) =>
-      setOutcome(
-        import('./commands/exec/exec-command.ts').then((m) =>
-          m.execCommand(uuid, command, options),
+  if (wants('pull')) {
+    cli
+      .command('pull <image>', 'Export an image into a new root filesystem and print its UUID')
+      .option('--pull <policy>', 'When to contact the registry: always, missing or never', {
+        default: 'missing',
+      })
+      .option('--timeout <seconds>', 'Give up after this many seconds (and clean up)')
+      .option('--json', 'Print one JSON object (id, image, digest, path, sizes, duration)')
+      .option('--quiet', 'No progress on stderr')
+      .example('polythene pull docker.io/library/busybox:latest')
+      .example('polythene pull oci-archive:./image.tar --pull never')
+      .action((image: string, options: RawOptions) =>
+        setOutcome(
+          import('./commands/pull/pull-command.ts').then((m) => m.pullCommand(image, options)),
         ),
-      ),
-    );
+      );
+  }
 
-  cli
-    .command('clone <uuid>', 'Copy an entry into a new one and print its UUID')
-    .option('--method <method>', 'overlay (constant time), copy (full), or auto (default)')
-    .option('--json', "Print the new entry's metadata")
-    .option('--backend-module <module>', 'Consider a custom backend for --method auto (repeatable)')
-    .example('polythene clone 0190f5c2-…')
-    .action((uuid: string, options: RawOptions) =>
-      setOutcome(
-        import('./commands/clone/clone-command.ts').then((m) => m.cloneCommand(uuid, options)),
-      ),
-    );
+  if (wants('exec')) {
+    cli
+      .command(
+        'exec <uuid> [...command]',
+        'Run a command inside a root filesystem (put it after --)',
+      )
+      .option(
+        '--isolation <backend>',
+        'Backend to try first: bwrap (bubblewrap), proot, chroot (env POLYTHENE_ISOLATION)',
+      )
+      .option('--env <KEY[=VALUE]>', 'Set a variable, or copy KEY from the host (repeatable)')
+      .option(
+        '--workdir <dir>',
+        "Working directory inside the rootfs (default: the image's, else /)",
+      )
+      .option('--user <user[:group]>', "User inside the rootfs (default: the image's, else root)")
+      .option('--bind <src:dest[:ro]>', 'Bind a host path into the rootfs (repeatable)')
+      .option(
+        '--workspace [dir]',
+        'Bind DIR (default: the current directory) at /workspace and start there',
+      )
+      .option(
+        '--timeout <seconds>',
+        'Kill the whole command tree after this many seconds (exit 124)',
+      )
+      .option('--json', 'Capture output and print one JSON object with the result')
+      .option(
+        '--max-output <bytes>',
+        'With --json: cap on captured stdout and stderr each (default 16M)',
+      )
+      .option(
+        '--strict',
+        'Refuse to run with fewer isolation guarantees than the default (exit 125)',
+      )
+      .option(
+        '--backend-module <module>',
+        'Register a custom backend from a package or path (repeatable)',
+      )
+      .option('--ephemeral', 'Run on a throwaway copy: changes vanish afterwards')
+      .example('polythene exec 0190f5c2-… -- uname -a')
+      .example('polythene exec 0190f5c2-… --workspace --env CI -- make test')
+      .action((uuid: string, command: string[], options: RawOptions) =>
+        setOutcome(execCommand(uuid, command, options)),
+      );
+  }
 
-  cli
-    .command('diff <uuid>', 'Show what changed in an entry since it was pulled or cloned')
-    .option('--json', 'Print {added, modified, deleted}')
-    .action((uuid: string, options: RawOptions) =>
-      setOutcome(
-        import('./commands/diff/diff-command.ts').then((m) => m.diffCommand(uuid, options)),
-      ),
-    );
-
-  cli
-    .command('list', 'List the root filesystems in the store')
-    .alias('ls')
-    .option('--json', 'Print a JSON array')
-    .action((options: RawOptions) =>
-      setOutcome(import('./commands/list/list-command.ts').then((m) => m.listCommand(options))),
-    );
-
-  cli
-    .command('inspect <uuid>', "Print an entry's recorded metadata as JSON")
-    .action((uuid: string, options: RawOptions) =>
-      setOutcome(
-        import('./commands/inspect/inspect-command.ts').then((m) =>
-          m.inspectCommand(uuid, options),
+  if (wants('clone')) {
+    cli
+      .command('clone <uuid>', 'Copy an entry into a new one and print its UUID')
+      .option('--method <method>', 'overlay (constant time), copy (full), or auto (default)')
+      .option('--json', "Print the new entry's metadata")
+      .option(
+        '--backend-module <module>',
+        'Consider a custom backend for --method auto (repeatable)',
+      )
+      .example('polythene clone 0190f5c2-…')
+      .action((uuid: string, options: RawOptions) =>
+        setOutcome(
+          import('./commands/clone/clone-command.ts').then((m) => m.cloneCommand(uuid, options)),
         ),
-      ),
-    );
+      );
+  }
 
-  cli
-    .command('rm <...uuids>', 'Remove root filesystems from the store')
-    .alias('remove')
-    .action((uuids: string[], options: RawOptions) =>
-      setOutcome(import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options))),
-    );
+  if (wants('diff')) {
+    cli
+      .command('diff <uuid>', 'Show what changed in an entry since it was pulled or cloned')
+      .option('--json', 'Print {added, modified, deleted}')
+      .action((uuid: string, options: RawOptions) =>
+        setOutcome(
+          import('./commands/diff/diff-command.ts').then((m) => m.diffCommand(uuid, options)),
+        ),
+      );
+  }
 
-  cli
-    .command('prune', 'Remove old entries, orphans and stale temporaries')
-    .option('--older-than <duration>', 'Only entries older than this (e.g. 7d, 12h, 30m)')
-    .option('--json', 'Print what was removed as JSON')
-    .example('polythene prune --older-than 7d')
-    .action((options: RawOptions) =>
-      setOutcome(import('./commands/prune/prune-command.ts').then((m) => m.pruneCommand(options))),
-    );
+  if (wants('list', 'ls')) {
+    cli
+      .command('list', 'List the root filesystems in the store')
+      .alias('ls')
+      .option('--json', 'Print a JSON array')
+      .action((options: RawOptions) =>
+        setOutcome(import('./commands/list/list-command.ts').then((m) => m.listCommand(options))),
+      );
+  }
 
-  cli
-    .command('backends', 'Show every backend: available here or why not, and what it enforces')
-    .option('--json', 'Print a JSON array')
-    .option('--backend-module <module>', 'Also show a custom backend (repeatable)')
-    .action((options: RawOptions) =>
-      setOutcome(
-        import('./commands/backends/backends-command.ts').then((m) => m.backendsCommand(options)),
-      ),
-    );
+  if (wants('inspect')) {
+    cli
+      .command('inspect <uuid>', "Print an entry's recorded metadata as JSON")
+      .action((uuid: string, options: RawOptions) =>
+        setOutcome(
+          import('./commands/inspect/inspect-command.ts').then((m) =>
+            m.inspectCommand(uuid, options),
+          ),
+        ),
+      );
+  }
+
+  if (wants('rm', 'remove')) {
+    cli
+      .command('rm <...uuids>', 'Remove root filesystems from the store')
+      .alias('remove')
+      .action((uuids: string[], options: RawOptions) =>
+        setOutcome(import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options))),
+      );
+  }
+
+  if (wants('prune')) {
+    cli
+      .command('prune', 'Remove old entries, orphans and stale temporaries')
+      .option('--older-than <duration>', 'Only entries older than this (e.g. 7d, 12h, 30m)')
+      .option('--json', 'Print what was removed as JSON')
+      .example('polythene prune --older-than 7d')
+      .action((options: RawOptions) =>
+        setOutcome(
+          import('./commands/prune/prune-command.ts').then((m) => m.pruneCommand(options)),
+        ),
+      );
+  }
+
+  if (wants('backends')) {
+    cli
+      .command('backends', 'Show every backend: available here or why not, and what it enforces')
+      .option('--json', 'Print a JSON array')
+      .option('--backend-module <module>', 'Also show a custom backend (repeatable)')
+      .action((options: RawOptions) =>
+        setOutcome(
+          import('./commands/backends/backends-command.ts').then((m) => m.backendsCommand(options)),
+        ),
+      );
+  }
 
   cli.help();
   cli.version(version);
@@ -141,9 +199,13 @@ function buildCli(version: string, setOutcome: (outcome: CommandOutcome) => void
 export async function runCli(argv: readonly string[], version: string): Promise<number> {
   let outcome: CommandOutcome | undefined;
   try {
-    const cli = buildCli(version, (value) => {
-      outcome = value;
-    });
+    const cli = buildCli(
+      version,
+      (value) => {
+        outcome = value;
+      },
+      argv[0],
+    );
     cli.parse(['node', 'polythene', ...argv], { run: false });
     if (cli.options.help || cli.options.version) return EXIT_CODES.ok;
     if (!cli.matchedCommand) {

@@ -1,7 +1,7 @@
 import type { AvailableProbe, RunSpec } from '@polythene/probe';
 import { describe, expect, it } from 'vitest';
 import { buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
-import { readBwrapStatusLine } from './parse-bwrap-status.ts';
+import { parseBwrapStatus } from './parse-bwrap-status.ts';
 
 const probe: AvailableProbe = {
   available: true,
@@ -241,12 +241,13 @@ describe('overlay roots', () => {
   });
 });
 
-describe('readBwrapStatusLine', () => {
-  it('reads the child pid and the exit code, ignoring junk', () => {
-    const status = {};
-    readBwrapStatusLine('{ "child-pid": 42, "net-namespace": 1 }', status);
-    readBwrapStatusLine('not json', status);
-    readBwrapStatusLine('{ "exit-code": 143 }', status);
-    expect(status).toEqual({ childPid: 42, exitCode: 143 });
+describe('parseBwrapStatus', () => {
+  it('reads the child pid and the exit code, ignoring junk and a line still being written', () => {
+    const text = '{ "child-pid": 42, "net-namespace": 1 }\nnot json\n{ "exit-code": 143 }\n{ "exi';
+    expect(parseBwrapStatus(text)).toEqual({ childPid: 42, exitCode: 143 });
+  });
+
+  it('is empty before bwrap wrote anything', () => {
+    expect(parseBwrapStatus('')).toEqual({});
   });
 });

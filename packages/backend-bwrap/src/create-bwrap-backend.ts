@@ -10,18 +10,18 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
   checkRunSpec,
   decodeExitCode,
   listChildPids,
+  openSideChannelFile,
   sendSignal,
   superviseProcess,
 } from '@polythene/probe';
 import { buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
-import { type BwrapStatus, readBwrapStatusLine } from './parse-bwrap-status.ts';
+import { type BwrapStatus, parseBwrapStatus } from './parse-bwrap-status.ts';
 import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
 
 /**
@@ -71,29 +71,31 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
     ...(stagingDir === undefined ? {} : { stagingDir }),
   });
 
+  // Options in and status out through files, not pipes: nothing to drain while it runs, and
+  // the status is read only when it matters (a signal to forward, the exit).
+  const argsFile = openSideChannelFile(options.map((arg) => `${arg}\0`).join(''));
+  const statusFile = openSideChannelFile();
+  const readStatus = (): BwrapStatus => parseBwrapStatus(statusFile.readText());
   try {
-    const status: BwrapStatus = {};
     return await superviseProcess({
       backend: 'bwrap',
       file: commandLine.file,
       args: commandLine.args,
       env: {},
       controls: spec,
-      extraStdio: ['pipe', 'pipe'],
-      onSpawn: ({ extraStreams }) => {
-        const argsStream = extraStreams[0] as Writable;
-        argsStream.on('error', () => undefined);
-        argsStream.end(options.map((arg) => `${arg}\0`).join(''));
-        readStatus(extraStreams[1] as Readable, status);
-      },
-      findCommandPid: () =>
+      extraStdio: [argsFile.fd, statusFile.fd],
+      findCommandPid: () => {
         // bwrap's init is pid 1 of the sandbox; the command is its child.
-        status.childPid === undefined ? undefined : listChildPids(status.childPid)[0],
+        const { childPid } = readStatus();
+        return childPid === undefined ? undefined : listChildPids(childPid)[0];
+      },
       killTree: () => {
         // Killing the pid namespace's init kills every process in it at once.
-        if (status.childPid !== undefined) sendSignal(status.childPid, 'SIGKILL');
+        const { childPid } = readStatus();
+        if (childPid !== undefined) sendSignal(childPid, 'SIGKILL');
       },
       interpretExit: (exit) => {
+        const status = readStatus();
         if (status.exitCode !== undefined) return decodeExitCode(status.exitCode);
         if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL' };
         if (exit.signal !== null) return { exitCode: null, signal: exit.signal };
@@ -104,6 +106,8 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
       },
     });
   } finally {
+    argsFile.close();
+    statusFile.close();
     if (stagingDir !== undefined) removeStagingDir(stagingDir);
   }
 }
@@ -135,19 +139,6 @@ function removeStagingDir(dir: string): void {
   } catch {
     // Left behind as empty mount points in the host's temp dir; harmless.
   }
-}
-
-function readStatus(stream: Readable, status: BwrapStatus): void {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) readBwrapStatusLine(line, status);
-  });
-  stream.on('end', () => readBwrapStatusLine(pending, status));
-  stream.on('error', () => undefined);
 }
 
 function describeBwrapError(stderr: Uint8Array | undefined): string {

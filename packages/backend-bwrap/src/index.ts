@@ -7,7 +7,7 @@ export {
 } from './build-bwrap-args.ts';
 export { createBwrapBackend } from './create-bwrap-backend.ts';
 export type { BwrapStatus } from './parse-bwrap-status.ts';
-export { readBwrapStatusLine } from './parse-bwrap-status.ts';
+export { parseBwrapStatus } from './parse-bwrap-status.ts';
 export type { BwrapDetails } from './probe-bwrap.ts';
 export {
   describeRefusal,

@@ -7,10 +7,16 @@ export interface BwrapStatus {
 }
 
 /**
- * Reads bwrap's status documents (one JSON object per line) into `status`, ignoring lines it
- * cannot parse: a partial line is completed by a later chunk, so callers pass whole lines.
+ * Reads what bwrap wrote to its `--json-status-fd` so far: one JSON document per line. A line
+ * it cannot parse (one bwrap is still writing) is ignored; the next read sees it whole.
  */
-export function readBwrapStatusLine(line: string, status: BwrapStatus): void {
+export function parseBwrapStatus(text: string): BwrapStatus {
+  const status: BwrapStatus = {};
+  for (const line of text.split('\n')) readStatusLine(line, status);
+  return status;
+}
+
+function readStatusLine(line: string, status: BwrapStatus): void {
   const trimmed = line.trim();
   if (trimmed === '') return;
   let document: unknown;

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
@@ -8,6 +7,7 @@ import {
   decodeExitCode,
   listChildPids,
   locateInRootfs,
+  openSideChannelFile,
   sendSignal,
   superviseProcess,
 } from '@polythene/probe';
@@ -91,43 +91,46 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
     },
     mounts,
   );
-  let isReady = false;
-  let initPid: number | undefined;
-  return superviseProcess({
-    backend: 'chroot',
-    file,
-    args,
-    env: spec.env,
-    controls: spec,
-    extraStdio: ['pipe'],
-    onSpawn: ({ pid, extraStreams }) => {
-      const ready = extraStreams[0] as Readable;
-      ready.on('data', () => {
-        isReady = true;
-        // unshare's forked child is the set-up shell: pid 1 of the new pid namespace.
-        initPid = listChildPids(pid)[0];
-      });
-      ready.on('error', () => undefined);
-    },
-    findCommandPid: () =>
-      isReady && initPid !== undefined ? listChildPids(initPid)[0] : undefined,
-    killTree: () => {
-      // SIGKILL to the pid namespace's init takes every process in it down at once.
-      if (initPid !== undefined) sendSignal(initPid, 'SIGKILL');
-    },
-    interpretExit: (exit) => {
-      if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL' };
-      if (!isReady) {
-        if (exit.signal !== null) return { exitCode: null, signal: exit.signal };
-        throw new PolytheneError(
-          'POLYTHENE_SETUP_FAILED',
-          `chroot could not set up the sandbox: ${describeError(exit.stderr)}`,
-        );
-      }
-      if (exit.code === null) return { exitCode: null, signal: exit.signal };
-      return decodeExitCode(exit.code);
-    },
-  });
+  // The set-up script writes "ready" here just before it starts the command. A file, not a
+  // pipe: nothing to drain while the command runs; it is read when a signal or the exit needs it.
+  const readyFile = openSideChannelFile();
+  const isReady = (): boolean => readyFile.readText() !== '';
+  // unshare's forked child is the set-up shell: pid 1 of the new pid namespace.
+  const findInitPid = (backendPid: number): number | undefined =>
+    isReady() ? listChildPids(backendPid)[0] : undefined;
+  try {
+    return await superviseProcess({
+      backend: 'chroot',
+      file,
+      args,
+      env: spec.env,
+      controls: spec,
+      extraStdio: [readyFile.fd],
+      findCommandPid: (backendPid) => {
+        const initPid = findInitPid(backendPid);
+        return initPid === undefined ? undefined : listChildPids(initPid)[0];
+      },
+      killTree: (backendPid) => {
+        // SIGKILL to the pid namespace's init takes every process in it down at once.
+        const initPid = findInitPid(backendPid);
+        if (initPid !== undefined) sendSignal(initPid, 'SIGKILL');
+      },
+      interpretExit: (exit) => {
+        if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL' };
+        if (!isReady()) {
+          if (exit.signal !== null) return { exitCode: null, signal: exit.signal };
+          throw new PolytheneError(
+            'POLYTHENE_SETUP_FAILED',
+            `chroot could not set up the sandbox: ${describeError(exit.stderr)}`,
+          );
+        }
+        if (exit.code === null) return { exitCode: null, signal: exit.signal };
+        return decodeExitCode(exit.code);
+      },
+    });
+  } finally {
+    readyFile.close();
+  }
 }
 
 /**

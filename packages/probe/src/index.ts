@@ -50,6 +50,8 @@ export {
 } from './run/proc-tree.ts';
 export type { QuietRunOptions, QuietRunResult } from './run/run-quietly.ts';
 export { runQuietly } from './run/run-quietly.ts';
+export type { SideChannelFile } from './run/side-channel-file.ts';
+export { openSideChannelFile } from './run/side-channel-file.ts';
 export type {
   BackendExit,
   CommandOutcome,

@@ -9,6 +9,11 @@ import type { Backend } from './backend.ts';
 export interface LoadBackendModuleOptions {
   /** Directory that relative paths and package names are resolved from (usually `process.cwd()`). */
   readonly cwd: string;
+  /**
+   * Imports the module's `file:` URL; default `import()`. A host that runs this code where
+   * `import()` is unavailable (the CLI compiles its bundle with a V8 code cache) passes its own.
+   */
+  readonly importModule?: (url: string) => Promise<unknown>;
 }
 
 /**
@@ -27,7 +32,8 @@ export async function loadBackendModule(
 
   let namespace: Record<string, unknown>;
   try {
-    namespace = (await import(url)) as Record<string, unknown>;
+    const importModule = options.importModule ?? ((target: string) => import(target));
+    namespace = (await importModule(url)) as Record<string, unknown>;
   } catch (error) {
     throw new PolytheneError(
       'POLYTHENE_BACKEND_MODULE',

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -190,8 +189,12 @@ function isCacheEntry(value: unknown): value is CacheEntry {
   return result.available === false && typeof result.reason === 'string';
 }
 
+let temporarySequence = 0;
+
 function writeCacheFile(path: string, content: CacheFile, log: (line: string) => void): void {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  // Unique per process and write; `wx` below refuses a clash rather than clobbering it.
+  temporarySequence += 1;
+  const temporary = `${path}.${process.pid}.${temporarySequence}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // `wx` + rename: readers see the old file or the new one, never half of one.

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
  */
 export async function checkStorePermissions(dir: string): Promise<string[]> {
   const storeDir = resolve(dir);
-  const stats = await stat(storeDir).catch(() => undefined);
+  const stats = await fs.stat(storeDir).catch(() => undefined);
   if (stats === undefined) return [];
   const warnings: string[] = [];
   const uid = process.getuid?.();

@@ -279,3 +279,43 @@ describe('scratch layers and copies', () => {
     await store.remove(parentId);
   });
 });
+
+describe('dependentsOf, by base markers', () => {
+  const names = async (): Promise<string[]> => (await readdir(store.dir)).sort();
+
+  it('marks every lower of an overlay clone, so unmarked entries need no scan', async () => {
+    const parentId = await pullLike();
+    const otherId = await pullLike();
+    const clone = await store.cloneEntry(parentId, { method: 'overlay' });
+    const second = await store.cloneEntry(clone.id, { method: 'overlay' });
+    expect(await names()).toEqual(
+      expect.arrayContaining([`.base-${parentId}`, `.base-${clone.id}`]),
+    );
+    expect(await names()).not.toContain(`.base-${otherId}`);
+    expect(await names()).not.toContain(`.base-${second.id}`);
+    expect(await store.dependentsOf(parentId)).toEqual([clone.id, second.id]);
+
+    // The proof that an unmarked entry is answered without reading metadata: a clone
+    // written by hand (no marker) is not seen. Clones made by the store always mark.
+    const forged = await store.cloneEntry(parentId, { method: 'copy' });
+    const forgedPath = join(store.dir, `${forged.id}.json`);
+    const metadata = JSON.parse(await readFile(forgedPath, 'utf8'));
+    await writeFile(forgedPath, JSON.stringify({ ...metadata, lowerIds: [otherId] }));
+    expect(await store.dependentsOf(otherId)).toEqual([]);
+  });
+
+  it('removes a base marker with its entry, and prune removes an orphan one', async () => {
+    const parentId = await pullLike();
+    const clone = await store.cloneEntry(parentId, { method: 'overlay' });
+    await store.remove(clone.id);
+    expect(await store.dependentsOf(parentId)).toEqual([]);
+    await store.remove(parentId);
+    expect(await names()).toEqual([]);
+
+    const orphanId = '01890a5d-ac96-774b-bcce-b302099a8099';
+    await writeFile(join(store.dir, `.base-${orphanId}`), '');
+    const report = await store.prune();
+    expect(report.removedOrphanMetadata).toBe(1);
+    expect(await names()).toEqual([]);
+  });
+});

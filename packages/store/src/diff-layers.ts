@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLayerLookup, joinRelative, type MergedEntry } from './layer-lookup.ts';
 import type { OverlayXattrReader } from './overlay-xattrs.ts';
@@ -53,7 +53,7 @@ export async function diffLayers(
 
   async function walk(relativePath: string, previous: MergedEntry | undefined): Promise<void> {
     const dirHost = join(upperRoot, relativePath);
-    const names = await readdir(dirHost).catch((error: unknown) => {
+    const names = await fs.readdir(dirHost).catch((error: unknown) => {
       if (errorCode(error) === 'EACCES') return [];
       throw error;
     });
@@ -67,7 +67,7 @@ export async function diffLayers(
     for (const name of names) {
       const childRelative = joinRelative(relativePath, name);
       const hostPath = join(dirHost, name);
-      const stats = await lstat(hostPath).catch(() => undefined);
+      const stats = await fs.lstat(hostPath).catch(() => undefined);
       if (stats === undefined) continue;
       const childBefore = isDirBefore ? await before.lookup(childRelative) : undefined;
       if (await after.isWhiteout(stats, hostPath, dirHost)) {
@@ -89,7 +89,7 @@ export async function diffLayers(
   }
 
   const rootBefore = await before.lookup('');
-  const rootAfter = await lstat(upperRoot);
+  const rootAfter = await fs.lstat(upperRoot);
   if (rootBefore !== undefined && hasDirMetadataChanged(rootBefore.stats, rootAfter))
     diff.modified.push('/');
   await walk('', rootBefore);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { PolytheneError } from '@polythene/errors';
 
 const ENTRY_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -9,6 +8,12 @@ const MAX_SHOWN_CHARS = 64;
 // a burst still has room before it must borrow the next millisecond.
 let lastMs = -1;
 let counter = 0;
+
+// Web Crypto's generator, not `node:crypto`: that module costs milliseconds to load, and
+// every `polythene exec` would pay for it without ever creating an id.
+function randomBytes(count: number): Buffer {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(count)));
+}
 
 /**
  * Creates a new store entry id: a UUID version 7 (48-bit Unix milliseconds, then random

@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
   type OverlayXattrReader,
@@ -70,7 +70,7 @@ export function createLayerLookup(
 
   async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
     try {
-      return await lstat(path);
+      return await fs.lstat(path);
     } catch (error) {
       const code = errorCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -157,7 +157,7 @@ export function createLayerLookup(
     const hidden = new Set<string>();
     for (const index of entry.dirLayers) {
       const dirHost = join(layers[index] as string, relativePath);
-      const names = await readdir(dirHost).catch((error: unknown) => {
+      const names = await fs.readdir(dirHost).catch((error: unknown) => {
         if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [];
         throw error;
       });

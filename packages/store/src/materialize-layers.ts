@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { chmod, lchown, lstat, mkdir, readdir, rmdir, unlink, utimes } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { copyTree, runCp } from './copy-tree.ts';
@@ -38,8 +38,8 @@ export async function materializeLayers(
     throw new PolytheneError('POLYTHENE_USAGE', 'materializeLayers needs at least one layer');
   }
   const targetRoot = resolve(target);
-  await mkdir(targetRoot, { recursive: true, mode: 0o700 });
-  if ((await readdir(targetRoot)).length > 0) {
+  await fs.mkdir(targetRoot, { recursive: true, mode: 0o700 });
+  if ((await fs.readdir(targetRoot)).length > 0) {
     throw new PolytheneError(
       'POLYTHENE_USAGE',
       `cannot materialize layers into ${targetRoot}: it is not empty; pass a new or empty directory`,
@@ -68,12 +68,12 @@ async function applyLayer(
     dirs.push({ relativePath, stats });
     await makeOwnerWritable(targetDir);
     if ((await layer.xattrsOf(dirHost)).opaque === 'y') {
-      for (const name of await readdir(targetDir)) await removeAnything(join(targetDir, name));
+      for (const name of await fs.readdir(targetDir)) await removeAnything(join(targetDir, name));
     }
-    for (const name of await readdir(dirHost)) {
+    for (const name of await fs.readdir(dirHost)) {
       const childRelative = relativePath === '' ? name : `${relativePath}/${name}`;
       const hostPath = join(dirHost, name);
-      const childStats = await lstat(hostPath);
+      const childStats = await fs.lstat(hostPath);
       const targetPath = join(targetRoot, childRelative);
       if (await layer.isWhiteout(childStats, hostPath, dirHost)) {
         await removeAnything(targetPath);
@@ -84,15 +84,15 @@ async function applyLayer(
         toCopy.push(childRelative);
         continue;
       }
-      const existing = await lstat(targetPath).catch(() => undefined);
+      const existing = await fs.lstat(targetPath).catch(() => undefined);
       if (existing !== undefined && !existing.isDirectory()) await removeAnything(targetPath);
       if (existing === undefined || !existing.isDirectory())
-        await mkdir(targetPath, { mode: 0o700 });
+        await fs.mkdir(targetPath, { mode: 0o700 });
       await visit(childRelative, childStats);
     }
   }
 
-  await visit('', await lstat(layerRoot));
+  await visit('', await fs.lstat(layerRoot));
   for (let start = 0; start < toCopy.length; start += CP_BATCH_SIZE) {
     const batch = toCopy.slice(start, start + CP_BATCH_SIZE);
     await runCp(['-a', '--reflink=auto', '--parents', '-t', targetRoot, '--', ...batch], {
@@ -101,28 +101,28 @@ async function applyLayer(
   }
   for (const { relativePath, stats } of dirs.reverse()) {
     const targetDir = join(targetRoot, relativePath);
-    if (isRoot) await lchown(targetDir, stats.uid, stats.gid);
-    await chmod(targetDir, stats.mode & 0o7777);
-    await utimes(targetDir, stats.atime, stats.mtime);
+    if (isRoot) await fs.lchown(targetDir, stats.uid, stats.gid);
+    await fs.chmod(targetDir, stats.mode & 0o7777);
+    await fs.utimes(targetDir, stats.atime, stats.mtime);
   }
 }
 
 async function makeOwnerWritable(dir: string): Promise<void> {
   if (isRoot) return;
-  const stats = await lstat(dir);
-  if ((stats.mode & 0o700) !== 0o700) await chmod(dir, (stats.mode & 0o7777) | 0o700);
+  const stats = await fs.lstat(dir);
+  if ((stats.mode & 0o700) !== 0o700) await fs.chmod(dir, (stats.mode & 0o7777) | 0o700);
 }
 
 // Deletes a file, symlink or whole directory tree; a missing path is fine.
 async function removeAnything(path: string): Promise<void> {
-  const stats = await lstat(path).catch(() => undefined);
+  const stats = await fs.lstat(path).catch(() => undefined);
   if (stats === undefined) return;
   try {
     if (stats.isDirectory()) await removeTree(path);
-    else await unlink(path);
+    else await fs.unlink(path);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return;
-    if (errorCode(error) === 'EISDIR') await rmdir(path);
+    if (errorCode(error) === 'EISDIR') await fs.rmdir(path);
     else
       throw new PolytheneError(
         'POLYTHENE_STORE_UNAVAILABLE',

@@ -1,15 +1,14 @@
-import { accessSync, lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import {
-  chmod,
+  accessSync,
   constants,
-  lstat,
-  mkdir,
-  readdir,
-  readFile,
-  rename,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+  existsSync,
+  promises as fs,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { hasErrorCode, isPolytheneError, PolytheneError } from '@polythene/errors';
 import { copyTree } from './copy-tree.ts';
@@ -34,6 +33,7 @@ import {
   type ScratchLayer,
 } from './scratch-layer.ts';
 import {
+  baseMarkerName,
   manifestName,
   metadataName,
   parseEntryName,
@@ -172,7 +172,11 @@ export interface Store {
    * `POLYTHENE_ROOTFS_NOT_FOUND` when a lower of the source is missing.
    */
   cloneEntry(id: string, options: CloneEntryOptions): Promise<EntryMetadata>;
-  /** Ids of the committed entries layered on `id` (whose `lowerIds` include it), oldest first. */
+  /**
+   * Ids of the committed entries layered on `id` (whose `lowerIds` include it), oldest first.
+   * One stat for an entry no overlay clone was ever made of (its `.base-<id>` marker is
+   * missing); otherwise every entry's metadata is read.
+   */
   dependentsOf(id: string): Promise<string[]>;
   /**
    * What changed in entry `id` since it was pulled or cloned. A `directory` entry is walked
@@ -235,9 +239,9 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
 async function createStoreDir(storeDir: string): Promise<void> {
   try {
     // Parents get the usual mode; only the store itself is private.
-    await mkdir(dirname(storeDir), { recursive: true });
-    await mkdir(storeDir, { mode: 0o700 });
-    await chmod(storeDir, 0o700);
+    await fs.mkdir(dirname(storeDir), { recursive: true });
+    await fs.mkdir(storeDir, { mode: 0o700 });
+    await fs.chmod(storeDir, 0o700);
   } catch (error) {
     if (errorCode(error) === 'EEXIST') return;
     throw new PolytheneError(
@@ -255,6 +259,7 @@ function createStore(dir: string): Store {
   const metadataPath = (id: string): string => join(dir, metadataName(id));
   const manifestPath = (id: string): string => join(dir, manifestName(id));
   const workPath = (id: string): string => join(dir, workName(id));
+  const baseMarkerPath = (id: string): string => join(dir, baseMarkerName(id));
 
   function notFound(id: string): PolytheneError {
     return new PolytheneError(
@@ -295,7 +300,7 @@ function createStore(dir: string): Store {
   }
 
   async function hasRootfs(id: string): Promise<boolean> {
-    return (await lstat(entryPath(id)).catch(() => undefined))?.isDirectory() === true;
+    return (await fs.lstat(entryPath(id)).catch(() => undefined))?.isDirectory() === true;
   }
 
   async function readMetadataFile(
@@ -369,19 +374,19 @@ function createStore(dir: string): Store {
   // metadata; so checking temporaries first and the rootfs second leaves no window in which
   // a live entry looks orphaned.
   async function removeOrphanMetadata(id: string): Promise<boolean> {
-    const names = await readdir(dir);
+    const names = await fs.readdir(dir);
     if (names.some((name) => parseTemporaryName(name)?.id === id)) return false;
-    if ((await lstat(entryPath(id)).catch(() => undefined)) !== undefined) return false;
+    if ((await fs.lstat(entryPath(id)).catch(() => undefined)) !== undefined) return false;
     let removed = false;
-    for (const path of [metadataPath(id), manifestPath(id)]) {
+    for (const path of [metadataPath(id), manifestPath(id), baseMarkerPath(id)]) {
       try {
-        await unlink(path);
+        await fs.unlink(path);
         removed = true;
       } catch (error) {
         if (errorCode(error) !== 'ENOENT') throw error;
       }
     }
-    if ((await lstat(workPath(id)).catch(() => undefined))?.isDirectory()) {
+    if ((await fs.lstat(workPath(id)).catch(() => undefined))?.isDirectory()) {
       await removeTree(workPath(id));
       removed = true;
     }
@@ -416,7 +421,9 @@ function createStore(dir: string): Store {
         if (metadata !== undefined && !('invalid' in metadata) && metadata.lowerIds?.includes(id))
           others.push(`clone ${temporary.id} being created by process ${temporary.pid}`);
       } else if (temporary.kind === 'scratch' && !temporary.isMetadata) {
-        const lowers = await readFile(join(dir, name, SCRATCH_LOWERS_FILE), 'utf8').catch(() => '');
+        const lowers = await fs
+          .readFile(join(dir, name, SCRATCH_LOWERS_FILE), 'utf8')
+          .catch(() => '');
         if (lowers.split('\n').includes(id))
           others.push(`a throwaway layer of process ${temporary.pid}`);
       }
@@ -448,7 +455,7 @@ function createStore(dir: string): Store {
     try {
       // The atomic step: whoever renames the rootfs away owns the removal; from here on
       // exec, inspect and other removals see "not found".
-      await rename(entryPath(id), trashPath);
+      await fs.rename(entryPath(id), trashPath);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') throw notFound(id);
       throw new PolytheneError(
@@ -465,34 +472,34 @@ function createStore(dir: string): Store {
     try {
       await assertNotInUse(id);
     } catch (error) {
-      await rename(trashPath, entryPath(id));
+      await fs.rename(trashPath, entryPath(id));
       throw error;
     }
     // Metadata goes before the tree (which may take long) so the entry vanishes from list
     // at once; the trash directory keeps orphan checks from racing with us meanwhile.
-    for (const path of [metadataPath(id), manifestPath(id)]) {
-      await unlink(path).catch((error: unknown) => {
+    for (const path of [metadataPath(id), manifestPath(id), baseMarkerPath(id)]) {
+      await fs.unlink(path).catch((error: unknown) => {
         if (errorCode(error) !== 'ENOENT') throw error;
       });
     }
-    if ((await lstat(workPath(id)).catch(() => undefined))?.isDirectory())
+    if ((await fs.lstat(workPath(id)).catch(() => undefined))?.isDirectory())
       await removeTree(workPath(id));
-    const trashStats = await lstat(trashPath);
+    const trashStats = await fs.lstat(trashPath);
     // Swapped for a symlink between our lstat and rename: drop the link, never its target.
     if (trashStats.isDirectory()) await removeTree(trashPath);
-    else await unlink(trashPath);
+    else await fs.unlink(trashPath);
   }
 
   async function clearStaleTemporaries(): Promise<number> {
     let removed = 0;
-    for (const name of await readdir(dir)) {
+    for (const name of await fs.readdir(dir)) {
       const temporary = parseTemporaryName(name);
       if (temporary === undefined || isProcessAlive(temporary.pid)) continue;
       const path = join(dir, name);
       try {
-        const stats = await lstat(path);
+        const stats = await fs.lstat(path);
         if (stats.isDirectory()) await removeTree(path);
-        else await unlink(path);
+        else await fs.unlink(path);
         removed += 1;
       } catch {
         // Best effort: gone already (a concurrent prune) or not ours to delete.
@@ -503,7 +510,7 @@ function createStore(dir: string): Store {
 
   async function list(): Promise<StoreEntry[]> {
     const found = new Map<string, { hasRootfs: boolean; hasMetadata: boolean }>();
-    for (const dirent of await readdir(dir, { withFileTypes: true })) {
+    for (const dirent of await fs.readdir(dir, { withFileTypes: true })) {
       const parsed = parseEntryName(dirent.name);
       if (parsed === undefined) continue;
       const seen = found.get(parsed.id) ?? { hasRootfs: false, hasMetadata: false };
@@ -516,7 +523,9 @@ function createStore(dir: string): Store {
       if (!seen.hasRootfs && !seen.hasMetadata) continue;
       // Entries come and go while we look (pulls, removals): re-read each one and skip
       // those that vanished instead of failing the whole listing.
-      const rootfs = seen.hasRootfs ? await lstat(entryPath(id)).catch(() => undefined) : undefined;
+      const rootfs = seen.hasRootfs
+        ? await fs.lstat(entryPath(id)).catch(() => undefined)
+        : undefined;
       const metadata = seen.hasMetadata ? await readMetadata(id) : undefined;
       const valid = metadata === undefined || 'invalid' in metadata ? undefined : metadata;
       const isRootfsDir = rootfs?.isDirectory() === true;
@@ -536,12 +545,12 @@ function createStore(dir: string): Store {
 
   // Manifests and work dirs whose entry has neither rootfs nor metadata.
   async function removeOrphanParts(): Promise<number> {
-    const names = await readdir(dir);
+    const names = await fs.readdir(dir);
     const nameSet = new Set(names);
     let removed = 0;
     for (const name of names) {
       const parsed = parseEntryName(name);
-      if (parsed === undefined || (parsed.part !== 'manifest' && parsed.part !== 'work')) continue;
+      if (parsed === undefined || parsed.part === 'rootfs' || parsed.part === 'metadata') continue;
       if (nameSet.has(parsed.id) || nameSet.has(metadataName(parsed.id))) continue;
       if (await removeOrphanMetadata(parsed.id)) removed += 1;
     }
@@ -655,24 +664,26 @@ function createStore(dir: string): Store {
     };
     try {
       // Work dir first: a crash leaves it without metadata, an orphan prune removes.
-      await mkdir(workPath(id), { mode: 0o700 });
+      await fs.mkdir(workPath(id), { mode: 0o700 });
       await createUpperRoot(upper, stack.dirs[0] as string);
+      // Markers before metadata: no committed clone ever lacks its lowers' markers.
+      await markAsBases(stack.ids);
       // The pending metadata is our intent: a removal of a lower that starts now sees it.
-      await writeFile(pendingMetadata, `${JSON.stringify(metadata, null, 2)}\n`, {
+      await fs.writeFile(pendingMetadata, `${JSON.stringify(metadata, null, 2)}\n`, {
         mode: 0o644,
         flag: 'wx',
       });
       await assertLowersExist(parentId, stack.ids);
-      await rename(pendingMetadata, metadataPath(id));
+      await fs.rename(pendingMetadata, metadataPath(id));
       try {
-        await rename(upper, entryPath(id));
+        await fs.rename(upper, entryPath(id));
       } catch (error) {
-        await unlink(metadataPath(id)).catch(() => undefined);
+        await fs.unlink(metadataPath(id)).catch(() => undefined);
         throw error;
       }
       return metadata;
     } catch (error) {
-      await unlink(pendingMetadata).catch(() => undefined);
+      await fs.unlink(pendingMetadata).catch(() => undefined);
       await removeTree(upper).catch(() => undefined);
       await removeTree(workPath(id)).catch(() => undefined);
       if (errorCode(error) === undefined || isPolytheneError(error)) throw error;
@@ -718,9 +729,19 @@ function createStore(dir: string): Store {
     return diffTreeAgainstManifest(layers.rootfs, manifest);
   }
 
+  // Every exec asks this. Overlay clones mark their lowers before they exist, so an entry
+  // without a marker has no clone: one stat instead of reading every entry's metadata.
   async function dependentsOf(id: string): Promise<string[]> {
     assertEntryId(id);
+    if (!existsSync(baseMarkerPath(id))) return [];
     return (await findUsers(id)).entryIds;
+  }
+
+  async function markAsBases(ids: readonly string[]): Promise<void> {
+    for (const lowerId of ids) {
+      // Append mode: creates the marker, never truncates or replaces one.
+      await fs.writeFile(baseMarkerPath(lowerId), '', { flag: 'a', mode: 0o644 });
+    }
   }
 
   async function createScratchLayer(id: string): Promise<ScratchLayer> {
@@ -732,7 +753,7 @@ function createStore(dir: string): Store {
       const upperDir = join(scratch, 'upper');
       const workDir = join(scratch, 'work');
       await createUpperRoot(upperDir, stack.dirs[0] as string);
-      await mkdir(workDir, { mode: 0o700 });
+      await fs.mkdir(workDir, { mode: 0o700 });
       // Recorded intent first, check second: see `remove`.
       await assertLowersExist(id, stack.ids);
       return {
@@ -755,7 +776,7 @@ function createStore(dir: string): Store {
     const dispose = disposerFor(scratch);
     try {
       const rootfs = join(scratch, 'rootfs');
-      await mkdir(rootfs, { mode: 0o700 });
+      await fs.mkdir(rootfs, { mode: 0o700 });
       if (layers.layout === 'directory') await copyTree(layers.rootfs, rootfs);
       else await materializeLayers(stack.dirs, rootfs);
       return { rootfs, dispose, [Symbol.asyncDispose]: dispose };

@@ -1,4 +1,4 @@
-import { chmod, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { formatUntrusted, newEntryId } from './entry-id.ts';
@@ -45,10 +45,10 @@ export async function createPendingEntry(storeDir: string): Promise<PendingEntry
   const pendingManifestPath = join(storeDir, pendingManifestName(id, process.pid));
   const finalManifestPath = join(storeDir, manifestName(id));
   try {
-    await mkdir(path, { mode: 0o755 });
+    await fs.mkdir(path, { mode: 0o755 });
     // mkdir's mode is filtered by the umask; the rootfs root must be traversable by the
     // sandboxed user whatever the caller's umask.
-    await chmod(path, 0o755);
+    await fs.chmod(path, 0o755);
   } catch (error) {
     throw new PolytheneError(
       'POLYTHENE_STORE_UNAVAILABLE',
@@ -66,8 +66,8 @@ export async function createPendingEntry(storeDir: string): Promise<PendingEntry
     if (state === 'committing') await committing?.catch(() => undefined);
     if (state === 'committed' || state === 'discarded') return;
     state = 'discarded';
-    await unlink(pendingMetadataPath).catch(() => undefined);
-    await unlink(pendingManifestPath).catch(() => undefined);
+    await fs.unlink(pendingMetadataPath).catch(() => undefined);
+    await fs.unlink(pendingManifestPath).catch(() => undefined);
     await removeTree(path);
   }
 
@@ -109,26 +109,26 @@ export async function createPendingEntry(storeDir: string): Promise<PendingEntry
       });
       delete metadata.lowerIds;
       await writeManifest(pendingManifestPath, await manifest.finish());
-      await rename(pendingManifestPath, finalManifestPath);
-      await writeFile(pendingMetadataPath, `${JSON.stringify(metadata, null, 2)}\n`, {
+      await fs.rename(pendingManifestPath, finalManifestPath);
+      await fs.writeFile(pendingMetadataPath, `${JSON.stringify(metadata, null, 2)}\n`, {
         mode: 0o644,
         flag: 'wx',
       });
       const metadataPath = join(storeDir, metadataName(id));
-      await rename(pendingMetadataPath, metadataPath);
+      await fs.rename(pendingMetadataPath, metadataPath);
       try {
-        await rename(path, join(storeDir, id));
+        await fs.rename(path, join(storeDir, id));
       } catch (error) {
-        await unlink(metadataPath).catch(() => undefined);
+        await fs.unlink(metadataPath).catch(() => undefined);
         throw error;
       }
       state = 'committed';
       return metadata;
     } catch (error) {
-      await unlink(pendingMetadataPath).catch(() => undefined);
-      await unlink(pendingManifestPath).catch(() => undefined);
+      await fs.unlink(pendingMetadataPath).catch(() => undefined);
+      await fs.unlink(pendingManifestPath).catch(() => undefined);
       // The rootfs is not in place, so a manifest already renamed is an orphan.
-      await unlink(finalManifestPath).catch(() => undefined);
+      await fs.unlink(finalManifestPath).catch(() => undefined);
       state = 'open';
       if (errorCode(error) === undefined) throw error;
       throw new PolytheneError(

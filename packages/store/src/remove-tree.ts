@@ -1,14 +1,5 @@
-import { existsSync } from 'node:fs';
-import {
-  chmod,
-  constants,
-  type FileHandle,
-  lstat,
-  open,
-  readdir,
-  rmdir,
-  unlink,
-} from 'node:fs/promises';
+import { constants, existsSync, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { describeError, errorCode } from './system-error.ts';
@@ -36,7 +27,7 @@ const isRoot = process.getuid?.() === 0;
  */
 export async function removeTree(path: string): Promise<void> {
   const absolutePath = resolve(path);
-  const stats = await lstat(absolutePath).catch(ignoreMissing);
+  const stats = await fs.lstat(absolutePath).catch(ignoreMissing);
   if (stats === undefined) return;
   if (stats.isSymbolicLink()) {
     throw new PolytheneError(
@@ -46,7 +37,7 @@ export async function removeTree(path: string): Promise<void> {
   }
   try {
     if (stats.isDirectory()) await removeDirectoryTree(absolutePath);
-    else await unlink(absolutePath).catch(ignoreMissing);
+    else await fs.unlink(absolutePath).catch(ignoreMissing);
   } catch (error) {
     throw new PolytheneError(
       'POLYTHENE_STORE_UNAVAILABLE',
@@ -61,12 +52,12 @@ async function removeDirectoryTree(path: string): Promise<void> {
   if (handle === 'missing') return;
   if (handle === 'not-directory') {
     // Replaced by a file or symlink since it was listed: unlink removes the link itself.
-    await unlink(path).catch(ignoreMissing);
+    await fs.unlink(path).catch(ignoreMissing);
     return;
   }
   try {
     const ref = hasProcFd ? `/proc/self/fd/${handle.fd}` : path;
-    const entries = await readdir(ref, { withFileTypes: true });
+    const entries = await fs.readdir(ref, { withFileTypes: true });
     const files = entries.filter((entry) => !entry.isDirectory());
     for (let start = 0; start < files.length; start += FILE_BATCH_SIZE) {
       const batch = files.slice(start, start + FILE_BATCH_SIZE);
@@ -78,18 +69,18 @@ async function removeDirectoryTree(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
-  await rmdir(path).catch(ignoreMissing);
+  await fs.rmdir(path).catch(ignoreMissing);
 }
 
 async function removeNonDirectory(path: string): Promise<void> {
   try {
-    await unlink(path);
+    await fs.unlink(path);
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return;
     // Became a directory since it was listed.
     if (code === 'EISDIR' || code === 'EPERM') {
-      const stats = await lstat(path).catch(ignoreMissing);
+      const stats = await fs.lstat(path).catch(ignoreMissing);
       if (stats?.isDirectory()) return removeDirectoryTree(path);
     }
     throw error;
@@ -101,7 +92,7 @@ async function openDirectoryNoFollow(
 ): Promise<FileHandle | 'missing' | 'not-directory'> {
   let handle: FileHandle;
   try {
-    handle = await open(path, OPEN_DIRECTORY_FLAGS);
+    handle = await fs.open(path, OPEN_DIRECTORY_FLAGS);
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return 'missing';
@@ -110,7 +101,7 @@ async function openDirectoryNoFollow(
     // We cannot read it (mode 0000 or 0111): give the owner rwx on that very inode, then retry.
     const granted = await grantOwnerAccess(path);
     if (granted !== 'ok') return granted;
-    handle = await open(path, OPEN_DIRECTORY_FLAGS);
+    handle = await fs.open(path, OPEN_DIRECTORY_FLAGS);
   }
   if (!isRoot) {
     // Unlinking entries needs write and search permission on the directory itself.
@@ -123,15 +114,15 @@ async function openDirectoryNoFollow(
 
 async function grantOwnerAccess(path: string): Promise<'ok' | 'missing' | 'not-directory'> {
   if (!hasProcFd) {
-    const stats = await lstat(path).catch(ignoreMissing);
+    const stats = await fs.lstat(path).catch(ignoreMissing);
     if (stats === undefined) return 'missing';
     if (!stats.isDirectory()) return 'not-directory';
-    await chmod(path, (stats.mode & 0o7777) | 0o700);
+    await fs.chmod(path, (stats.mode & 0o7777) | 0o700);
     return 'ok';
   }
   let pathHandle: FileHandle;
   try {
-    pathHandle = await open(path, O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY);
+    pathHandle = await fs.open(path, O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY);
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return 'missing';
@@ -140,7 +131,7 @@ async function grantOwnerAccess(path: string): Promise<'ok' | 'missing' | 'not-d
   }
   try {
     const stats = await pathHandle.stat();
-    await chmod(`/proc/self/fd/${pathHandle.fd}`, (stats.mode & 0o7777) | 0o700);
+    await fs.chmod(`/proc/self/fd/${pathHandle.fd}`, (stats.mode & 0o7777) | 0o700);
     return 'ok';
   } finally {
     await pathHandle.close();

@@ -1,4 +1,4 @@
-import { readlink } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { formatUntrusted } from './entry-id.ts';
@@ -91,7 +91,7 @@ export async function resolveLayeredPath(
         { cause: Object.assign(new Error('ELOOP'), { code: 'ELOOP' }) },
       );
     }
-    const target = await readlink(entry.hostPath);
+    const target = await fs.readlink(entry.hostPath);
     resolved.pop();
     if (target.startsWith('/')) resolved.length = 0;
     remaining.unshift(...splitPath(target));

@@ -1,6 +1,5 @@
 import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { errorCode } from './system-error.ts';
 
 /** One path met by {@link scanTree}. */
@@ -65,7 +64,7 @@ export async function scanTree(root: string, visit: (path: ScannedPath) => void)
       sinceYield += 1;
       if (sinceYield >= PATHS_BETWEEN_YIELDS) {
         sinceYield = 0;
-        await yieldToEventLoop();
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
   }

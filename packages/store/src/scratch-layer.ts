@@ -1,4 +1,4 @@
-import { chmod, lchown, lstat, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { newEntryId } from './entry-id.ts';
 import { removeTree } from './remove-tree.ts';
@@ -43,9 +43,11 @@ export async function createScratchDir(
   lowerIds: readonly string[],
 ): Promise<string> {
   const path = join(storeDir, scratchName(newEntryId(), process.pid));
-  await mkdir(path, { mode: 0o700 });
+  await fs.mkdir(path, { mode: 0o700 });
   if (lowerIds.length > 0)
-    await writeFile(join(path, SCRATCH_LOWERS_FILE), `${lowerIds.join('\n')}\n`, { mode: 0o600 });
+    await fs.writeFile(join(path, SCRATCH_LOWERS_FILE), `${lowerIds.join('\n')}\n`, {
+      mode: 0o600,
+    });
   return path;
 }
 
@@ -55,11 +57,11 @@ export async function createScratchDir(
  * copied from the lower root (owner only as root; an unprivileged user owns both anyway).
  */
 export async function createUpperRoot(path: string, mergedRoot: string): Promise<void> {
-  const stats = await lstat(mergedRoot);
-  await mkdir(path, { mode: 0o700 });
-  if (process.getuid?.() === 0) await lchown(path, stats.uid, stats.gid);
-  await chmod(path, stats.mode & 0o7777);
-  await utimes(path, stats.atime, stats.mtime);
+  const stats = await fs.lstat(mergedRoot);
+  await fs.mkdir(path, { mode: 0o700 });
+  if (process.getuid?.() === 0) await fs.lchown(path, stats.uid, stats.gid);
+  await fs.chmod(path, stats.mode & 0o7777);
+  await fs.utimes(path, stats.atime, stats.mtime);
 }
 
 /** Makes a disposer that removes `path` once. */

@@ -44,6 +44,15 @@ export function trashName(id: string, pid: number): string {
   return `.trash-${id}.${pid}`;
 }
 
+/**
+ * `.base-<uuid>`: marks entry `<uuid>` as a lower layer of some overlay clone (made before the
+ * clone's metadata, removed with the entry), so `dependentsOf` can answer "no clones" without
+ * reading every entry's metadata.
+ */
+export function baseMarkerName(id: string): string {
+  return `.base-${id}`;
+}
+
 /** A temporary name parsed back: what kind, for which entry, owned by which process. */
 export interface TemporaryName {
   kind: 'tmp' | 'trash' | 'scratch';
@@ -70,9 +79,12 @@ export function parseTemporaryName(name: string): TemporaryName | undefined {
 }
 
 /** What part of an entry a store name holds. */
-export type EntryPart = 'rootfs' | 'metadata' | 'manifest' | 'work';
+export type EntryPart = 'rootfs' | 'metadata' | 'manifest' | 'work' | 'base-marker';
 
-/** Parses `<uuid>`, `<uuid>.json`, `<uuid>.manifest` or `.work-<uuid>`; undefined for anything else. */
+/**
+ * Parses `<uuid>`, `<uuid>.json`, `<uuid>.manifest`, `.work-<uuid>` or `.base-<uuid>`;
+ * undefined for anything else.
+ */
 export function parseEntryName(name: string): { id: string; part: EntryPart } | undefined {
   if (isEntryId(name)) return { id: name, part: 'rootfs' };
   if (name.endsWith('.json') && isEntryId(name.slice(0, -5)))
@@ -81,5 +93,7 @@ export function parseEntryName(name: string): { id: string; part: EntryPart } | 
     return { id: name.slice(0, -9), part: 'manifest' };
   if (name.startsWith('.work-') && isEntryId(name.slice(6)))
     return { id: name.slice(6), part: 'work' };
+  if (name.startsWith('.base-') && isEntryId(name.slice(6)))
+    return { id: name.slice(6), part: 'base-marker' };
   return undefined;
 }

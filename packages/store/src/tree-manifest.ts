@@ -1,21 +1,27 @@
 import type { BigIntStats } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
 import { PolytheneError } from '@polythene/errors';
 import { type TreeDiff, toAbsolute } from './diff-layers.ts';
 import { parentOf } from './layer-lookup.ts';
 import type { ScannedPath } from './scan-tree.ts';
 import { scanTree } from './scan-tree.ts';
 
-// zlib is loaded on first use: `polythene exec` loads this package but never a manifest.
+// zlib is loaded on first use: `polythene exec` loads this package but never a manifest. By
+// `require`, not `import()`: the CLI runs this code from a V8 code cache, where `import()`
+// is unavailable.
+const requireBuiltin = createRequire(import.meta.url);
+const loadZlib = (): typeof import('node:zlib') => requireBuiltin('node:zlib');
+
 async function gzipAsync(text: string, options: { level: number }): Promise<Buffer> {
-  const { gzip } = await import('node:zlib');
+  const { gzip } = loadZlib();
   return new Promise((resolve, reject) =>
     gzip(text, options, (error, result) => (error ? reject(error) : resolve(result))),
   );
 }
 
 async function gunzipAsync(data: Buffer): Promise<Buffer> {
-  const { gunzip } = await import('node:zlib');
+  const { gunzip } = loadZlib();
   return new Promise((resolve, reject) =>
     gunzip(data, (error, result) => (error ? reject(error) : resolve(result))),
   );
@@ -99,12 +105,12 @@ function unescapeField(value: string): string {
 
 /** Writes a gzipped manifest to `path` (mode 0644, refusing to overwrite). */
 export async function writeManifest(path: string, manifest: Buffer): Promise<void> {
-  await writeFile(path, manifest, { mode: 0o644, flag: 'wx' });
+  await fs.writeFile(path, manifest, { mode: 0o644, flag: 'wx' });
 }
 
 /** Parses a manifest into path → comparison key (type, metadata and link target). */
 export async function readManifest(path: string): Promise<Map<string, string>> {
-  const text = (await gunzipAsync(await readFile(path))).toString('utf8');
+  const text = (await gunzipAsync(await fs.readFile(path))).toString('utf8');
   const lines = text.split('\n');
   if (lines[0] !== HEADER) {
     throw new PolytheneError(

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 
@@ -28,7 +28,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>): P
 }
 
 async function holdFileLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-  await mkdir(dirname(lockPath), { recursive: true });
+  await fs.mkdir(dirname(lockPath), { recursive: true });
   // `echo` tells us the lock is ours; `cat` then blocks on our pipe until we close it.
   const child = spawn('flock', ['--exclusive', lockPath, 'sh', '-c', 'echo locked; exec cat'], {
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { chmod, lchown, lstat, mkdir, open, unlink, utimes } from 'node:fs/promises';
+import { constants, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { formatUntrusted } from './entry-id.ts';
@@ -49,22 +48,22 @@ export async function writeFileInLayers(
   for (let depth = 1; depth < components.length; depth += 1) {
     const prefix = components.slice(0, depth);
     const topPath = join(top, ...prefix);
-    const existing = await lstat(topPath).catch(() => undefined);
+    const existing = await fs.lstat(topPath).catch(() => undefined);
     if (existing?.isDirectory()) continue;
     const merged = await lookup.lookup(prefix.join('/'));
     if (merged === undefined) throw new Error(`layered parent ${prefix.join('/')} vanished`);
     // A leftover whiteout where the merged view shows a lower directory cannot happen in a
     // consistent stack; replace it rather than write under it.
-    if (existing !== undefined) await unlink(topPath);
-    await mkdir(topPath, { mode: 0o700 });
-    if (isRoot) await lchown(topPath, merged.stats.uid, merged.stats.gid);
-    await chmod(topPath, merged.stats.mode & 0o7777);
-    await utimes(topPath, merged.stats.atime, merged.stats.mtime);
+    if (existing !== undefined) await fs.unlink(topPath);
+    await fs.mkdir(topPath, { mode: 0o700 });
+    if (isRoot) await fs.lchown(topPath, merged.stats.uid, merged.stats.gid);
+    await fs.chmod(topPath, merged.stats.mode & 0o7777);
+    await fs.utimes(topPath, merged.stats.atime, merged.stats.mtime);
   }
   const hostPath = join(top, ...components);
-  const inTop = await lstat(hostPath).catch(() => undefined);
+  const inTop = await fs.lstat(hostPath).catch(() => undefined);
   if (inTop !== undefined && (entry === undefined || entry.layerIndex !== 0))
-    await unlink(hostPath);
+    await fs.unlink(hostPath);
   const isInPlace = entry !== undefined && entry.layerIndex === 0;
   const flags =
     constants.O_WRONLY |
@@ -72,7 +71,7 @@ export async function writeFileInLayers(
     constants.O_TRUNC |
     constants.O_NOFOLLOW |
     (isInPlace ? 0 : constants.O_EXCL);
-  const handle = await open(hostPath, flags, 0o600);
+  const handle = await fs.open(hostPath, flags, 0o600);
   try {
     await handle.writeFile(data);
     if (!isInPlace) {

@@ -7,6 +7,7 @@ import {
   type TreeDiff,
 } from '@polythene/store';
 import { silentLogger } from '../logger.ts';
+import { createExecBackendChooser } from './exec/backend-selection.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
 /** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
@@ -86,7 +87,6 @@ export async function canRunOverlayHere(
   hostEnv: Readonly<Record<string, string | undefined>> = process.env,
   backendModules?: readonly string[],
 ): Promise<boolean> {
-  const { createExecBackendChooser } = await import('./exec/backend-selection.ts');
   const chooser = await createExecBackendChooser({
     preferred: hostEnv.POLYTHENE_ISOLATION || undefined,
     backendModules,

@@ -139,7 +139,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       isPipe || isFilteringStderr ? 'pipe' : 'inherit',
       ...(options.extraStdio ?? []),
     ];
-    const startedAt = performance.now();
+    const startedAt = monotonicMs();
     let child: ChildProcess;
     try {
       child = spawn(options.file, [...options.args], {
@@ -228,7 +228,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     });
     child.on('exit', (code, signal) => {
       exitStatus = { code, signal };
-      exitedAt = performance.now();
+      exitedAt = monotonicMs();
       clearTimeout(leftoverTimer);
       // Normally the streams close right after; a process that escaped the tree could hold
       // them open forever, so stop waiting for them after a while.
@@ -311,7 +311,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
         if (isEnded || exitStatus !== undefined) return;
         commandPid ??= listChildPids(backendPid)[0];
         const hasNoChild = listChildPids(backendPid).length === 0;
-        const elapsedMs = performance.now() - startedAt;
+        const elapsedMs = monotonicMs() - startedAt;
         // Either the command we saw is gone, or the backend has had no child for a while: a
         // command that ended before we first looked leaves its orphans re-parented away.
         if (
@@ -382,6 +382,11 @@ function createNoticeFilter(
       return notices;
     },
   };
+}
+
+// `performance.now()` would load perf_hooks, a cost every exec would pay for two timestamps.
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 function setupFailed(options: SuperviseOptions, error: unknown): PolytheneError {

@@ -15,6 +15,7 @@ import {
   parseBackendList,
   selectBackend,
 } from '@polythene/probe';
+import { findModuleImporter } from '../../launcher/module-importer.ts';
 import type { Logger } from '../../logger.ts';
 
 /** The built-in backends, in the default probe order. */
@@ -40,7 +41,13 @@ export async function createExecRegistry(options: ExecRegistryOptions): Promise<
     ...(options.backendModules ?? []),
   ];
   for (const specifier of specifiers) {
-    registry.register(await loadBackendModule(specifier, { cwd: options.cwd }));
+    const importModule = findModuleImporter();
+    registry.register(
+      await loadBackendModule(specifier, {
+        cwd: options.cwd,
+        ...(importModule === undefined ? {} : { importModule }),
+      }),
+    );
   }
   return registry;
 }

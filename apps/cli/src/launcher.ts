@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The `polythene` binary's first file. It stays tiny and loads the real CLI (cli-main.cjs)
+// through a V8 code cache: `polythene exec` pays Node's start-up on every call, and compiling
+// our code was most of what we added to it (measured by `pnpm bench exec`).
+import { join } from 'node:path';
+import packageJson from '../package.json' with { type: 'json' };
+import { loadWithCodeCache, resolveCodeCacheDir } from './launcher/load-with-code-cache.ts';
+import { installModuleImporter } from './launcher/module-importer.ts';
+
+installModuleImporter((specifier) => import(specifier));
+const cacheDir = resolveCodeCacheDir();
+loadWithCodeCache(
+  join(__dirname, 'cli-main.cjs'),
+  cacheDir === undefined ? undefined : { cacheDir, release: packageJson.version },
+);

@@ -1,0 +1,143 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveCodeCacheDir } from './load-with-code-cache.ts';
+
+const loaderPath = fileURLToPath(new URL('./load-with-code-cache.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+let work: string;
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), 'polythene-code-cache-'));
+});
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+/**
+ * Loads `file` with the code cache in a fresh Node process (the cache is written at exit, as
+ * in the real launcher) and returns what the loader and the module reported.
+ */
+async function loadInChild(
+  file: string,
+  cacheDir: string,
+  release = '1.0.0',
+): Promise<{ cache: string; value: unknown }> {
+  const script = `
+    import { loadWithCodeCache } from ${JSON.stringify(loaderPath)};
+    const outcome = loadWithCodeCache(${JSON.stringify(file)}, { cacheDir: ${JSON.stringify(cacheDir)}, release: ${JSON.stringify(release)} });
+    console.log(JSON.stringify({ cache: outcome.cache, value: outcome.exports.value }));
+  `;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    { cwd: repoRoot },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+}
+
+const cacheFiles = async (dir: string): Promise<string[]> =>
+  (await readdir(dir).catch(() => [])).filter((name) => name.endsWith('.v8'));
+
+describe('loadWithCodeCache', () => {
+  it('compiles from the cache on the second run, with the same result', async () => {
+    const file = join(work, 'main.cjs');
+    await writeFile(file, 'exports.value = [1, 2, 3].map((n) => n * 2).join(",");\n');
+    const cacheDir = join(work, 'cache');
+
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'miss', value: '2,4,6' });
+    expect(await cacheFiles(cacheDir)).toHaveLength(1);
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'hit', value: '2,4,6' });
+  });
+
+  it('never serves a changed file from the old cache, and drops the old cache', async () => {
+    const file = join(work, 'main.cjs');
+    await writeFile(file, 'exports.value = "old";\n');
+    const cacheDir = join(work, 'cache');
+    await loadInChild(file, cacheDir);
+    const [oldCache] = await cacheFiles(cacheDir);
+
+    // Same length, so V8's own check (source length) could not tell them apart.
+    await writeFile(file, 'exports.value = "new";\n');
+    const { mtime } = await stat(file);
+    await utimes(file, mtime, new Date(mtime.getTime() + 2_000));
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'miss', value: 'new' });
+    const after = await cacheFiles(cacheDir);
+    expect(after).toHaveLength(1);
+    expect(after).not.toContain(oldCache);
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'hit', value: 'new' });
+  });
+
+  it('keys the cache by release too: a new release with identical file stats misses', async () => {
+    const file = join(work, 'main.cjs');
+    await writeFile(file, 'exports.value = 42;\n');
+    const cacheDir = join(work, 'cache');
+    await loadInChild(file, cacheDir, '1.0.0');
+    expect(await loadInChild(file, cacheDir, '1.0.1')).toEqual({ cache: 'miss', value: 42 });
+  });
+
+  it('still loads when the cache directory cannot be created', async () => {
+    const file = join(work, 'main.cjs');
+    await writeFile(file, 'exports.value = "works";\n');
+    const blocker = join(work, 'not-a-dir');
+    await writeFile(blocker, '');
+    const cacheDir = join(blocker, 'cache');
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'miss', value: 'works' });
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'miss', value: 'works' });
+  });
+
+  it('loads sibling chunks through the cache once, circular requires included', async () => {
+    await writeFile(
+      join(work, 'main.cjs'),
+      [
+        'exports.name = "main";',
+        'const chunk = require("./chunk-a1.cjs");',
+        'const again = require("./chunk-a1.cjs");',
+        'const path = require("node:path");',
+        'exports.value = [chunk.describe(), chunk === again, path.basename(__filename), __dirname === path.dirname(__filename)].join(" ");',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(work, 'chunk-a1.cjs'),
+      'const main = require("./main.cjs");\nexports.describe = () => "chunk sees " + main.name;\n',
+    );
+    const cacheDir = join(work, 'cache');
+    const expected = 'chunk sees main true main.cjs true';
+    expect(await loadInChild(join(work, 'main.cjs'), cacheDir)).toEqual({
+      cache: 'miss',
+      value: expected,
+    });
+    expect(await cacheFiles(cacheDir)).toHaveLength(2);
+    expect(await loadInChild(join(work, 'main.cjs'), cacheDir)).toEqual({
+      cache: 'hit',
+      value: expected,
+    });
+  });
+
+  it('keeps line numbers in stack traces, hashbang included', async () => {
+    const file = join(work, 'main.cjs');
+    await writeFile(
+      file,
+      '#!/usr/bin/env node\nconst where = () => new Error("here").stack;\nexports.value = where();\n',
+    );
+    const { value } = await loadInChild(file, join(work, 'cache'));
+    expect(String(value)).toContain(`${file}:2:`);
+  });
+});
+
+describe('resolveCodeCacheDir', () => {
+  it('sits beside the probe cache and can be turned off', () => {
+    expect(resolveCodeCacheDir({ HOME: '/home/u' })).toBe('/home/u/.cache/polythene/code-cache');
+    expect(resolveCodeCacheDir({ HOME: '/home/u', XDG_CACHE_HOME: '/xdg' })).toBe(
+      '/xdg/polythene/code-cache',
+    );
+    expect(resolveCodeCacheDir({ HOME: '/home/u', XDG_CACHE_HOME: 'relative' })).toBe(
+      '/home/u/.cache/polythene/code-cache',
+    );
+    expect(resolveCodeCacheDir({ HOME: '/home/u', POLYTHENE_CODE_CACHE: '0' })).toBeUndefined();
+  });
+});

@@ -1,0 +1,188 @@
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { Script } from 'node:vm';
+
+/** Where {@link loadWithCodeCache} keeps compiled code, and under which key. */
+export interface CodeCacheOptions {
+  /** Directory for the cache files; created (0700) on the first write. */
+  readonly cacheDir: string;
+  /**
+   * Identifies this release of the code (the package version). Part of the key, together with
+   * the file's size, mtime and inode: V8 itself only checks the source's length, and package
+   * managers give every release's files the same mtime.
+   */
+  readonly release: string;
+}
+
+/** What {@link loadWithCodeCache} did, for tests and verbose output. */
+export interface CodeCacheOutcome {
+  /** The module's `exports`. */
+  readonly exports: unknown;
+  /** `hit`: compiled from the cache; `miss`: no usable cache, one is written at exit. */
+  readonly cache: 'hit' | 'miss' | 'disabled';
+}
+
+/**
+ * Loads a CommonJS file the way `require` would, but compiles it with a V8 code cache kept in
+ * `options.cacheDir`: the second run skips parsing and compiling it, which is most of the
+ * start-up cost Node 20 adds on top of its own (it has no `module.enableCompileCache`). The
+ * cache is written when the process exits, so it also holds the functions this run compiled
+ * lazily. Any cache problem (unwritable directory, a cache V8 rejects) only costs speed.
+ *
+ * The file's own `./*.cjs` requires (the bundle's chunks, in the same directory) load the same
+ * way, each with its own cache file; anything else goes to Node's `require`. Every module is
+ * registered in `require.cache`, so requiring a file again returns the same module.
+ */
+export function loadWithCodeCache(
+  filename: string,
+  options: CodeCacheOptions | undefined,
+): CodeCacheOutcome {
+  const nodeRequire = createRequire(filename);
+  const registered = nodeRequire.cache[filename];
+  if (registered !== undefined) return { exports: registered.exports, cache: 'hit' };
+
+  const source = stripHashbang(readFileSync(filename, 'utf8'));
+  const cacheFile = options === undefined ? undefined : cacheFileFor(filename, options);
+  const cachedData = cacheFile === undefined ? undefined : readIfPresent(cacheFile);
+  const script = new Script(wrapCommonJs(source), {
+    filename,
+    // No `importModuleDynamically`: Node 20 drops it for code compiled from a cache (and warns
+    // that it is experimental), so this code never uses `import()`; see module-importer.ts.
+    ...(cachedData === undefined ? {} : { cachedData }),
+  });
+  const isHit = cachedData !== undefined && !script.cachedDataRejected;
+  if (cacheFile !== undefined && !isHit) {
+    process.once('exit', () => writeCodeCache(script, cacheFile, cachePrefixFor(filename)));
+  }
+
+  const loadedModule = new Module(filename);
+  loadedModule.filename = filename;
+  nodeRequire.cache[filename] = loadedModule;
+  const directory = dirname(filename);
+  const requireFromModule = ((specifier: string): unknown =>
+    isSiblingChunk(specifier)
+      ? loadWithCodeCache(join(directory, specifier), options).exports
+      : nodeRequire(specifier)) as NodeJS.Require;
+  Object.assign(requireFromModule, nodeRequire);
+  const moduleFunction = script.runInThisContext() as (
+    exports: unknown,
+    require: NodeJS.Require,
+    module: Module,
+    filename: string,
+    dirname: string,
+  ) => void;
+  moduleFunction.call(
+    loadedModule.exports,
+    loadedModule.exports,
+    requireFromModule,
+    loadedModule,
+    filename,
+    directory,
+  );
+  loadedModule.loaded = true;
+  return {
+    exports: loadedModule.exports,
+    cache: cacheFile === undefined ? 'disabled' : isHit ? 'hit' : 'miss',
+  };
+}
+
+// `./name.cjs` and nothing deeper: the bundler's own chunks, never a user's path.
+function isSiblingChunk(specifier: string): boolean {
+  return /^\.\/[^/]+\.cjs$/.test(specifier);
+}
+
+/**
+ * The code cache directory for this user: `$XDG_CACHE_HOME/polythene/code-cache`, else
+ * `~/.cache/polythene/code-cache` (beside the probe cache); undefined when
+ * `POLYTHENE_CODE_CACHE=0` turns it off.
+ */
+export function resolveCodeCacheDir(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  if (env.POLYTHENE_CODE_CACHE === '0') return undefined;
+  const xdg = env.XDG_CACHE_HOME;
+  // The XDG spec says relative values are invalid and must be ignored.
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), '.cache');
+  return join(base, 'polythene', 'code-cache');
+}
+
+function cacheFileFor(filename: string, options: CodeCacheOptions): string | undefined {
+  try {
+    const stats = statSync(filename);
+    const key = [
+      options.release,
+      `node${process.versions.node}`,
+      process.arch,
+      stats.size,
+      Math.trunc(stats.mtimeMs),
+      stats.ino,
+    ].join('-');
+    return join(options.cacheDir, `${cachePrefixFor(filename)}${key}.v8`);
+  } catch {
+    return undefined;
+  }
+}
+
+// One prefix per installed file (its name and a hash of its directory): a new release
+// replaces its own predecessor's cache, and two installs side by side never evict each other.
+function cachePrefixFor(filename: string): string {
+  const directory = dirname(filename);
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < directory.length; index += 1) {
+    hash = Math.imul(hash ^ directory.charCodeAt(index), 0x01000193);
+  }
+  return `${basename(filename)}-${(hash >>> 0).toString(16)}-`;
+}
+
+function readIfPresent(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+// Runs at exit: never throws, and replaces the file atomically so a concurrent run reads
+// either the old cache or the new one, never half of it.
+function writeCodeCache(script: Script, cacheFile: string, stalePrefix: string): void {
+  try {
+    const dir = dirname(cacheFile);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const partial = `${cacheFile}.${process.pid}.partial`;
+    writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
+    renameSync(partial, cacheFile);
+    // Drop the caches of other releases of the same file.
+    for (const name of readdirSync(dir)) {
+      if (
+        name.startsWith(stalePrefix) &&
+        name !== basename(cacheFile) &&
+        !name.endsWith('.partial')
+      ) {
+        rmSync(join(dir, name), { force: true });
+      }
+    }
+  } catch {
+    // No cache this time; the next run tries again.
+  }
+}
+
+function wrapCommonJs(source: string): string {
+  // The same parameters, in the same order, as Node's own CommonJS wrapper.
+  return `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
+}
+
+// A hashbang is only valid as a script's first line; inside the wrapper it would be a syntax
+// error. Replacing it with a comment of the same line keeps line numbers.
+function stripHashbang(source: string): string {
+  return source.startsWith('#!') ? `//${source.slice(2)}` : source;
+}
