@@ -9,7 +9,10 @@ import { installModuleImporter } from './launcher/module-importer.ts';
 
 installModuleImporter((specifier) => import(specifier));
 const cacheDir = resolveCodeCacheDir();
+// exec gets a cache of its own, made by an exec: what a `--version` run compiled would leave
+// exec compiling most of its code on every call.
+const variant = process.argv[2] === 'exec' ? 'exec' : 'other';
 loadWithCodeCache(
   join(__dirname, 'cli-main.cjs'),
-  cacheDir === undefined ? undefined : { cacheDir, release: packageJson.version },
+  cacheDir === undefined ? undefined : { cacheDir, release: packageJson.version, variant },
 );

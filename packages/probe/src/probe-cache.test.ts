@@ -86,6 +86,19 @@ describe('createProbeCache', () => {
     ).toBeUndefined();
   });
 
+  it('reuses recent fingerprints only when asked to, and only for the window given', async () => {
+    const reusing = (reuseMs: number) => createProbeCache({ path, reuseFingerprintsMs: reuseMs });
+    reusing(60_000).store(backend, context, availableProbe());
+    utimesSync(join(binDir, 'faketool'), new Date(2_000_000), new Date(2_000_000));
+    // Within the window the fingerprint computed at store time still stands…
+    expect(reusing(60_000).lookup(backend, context)).toBeDefined();
+    // …a fresh cache (the default) sees the change…
+    expect(createProbeCache({ path }).lookup(backend, context)).toBeUndefined();
+    // …and so does a short window once it has passed.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(reusing(20).lookup(backend, context)).toBeUndefined();
+  });
+
   it('keeps entries other processes stored meanwhile, and invalidates one by name', () => {
     const other = createFakeBackend('other', availableProbe());
     const a = createProbeCache({ path });

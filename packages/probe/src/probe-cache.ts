@@ -47,6 +47,14 @@ export interface ProbeCacheOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Receives one line per problem with the cache file (verbose output). */
   readonly log?: (line: string) => void;
+  /**
+   * Reuse what this process read and computed within this many milliseconds (the cache
+   * file's entries, the host and binary fingerprints) instead of reading the file and `/proc`
+   * and stat-ing `PATH` again: for a process that runs many execs (the API in a test suite).
+   * A change inside the window goes unseen only until a backend fails to set up, which
+   * forgets its result. Default 0: always fresh.
+   */
+  readonly reuseFingerprintsMs?: number;
 }
 
 interface CacheEntry {
@@ -78,24 +86,27 @@ export function resolveProbeCachePath(
 export function createProbeCache(options: ProbeCacheOptions = {}): ProbeCache {
   const path = options.path ?? resolveProbeCachePath(options.env);
   const log = options.log ?? (() => {});
+  const reuseMs = options.reuseFingerprintsMs ?? 0;
   let entries: Record<string, CacheEntry> | undefined;
   let hostFingerprint: string | undefined;
 
   const fingerprintOf = (backend: Backend, context: ProbeContext): string => {
-    hostFingerprint ??= computeHostFingerprint();
+    hostFingerprint ??= recentlyComputed('host', reuseMs, computeHostFingerprint);
     return JSON.stringify([
       backend.name,
       context.isRoot,
       hostFingerprint,
       backend.probeRevision ?? '',
       ...(backend.binaries ?? []).map((binary) =>
-        computeBinaryFingerprint(binary, context.hostEnv.PATH),
+        recentlyComputed(`binary\0${binary}\0${context.hostEnv.PATH ?? ''}`, reuseMs, () =>
+          computeBinaryFingerprint(binary, context.hostEnv.PATH),
+        ),
       ),
     ]);
   };
 
   const loadEntries = (): Record<string, CacheEntry> => {
-    entries ??= readCacheFile(path, log);
+    entries ??= recentlyRead(path, reuseMs) ?? remember(path, readCacheFile(path, log));
     return entries;
   };
 
@@ -103,7 +114,7 @@ export function createProbeCache(options: ProbeCacheOptions = {}): ProbeCache {
     // Merge into what is on disk now: another exec may have stored other backends meanwhile.
     const latest = readCacheFile(path, () => {});
     change(latest);
-    entries = latest;
+    entries = remember(path, latest);
     writeCacheFile(path, { version: 1, entries: latest }, log);
   };
 
@@ -130,6 +141,40 @@ export function createProbeCache(options: ProbeCacheOptions = {}): ProbeCache {
       });
     },
   };
+}
+
+// Fingerprints this process computed, by what they are of; see `reuseFingerprintsMs`. The uid
+// is part of every key: a process that changes it never reuses another user's facts.
+const recentFingerprints = new Map<string, { readonly value: string; readonly atMs: number }>();
+
+// The cache files this process read or wrote last, by path; entries are never mutated once
+// read (changes go through `persist`, which builds a new object).
+const recentFiles = new Map<
+  string,
+  { readonly entries: Record<string, CacheEntry>; readonly atMs: number }
+>();
+
+function recentlyRead(path: string, reuseMs: number): Record<string, CacheEntry> | undefined {
+  const recent = recentFiles.get(`${readEffectiveUid()}\0${path}`);
+  return recent !== undefined && reuseMs > 0 && Date.now() - recent.atMs < reuseMs
+    ? recent.entries
+    : undefined;
+}
+
+function remember(path: string, entries: Record<string, CacheEntry>): Record<string, CacheEntry> {
+  recentFiles.set(`${readEffectiveUid()}\0${path}`, { entries, atMs: Date.now() });
+  return entries;
+}
+
+function recentlyComputed(key: string, reuseMs: number, compute: () => string): string {
+  if (reuseMs <= 0) return compute();
+  const fullKey = `${readEffectiveUid()}\0${key}`;
+  const nowMs = Date.now();
+  const recent = recentFingerprints.get(fullKey);
+  if (recent !== undefined && nowMs - recent.atMs < reuseMs) return recent.value;
+  const value = compute();
+  recentFingerprints.set(fullKey, { value, atMs: nowMs });
+  return value;
 }
 
 function readCacheFile(path: string, log: (line: string) => void): Record<string, CacheEntry> {

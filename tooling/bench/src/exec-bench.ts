@@ -59,7 +59,7 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
 const FLOOR_SCRIPT = `
 const { spawn } = require('node:child_process');
 const [file, ...args] = JSON.parse(process.argv[2]);
-const child = spawn(file, args, { stdio: 'inherit', detached: true, env: {} });
+const child = spawn(file, args, { stdio: 'inherit', detached: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
 child.on('exit', (code) => { process.exitCode = code ?? 1; });
 `;
 

@@ -26,10 +26,12 @@ async function loadInChild(
   file: string,
   cacheDir: string,
   release = '1.0.0',
+  variant?: string,
 ): Promise<{ cache: string; value: unknown }> {
+  const options = { cacheDir, release, ...(variant === undefined ? {} : { variant }) };
   const script = `
     import { loadWithCodeCache } from ${JSON.stringify(loaderPath)};
-    const outcome = loadWithCodeCache(${JSON.stringify(file)}, { cacheDir: ${JSON.stringify(cacheDir)}, release: ${JSON.stringify(release)} });
+    const outcome = loadWithCodeCache(${JSON.stringify(file)}, ${JSON.stringify(options)});
     console.log(JSON.stringify({ cache: outcome.cache, value: outcome.exports.value }));
   `;
   const { stdout } = await promisify(execFile)(
@@ -78,6 +80,17 @@ describe('loadWithCodeCache', () => {
     const cacheDir = join(work, 'cache');
     await loadInChild(file, cacheDir, '1.0.0');
     expect(await loadInChild(file, cacheDir, '1.0.1')).toEqual({ cache: 'miss', value: 42 });
+  });
+
+  it('keeps one cache per variant, neither evicting the other', async () => {
+    const file = join(work, 'main.cjs');
+    await writeFile(file, 'exports.value = "v";\n');
+    const cacheDir = join(work, 'cache');
+    expect(await loadInChild(file, cacheDir, '1.0.0', 'exec')).toMatchObject({ cache: 'miss' });
+    expect(await loadInChild(file, cacheDir, '1.0.0', 'other')).toMatchObject({ cache: 'miss' });
+    expect(await cacheFiles(cacheDir)).toHaveLength(2);
+    expect(await loadInChild(file, cacheDir, '1.0.0', 'exec')).toMatchObject({ cache: 'hit' });
+    expect(await loadInChild(file, cacheDir, '1.0.0', 'other')).toMatchObject({ cache: 'hit' });
   });
 
   it('still loads when the cache directory cannot be created', async () => {

@@ -22,6 +22,11 @@ export interface CodeCacheOptions {
    * managers give every release's files the same mtime.
    */
   readonly release: string;
+  /**
+   * The kind of run (`exec`, or anything else): a cache holds what the first run of its kind
+   * compiled, so each kind keeps its own and `exec` never runs on a cache `--version` made.
+   */
+  readonly variant?: string;
 }
 
 /** What {@link loadWithCodeCache} did, for tests and verbose output. */
@@ -61,8 +66,9 @@ export function loadWithCodeCache(
     ...(cachedData === undefined ? {} : { cachedData }),
   });
   const isHit = cachedData !== undefined && !script.cachedDataRejected;
-  if (cacheFile !== undefined && !isHit) {
-    process.once('exit', () => writeCodeCache(script, cacheFile, cachePrefixFor(filename)));
+  if (cacheFile !== undefined && options !== undefined && !isHit) {
+    const stalePrefix = cachePrefixFor(filename, options);
+    process.once('exit', () => writeCodeCache(script, cacheFile, stalePrefix));
   }
 
   const loadedModule = new Module(filename);
@@ -127,21 +133,23 @@ function cacheFileFor(filename: string, options: CodeCacheOptions): string | und
       Math.trunc(stats.mtimeMs),
       stats.ino,
     ].join('-');
-    return join(options.cacheDir, `${cachePrefixFor(filename)}${key}.v8`);
+    return join(options.cacheDir, `${cachePrefixFor(filename, options)}${key}.v8`);
   } catch {
     return undefined;
   }
 }
 
-// One prefix per installed file (its name and a hash of its directory): a new release
-// replaces its own predecessor's cache, and two installs side by side never evict each other.
-function cachePrefixFor(filename: string): string {
+// One prefix per installed file (its name and a hash of its directory) and variant: a new
+// release replaces its own predecessor's cache, and two installs side by side never evict
+// each other.
+function cachePrefixFor(filename: string, options: CodeCacheOptions): string {
   const directory = dirname(filename);
   let hash = 0x811c9dc5;
   for (let index = 0; index < directory.length; index += 1) {
     hash = Math.imul(hash ^ directory.charCodeAt(index), 0x01000193);
   }
-  return `${basename(filename)}-${(hash >>> 0).toString(16)}-`;
+  const variant = options.variant === undefined ? '' : `${options.variant}-`;
+  return `${basename(filename)}-${(hash >>> 0).toString(16)}-${variant}`;
 }
 
 function readIfPresent(path: string): Buffer | undefined {

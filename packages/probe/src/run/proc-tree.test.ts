@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { parseProcStat } from './proc-tree.ts';
+import { listChildPids, listProcesses, parseProcStat } from './proc-tree.ts';
 
 describe('parseProcStat', () => {
   it('reads pid, state and ppid', () => {
@@ -22,5 +24,37 @@ describe('parseProcStat', () => {
 
   it('rejects garbage', () => {
     expect(parseProcStat('nonsense')).toBeUndefined();
+  });
+});
+
+describe('listChildPids', () => {
+  it('finds exactly the direct children, as a scan of /proc does', async () => {
+    const shell = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      let children: number[] = [];
+      for (let attempt = 0; attempt < 100 && children.length < 2; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        children = listChildPids(shell.pid as number);
+      }
+      const scanned = listProcesses()
+        .filter((entry) => entry.ppid === shell.pid)
+        .map((entry) => entry.pid)
+        .sort((a, b) => a - b);
+      expect(children).toHaveLength(2);
+      expect(children).toEqual(scanned);
+      // Node forks from its main thread; the shell is our child, its sleeps are not.
+      expect(listChildPids(process.pid)).toContain(shell.pid);
+      expect(listChildPids(process.pid)).not.toContain(children[0]);
+    } finally {
+      process.kill(-(shell.pid as number), 'SIGKILL');
+      await once(shell, 'exit');
+    }
+  });
+
+  it('is empty for a process that is gone', () => {
+    expect(listChildPids(2 ** 22 + 12345)).toEqual([]);
   });
 });

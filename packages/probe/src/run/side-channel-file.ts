@@ -64,8 +64,9 @@ export function openSideChannelFile(contents?: string): SideChannelFile {
 
 function createUnlinkedFile(): number {
   let lastError: unknown;
-  for (const dir of chosenDir === undefined ? candidateDirs : [chosenDir]) {
-    if (dir === undefined || dir === '' || !isDirectory(dir)) continue;
+  // The directory that worked last time first, without checking it again.
+  for (const dir of chosenDir === undefined ? candidateDirs : [chosenDir, ...candidateDirs]) {
+    if (dir === undefined || dir === '' || (dir !== chosenDir && !isDirectory(dir))) continue;
     for (let attempt = 0; attempt < 8; attempt += 1) {
       sequence += 1;
       const name = `polythene-${process.pid}-${sequence}-${Math.random().toString(36).slice(2, 10)}`;
@@ -82,6 +83,7 @@ function createUnlinkedFile(): number {
       }
     }
   }
+  chosenDir = undefined;
   throw new Error(
     `cannot create a scratch file in /dev/shm or the temp dir: ${String(lastError ?? 'none is writable')}`,
   );

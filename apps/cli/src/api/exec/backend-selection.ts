@@ -95,7 +95,12 @@ export async function createExecBackendChooser(
 ): Promise<ExecBackendChooser> {
   const { logger } = options;
   const registry = await createExecRegistry(options);
-  const cache = createProbeCache({ env: options.hostEnv, log: (line) => logger.verbose(line) });
+  const cache = createProbeCache({
+    env: options.hostEnv,
+    log: (line) => logger.verbose(line),
+    // A process running many execs (the API in a test suite) re-reads the host each second.
+    reuseFingerprintsMs: 1_000,
+  });
   const context = createProbeContext(options.hostEnv);
   return {
     async choose(failed, requirements) {
