@@ -1,5 +1,16 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdtemp,
+  readdir,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +91,33 @@ describe('loadWithCodeCache', () => {
     const cacheDir = join(work, 'cache');
     await loadInChild(file, cacheDir, '1.0.0');
     expect(await loadInChild(file, cacheDir, '1.0.1')).toEqual({ cache: 'miss', value: 42 });
+  });
+
+  it('uses only a private cache file of its own, never one others can write or a symlink', async () => {
+    const file = join(work, 'main.cjs');
+    await writeFile(file, 'exports.value = "mine";\n');
+    const cacheDir = join(work, 'cache');
+    await loadInChild(file, cacheDir);
+    const [name] = await cacheFiles(cacheDir);
+    const cacheFile = join(cacheDir, name as string);
+
+    await chmod(cacheFile, 0o666);
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'miss', value: 'mine' });
+    // The miss wrote a fresh private file in its place.
+    expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'hit', value: 'mine' });
+
+    // Another user's file, as root would find it under that user's HOME (sudo -E).
+    if (process.geteuid?.() === 0) {
+      await chown(cacheFile, 1001, 1001);
+      expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'miss', value: 'mine' });
+      expect((await stat(cacheFile)).uid).toBe(0);
+    }
+
+    const elsewhere = join(work, 'elsewhere.v8');
+    await rename(cacheFile, elsewhere);
+    await symlink(elsewhere, cacheFile);
+    expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'miss', value: 'mine' });
   });
 
   it('keeps one cache per variant, neither evicting the other', async () => {

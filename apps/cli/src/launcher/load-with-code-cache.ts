@@ -1,5 +1,9 @@
 import {
+  closeSync,
+  constants,
+  fstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -58,7 +62,7 @@ export function loadWithCodeCache(
 
   const source = stripHashbang(readFileSync(filename, 'utf8'));
   const cacheFile = options === undefined ? undefined : cacheFileFor(filename, options);
-  const cachedData = cacheFile === undefined ? undefined : readIfPresent(cacheFile);
+  const cachedData = cacheFile === undefined ? undefined : readOwnCacheFile(cacheFile);
   const script = new Script(wrapCommonJs(source), {
     filename,
     // No `importModuleDynamically`: Node 20 drops it for code compiled from a cache (and warns
@@ -152,11 +156,25 @@ function cachePrefixFor(filename: string, options: CodeCacheOptions): string {
   return `${basename(filename)}-${(hash >>> 0).toString(16)}-${variant}`;
 }
 
-function readIfPresent(path: string): Buffer | undefined {
+// A code cache is code: only one this user wrote and no one else can change is used, or root
+// running with another user's HOME (sudo -E) would execute what that user put there. Checked
+// on the open descriptor, which is also what is read; a symlink at the path is not followed.
+function readOwnCacheFile(path: string): Buffer | undefined {
+  let fd: number;
   try {
-    return readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return undefined;
+  }
+  try {
+    const stats = fstatSync(fd);
+    const uid = process.geteuid?.() ?? -1;
+    if (!stats.isFile() || stats.uid !== uid || (stats.mode & 0o022) !== 0) return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -167,7 +185,8 @@ function writeCodeCache(script: Script, cacheFile: string, stalePrefix: string):
     const dir = dirname(cacheFile);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const partial = `${cacheFile}.${process.pid}.partial`;
-    writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
+    // `wx`: never through a file or symlink someone planted at this name.
+    writeFileSync(partial, script.createCachedData(), { mode: 0o600, flag: 'wx' });
     renameSync(partial, cacheFile);
     // Drop the caches of other releases of the same file.
     for (const name of readdirSync(dir)) {
