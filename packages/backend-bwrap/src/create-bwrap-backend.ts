@@ -95,6 +95,8 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
         if (childPid !== undefined) sendSignal(childPid, 'SIGKILL');
       },
       interpretExit: (exit) => {
+        // bwrap exits 0 only when the command did (a set-up failure is 1): no status to read.
+        if (exit.code === 0) return { exitCode: 0, signal: null };
         const status = readStatus();
         if (status.exitCode !== undefined) return decodeExitCode(status.exitCode);
         if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL' };
