@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PolytheneError } from '@polythene/errors';
@@ -149,6 +148,8 @@ function packageNameOf(specifier: string): string {
  * condition are resolved by reading their `exports` with the ESM conditions.
  */
 function resolvePackageEntry(specifier: string, cwd: string): string | undefined {
+  // node:module is loaded only here, when a package name is given: every exec would pay for it.
+  const { createRequire } = process.getBuiltinModule('node:module');
   const require = createRequire(join(cwd, '__polythene_resolve__.js'));
   try {
     return require.resolve(specifier);

@@ -1,17 +1,14 @@
 import type { BigIntStats } from 'node:fs';
 import { promises as fs } from 'node:fs';
-import { createRequire } from 'node:module';
 import { PolytheneError } from '@polythene/errors';
 import { type TreeDiff, toAbsolute } from './diff-layers.ts';
 import { parentOf } from './layer-lookup.ts';
 import type { ScannedPath } from './scan-tree.ts';
 import { scanTree } from './scan-tree.ts';
 
-// zlib is loaded on first use: `polythene exec` loads this package but never a manifest. By
-// `require`, not `import()`: the CLI runs this code from a V8 code cache, where `import()`
-// is unavailable.
-const requireBuiltin = createRequire(import.meta.url);
-const loadZlib = (): typeof import('node:zlib') => requireBuiltin('node:zlib');
+// zlib is loaded on first use: `polythene exec` loads this package but never a manifest. Not
+// by `import()`: the CLI runs this code from a V8 code cache, where `import()` is unavailable.
+const loadZlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
 
 async function gzipAsync(text: string, options: { level: number }): Promise<Buffer> {
   const { gzip } = loadZlib();

@@ -11,10 +11,15 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import Module, { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
+
+// The Module class without loading node:module (0.2 ms on every run): in the CommonJS launcher
+// it is the constructor of the launcher's own module; elsewhere (tests) the built-in.
+const ModuleClass: typeof import('node:module') =
+  typeof module === 'object' && module !== null && typeof module.constructor === 'function'
+    ? (module.constructor as typeof import('node:module'))
+    : process.getBuiltinModule('node:module');
 
 /** Where {@link loadWithCodeCache} keeps compiled code, and under which key. */
 export interface CodeCacheOptions {
@@ -56,7 +61,7 @@ export function loadWithCodeCache(
   filename: string,
   options: CodeCacheOptions | undefined,
 ): CodeCacheOutcome {
-  const nodeRequire = createRequire(filename);
+  const nodeRequire = ModuleClass.createRequire(filename);
   const registered = nodeRequire.cache[filename];
   if (registered !== undefined) return { exports: registered.exports, cache: 'hit' };
 
@@ -75,7 +80,7 @@ export function loadWithCodeCache(
     process.once('exit', () => writeCodeCache(script, cacheFile, stalePrefix));
   }
 
-  const loadedModule = new Module(filename);
+  const loadedModule = new ModuleClass(filename);
   loadedModule.filename = filename;
   nodeRequire.cache[filename] = loadedModule;
   const directory = dirname(filename);
@@ -87,7 +92,7 @@ export function loadWithCodeCache(
   const moduleFunction = script.runInThisContext() as (
     exports: unknown,
     require: NodeJS.Require,
-    module: Module,
+    module: InstanceType<typeof import('node:module')>,
     filename: string,
     dirname: string,
   ) => void;
@@ -122,7 +127,10 @@ export function resolveCodeCacheDir(
   if (env.POLYTHENE_CODE_CACHE === '0') return undefined;
   const xdg = env.XDG_CACHE_HOME;
   // The XDG spec says relative values are invalid and must be ignored.
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), '.cache');
+  const base =
+    xdg !== undefined && isAbsolute(xdg)
+      ? xdg
+      : join(env.HOME || process.getBuiltinModule('node:os').homedir(), '.cache');
   return join(base, 'polythene', 'code-cache');
 }
 

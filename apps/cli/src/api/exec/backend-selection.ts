@@ -33,6 +33,8 @@ export interface ExecRegistryOptions {
   readonly cwd: string;
 }
 
+let builtinRegistry: BackendRegistry | undefined;
+
 /** The built-ins, then every custom backend named by flag or by `POLYTHENE_BACKENDS`. */
 export async function createExecRegistry(options: ExecRegistryOptions): Promise<BackendRegistry> {
   const registry = createRegistry(createBuiltinBackends());
@@ -94,7 +96,13 @@ export async function createExecBackendChooser(
   options: SelectExecBackendOptions,
 ): Promise<ExecBackendChooser> {
   const { logger } = options;
-  const registry = await createExecRegistry(options);
+  const hasCustomBackends =
+    (options.backendModules?.length ?? 0) > 0 ||
+    parseBackendList(options.hostEnv.POLYTHENE_BACKENDS).length > 0;
+  // The built-ins alone are the same every time: build them once per process. The chooser
+  // only reads its registry.
+  builtinRegistry ??= createRegistry(createBuiltinBackends());
+  const registry = hasCustomBackends ? await createExecRegistry(options) : builtinRegistry;
   const cache = createProbeCache({
     env: options.hostEnv,
     log: (line) => logger.verbose(line),
