@@ -1,26 +1,182 @@
 import { PolytheneError } from '@polythene/errors';
-import { cac } from 'cac';
+import { type CAC, cac } from 'cac';
 import { execCommand } from './commands/exec/exec-command.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
 import type { RawOptions } from './normalize-options.ts';
 
-/** The words that name a command (and aliases), as typed first on the command line. */
-const COMMAND_WORDS: readonly string[] = [
-  'pull',
-  'exec',
-  'clone',
-  'diff',
-  'list',
-  'ls',
-  'inspect',
-  'rm',
-  'remove',
-  'prune',
-  'backends',
-];
-
 /** What a command action resolves to: the process exit code. */
 type CommandOutcome = Promise<number>;
+
+/** One command: the words that name it, and how it is set up on the cac instance. */
+interface CommandDefinition {
+  readonly names: readonly string[];
+  readonly register: (cli: CAC, setOutcome: (outcome: CommandOutcome) => void) => void;
+}
+
+/** Every command, in the order `--help` lists them. */
+const COMMANDS: readonly CommandDefinition[] = [
+  {
+    names: ['pull'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('pull <image>', 'Export an image into a new root filesystem and print its UUID')
+        .option('--pull <policy>', 'When to contact the registry: always, missing or never', {
+          default: 'missing',
+        })
+        .option('--timeout <seconds>', 'Give up after this many seconds (and clean up)')
+        .option('--json', 'Print one JSON object (id, image, digest, path, sizes, duration)')
+        .option('--quiet', 'No progress on stderr')
+        .example('polythene pull docker.io/library/busybox:latest')
+        .example('polythene pull oci-archive:./image.tar --pull never')
+        .action((image: string, options: RawOptions) =>
+          setOutcome(
+            import('./commands/pull/pull-command.ts').then((m) => m.pullCommand(image, options)),
+          ),
+        ),
+  },
+  {
+    names: ['exec'],
+    register: (cli, setOutcome) =>
+      cli
+        .command(
+          'exec <uuid> [...command]',
+          'Run a command inside a root filesystem (put it after --)',
+        )
+        .option(
+          '--isolation <backend>',
+          'Backend to try first: bwrap (bubblewrap), proot, chroot (env POLYTHENE_ISOLATION)',
+        )
+        .option('--env <KEY[=VALUE]>', 'Set a variable, or copy KEY from the host (repeatable)')
+        .option(
+          '--workdir <dir>',
+          "Working directory inside the rootfs (default: the image's, else /)",
+        )
+        .option('--user <user[:group]>', "User inside the rootfs (default: the image's, else root)")
+        .option('--bind <src:dest[:ro]>', 'Bind a host path into the rootfs (repeatable)')
+        .option(
+          '--workspace [dir]',
+          'Bind DIR (default: the current directory) at /workspace and start there',
+        )
+        .option(
+          '--timeout <seconds>',
+          'Kill the whole command tree after this many seconds (exit 124)',
+        )
+        .option('--json', 'Capture output and print one JSON object with the result')
+        .option(
+          '--max-output <bytes>',
+          'With --json: cap on captured stdout and stderr each (default 16M)',
+        )
+        .option(
+          '--strict',
+          'Refuse to run with fewer isolation guarantees than the default (exit 125)',
+        )
+        .option(
+          '--backend-module <module>',
+          'Register a custom backend from a package or path (repeatable)',
+        )
+        .option('--ephemeral', 'Run on a throwaway copy: changes vanish afterwards')
+        .example('polythene exec 0190f5c2-… -- uname -a')
+        .example('polythene exec 0190f5c2-… --workspace --env CI -- make test')
+        .action((uuid: string, command: string[], options: RawOptions) =>
+          setOutcome(execCommand(uuid, command, options)),
+        ),
+  },
+  {
+    names: ['clone'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('clone <uuid>', 'Copy an entry into a new one and print its UUID')
+        .option('--method <method>', 'overlay (constant time), copy (full), or auto (default)')
+        .option('--json', "Print the new entry's metadata")
+        .option(
+          '--backend-module <module>',
+          'Consider a custom backend for --method auto (repeatable)',
+        )
+        .example('polythene clone 0190f5c2-…')
+        .action((uuid: string, options: RawOptions) =>
+          setOutcome(
+            import('./commands/clone/clone-command.ts').then((m) => m.cloneCommand(uuid, options)),
+          ),
+        ),
+  },
+  {
+    names: ['diff'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('diff <uuid>', 'Show what changed in an entry since it was pulled or cloned')
+        .option('--json', 'Print {added, modified, deleted}')
+        .action((uuid: string, options: RawOptions) =>
+          setOutcome(
+            import('./commands/diff/diff-command.ts').then((m) => m.diffCommand(uuid, options)),
+          ),
+        ),
+  },
+  {
+    names: ['list', 'ls'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('list', 'List the root filesystems in the store')
+        .alias('ls')
+        .option('--json', 'Print a JSON array')
+        .action((options: RawOptions) =>
+          setOutcome(import('./commands/list/list-command.ts').then((m) => m.listCommand(options))),
+        ),
+  },
+  {
+    names: ['inspect'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('inspect <uuid>', "Print an entry's recorded metadata as JSON")
+        .action((uuid: string, options: RawOptions) =>
+          setOutcome(
+            import('./commands/inspect/inspect-command.ts').then((m) =>
+              m.inspectCommand(uuid, options),
+            ),
+          ),
+        ),
+  },
+  {
+    names: ['rm', 'remove'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('rm <...uuids>', 'Remove root filesystems from the store')
+        .alias('remove')
+        .action((uuids: string[], options: RawOptions) =>
+          setOutcome(
+            import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options)),
+          ),
+        ),
+  },
+  {
+    names: ['prune'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('prune', 'Remove old entries, orphans and stale temporaries')
+        .option('--older-than <duration>', 'Only entries older than this (e.g. 7d, 12h, 30m)')
+        .option('--json', 'Print what was removed as JSON')
+        .example('polythene prune --older-than 7d')
+        .action((options: RawOptions) =>
+          setOutcome(
+            import('./commands/prune/prune-command.ts').then((m) => m.pruneCommand(options)),
+          ),
+        ),
+  },
+  {
+    names: ['backends'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('backends', 'Show every backend: available here or why not, and what it enforces')
+        .option('--json', 'Print a JSON array')
+        .option('--backend-module <module>', 'Also show a custom backend (repeatable)')
+        .action((options: RawOptions) =>
+          setOutcome(
+            import('./commands/backends/backends-command.ts').then((m) =>
+              m.backendsCommand(options),
+            ),
+          ),
+        ),
+  },
+];
 
 // `polythene exec` runs on every call of a test suite, so its whole path is imported here
 // and lands in the one file the launcher loads through the code cache. Every other action
@@ -34,158 +190,10 @@ function buildCli(
   setOutcome: (outcome: CommandOutcome) => void,
   commandWord: string | undefined,
 ) {
-  const isOnly = commandWord !== undefined && COMMAND_WORDS.includes(commandWord);
-  const wants = (...names: string[]): boolean => !isOnly || names.includes(commandWord as string);
   const cli = cac('polythene');
   cli.option('--store <dir>', 'Store directory (env POLYTHENE_STORE, default /var/tmp/polythene)');
-
-  if (wants('pull')) {
-    cli
-      .command('pull <image>', 'Export an image into a new root filesystem and print its UUID')
-      .option('--pull <policy>', 'When to contact the registry: always, missing or never', {
-        default: 'missing',
-      })
-      .option('--timeout <seconds>', 'Give up after this many seconds (and clean up)')
-      .option('--json', 'Print one JSON object (id, image, digest, path, sizes, duration)')
-      .option('--quiet', 'No progress on stderr')
-      .example('polythene pull docker.io/library/busybox:latest')
-      .example('polythene pull oci-archive:./image.tar --pull never')
-      .action((image: string, options: RawOptions) =>
-        setOutcome(
-          import('./commands/pull/pull-command.ts').then((m) => m.pullCommand(image, options)),
-        ),
-      );
-  }
-
-  if (wants('exec')) {
-    cli
-      .command(
-        'exec <uuid> [...command]',
-        'Run a command inside a root filesystem (put it after --)',
-      )
-      .option(
-        '--isolation <backend>',
-        'Backend to try first: bwrap (bubblewrap), proot, chroot (env POLYTHENE_ISOLATION)',
-      )
-      .option('--env <KEY[=VALUE]>', 'Set a variable, or copy KEY from the host (repeatable)')
-      .option(
-        '--workdir <dir>',
-        "Working directory inside the rootfs (default: the image's, else /)",
-      )
-      .option('--user <user[:group]>', "User inside the rootfs (default: the image's, else root)")
-      .option('--bind <src:dest[:ro]>', 'Bind a host path into the rootfs (repeatable)')
-      .option(
-        '--workspace [dir]',
-        'Bind DIR (default: the current directory) at /workspace and start there',
-      )
-      .option(
-        '--timeout <seconds>',
-        'Kill the whole command tree after this many seconds (exit 124)',
-      )
-      .option('--json', 'Capture output and print one JSON object with the result')
-      .option(
-        '--max-output <bytes>',
-        'With --json: cap on captured stdout and stderr each (default 16M)',
-      )
-      .option(
-        '--strict',
-        'Refuse to run with fewer isolation guarantees than the default (exit 125)',
-      )
-      .option(
-        '--backend-module <module>',
-        'Register a custom backend from a package or path (repeatable)',
-      )
-      .option('--ephemeral', 'Run on a throwaway copy: changes vanish afterwards')
-      .example('polythene exec 0190f5c2-… -- uname -a')
-      .example('polythene exec 0190f5c2-… --workspace --env CI -- make test')
-      .action((uuid: string, command: string[], options: RawOptions) =>
-        setOutcome(execCommand(uuid, command, options)),
-      );
-  }
-
-  if (wants('clone')) {
-    cli
-      .command('clone <uuid>', 'Copy an entry into a new one and print its UUID')
-      .option('--method <method>', 'overlay (constant time), copy (full), or auto (default)')
-      .option('--json', "Print the new entry's metadata")
-      .option(
-        '--backend-module <module>',
-        'Consider a custom backend for --method auto (repeatable)',
-      )
-      .example('polythene clone 0190f5c2-…')
-      .action((uuid: string, options: RawOptions) =>
-        setOutcome(
-          import('./commands/clone/clone-command.ts').then((m) => m.cloneCommand(uuid, options)),
-        ),
-      );
-  }
-
-  if (wants('diff')) {
-    cli
-      .command('diff <uuid>', 'Show what changed in an entry since it was pulled or cloned')
-      .option('--json', 'Print {added, modified, deleted}')
-      .action((uuid: string, options: RawOptions) =>
-        setOutcome(
-          import('./commands/diff/diff-command.ts').then((m) => m.diffCommand(uuid, options)),
-        ),
-      );
-  }
-
-  if (wants('list', 'ls')) {
-    cli
-      .command('list', 'List the root filesystems in the store')
-      .alias('ls')
-      .option('--json', 'Print a JSON array')
-      .action((options: RawOptions) =>
-        setOutcome(import('./commands/list/list-command.ts').then((m) => m.listCommand(options))),
-      );
-  }
-
-  if (wants('inspect')) {
-    cli
-      .command('inspect <uuid>', "Print an entry's recorded metadata as JSON")
-      .action((uuid: string, options: RawOptions) =>
-        setOutcome(
-          import('./commands/inspect/inspect-command.ts').then((m) =>
-            m.inspectCommand(uuid, options),
-          ),
-        ),
-      );
-  }
-
-  if (wants('rm', 'remove')) {
-    cli
-      .command('rm <...uuids>', 'Remove root filesystems from the store')
-      .alias('remove')
-      .action((uuids: string[], options: RawOptions) =>
-        setOutcome(import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options))),
-      );
-  }
-
-  if (wants('prune')) {
-    cli
-      .command('prune', 'Remove old entries, orphans and stale temporaries')
-      .option('--older-than <duration>', 'Only entries older than this (e.g. 7d, 12h, 30m)')
-      .option('--json', 'Print what was removed as JSON')
-      .example('polythene prune --older-than 7d')
-      .action((options: RawOptions) =>
-        setOutcome(
-          import('./commands/prune/prune-command.ts').then((m) => m.pruneCommand(options)),
-        ),
-      );
-  }
-
-  if (wants('backends')) {
-    cli
-      .command('backends', 'Show every backend: available here or why not, and what it enforces')
-      .option('--json', 'Print a JSON array')
-      .option('--backend-module <module>', 'Also show a custom backend (repeatable)')
-      .action((options: RawOptions) =>
-        setOutcome(
-          import('./commands/backends/backends-command.ts').then((m) => m.backendsCommand(options)),
-        ),
-      );
-  }
+  const only = COMMANDS.find((command) => command.names.includes(commandWord ?? ''));
+  for (const command of only === undefined ? COMMANDS : [only]) command.register(cli, setOutcome);
 
   cli.help();
   cli.version(version);
