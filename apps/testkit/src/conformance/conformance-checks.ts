@@ -288,6 +288,21 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   {
+    name: 'hands the command no file descriptor beyond stdin, stdout and stderr',
+    run: async (context) => {
+      // A backend's own channels (bwrap's status fd, chroot's ready fd) must not reach the
+      // command: one it could write to would let it forge its exit status.
+      // Both stdio modes: a backend may set up its channels differently for each. The exit
+      // status carries the answer, since inherited output does not come back.
+      const script =
+        'open=; for n in 3 4 5 6 7 8 9 10 11 12 13 14 15; do [ -e /proc/self/fd/$n ] && open="$open $n"; done; [ -z "$open" ] || { echo "extra fds:$open" >&2; exit 1; }';
+      for (const stdio of ['pipe', 'inherit'] as const) {
+        const result = await runShell(context, script, { stdio });
+        assert.equal(result.exitCode, 0, `${stdio}: ${result.err}`);
+      }
+    },
+  },
+  {
     name: 'starts the command in the working directory',
     run: async (context) => {
       const result = await runShell(context, 'pwd -P', { cwd: '/tmp' });
