@@ -231,11 +231,14 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       exitedAt = monotonicMs();
       clearTimeout(leftoverTimer);
       // Normally the streams close right after; a process that escaped the tree could hold
-      // them open forever, so stop waiting for them after a while.
-      drainTimer = setTimeout(() => {
-        for (const stream of child.stdio) stream?.destroy();
-        finish();
-      }, streamDrainTimeoutMs);
+      // them open forever, so stop waiting for them after a while. Without streams (inherited
+      // stdio) 'close' follows at once: no timer.
+      if (child.stdio.some((stream) => stream !== null && stream !== undefined)) {
+        drainTimer = setTimeout(() => {
+          for (const stream of child.stdio) stream?.destroy();
+          finish();
+        }, streamDrainTimeoutMs);
+      }
     });
     child.on('close', () => finish());
 
