@@ -140,21 +140,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       ...(options.extraStdio ?? []),
     ];
     const startedAt = monotonicMs();
-    let child: ChildProcess;
-    try {
-      child = spawn(options.file, [...options.args], {
-        // A copy, so nothing (not even node's own defaults) is merged in.
-        env: { ...options.env },
-        stdio,
-        cwd: '/',
-        // Own session and process group: terminal signals reach polythene only, which forwards
-        // them to the command; the group lets the tree be killed; no TIOCSTI into our terminal.
-        detached: true,
-      });
-    } catch (error) {
-      reject(setupFailed(options, error));
-      return;
-    }
+    let child: ChildProcess | undefined;
 
     const noticeFilter = createNoticeFilter(options.backendNoticePrefixes ?? [], (text) =>
       process.stderr.write(text),
@@ -175,14 +161,14 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     const findCommandPid = (pid: number): number | undefined =>
       options.findCommandPid ? options.findCommandPid(pid) : listChildPids(pid)[0];
     const killAll = (): void => {
-      const pid = child.pid;
+      const pid = child?.pid;
       if (pid === undefined || isEnded) return;
       killedBySupervisor = true;
       if (options.killTree) options.killTree(pid);
       killProcessTree(pid);
     };
     const deliver = (signal: NodeJS.Signals, attempt: number): void => {
-      const pid = child.pid;
+      const pid = child?.pid;
       if (pid === undefined || isEnded) return;
       const commandPid = findCommandPid(pid);
       if (commandPid !== undefined) {
@@ -219,6 +205,25 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       clearTimeout(leftoverTimer);
       clearTimeout(drainTimer);
     };
+
+    // Spawned only now, with the forwarding handlers in place: a signal that arrives as soon
+    // as the command runs (a busy machine may pause us right after the fork) is forwarded,
+    // never left to kill polythene.
+    try {
+      child = spawn(options.file, [...options.args], {
+        // A copy, so nothing (not even node's own defaults) is merged in.
+        env: { ...options.env },
+        stdio,
+        cwd: '/',
+        // Own session and process group: terminal signals reach polythene only, which forwards
+        // them to the command; the group lets the tree be killed; no TIOCSTI into our terminal.
+        detached: true,
+      });
+    } catch (error) {
+      cleanUp();
+      reject(setupFailed(options, error));
+      return;
+    }
 
     child.on('error', (error) => {
       if (isEnded) return;
