@@ -56,7 +56,6 @@ export type {
   BackendExit,
   CommandOutcome,
   RunControls,
-  SpawnedBackend,
   SuperviseOptions,
 } from './run/supervise-process.ts';
 export { DEFAULT_MAX_OUTPUT_BYTES, superviseProcess } from './run/supervise-process.ts';

@@ -106,7 +106,9 @@ export function createProbeCache(options: ProbeCacheOptions = {}): ProbeCache {
   };
 
   const loadEntries = (): Record<string, CacheEntry> => {
-    entries ??= recentlyRead(path, reuseMs) ?? remember(path, readCacheFile(path, log));
+    entries ??=
+      recall<Record<string, CacheEntry>>(`file\0${path}`, reuseMs) ??
+      remember(`file\0${path}`, readCacheFile(path, log));
     return entries;
   };
 
@@ -114,7 +116,7 @@ export function createProbeCache(options: ProbeCacheOptions = {}): ProbeCache {
     // Merge into what is on disk now: another exec may have stored other backends meanwhile.
     const latest = readCacheFile(path, () => {});
     change(latest);
-    entries = remember(path, latest);
+    entries = remember(`file\0${path}`, latest);
     writeCacheFile(path, { version: 1, entries: latest }, log);
   };
 
@@ -143,38 +145,26 @@ export function createProbeCache(options: ProbeCacheOptions = {}): ProbeCache {
   };
 }
 
-// Fingerprints this process computed, by what they are of; see `reuseFingerprintsMs`. The uid
-// is part of every key: a process that changes it never reuses another user's facts.
-const recentFingerprints = new Map<string, { readonly value: string; readonly atMs: number }>();
+// What this process read or computed recently (cache file entries, fingerprints), by what it
+// is of; see `reuseFingerprintsMs`. The uid is part of every key: a process that changes it
+// never reuses another user's facts. Values are never mutated once stored (changes go through
+// `persist`, which builds a new object).
+const recentValues = new Map<string, { readonly value: unknown; readonly atMs: number }>();
 
-// The cache files this process read or wrote last, by path; entries are never mutated once
-// read (changes go through `persist`, which builds a new object).
-const recentFiles = new Map<
-  string,
-  { readonly entries: Record<string, CacheEntry>; readonly atMs: number }
->();
-
-function recentlyRead(path: string, reuseMs: number): Record<string, CacheEntry> | undefined {
-  const recent = recentFiles.get(`${readEffectiveUid()}\0${path}`);
+function recall<T>(key: string, reuseMs: number): T | undefined {
+  const recent = recentValues.get(`${readEffectiveUid()}\0${key}`);
   return recent !== undefined && reuseMs > 0 && Date.now() - recent.atMs < reuseMs
-    ? recent.entries
+    ? (recent.value as T)
     : undefined;
 }
 
-function remember(path: string, entries: Record<string, CacheEntry>): Record<string, CacheEntry> {
-  recentFiles.set(`${readEffectiveUid()}\0${path}`, { entries, atMs: Date.now() });
-  return entries;
+function remember<T>(key: string, value: T): T {
+  recentValues.set(`${readEffectiveUid()}\0${key}`, { value, atMs: Date.now() });
+  return value;
 }
 
 function recentlyComputed(key: string, reuseMs: number, compute: () => string): string {
-  if (reuseMs <= 0) return compute();
-  const fullKey = `${readEffectiveUid()}\0${key}`;
-  const nowMs = Date.now();
-  const recent = recentFingerprints.get(fullKey);
-  if (recent !== undefined && nowMs - recent.atMs < reuseMs) return recent.value;
-  const value = compute();
-  recentFingerprints.set(fullKey, { value, atMs: nowMs });
-  return value;
+  return recall<string>(key, reuseMs) ?? remember(key, compute());
 }
 
 function readCacheFile(path: string, log: (line: string) => void): Record<string, CacheEntry> {

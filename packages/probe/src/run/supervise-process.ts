@@ -1,5 +1,4 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
 import type { RunResult, RunSpec } from '../backend.ts';
 import { createBoundedCapture } from './bounded-capture.ts';
@@ -22,14 +21,6 @@ export type RunControls = Pick<
   | 'forwardSignals'
   | 'abortSignal'
 >;
-
-/** The backend process just after it was spawned. */
-export interface SpawnedBackend {
-  /** Host pid of the backend process (it leads its own session and process group). */
-  readonly pid: number;
-  /** Streams for the `'pipe'` entries of `extraStdio`, by position (fd 3 first); null for shared fds. */
-  readonly extraStreams: readonly (Readable | Writable | null)[];
-}
 
 /** How the backend process ended, for {@link SuperviseOptions.interpretExit}. */
 export interface BackendExit {
@@ -71,12 +62,10 @@ export interface SuperviseOptions {
   /** How to supervise: stdio, input, limits, timeout, signals. */
   readonly controls: RunControls;
   /**
-   * File descriptors 3, 4, … of the backend process: `'pipe'` for a channel the backend talks
-   * over (its stream is in {@link SpawnedBackend.extraStreams}), or an open host fd to share.
+   * Open host fds to share as the backend process's fds 3, 4, …: channels it reads arguments
+   * from or reports status to (see `openSideChannelFile`).
    */
-  readonly extraStdio?: readonly ('pipe' | number)[];
-  /** Called once, right after spawning: write arguments, start reading status channels. */
-  readonly onSpawn?: (backend: SpawnedBackend) => void;
+  readonly extraStdio?: readonly number[];
   /**
    * The host pid of the command itself (not the backend binary, not a namespace's init), to
    * deliver forwarded signals to; undefined while it is not known yet. Defaults to the
@@ -331,19 +320,6 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
         leftoverTimer = setTimeout(watch, leftoverPollMs);
       };
       leftoverTimer = setTimeout(watch, 5);
-    }
-
-    try {
-      options.onSpawn?.({
-        pid: backendPid,
-        extraStreams: (options.extraStdio ?? []).map(
-          (_, index) => (child.stdio[index + 3] as Readable | Writable | null | undefined) ?? null,
-        ),
-      });
-    } catch (error) {
-      cleanUp();
-      killProcessTree(backendPid);
-      reject(error);
     }
   });
 }
