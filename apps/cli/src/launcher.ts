@@ -15,4 +15,6 @@ const variant = process.argv[2] === 'exec' ? 'exec' : 'other';
 loadWithCodeCache(
   join(__dirname, 'cli-main.cjs'),
   cacheDir === undefined ? undefined : { cacheDir, release: packageJson.version, variant },
+  // This file is CommonJS once built, in the same directory as cli-main.cjs.
+  require,
 );

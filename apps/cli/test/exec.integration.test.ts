@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ensureTestImages, type TestImages } from '@polythene/test-images';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshStorePath, runPolythene, startPolythene } from './run-polythene.ts';
@@ -220,6 +220,42 @@ describe('backend choice', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('quiet\n');
+  });
+});
+
+describe('start-up', () => {
+  // What exec loads, every call pays for: node:child_process alone is ~4.5 ms of start-up.
+  it('loads the launcher and cli-main.cjs only, and never node:child_process, on the bwrap path', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'polythene-startup-'));
+    const reportPath = join(work, 'loaded.json');
+    const recorder = join(work, 'record-loads.cjs');
+    await writeFile(
+      recorder,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(reportPath)},
+        JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) })));`,
+    );
+    const loadedBy = async (nodeOptions: string) => {
+      const run = await execIn(busyboxId, ['true'], ['--isolation', 'bwrap'], {
+        NODE_OPTIONS: `--require ${recorder} ${nodeOptions}`,
+      });
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stderr).toBe('');
+      return JSON.parse(await readFile(reportPath, 'utf8')) as {
+        builtins: string[];
+        files: string[];
+      };
+    };
+    await loadedBy(''); // writes the code cache
+    const loaded = await loadedBy('');
+    expect(loaded.builtins).not.toContain('NativeModule child_process');
+    expect(loaded.files.filter((file) => file !== recorder).map((file) => basename(file))).toEqual([
+      'polythene.cjs',
+      'cli-main.cjs',
+    ]);
+    // There, using libuv's process handle would print a deprecation warning on every call:
+    // node:child_process runs bwrap instead, and stderr stays empty (checked above).
+    const pending = await loadedBy('--pending-deprecation');
+    expect(pending.builtins).toContain('NativeModule child_process');
   });
 });
 

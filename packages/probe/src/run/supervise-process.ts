@@ -1,4 +1,3 @@
-import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { PolytheneError } from '@polythene/errors';
 import type { RunResult, RunSpec } from '../backend.ts';
 import { createBoundedCapture } from './bounded-capture.ts';
@@ -9,6 +8,7 @@ import {
   listChildPids,
   sendSignal,
 } from './proc-tree.ts';
+import { type SupervisedChild, spawnBackendProcess } from './spawn-backend-process.ts';
 
 /** The parts of a {@link RunSpec} that say how to supervise the command, not where to run it. */
 export type RunControls = Pick<
@@ -122,18 +122,20 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
   return new Promise<RunResult>((resolve, reject) => {
     const isPipe = controls.stdio === 'pipe';
     const isFilteringStderr = !isPipe && (options.backendNoticePrefixes?.length ?? 0) > 0;
-    const stdio: StdioOptions = [
-      isPipe ? 'pipe' : 'inherit',
-      isPipe ? 'pipe' : 'inherit',
-      isPipe || isFilteringStderr ? 'pipe' : 'inherit',
+    const stdio: ('pipe' | number)[] = [
+      isPipe ? 'pipe' : 0,
+      isPipe ? 'pipe' : 1,
+      isPipe || isFilteringStderr ? 'pipe' : 2,
       ...(options.extraStdio ?? []),
     ];
     const startedAt = monotonicMs();
-    let child: ChildProcess | undefined;
+    let child: SupervisedChild | undefined;
 
-    const noticeFilter = createNoticeFilter(options.backendNoticePrefixes ?? [], (text) =>
-      process.stderr.write(text),
-    );
+    const noticeFilter = isFilteringStderr
+      ? createNoticeFilter(options.backendNoticePrefixes ?? [], (text) =>
+          process.stderr.write(text),
+        )
+      : undefined;
     const limitBytes = controls.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const stdoutCapture = createBoundedCapture(limitBytes);
     const stderrCapture = createBoundedCapture(limitBytes);
@@ -199,14 +201,13 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     // as the command runs (a busy machine may pause us right after the fork) is forwarded,
     // never left to kill polythene.
     try {
-      child = spawn(options.file, [...options.args], {
-        // A copy, so nothing (not even node's own defaults) is merged in.
-        env: { ...options.env },
+      // Own session and process group: terminal signals reach polythene only, which forwards
+      // them to the command; the group lets the tree be killed; no TIOCSTI into our terminal.
+      child = spawnBackendProcess({
+        file: options.file,
+        args: options.args,
+        env: options.env,
         stdio,
-        cwd: '/',
-        // Own session and process group: terminal signals reach polythene only, which forwards
-        // them to the command; the group lets the tree be killed; no TIOCSTI into our terminal.
-        detached: true,
       });
     } catch (error) {
       cleanUp();
@@ -248,7 +249,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
           timedOut,
           stderr: isPipe
             ? stderrCapture.bytes()
-            : isFilteringStderr
+            : noticeFilter
               ? new TextEncoder().encode(noticeFilter.finish())
               : undefined,
         });
@@ -280,7 +281,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     if (child.pid === undefined) return; // 'error' follows.
     const backendPid = child.pid;
 
-    if (isFilteringStderr) {
+    if (noticeFilter) {
       child.stderr?.on('data', (chunk: Buffer) => noticeFilter.push(chunk));
     }
     if (isPipe) {

@@ -1,0 +1,121 @@
+import { ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type BackendSpawnOptions,
+  type SupervisedChild,
+  spawnBackendProcess,
+} from './spawn-backend-process.ts';
+
+interface Ending {
+  readonly events: string[];
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly error?: NodeJS.ErrnoException;
+}
+
+/** Collects the child's events in order until it closed or failed to start. */
+function ending(child: SupervisedChild): Promise<Ending> {
+  return new Promise((resolve) => {
+    const events: string[] = [];
+    let code: number | null = null;
+    let signal: NodeJS.Signals | null = null;
+    child.on('exit', (exitCode, exitSignal) => {
+      events.push('exit');
+      code = exitCode;
+      signal = exitSignal;
+    });
+    child.on('close', () => {
+      events.push('close');
+      resolve({ events, code, signal });
+    });
+    child.on('error', (error) => {
+      events.push('error');
+      resolve({ events, code, signal, error });
+    });
+  });
+}
+
+let work: string;
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'polythene-spawn-'));
+});
+afterEach(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+const sh = (script: string, stdio: BackendSpawnOptions['stdio']): BackendSpawnOptions => ({
+  file: '/bin/sh',
+  args: ['-c', script],
+  env: { PATH: '/usr/bin:/bin' },
+  stdio,
+});
+
+// Both ways of spawning must behave alike: fds only (libuv's process handle) and with pipes
+// (node:child_process).
+describe.each([
+  ['fds only', [0, 1, 2]],
+  ['pipes', ['pipe', 'pipe', 'pipe']],
+] as const)('spawnBackendProcess (%s)', (label, stdio) => {
+  it('goes through node:child_process only when a pipe is asked for', async () => {
+    const child = spawnBackendProcess(sh('exit 0', [...stdio]));
+    expect(child instanceof ChildProcess).toBe(label === 'pipes');
+    await ending(child);
+  });
+
+  it('reports the exit status, then close', async () => {
+    const result = await ending(spawnBackendProcess(sh('exit 3', [...stdio])));
+    expect(result).toEqual({ events: ['exit', 'close'], code: 3, signal: null });
+  });
+
+  it('reports the signal that ended it', async () => {
+    const result = await ending(spawnBackendProcess(sh('kill -TERM $$', [...stdio])));
+    expect(result).toMatchObject({ events: ['exit', 'close'], code: null, signal: 'SIGTERM' });
+  });
+
+  it('reports a binary that cannot start as an asynchronous ENOENT error, with no pid', async () => {
+    const child = spawnBackendProcess({ ...sh('', [...stdio]), file: join(work, 'missing') });
+    expect(child.pid).toBeUndefined();
+    const result = await ending(child);
+    expect(result.events).toEqual(['error']);
+    expect(result.error?.code).toBe('ENOENT');
+  });
+
+  it('gives exactly the environment, cwd /, its own session and group, and the fds asked for', async () => {
+    const reportPath = join(work, 'report');
+    const report = openSync(reportPath, 'w');
+    try {
+      const child = spawnBackendProcess({
+        file: '/bin/sh',
+        args: [
+          '-c',
+          // Fields 5 and 6 of /proc/PID/stat: process group and session.
+          'set -- $(cat /proc/$$/stat); echo "$$ $5 $6 $(pwd)" >&3; env >&3',
+        ],
+        env: { PATH: '/usr/bin:/bin', ONLY_THIS: 'yes' },
+        stdio: [...stdio, report],
+      });
+      const result = await ending(child);
+      expect(result.code).toBe(0);
+      const [ids = '', ...environment] = readFileSync(reportPath, 'utf8').trim().split('\n');
+      const [pid, group, session, cwd] = ids.split(' ');
+      expect(Number(pid)).toBe(child.pid);
+      expect(group).toBe(pid);
+      expect(session).toBe(pid);
+      expect(cwd).toBe('/');
+      // sh adds PWD (and may add SHLVL) itself; nothing of polythene's own environment leaks.
+      expect(environment.filter((line) => !/^(PWD|SHLVL|_)=/.test(line)).sort()).toEqual([
+        'ONLY_THIS=yes',
+        'PATH=/usr/bin:/bin',
+      ]);
+    } finally {
+      closeSync(report);
+    }
+  });
+
+  it('refuses a NUL byte in an argument instead of cutting it short', () => {
+    expect(() => spawnBackendProcess(sh('exit 0\0; echo cut', [...stdio]))).toThrow(/NUL|null/);
+  });
+});
