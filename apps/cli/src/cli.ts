@@ -3,6 +3,7 @@ import { type CAC, cac } from 'cac';
 import { execCommand } from './commands/exec/exec-command.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
 import type { RawOptions } from './normalize-options.ts';
+import { type ParsedExecArgv, parseExecArgv } from './parse-exec-argv.ts';
 
 /** What a command action resolves to: the process exit code. */
 type CommandOutcome = Promise<number>;
@@ -11,6 +12,44 @@ type CommandOutcome = Promise<number>;
 interface CommandDefinition {
   readonly names: readonly string[];
   readonly register: (cli: CAC, setOutcome: (outcome: CommandOutcome) => void) => void;
+}
+
+/** A flag as cac takes it (`--name`, `--name <value>` or `--name [value]`) and its help text. */
+type OptionDefinition = readonly [flag: string, description: string];
+
+const STORE_OPTION: OptionDefinition = [
+  '--store <dir>',
+  'Store directory (env POLYTHENE_STORE, default /var/tmp/polythene)',
+];
+
+// One list for exec's cac registration and its fast parse (see parseExecArgv).
+const EXEC_OPTIONS: readonly OptionDefinition[] = [
+  [
+    '--isolation <backend>',
+    'Backend to try first: bwrap (bubblewrap), proot, chroot (env POLYTHENE_ISOLATION)',
+  ],
+  ['--env <KEY[=VALUE]>', 'Set a variable, or copy KEY from the host (repeatable)'],
+  ['--workdir <dir>', "Working directory inside the rootfs (default: the image's, else /)"],
+  ['--user <user[:group]>', "User inside the rootfs (default: the image's, else root)"],
+  ['--bind <src:dest[:ro]>', 'Bind a host path into the rootfs (repeatable)'],
+  ['--workspace [dir]', 'Bind DIR (default: the current directory) at /workspace and start there'],
+  ['--timeout <seconds>', 'Kill the whole command tree after this many seconds (exit 124)'],
+  ['--json', 'Capture output and print one JSON object with the result'],
+  ['--max-output <bytes>', 'With --json: cap on captured stdout and stderr each (default 16M)'],
+  ['--strict', 'Refuse to run with fewer isolation guarantees than the default (exit 125)'],
+  ['--backend-module <module>', 'Register a custom backend from a package or path (repeatable)'],
+  ['--ephemeral', 'Run on a throwaway copy: changes vanish afterwards'],
+];
+
+/** Every flag `exec` takes, for {@link parseExecArgv}. */
+export const EXEC_FLAGS: readonly string[] = [STORE_OPTION, ...EXEC_OPTIONS].map(([flag]) => flag);
+
+function withOptions<T extends { option(flag: string, description: string): T }>(
+  target: T,
+  options: readonly OptionDefinition[],
+): T {
+  for (const [flag, description] of options) target.option(flag, description);
+  return target;
 }
 
 /** Every command, in the order `--help` lists them. */
@@ -37,44 +76,13 @@ const COMMANDS: readonly CommandDefinition[] = [
   {
     names: ['exec'],
     register: (cli, setOutcome) =>
-      cli
-        .command(
+      withOptions(
+        cli.command(
           'exec <uuid> [...command]',
           'Run a command inside a root filesystem (put it after --)',
-        )
-        .option(
-          '--isolation <backend>',
-          'Backend to try first: bwrap (bubblewrap), proot, chroot (env POLYTHENE_ISOLATION)',
-        )
-        .option('--env <KEY[=VALUE]>', 'Set a variable, or copy KEY from the host (repeatable)')
-        .option(
-          '--workdir <dir>',
-          "Working directory inside the rootfs (default: the image's, else /)",
-        )
-        .option('--user <user[:group]>', "User inside the rootfs (default: the image's, else root)")
-        .option('--bind <src:dest[:ro]>', 'Bind a host path into the rootfs (repeatable)')
-        .option(
-          '--workspace [dir]',
-          'Bind DIR (default: the current directory) at /workspace and start there',
-        )
-        .option(
-          '--timeout <seconds>',
-          'Kill the whole command tree after this many seconds (exit 124)',
-        )
-        .option('--json', 'Capture output and print one JSON object with the result')
-        .option(
-          '--max-output <bytes>',
-          'With --json: cap on captured stdout and stderr each (default 16M)',
-        )
-        .option(
-          '--strict',
-          'Refuse to run with fewer isolation guarantees than the default (exit 125)',
-        )
-        .option(
-          '--backend-module <module>',
-          'Register a custom backend from a package or path (repeatable)',
-        )
-        .option('--ephemeral', 'Run on a throwaway copy: changes vanish afterwards')
+        ),
+        EXEC_OPTIONS,
+      )
         .example('polythene exec 0190f5c2-… -- uname -a')
         .example('polythene exec 0190f5c2-… --workspace --env CI -- make test')
         .action((uuid: string, command: string[], options: RawOptions) =>
@@ -191,7 +199,7 @@ function buildCli(
   commandWord: string | undefined,
 ) {
   const cli = cac('polythene');
-  cli.option('--store <dir>', 'Store directory (env POLYTHENE_STORE, default /var/tmp/polythene)');
+  withOptions(cli, [STORE_OPTION]);
   const only = COMMANDS.find((command) => command.names.includes(commandWord ?? ''));
   for (const command of only === undefined ? COMMANDS : [only]) command.register(cli, setOutcome);
 
@@ -207,6 +215,14 @@ function buildCli(
 export async function runCli(argv: readonly string[], version: string): Promise<number> {
   let outcome: CommandOutcome | undefined;
   try {
+    if (argv[0] === 'exec') {
+      // The usual forms skip cac (see parseExecArgv); anything else, `--help` included, and
+      // every mistake go through cac below.
+      const parsed = parseExecArgv(argv.slice(1), EXEC_FLAGS);
+      if (parsed !== undefined) {
+        return await execCommand(parsed.uuid, parsed.positional, parsed.options);
+      }
+    }
     const cli = buildCli(
       version,
       (value) => {
@@ -232,6 +248,14 @@ export async function runCli(argv: readonly string[], version: string): Promise<
     reportError(error);
     return exitCodeForError(toPolytheneError(error), receivedSignalOf(error));
   }
+}
+
+/** How cac parses `polythene exec ARGV`: what {@link parseExecArgv} must agree with (tests). */
+export function parseExecArgvWithCac(argv: readonly string[]): ParsedExecArgv {
+  const cli = buildCli('0.0.0', () => {}, 'exec');
+  cli.parse(['node', 'polythene', 'exec', ...argv], { run: false });
+  const [uuid, ...positional] = cli.args;
+  return { uuid: uuid ?? '', positional, options: cli.options };
 }
 
 /** Marks an error as caused by an interrupt signal, so the exit code is 128+n. */

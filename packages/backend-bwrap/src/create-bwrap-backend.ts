@@ -8,7 +8,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
@@ -117,7 +116,7 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
 // Empty mount points for the rootfs and each bind source; the mounts themselves only exist in
 // the run's private mount namespace, so on the host these stay empty.
 function createStagingDir(spec: RunSpec): string {
-  const dir = mkdtempSync(join(tmpdir(), 'polythene-bwrap-'));
+  const dir = mkdtempSync(join(process.getBuiltinModule('node:os').tmpdir(), 'polythene-bwrap-'));
   chmodSync(dir, 0o711);
   mkdirSync(join(dir, 'rootfs'));
   spec.binds.forEach((bind, index) => {

@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runQuietly } from '@polythene/probe';
 import { buildMountPrefix, buildOverlayOptions } from './build-bwrap-args.ts';
@@ -27,7 +26,9 @@ export async function tryOverlayRoot(
   inUserNamespace: boolean,
   sandboxArgs: readonly string[],
 ): Promise<boolean> {
-  const dir = mkdtempSync(join(tmpdir(), 'polythene-overlay-probe-'));
+  const dir = mkdtempSync(
+    join(process.getBuiltinModule('node:os').tmpdir(), 'polythene-overlay-probe-'),
+  );
   try {
     const layers = {
       lowerDirs: [join(dir, 'lower')],

@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runQuietly } from '@polythene/probe';
 import { buildOverlayOptions } from './build-chroot-args.ts';
@@ -14,7 +13,9 @@ export async function tryOverlayMount(paths: {
   readonly mount: string;
   readonly sh: string;
 }): Promise<boolean> {
-  const dir = mkdtempSync(join(tmpdir(), 'polythene-overlay-probe-'));
+  const dir = mkdtempSync(
+    join(process.getBuiltinModule('node:os').tmpdir(), 'polythene-overlay-probe-'),
+  );
   try {
     const lower = join(dir, 'lower');
     const layers = { lowerDirs: [lower], upperDir: join(dir, 'upper'), workDir: join(dir, 'work') };

@@ -4,27 +4,31 @@ import { checkRunSpec, decodeExitCode, getSignalNumber, superviseProcess } from 
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';
 import { listHostDevices, probeProot, readProotDetails } from './probe-proot.ts';
 
-const signalNames = new Map<number, NodeJS.Signals>(
-  (
-    [
-      'SIGHUP',
-      'SIGINT',
-      'SIGQUIT',
-      'SIGILL',
-      'SIGTRAP',
-      'SIGABRT',
-      'SIGBUS',
-      'SIGFPE',
-      'SIGKILL',
-      'SIGUSR1',
-      'SIGSEGV',
-      'SIGUSR2',
-      'SIGPIPE',
-      'SIGALRM',
-      'SIGTERM',
-    ] as const
-  ).map((name) => [getSignalNumber(name) ?? 0, name]),
-);
+const reportedSignals = [
+  'SIGHUP',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGILL',
+  'SIGTRAP',
+  'SIGABRT',
+  'SIGBUS',
+  'SIGFPE',
+  'SIGKILL',
+  'SIGUSR1',
+  'SIGSEGV',
+  'SIGUSR2',
+  'SIGPIPE',
+  'SIGALRM',
+  'SIGTERM',
+] as const;
+let signalNames: ReadonlyMap<number, NodeJS.Signals> | undefined;
+
+// The name of a signal proot reports by number. Built on first use: every exec loads this
+// module, and the numbers come from node:os, which exec's start-up otherwise never loads.
+function signalNamed(signalNumber: number): NodeJS.Signals | undefined {
+  signalNames ??= new Map(reportedSignals.map((name) => [getSignalNumber(name) ?? 0, name]));
+  return signalNames.get(signalNumber);
+}
 
 /**
  * Creates the proot backend: runs without root and without user namespaces by tracing system
@@ -90,7 +94,7 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
       if (exit.code === 255 && notices?.signalNumber !== undefined) {
         return {
           exitCode: null,
-          signal: signalNames.get(notices.signalNumber) ?? 'SIGKILL',
+          signal: signalNamed(notices.signalNumber) ?? 'SIGKILL',
           ...stderr,
         };
       }

@@ -58,9 +58,14 @@ describe('createRegistry', () => {
     expect(() => registry.register(createFakeBackend('has space', availableProbe()))).toThrow(
       /not valid/,
     );
-    expect(() => registry.register(createFakeBackend('-flag', availableProbe()))).toThrow(
-      /not valid/,
-    );
+    for (const name of ['-flag', '', '.hidden', 'a/b', 'a:b', 'caf\u00e9', 'x\n']) {
+      expect(() => registry.register(createFakeBackend(name, availableProbe()))).toThrow(
+        /not valid/,
+      );
+    }
+    for (const name of ['My.backend_2-x', '9lives', 'Z']) {
+      expect(() => registry.register(createFakeBackend(name, availableProbe()))).not.toThrow();
+    }
   });
 
   it('says when nothing is registered', () => {

@@ -9,7 +9,6 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Backend, ProbeContext, ProbeResult } from './backend.ts';
 import {
@@ -78,7 +77,10 @@ export function resolveProbeCachePath(
 ): string {
   const xdg = env.XDG_CACHE_HOME;
   // The XDG spec says relative values are invalid and must be ignored.
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), '.cache');
+  const base =
+    xdg !== undefined && isAbsolute(xdg)
+      ? xdg
+      : join(env.HOME || process.getBuiltinModule('node:os').homedir(), '.cache');
   return join(base, 'polythene', 'probe-v1.json');
 }
 

@@ -38,6 +38,9 @@ describe('isEntryId / assertEntryId', () => {
     '{0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b}',
     '0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b/../../etc',
     '0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6g',
+    '0190a3c4-5b6d-7e8f-9a0b+1c2d3e4f5a6b',
+    '0190a3c405b6d-7e8f-9a0b-1c2d3e4f5a6b',
+    '0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6\u0431',
   ])('refuses %j', (value) => {
     expect(isEntryId(value)).toBe(false);
     expect(() => assertEntryId(value)).toThrow(

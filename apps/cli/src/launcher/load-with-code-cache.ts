@@ -117,11 +117,11 @@ export function loadWithCodeCache(
 }
 
 // One open for both the text and the identity the cache key is made of, so the two always
-// describe the same file; one read of the whole file (a text read goes in 8 KiB pieces).
+// describe the same file. A text read is decoded natively, faster than via a Buffer.
 function readSourceFile(filename: string): { source: string; stats: Stats } {
   const fd = openSync(filename, 'r');
   try {
-    return { stats: fstatSync(fd), source: readFileSync(fd).toString('utf8') };
+    return { stats: fstatSync(fd), source: readFileSync(fd, 'utf8') };
   } finally {
     closeSync(fd);
   }
@@ -129,7 +129,13 @@ function readSourceFile(filename: string): { source: string; stats: Stats } {
 
 // `./name.cjs` and nothing deeper: the bundler's own chunks, never a user's path.
 function isSiblingChunk(specifier: string): boolean {
-  return /^\.\/[^/]+\.cjs$/.test(specifier);
+  // String tests, not a regular expression: compiling one costs more than every call here.
+  return (
+    specifier.length > './.cjs'.length &&
+    specifier.startsWith('./') &&
+    specifier.endsWith('.cjs') &&
+    !specifier.includes('/', 2)
+  );
 }
 
 /**

@@ -1,5 +1,4 @@
-import { closeSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -18,7 +17,14 @@ export interface SideChannelFile {
 }
 
 // Memory-backed first: arguments may carry environment values, which must never reach a disk.
-const candidateDirs = ['/dev/shm', process.env.XDG_RUNTIME_DIR, tmpdir()];
+// The directory that worked last time comes first; node:os (for the temp dir) is loaded only
+// when the others fail, as exec's start-up never needs it otherwise.
+function* candidateDirs(): Generator<string | undefined> {
+  if (chosenDir !== undefined) yield chosenDir;
+  yield '/dev/shm';
+  yield process.env.XDG_RUNTIME_DIR;
+  yield process.getBuiltinModule('node:os').tmpdir();
+}
 let chosenDir: string | undefined;
 let sequence = 0;
 
@@ -64,9 +70,8 @@ export function openSideChannelFile(contents?: string): SideChannelFile {
 
 function createUnlinkedFile(): number {
   let lastError: unknown;
-  // The directory that worked last time first, without checking it again.
-  for (const dir of chosenDir === undefined ? candidateDirs : [chosenDir, ...candidateDirs]) {
-    if (dir === undefined || dir === '' || (dir !== chosenDir && !isDirectory(dir))) continue;
+  for (const dir of candidateDirs()) {
+    if (dir === undefined || dir === '') continue;
     for (let attempt = 0; attempt < 8; attempt += 1) {
       sequence += 1;
       const name = `polythene-${process.pid}-${sequence}-${Math.random().toString(36).slice(2, 10)}`;
@@ -78,7 +83,8 @@ function createUnlinkedFile(): number {
         return fd;
       } catch (error) {
         lastError = error;
-        // EEXIST: a name clash, try another; anything else (EACCES, EROFS): try the next dir.
+        // EEXIST: a name clash, try another; anything else (ENOENT, ENOTDIR, EACCES, EROFS):
+        // try the next directory.
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') break;
       }
     }
@@ -87,12 +93,4 @@ function createUnlinkedFile(): number {
   throw new Error(
     `cannot create a scratch file in /dev/shm or the temp dir: ${String(lastError ?? 'none is writable')}`,
   );
-}
-
-function isDirectory(dir: string): boolean {
-  try {
-    return statSync(dir).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -30,10 +30,10 @@ export async function resolveRootfsUser(
 ): Promise<RootfsUser> {
   const [userPart = '', groupPart] = (spec === undefined || spec === '' ? '0' : spec).split(':', 2);
   const passwd = await readAccountFile(resolveInRoot, '/etc/passwd', 'passwd');
-  const entry = /^\d+$/.test(userPart)
+  const entry = isDecimal(userPart)
     ? passwd.find((line) => line.id === Number(userPart))
     : passwd.find((line) => line.name === userPart);
-  if (entry === undefined && !/^\d+$/.test(userPart)) {
+  if (entry === undefined && !isDecimal(userPart)) {
     throw new PolytheneError(
       'POLYTHENE_USAGE',
       `--user ${userPart}: no such user in the rootfs's /etc/passwd (use a numeric uid)`,
@@ -42,7 +42,7 @@ export async function resolveRootfsUser(
   const uid = entry?.id ?? Number(userPart);
   let gid = entry?.gid ?? uid;
   if (groupPart !== undefined && groupPart !== '') {
-    if (/^\d+$/.test(groupPart)) {
+    if (isDecimal(groupPart)) {
       gid = Number(groupPart);
     } else {
       const groups = await readAccountFile(resolveInRoot, '/etc/group', 'group');
@@ -76,13 +76,20 @@ async function readAccountFile(
   for (const line of text.split('\n')) {
     const fields = line.split(':');
     const [name, , id, gid, , home] = fields;
-    if (name === undefined || id === undefined || !/^\d+$/.test(id)) continue;
+    if (name === undefined || id === undefined || !isDecimal(id)) continue;
     lines.push({
       name,
       id: Number(id),
-      gid: kind === 'passwd' && gid !== undefined && /^\d+$/.test(gid) ? Number(gid) : Number(id),
+      gid: kind === 'passwd' && gid !== undefined && isDecimal(gid) ? Number(gid) : Number(id),
       home: kind === 'passwd' ? (home ?? '/') : '/',
     });
   }
   return lines;
+}
+
+// One pattern for every check: each regular-expression literal is compiled on its own.
+const decimalPattern = /^\d+$/;
+
+function isDecimal(text: string): boolean {
+  return decimalPattern.test(text);
 }
