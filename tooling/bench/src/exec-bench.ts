@@ -54,8 +54,9 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
   }
 }
 
-// The least any Node program can do to run the backend: start, load child_process, spawn,
-// wait. Our CLI cannot beat this; it shows how much of the budget is Node's own.
+// The least a Node program does to run the backend through the public API: start, load
+// child_process, spawn, wait. It shows how much of the budget Node's own start-up and
+// child_process take (the CLI's usual path skips child_process; see docs/design.md).
 const FLOOR_SCRIPT = `
 const { spawn } = require('node:child_process');
 const [file, ...args] = JSON.parse(process.argv[2]);
