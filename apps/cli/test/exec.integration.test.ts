@@ -292,6 +292,22 @@ describe('the Python tool contract', () => {
     expect(run.stdout).toBe('--not-a-polythene-flag\n');
   });
 
+  it('reads unusual command lines with cac: unknown options and missing values are usage errors', async () => {
+    // The usual forms skip cac (parseExecArgv); everything else must still read as cac did.
+    const unknown = await execIn(busyboxId, ['true'], ['--bogus']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toBe('polythene: Unknown option `--bogus` (see polythene --help)\n');
+    const missing = await runPolythene(['exec', busyboxId, '--store']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('`--store <dir>` value is missing');
+    const help = await runPolythene(['exec', '--help']);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('--backend-module <module>');
+    const short = await execIn(busyboxId, ['echo', 'ok'], ['-h']);
+    expect(short.exitCode).toBe(0);
+    expect(short.stdout).toContain('Usage:');
+  });
+
   it('exits 1 for a missing rootfs', async () => {
     const run = await execIn('01890a5d-ac96-774b-bcce-b302099a8000', ['true']);
     expect(run.exitCode).toBe(1);
