@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { closeSync, readdirSync, readlinkSync, readSync, writeSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openSideChannelFile } from './side-channel-file.ts';
+import { createUnlinkedFile, openSideChannelFile } from './side-channel-file.ts';
 
 const ownFiles = (): string[] =>
   readdirSync('/dev/shm').filter((name) => name.startsWith(`polythene-${process.pid}-`));
@@ -53,6 +53,29 @@ describe('openSideChannelFile', () => {
       expect(file.readText()).toBe(big);
     } finally {
       file.close();
+    }
+  });
+});
+
+describe('createUnlinkedFile', () => {
+  it.each([
+    ['unnamed (O_TMPFILE)', true],
+    ['named, then unlinked', false],
+  ])('gives a private read-write file no path names: %s', (_label, allowUnnamed) => {
+    const before = ownFiles();
+    const fd = createUnlinkedFile({ allowUnnamed });
+    try {
+      expect(ownFiles()).toEqual(before);
+      // The kernel names an unnamed file "#inode", a removed one by its old name.
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      expect(target).toMatch(/ \(deleted\)$/);
+      expect(target.startsWith('/dev/shm/#')).toBe(allowUnnamed);
+      writeSync(fd, 'abc', 0);
+      const buffer = Buffer.alloc(3);
+      readSync(fd, buffer, 0, 3, 0);
+      expect(buffer.toString()).toBe('abc');
+    } finally {
+      closeSync(fd);
     }
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -35,7 +35,7 @@ let sequence = 0;
  * path; `O_EXCL` refuses a planted file or symlink.
  */
 export function openSideChannelFile(contents?: string): SideChannelFile {
-  const fd = createUnlinkedFile();
+  const fd = createUnlinkedFile({ allowUnnamed: true });
   let isClosed = false;
   if (contents !== undefined && contents !== '') {
     const bytes = Buffer.from(contents);
@@ -68,10 +68,41 @@ export function openSideChannelFile(contents?: string): SideChannelFile {
   };
 }
 
-function createUnlinkedFile(): number {
+// Linux's O_TMPFILE, which Node does not export: a file created without any name, and with
+// O_EXCL it can never be given one. Faster than creating a name and unlinking it, and never
+// visible at all. The value (__O_TMPFILE | O_DIRECTORY) is the generic one on these
+// architectures; elsewhere, and on filesystems without it, the file gets a random name that
+// is unlinked at once.
+const unnamedFileArchitectures = ['x64', 'arm64', 'arm', 'ia32', 'riscv64', 'ppc64', 's390x'];
+const unnamedFileFlags =
+  process.platform === 'linux' && unnamedFileArchitectures.includes(process.arch)
+    ? constants.O_RDWR | constants.O_EXCL | constants.O_DIRECTORY | 0o20000000
+    : undefined;
+// The errors of a kernel or filesystem without O_TMPFILE.
+const unnamedFileRefusals = new Set(['EOPNOTSUPP', 'ENOTSUP', 'EISDIR', 'EINVAL']);
+
+/**
+ * Opens a read-write file that no path names, in the first usable candidate directory:
+ * unnamed from the start where `allowUnnamed` and the system allow, else created under a
+ * random name (`O_EXCL` refuses a planted file or symlink) and unlinked at once. Exported for
+ * tests, which exercise both ways.
+ */
+export function createUnlinkedFile(options: { allowUnnamed: boolean }): number {
   let lastError: unknown;
   for (const dir of candidateDirs()) {
     if (dir === undefined || dir === '') continue;
+    if (options.allowUnnamed && unnamedFileFlags !== undefined) {
+      try {
+        const fd = openSync(dir, unnamedFileFlags, 0o600);
+        chosenDir = dir;
+        return fd;
+      } catch (error) {
+        lastError = error;
+        // Without O_TMPFILE here: a named file in the same directory. Anything else (ENOENT,
+        // ENOTDIR, EACCES, EROFS): the next directory.
+        if (!unnamedFileRefusals.has((error as NodeJS.ErrnoException).code ?? '')) continue;
+      }
+    }
     for (let attempt = 0; attempt < 8; attempt += 1) {
       sequence += 1;
       const name = `polythene-${process.pid}-${sequence}-${Math.random().toString(36).slice(2, 10)}`;
