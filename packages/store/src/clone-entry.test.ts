@@ -124,6 +124,15 @@ describe('cloneEntry', () => {
       workDir: join(store.dir, `.work-${clone.id}`),
       lowerDirs: [join(store.dir, parentId)],
     });
+    // The same layers with the metadata they were read from, from one read.
+    expect(await store.entryLayersAndMetadata(clone.id)).toEqual({
+      layers: await store.entryLayers(clone.id),
+      metadata: await store.inspect(clone.id),
+    });
+    expect(await store.entryLayersAndMetadata(parentId)).toEqual({
+      layers: { layout: 'directory', rootfs: join(store.dir, parentId) },
+      metadata: await store.inspect(parentId),
+    });
     expect(await store.diffEntry(clone.id)).toEqual({ added: [], modified: [], deleted: [] });
     const second = await store.cloneEntry(clone.id, { method: 'overlay' });
     expect(second.lowerIds).toEqual([clone.id, parentId]);

@@ -322,6 +322,16 @@ describe('orphans and damaged entries', () => {
       message: expect.stringContaining('no metadata'),
     });
     await expect(store.inspect(corruptId)).rejects.toMatchObject({ code: 'POLYTHENE_INVALID_ID' });
+    // Runnable all the same: a plain tree, without metadata.
+    for (const id of [bareId, corruptId]) {
+      expect(await store.entryLayersAndMetadata(id)).toEqual({
+        layers: { layout: 'directory', rootfs: join(storeDir, id) },
+        metadata: undefined,
+      });
+    }
+    await expect(store.entryLayersAndMetadata(orphanId)).rejects.toMatchObject({
+      code: 'POLYTHENE_ROOTFS_NOT_FOUND',
+    });
     await expect(store.inspect(orphanId)).rejects.toMatchObject({
       code: 'POLYTHENE_ROOTFS_NOT_FOUND',
     });

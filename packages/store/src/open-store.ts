@@ -191,6 +191,13 @@ export interface Store {
    * `POLYTHENE_ROOTFS_NOT_FOUND` when a lower of an overlay entry is missing.
    */
   entryLayers(id: string): Promise<EntryLayers>;
+  /**
+   * {@link entryLayers} together with the entry's metadata, from one read of it (undefined
+   * when the entry has no metadata file or an unusable one): what running a command needs.
+   */
+  entryLayersAndMetadata(
+    id: string,
+  ): Promise<{ layers: EntryLayers; metadata: EntryMetadata | undefined }>;
   /** A throwaway overlay upper layer over entry `id`; see {@link ScratchLayer}. */
   createScratchLayer(id: string): Promise<ScratchLayer>;
   /** A throwaway full copy of entry `id` (materialised for an overlay entry); see {@link ScratchCopy}. */
@@ -594,21 +601,30 @@ function createStore(dir: string): Store {
     return report;
   }
 
-  async function entryLayers(id: string): Promise<EntryLayers> {
+  async function entryLayersAndMetadata(
+    id: string,
+  ): Promise<{ layers: EntryLayers; metadata: EntryMetadata | undefined }> {
     assertEntryId(id);
     if ((await lstatRootfs(id)) === undefined) throw notFound(id);
     const metadata = await readValidMetadata(id);
-    if (metadata?.layout !== 'overlay') return { layout: 'directory', rootfs: entryPath(id) };
+    if (metadata?.layout !== 'overlay') {
+      return { layers: { layout: 'directory', rootfs: entryPath(id) }, metadata };
+    }
     const lowerIds = metadata.lowerIds ?? [];
     for (const lowerId of lowerIds) {
       if (!(await hasRootfs(lowerId))) throw lowerMissing(id, lowerId);
     }
-    return {
+    const layers: EntryLayers = {
       layout: 'overlay',
       upperDir: entryPath(id),
       workDir: workPath(id),
       lowerDirs: lowerIds.map(entryPath),
     };
+    return { layers, metadata };
+  }
+
+  async function entryLayers(id: string): Promise<EntryLayers> {
+    return (await entryLayersAndMetadata(id)).layers;
   }
 
   // The layers as a stack, top first, and the entry ids they belong to.
@@ -817,6 +833,7 @@ function createStore(dir: string): Store {
     dependentsOf,
     diffEntry,
     entryLayers,
+    entryLayersAndMetadata,
     createScratchLayer,
     createScratchCopy,
   };

@@ -35,7 +35,8 @@ export function checkRunSpec(spec: RunSpec, backend: string): void {
   if (
     !isInsideBind &&
     spec.overlay === undefined &&
-    (cwd.missing.length > 0 || !isDirectory(cwd.hostPath))
+    // (The rootfs itself, the usual `/`, was checked above.)
+    (cwd.missing.length > 0 || (cwd.hostPath !== spec.rootfs && !isDirectory(cwd.hostPath)))
   ) {
     fail(
       `working directory ${spec.cwd} does not exist in the root filesystem; pass an existing --workdir`,

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import type { BindMount, Guarantee, OverlayLayers, RunResult } from '@polythene/probe';
-import { assertEntryId, type EntryLayers, type Store } from '@polythene/store';
+import { assertEntryId, type EntryLayers, type EntryMetadata, type Store } from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
@@ -99,7 +99,8 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   }
   assertEntryId(options.id);
   const store = await openStoreFromOptions(options, false);
-  const entry = await store.entryLayers(options.id);
+  // One read of the entry's metadata, for both its layers and its image config.
+  const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
   const isEphemeral = options.ephemeral ?? false;
   const isOwnRoot = options.layers === undefined && options.rootfs === undefined;
   if (!isEphemeral && isOwnRoot) await assertNotABase(store, options.id);
@@ -112,7 +113,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         ? [entry.upperDir, ...entry.lowerDirs]
         : [entry.rootfs];
   const resolveInRoot = createRootResolver(viewLayers);
-  const config = await readImageConfig(store, options.id, logger);
+  const config = imageConfigOf(metadata, options.id, logger);
 
   const user = await resolveRootfsUser(
     resolveInRoot,
@@ -314,19 +315,15 @@ async function prepareRunRoot(
   };
 }
 
-async function readImageConfig(
-  store: Store,
+function imageConfigOf(
+  metadata: EntryMetadata | undefined,
   id: string,
   logger: Logger,
-): Promise<{ env: string[]; workingDir?: string; user?: string }> {
-  try {
-    return (await store.inspect(id)).config;
-  } catch (error) {
-    // A rootfs without metadata (copied in by hand, or its metadata deleted) still runs.
-    if (hasErrorCode(error, 'POLYTHENE_ROOTFS_NOT_FOUND')) throw error;
-    logger.verbose(`no metadata for ${id}; running with an empty image config`);
-    return { env: [] };
-  }
+): { env: string[]; workingDir?: string; user?: string } {
+  if (metadata !== undefined) return metadata.config;
+  // A rootfs without usable metadata (copied in by hand, its metadata deleted) still runs.
+  logger.verbose(`no metadata for ${id}; running with an empty image config`);
+  return { env: [] };
 }
 
 /** A missing working directory is the caller's mistake, not a sandbox failure: say so early. */
