@@ -1,4 +1,5 @@
 import { isPolytheneError, type PolytheneErrorCode } from '@polythene/errors';
+import { getSignalNumber } from '@polythene/probe';
 
 /**
  * The documented exit codes of the `polythene` command. `exec` otherwise exits with the
@@ -54,6 +55,5 @@ export function exitCodeForError(error: unknown, receivedSignal?: NodeJS.Signals
 
 /** 128+n for signal n, the shell's convention. */
 export function exitCodeForSignal(signal: NodeJS.Signals): number {
-  // node:os only now: exec's start-up never loads it otherwise (0.2 ms).
-  return 128 + (process.getBuiltinModule('node:os').constants.signals[signal] ?? 0);
+  return 128 + (getSignalNumber(signal) ?? 0);
 }

@@ -21,13 +21,10 @@ const reportedSignals = [
   'SIGALRM',
   'SIGTERM',
 ] as const;
-let signalNames: ReadonlyMap<number, NodeJS.Signals> | undefined;
 
-// The name of a signal proot reports by number. Built on first use: every exec loads this
-// module, and the numbers come from node:os, which exec's start-up otherwise never loads.
+// The name of a signal proot reports by number, among those it reports.
 function signalNamed(signalNumber: number): NodeJS.Signals | undefined {
-  signalNames ??= new Map(reportedSignals.map((name) => [getSignalNumber(name) ?? 0, name]));
-  return signalNames.get(signalNumber);
+  return reportedSignals.find((name) => getSignalNumber(name) === signalNumber);
 }
 
 /**

@@ -48,6 +48,8 @@ export {
   readProcStat,
   sendSignal,
 } from './run/proc-tree.ts';
+export type { OverlayTrialLayers } from './run/run-overlay-trial.ts';
+export { runOverlayTrial } from './run/run-overlay-trial.ts';
 export type { QuietRunOptions, QuietRunResult } from './run/run-quietly.ts';
 export { runQuietly } from './run/run-quietly.ts';
 export type { SideChannelFile } from './run/side-channel-file.ts';

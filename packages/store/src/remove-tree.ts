@@ -14,7 +14,12 @@ const OPEN_DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | consta
 const FILE_BATCH_SIZE = 32;
 // Entries are addressed through /proc/self/fd/N/<name>: like unlinkat(2) relative to the
 // directory we opened, so a directory swapped for a symlink mid-walk cannot lead us out.
-const hasProcFd = process.platform === 'linux' && existsSync('/proc/self/fd');
+// Checked on first use, not when the module loads: every exec loads it, few remove a tree.
+let procFdSupport: boolean | undefined;
+const hasProcFd = (): boolean => {
+  procFdSupport ??= process.platform === 'linux' && existsSync('/proc/self/fd');
+  return procFdSupport;
+};
 const isRoot = process.getuid?.() === 0;
 
 /**
@@ -56,7 +61,7 @@ async function removeDirectoryTree(path: string): Promise<void> {
     return;
   }
   try {
-    const ref = hasProcFd ? `/proc/self/fd/${handle.fd}` : path;
+    const ref = hasProcFd() ? `/proc/self/fd/${handle.fd}` : path;
     const entries = await fs.readdir(ref, { withFileTypes: true });
     const files = entries.filter((entry) => !entry.isDirectory());
     for (let start = 0; start < files.length; start += FILE_BATCH_SIZE) {
@@ -113,7 +118,7 @@ async function openDirectoryNoFollow(
 }
 
 async function grantOwnerAccess(path: string): Promise<'ok' | 'missing' | 'not-directory'> {
-  if (!hasProcFd) {
+  if (!hasProcFd()) {
     const stats = await fs.lstat(path).catch(ignoreMissing);
     if (stats === undefined) return 'missing';
     if (!stats.isDirectory()) return 'not-directory';

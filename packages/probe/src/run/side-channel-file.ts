@@ -30,9 +30,9 @@ let sequence = 0;
 
 /**
  * Creates a side-channel file holding `contents`, in `/dev/shm` where it is writable (else
- * `$XDG_RUNTIME_DIR`, else the temp dir). The name is removed before this returns, so
- * nothing is left behind whatever happens to the run, and no other process can open it by
- * path; `O_EXCL` refuses a planted file or symlink.
+ * `$XDG_RUNTIME_DIR`, else the temp dir). It has no name by the time this returns (see
+ * {@link createUnlinkedFile}), so nothing is left behind whatever happens to the run, and no
+ * other process can open it by path.
  */
 export function openSideChannelFile(contents?: string): SideChannelFile {
   const fd = createUnlinkedFile({ allowUnnamed: true });
@@ -91,37 +91,48 @@ export function createUnlinkedFile(options: { allowUnnamed: boolean }): number {
   let lastError: unknown;
   for (const dir of candidateDirs()) {
     if (dir === undefined || dir === '') continue;
-    if (options.allowUnnamed && unnamedFileFlags !== undefined) {
-      try {
-        const fd = openSync(dir, unnamedFileFlags, 0o600);
-        chosenDir = dir;
-        return fd;
-      } catch (error) {
-        lastError = error;
-        // Without O_TMPFILE here: a named file in the same directory. Anything else (ENOENT,
-        // ENOTDIR, EACCES, EROFS): the next directory.
-        if (!unnamedFileRefusals.has((error as NodeJS.ErrnoException).code ?? '')) continue;
-      }
-    }
-    for (let attempt = 0; attempt < 8; attempt += 1) {
-      sequence += 1;
-      const name = `polythene-${process.pid}-${sequence}-${Math.random().toString(36).slice(2, 10)}`;
-      const path = join(dir, name);
-      try {
-        const fd = openSync(path, 'wx+', 0o600);
-        unlinkSync(path);
-        chosenDir = dir;
-        return fd;
-      } catch (error) {
-        lastError = error;
-        // EEXIST: a name clash, try another; anything else (ENOENT, ENOTDIR, EACCES, EROFS):
-        // try the next directory.
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') break;
-      }
+    try {
+      const fd =
+        options.allowUnnamed && unnamedFileFlags !== undefined
+          ? openUnnamedFile(dir, unnamedFileFlags)
+          : openNamedThenUnlink(dir);
+      chosenDir = dir;
+      return fd;
+    } catch (error) {
+      // ENOENT, ENOTDIR, EACCES, EROFS…: try the next directory.
+      lastError = error;
     }
   }
   chosenDir = undefined;
   throw new Error(
     `cannot create a scratch file in /dev/shm or the temp dir: ${String(lastError ?? 'none is writable')}`,
   );
+}
+
+function openUnnamedFile(dir: string, flags: number): number {
+  try {
+    return openSync(dir, flags, 0o600);
+  } catch (error) {
+    // Without O_TMPFILE here: a named file in the same directory.
+    if (unnamedFileRefusals.has((error as NodeJS.ErrnoException).code ?? '')) {
+      return openNamedThenUnlink(dir);
+    }
+    throw error;
+  }
+}
+
+// `O_EXCL` refuses a planted file or symlink; a name clash is tried again with another name.
+function openNamedThenUnlink(dir: string): number {
+  for (let attempt = 1; ; attempt += 1) {
+    sequence += 1;
+    const name = `polythene-${process.pid}-${sequence}-${Math.random().toString(36).slice(2, 10)}`;
+    const path = join(dir, name);
+    try {
+      const fd = openSync(path, 'wx+', 0o600);
+      unlinkSync(path);
+      return fd;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 8) throw error;
+    }
+  }
 }

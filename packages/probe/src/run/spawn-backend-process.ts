@@ -118,9 +118,10 @@ function spawnThroughProcessHandle(
   handle.onexit = (exitCode, signalName) => {
     handle.close();
     const signal = signalName === '' ? null : (signalName as NodeJS.Signals);
-    child.emit('exit', signal === null ? exitCode : null, signal);
+    const code = signal === null ? exitCode : null;
+    child.emit('exit', code, signal);
     // No streams to wait for: closed as soon as it exited.
-    child.emit('close', signal === null ? exitCode : null, signal);
+    child.emit('close', code, signal);
   };
   const errno = handle.spawn({
     file: options.file,
