@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+
 /** Where progress and verbose lines go: always stderr, never stdout (stdout is the result). */
 export interface Logger {
   /** True when `POLYTHENE_VERBOSE` (or `--verbose`) asked for step-by-step logs. */
@@ -14,13 +16,13 @@ export interface LoggerOptions {
   readonly isVerbose: boolean;
   /** Drop warnings too (`--quiet`). */
   readonly isQuiet?: boolean;
-  /** Sink for lines; defaults to process.stderr. */
+  /** Sink for lines; defaults to {@link writeToStderr}. */
   readonly write?: (line: string) => void;
 }
 
 /** Creates the stderr logger the commands share. */
 export function createLogger(options: LoggerOptions): Logger {
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const write = options.write ?? writeToStderr;
   return {
     isVerbose: options.isVerbose,
     verbose(message) {
@@ -30,6 +32,24 @@ export function createLogger(options: LoggerOptions): Logger {
       if (!options.isQuiet) write(`polythene: warning: ${message}\n`);
     },
   };
+}
+
+/**
+ * Writes a line to fd 2 directly. Creating `process.stderr` costs an exec about 3 ms (it loads
+ * Node's stream machinery), and a run with a warning (proot) would pay it for one line. Writes
+ * stay in order with `process.stderr`'s, which are synchronous for files, pipes and terminals.
+ */
+export function writeToStderr(line: string): void {
+  const bytes = Buffer.from(line);
+  let offset = 0;
+  try {
+    while (offset < bytes.length) offset += writeSync(2, bytes, offset);
+  } catch (error) {
+    // A non-blocking stderr that is full: let the stream queue the rest. A closed one: drop it.
+    if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
+      process.stderr.write(bytes.subarray(offset));
+    }
+  }
 }
 
 /** A logger that drops everything, for the programmatic API's default. */

@@ -32,6 +32,7 @@ const options: ChrootArgsOptions = {
   mount: '/usr/bin/mount',
   capsh: '/usr/sbin/capsh',
   sh: '/bin/sh',
+  cp: '/bin/cp',
   ip: '',
   namespaces: { net: true, pid: true, ipc: true, uts: true },
   dropCapabilities: listDroppedCapabilities(40),
@@ -39,6 +40,7 @@ const options: ChrootArgsOptions = {
 const mounts = {
   proc: '/store/abc/proc',
   dev: '/store/abc/dev',
+  canCopyDevLinks: true,
   binds: [
     { source: '/host/data', hostTarget: '/store/abc/data', readOnly: true, isDirectory: true },
   ],
@@ -152,6 +154,7 @@ describe('buildChrootArgs', () => {
     const { args } = buildChrootArgs(overlaySpec, options, {
       proc: '/proc',
       dev: '/dev',
+      canCopyDevLinks: true,
       binds: [{ source: '/host/data', hostTarget: '/data', readOnly: false, isDirectory: true }],
     });
     expect(
@@ -163,6 +166,8 @@ describe('buildChrootArgs', () => {
         'unset',
         '',
         'lowerdir=/store/clone-lower:/store/base,upperdir=/store/clone,workdir=/store/.work-clone',
+        '/bin/cp',
+        'copy',
         '/host/data',
         '/data',
         'rw',
@@ -175,6 +180,6 @@ describe('buildChrootArgs', () => {
 
   it('passes no overlay options for a plain rootfs', () => {
     const { args } = buildChrootArgs(spec, options, mounts);
-    expect(findSequence(args, 'unset', '', '', '/host/data')).toBeGreaterThan(0);
+    expect(findSequence(args, 'unset', '', '', '/bin/cp', 'copy', '/host/data')).toBeGreaterThan(0);
   });
 });

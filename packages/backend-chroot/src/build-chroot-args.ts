@@ -12,6 +12,8 @@ export interface ChrootArgsOptions {
   readonly capsh: string;
   /** A POSIX shell on the host. */
   readonly sh: string;
+  /** coreutils' `cp`: builds `/dev` in one process. */
+  readonly cp: string;
   /** iproute2's `ip`, to bring loopback up in the new network namespace; '' when missing. */
   readonly ip: string;
   /** Namespaces the host lets root create (others are reported lost by the probe). */
@@ -136,7 +138,11 @@ export function listDroppedCapabilities(lastCap: number): string[] {
 // as paths inside the root: they are created in the overlay (so in its upper layer, never in
 // a lower one) and refused when they pass through a symlink, which could point anywhere.
 const setupScript = `set -e
-mount_bin=$1; ip_bin=$2; rootfs=$3; proc=$4; dev=$5; pwd_mode=$6; pwd_value=$7; overlay=$8; shift 8
+mount_bin=$1; ip_bin=$2; rootfs=$3; proc=$4; dev=$5; pwd_mode=$6; pwd_value=$7; overlay=$8; cp_bin=$9; dev_links=\${10}; shift 10
+# Tools run by name (mkdir, ln) are the host's, found on its usual PATH, not on the
+# command's; the command gets its own PATH back (or none) below.
+command_path=\${PATH-}; has_command_path=\${PATH+yes}
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 prepare() {
   target=$rootfs; rest=\${1#/}
   while [ -n "$rest" ]; do
@@ -160,15 +166,18 @@ if [ -n "$overlay" ]; then
   prepare "$dev" d; dev=$target
 fi
 if [ -n "$proc" ]; then "$mount_bin" -t proc -o nosuid,nodev,noexec proc "$proc"; fi
-"$mount_bin" -t tmpfs -o mode=755,nosuid,noexec,size=1m polythene-dev "$dev"
-for name in null zero full random urandom tty; do
-  : > "$dev/$name"
-  "$mount_bin" --bind "/dev/$name" "$dev/$name"
-done
-ln -s /proc/self/fd "$dev/fd"; ln -s /proc/self/fd/0 "$dev/stdin"
-ln -s /proc/self/fd/1 "$dev/stdout"; ln -s /proc/self/fd/2 "$dev/stderr"
-mkdir "$dev/shm" "$dev/pts"
-"$mount_bin" -t tmpfs -o mode=1777,nosuid,nodev,size=64m polythene-shm "$dev/shm"
+"$mount_bin" -t tmpfs -o mode=755,nosuid,noexec,size=64m polythene-dev "$dev"
+# One cp -a makes the device nodes (with mknod, as the host's) and, when the host's /dev/fd,
+# stdin, stdout and stderr are the usual links, copies those too: a process each is the cost.
+if [ "$dev_links" = copy ]; then
+  "$cp_bin" -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/fd /dev/stdin /dev/stdout /dev/stderr "$dev"
+else
+  "$cp_bin" -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "$dev"
+  ln -s /proc/self/fd "$dev/fd"; ln -s /proc/self/fd/0 "$dev/stdin"
+  ln -s /proc/self/fd/1 "$dev/stdout"; ln -s /proc/self/fd/2 "$dev/stderr"
+fi
+# devpts covers pts' mode; shm is a plain directory of the /dev tmpfs, as bwrap makes it.
+mkdir -m 1777 "$dev/shm" "$dev/pts"
 if "$mount_bin" -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$dev/pts" 2>/dev/null; then ln -s pts/ptmx "$dev/ptmx"; fi
 while [ "$1" != -- ]; do
   target=$2
@@ -179,6 +188,7 @@ while [ "$1" != -- ]; do
 done
 shift
 if [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>/dev/null || true; fi
+if [ -n "$has_command_path" ]; then PATH=$command_path; else unset PATH; fi
 # The shell exports its own PWD: give the command the one it was given, or none.
 if [ "$pwd_mode" = keep ]; then export PWD="$pwd_value"; else unset PWD; fi
 echo ready >&3
@@ -200,7 +210,16 @@ exit $?`;
 export function buildChrootArgs(
   spec: RunSpec,
   options: ChrootArgsOptions,
-  mounts: { readonly proc: string; readonly dev: string; readonly binds: readonly ChrootMount[] },
+  mounts: {
+    readonly proc: string;
+    readonly dev: string;
+    /**
+     * True when the host's `/dev/fd`, `stdin`, `stdout` and `stderr` are the usual links into
+     * `/proc/self/fd`: the set-up script then copies them rather than making each.
+     */
+    readonly canCopyDevLinks: boolean;
+    readonly binds: readonly ChrootMount[];
+  },
 ): { file: string; args: string[] } {
   const { namespaces } = options;
   const unshareArgs = [
@@ -223,6 +242,8 @@ export function buildChrootArgs(
     spec.env.PWD === undefined ? 'unset' : 'keep',
     spec.env.PWD ?? '',
     spec.overlay === undefined ? '' : buildOverlayOptions(spec.overlay),
+    options.cp,
+    mounts.canCopyDevLinks ? 'copy' : 'make',
     ...mounts.binds.flatMap((bind) => [
       bind.source,
       bind.hostTarget,

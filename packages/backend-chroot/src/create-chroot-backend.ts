@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
@@ -23,7 +23,7 @@ export function createChrootBackend(): Backend {
     name: 'chroot',
     binaries: ['unshare', 'capsh', 'setpriv'],
     // Bump when the probe's result changes meaning (2: canOverlay).
-    probeRevision: '2',
+    probeRevision: '3',
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
     probe: probeChroot,
@@ -80,6 +80,7 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
       mount: details.mountPath,
       capsh: details.capshPath,
       sh: details.shPath,
+      cp: details.cpPath,
       ip: details.ipPath,
       namespaces: {
         net: details.hasNet,
@@ -89,7 +90,7 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
       },
       dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
     },
-    mounts,
+    { ...mounts, canCopyDevLinks: hasUsualDevLinks() },
   );
   // The set-up script writes "ready" here just before it starts the command. A file, not a
   // pipe: nothing to drain while the command runs; it is read when a signal or the exit needs it.
@@ -155,6 +156,26 @@ function prepareMountTarget(rootfs: string, target: string, isDirectory: boolean
     );
   }
   return full;
+}
+
+const usualDevLinks: readonly [string, string][] = [
+  ['/dev/fd', '/proc/self/fd'],
+  ['/dev/stdin', '/proc/self/fd/0'],
+  ['/dev/stdout', '/proc/self/fd/1'],
+  ['/dev/stderr', '/proc/self/fd/2'],
+];
+let hasUsualDevLinksHere: boolean | undefined;
+
+/** True when the host's `/dev/fd`, `stdin`, `stdout` and `stderr` link where they usually do. */
+function hasUsualDevLinks(): boolean {
+  hasUsualDevLinksHere ??= usualDevLinks.every(([path, target]) => {
+    try {
+      return readlinkSync(path) === target;
+    } catch {
+      return false;
+    }
+  });
+  return hasUsualDevLinksHere;
 }
 
 function describeError(stderr: Uint8Array | undefined): string {

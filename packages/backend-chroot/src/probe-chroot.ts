@@ -10,6 +10,7 @@ export interface ChrootDetails {
   readonly mountPath: string;
   readonly capshPath: string;
   readonly shPath: string;
+  readonly cpPath: string;
   readonly ipPath: string;
   readonly hasNet: boolean;
   readonly hasPid: boolean;
@@ -24,10 +25,11 @@ const requiredTools: readonly [string, string][] = [
   ['mount', 'mount'],
   ['capsh', 'libcap2-bin'],
   ['sh', 'dash'],
+  ['cp', 'coreutils'],
 ];
 
 /**
- * Probes the chroot backend silently: root only; finds unshare, mount, capsh and sh; and
+ * Probes the chroot backend silently: root only; finds unshare, mount, capsh, sh and cp; and
  * tries each namespace, so a host that refuses one is reported as a lost guarantee rather
  * than a silent downgrade. `canOverlay` when a trial overlayfs mount works. Without a private mount namespace it is unavailable: /proc and
  * /dev would be mounted on the host.
@@ -109,6 +111,7 @@ export async function probeChroot(context: ProbeContext): Promise<ProbeResult> {
     mountPath: paths.get('mount') as string,
     capshPath: paths.get('capsh') as string,
     shPath,
+    cpPath: paths.get('cp') as string,
     ipPath: findExecutable('ip', context.hostEnv) ?? '',
     hasNet,
     hasPid,
@@ -146,6 +149,7 @@ export function readChrootDetails(
     mountPath: text('mountPath', 'mount'),
     capshPath: text('capshPath', 'capsh'),
     shPath: text('shPath', '/bin/sh'),
+    cpPath: text('cpPath', 'cp'),
     ipPath: text('ipPath', ''),
     hasNet: details.hasNet === true,
     hasPid: details.hasPid === true,

@@ -2,6 +2,19 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  buildChrootArgs,
+  listDroppedCapabilities,
+  probeChroot,
+  readChrootDetails,
+} from '@polythene/backend-chroot';
+import {
+  buildProotArgs,
+  listHostDevices,
+  probeProot,
+  readProotDetails,
+} from '@polythene/backend-proot';
+import { type AvailableProbe, createProbeContext, type RunSpec } from '@polythene/probe';
 import { ensureTestImages } from '@polythene/test-images';
 import { execa } from 'execa';
 import { exec } from 'polythene';
@@ -9,12 +22,20 @@ import { type CaseResult, measureInterleaved, report } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+// `BENCH_BACKENDS=bwrap,proot` measures only those backends (all three by default).
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,proot,chroot').split(',');
 
 /** Spawns a command from Node and waits for it: the "bare backend from Node" baseline. */
-function spawnAndWait(file: string, args: readonly string[]): Promise<void> {
+function spawnAndWait(file: string, args: readonly string[], extraFds = 0): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
-      stdio: 'ignore',
+      // Extra fds are pipes: chroot's set-up script reports "ready" on fd 3.
+      stdio: [
+        'ignore',
+        'ignore',
+        'ignore',
+        ...Array.from({ length: extraFds }, () => 'pipe' as const),
+      ],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     child.on('error', reject);
@@ -54,6 +75,76 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
   }
 }
 
+/** A command line to spawn, with the number of extra fds (beyond stdio) it expects open. */
+interface CommandLine {
+  readonly file: string;
+  readonly args: string[];
+  readonly extraFds: number;
+}
+
+/**
+ * The backend's own command line with every guarantee polythene gives (what a user would
+ * type to get the same sandbox without polythene), built by the backend's argv builder from
+ * this host's probe. For bwrap the minimal command line already has them all. proot adds
+ * setpriv (dies with its parent, no new privileges) and the minimal /dev and /proc binds;
+ * chroot adds the namespaces, its set-up script (fresh /proc, minimal /dev) and capsh.
+ */
+async function sameGuaranteesCommandLine(
+  backend: string,
+  rootfs: string,
+): Promise<CommandLine | undefined> {
+  const context = createProbeContext();
+  const probe = await (backend === 'proot' ? probeProot : probeChroot)(context);
+  if (backend === 'bwrap' || !probe.available) return undefined;
+  const spec: RunSpec = {
+    rootfs,
+    argv: ['/bin/true'],
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    cwd: '/',
+    uid: 0,
+    gid: 0,
+    binds: [],
+    stdio: 'inherit',
+    killGraceMs: 0,
+    forwardSignals: false,
+    probe: probe as AvailableProbe,
+  };
+  if (backend === 'proot') {
+    const details = readProotDetails(probe.details);
+    const { file, args } = buildProotArgs(spec, {
+      proot: details.prootPath,
+      ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
+      hasKillOnExit: details.hasKillOnExit,
+      isRoot: context.isRoot,
+      devices: listHostDevices(),
+    });
+    return { file, args, extraFds: 0 };
+  }
+  const details = readChrootDetails(probe.details);
+  const { file, args } = buildChrootArgs(
+    spec,
+    {
+      unshare: details.unsharePath,
+      ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
+      mount: details.mountPath,
+      capsh: details.capshPath,
+      sh: details.shPath,
+      cp: details.cpPath,
+      ip: details.ipPath,
+      namespaces: {
+        net: details.hasNet,
+        pid: details.hasPid,
+        ipc: details.hasIpc,
+        uts: details.hasUts,
+      },
+      dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
+    },
+    // polythene has created both in the rootfs by now (the warm-up round runs it first).
+    { proc: join(rootfs, 'proc'), dev: join(rootfs, 'dev'), canCopyDevLinks: true, binds: [] },
+  );
+  return { file, args, extraFds: 1 };
+}
+
 // The least a Node program does to run the backend through the public API: start, load
 // child_process, spawn, wait. It shows how much of the budget Node's own start-up and
 // child_process take (the CLI's usual path skips child_process; see docs/design.md).
@@ -87,11 +178,15 @@ export async function benchExec(): Promise<string[]> {
   const rootfs = join(store, id);
   const sections: string[] = [];
 
-  for (const backend of ['bwrap', 'proot', 'chroot']) {
+  for (const backend of BACKENDS) {
     const [file, args] = bareCommandLine(backend, rootfs);
+    // Creates the mount targets the same-guarantees chroot command line expects.
+    await exec({ id, store, isolation: backend, command: ['/bin/true'], stdio: 'pipe' });
+    const same = await sameGuaranteesCommandLine(backend, rootfs);
     const names = {
       node: 'node -e 0',
       bare: `bare ${file} /bin/true (from Node)`,
+      same: `${file} with polythene's guarantees, by hand (from Node)`,
       floor: `node script that only spawns bare ${file}`,
       cli: `polythene exec --isolation ${backend} -- /bin/true`,
       api: `API exec({ isolation: '${backend}' })`,
@@ -101,6 +196,14 @@ export async function benchExec(): Promise<string[]> {
       [
         { name: names.node, body: () => spawnAndWait(process.execPath, ['-e', '0']) },
         { name: names.bare, body: () => spawnAndWait(file, args) },
+        ...(same === undefined
+          ? []
+          : [
+              {
+                name: names.same,
+                body: () => spawnAndWait(same.file, same.args, same.extraFds),
+              },
+            ]),
         {
           name: names.floor,
           body: () =>
@@ -133,22 +236,31 @@ export async function benchExec(): Promise<string[]> {
       ],
       RUNS,
     );
-    const byName = (name: string): CaseResult =>
-      results.find((entry) => entry.name === name) as CaseResult;
+    const byName = (name: string): CaseResult | undefined =>
+      results.find((entry) => entry.name === name);
     const [node, bare, floor, cli, api, apiPipe] = [
-      byName(names.node),
-      byName(names.bare),
-      byName(names.floor),
-      byName(names.cli),
-      byName(names.api),
-      byName(names.apiPipe),
+      names.node,
+      names.bare,
+      names.floor,
+      names.cli,
+      names.api,
+      names.apiPipe,
+    ].map((name) => byName(name) as CaseResult) as [
+      CaseResult,
+      CaseResult,
+      CaseResult,
+      CaseResult,
+      CaseResult,
+      CaseResult,
     ];
-    const cliBudget: CaseResult = {
-      name: 'budget: node -e 0 + bare',
+    const sameResult = byName(names.same);
+    const budgetOver = (backendRun: CaseResult, label: string): CaseResult => ({
+      name: `budget: node -e 0 + ${label}`,
       runs: RUNS,
-      medianMs: node.medianMs + bare.medianMs,
-      minMs: node.minMs + bare.minMs,
-    };
+      medianMs: node.medianMs + backendRun.medianMs,
+      minMs: node.minMs + backendRun.minMs,
+    });
+    const cliBudget = budgetOver(bare, 'bare');
     sections.push(
       report(
         `exec: ${backend} (CLI vs node start-up + bare)`,
@@ -159,6 +271,23 @@ export async function benchExec(): Promise<string[]> {
     sections.push(
       report(`exec: ${backend} (API vs bare spawn from Node)`, [bare, api, apiPipe], bare.name),
     );
+    // The bare command line above gives fewer guarantees than polythene for proot and
+    // chroot: against the same guarantees, what is left is polythene's own overhead.
+    if (sameResult !== undefined) {
+      const sameBudget = budgetOver(sameResult, 'same guarantees by hand');
+      sections.push(
+        report(
+          `exec: ${backend} (CLI vs node start-up + the same guarantees by hand)`,
+          [sameBudget, sameResult, cli],
+          sameBudget.name,
+        ),
+        report(
+          `exec: ${backend} (API vs the same guarantees by hand)`,
+          [sameResult, api, apiPipe, bare],
+          sameResult.name,
+        ),
+      );
+    }
   }
   await rm(work, { recursive: true, force: true });
   return sections;

@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { listChildPids, listProcesses, parseProcStat } from './proc-tree.ts';
+import {
+  isProcessAlive,
+  killProcessGroupExcept,
+  listChildPids,
+  listProcesses,
+  type ProcStat,
+  parseProcStat,
+  readProcStat,
+} from './proc-tree.ts';
 
 describe('parseProcStat', () => {
   it('reads pid, state and ppid', () => {
@@ -56,5 +64,39 @@ describe('listChildPids', () => {
 
   it('is empty for a process that is gone', () => {
     expect(listChildPids(2 ** 22 + 12345)).toEqual([]);
+  });
+});
+
+describe('killProcessGroupExcept', () => {
+  it('kills the living members but the spared one, and leaves zombies to their parent', async () => {
+    // The group leader becomes `sleep 30`, which never reaps: `true` stays a zombie, and
+    // so does the background sleep once it is killed.
+    const leader = spawn('/bin/sh', ['-c', 'true & sleep 30 & exec sleep 30'], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    const leaderPid = leader.pid as number;
+    try {
+      let members: ProcStat[] = [];
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        members = listProcesses().filter((entry) => entry.pgid === leaderPid);
+        if (members.length === 3 && members.some((entry) => entry.state === 'Z')) break;
+      }
+      const sleeper = members.find((entry) => entry.pid !== leaderPid && entry.state !== 'Z');
+      expect(sleeper).toBeDefined();
+      killProcessGroupExcept(leaderPid, leaderPid);
+      let sleeperState: string | undefined;
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        sleeperState = readProcStat(sleeper?.pid as number)?.state;
+        if (sleeperState === 'Z') break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(sleeperState).toBe('Z');
+      expect(isProcessAlive(leaderPid)).toBe(true);
+    } finally {
+      process.kill(-leaderPid, 'SIGKILL');
+      await once(leader, 'exit');
+    }
   });
 });

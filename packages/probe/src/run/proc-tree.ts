@@ -50,7 +50,12 @@ export function readProcStat(pid: number): ProcStat | undefined {
 /** True while `pid` exists and is not a zombie. */
 export function isProcessAlive(pid: number): boolean {
   const stat = readProcStat(pid);
-  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+  return stat !== undefined && isLiving(stat);
+}
+
+// A zombie (or a dying process) has exited already: killing it again changes nothing.
+function isLiving(stat: ProcStat): boolean {
+  return stat.state !== 'Z' && stat.state !== 'X';
 }
 
 /** Every process on the host, by scanning `/proc` (works without CONFIG_PROC_CHILDREN). */
@@ -158,13 +163,15 @@ export function killDescendants(pid: number): void {
 }
 
 /**
- * SIGKILLs every member of process group `pgid` except `sparePid`, repeating while new ones
- * appear. Used when the command has ended but processes it left behind keep its backend alive.
+ * SIGKILLs every living member of process group `pgid` except `sparePid`, repeating while new
+ * ones appear. Used when the command has ended but processes it left behind keep its backend
+ * alive. Zombies are left to their parent: they are not counted, so the usual case, a command
+ * whose backend has not reaped it yet, costs one scan of `/proc`, not five.
  */
 export function killProcessGroupExcept(pgid: number, sparePid: number): void {
   for (let round = 0; round < 5; round += 1) {
     const members = listProcesses().filter(
-      (process) => process.pgid === pgid && process.pid !== sparePid,
+      (process) => process.pgid === pgid && process.pid !== sparePid && isLiving(process),
     );
     if (members.length === 0) return;
     for (const member of members) sendSignal(member.pid, 'SIGKILL');

@@ -53,13 +53,26 @@ const sh = (script: string, stdio: BackendSpawnOptions['stdio']): BackendSpawnOp
   stdio,
 });
 
-// Both ways of spawning must behave alike: fds only (libuv's process handle) and with pipes
-// (node:child_process).
+/** Everything the child writes to its stdout and stderr pipes. */
+function collectOutput(child: SupervisedChild): { stdout: string; stderr: string } {
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (chunk) => {
+    output.stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk) => {
+    output.stderr += chunk.toString();
+  });
+  return output;
+}
+
+// Every way of spawning must behave alike: fds only and output pipes (libuv's process and
+// pipe handles), and a pipe for stdin too (node:child_process).
 describe.each([
   ['fds only', [0, 1, 2]],
+  ['output pipes', [0, 'pipe', 'pipe']],
   ['pipes', ['pipe', 'pipe', 'pipe']],
 ] as const)('spawnBackendProcess (%s)', (label, stdio) => {
-  it('goes through node:child_process only when a pipe is asked for', async () => {
+  it('goes through node:child_process only when stdin is a pipe', async () => {
     const child = spawnBackendProcess(sh('exit 0', [...stdio]));
     expect(child instanceof ChildProcess).toBe(label === 'pipes');
     await ending(child);
@@ -117,5 +130,40 @@ describe.each([
 
   it('refuses a NUL byte in an argument instead of cutting it short', () => {
     expect(() => spawnBackendProcess(sh('exit 0\0; echo cut', [...stdio]))).toThrow(/NUL|null/);
+  });
+});
+
+describe.each([
+  ['output pipes', [0, 'pipe', 'pipe']],
+  ['pipes', ['pipe', 'pipe', 'pipe']],
+] as const)('spawnBackendProcess (%s)', (_label, stdio) => {
+  it('delivers every byte written to stdout and stderr before close, even past a pipe buffer', async () => {
+    // 200 000 bytes on stderr: more than a pipe holds, so the child blocks until we read.
+    const child = spawnBackendProcess(
+      sh('echo out; head -c 200000 /dev/zero | tr "\\0" x >&2; echo err >&2', [...stdio]),
+    );
+    child.stdin?.end();
+    const output = collectOutput(child);
+    const result = await ending(child);
+    expect(result).toEqual({ events: ['exit', 'close'], code: 0, signal: null });
+    expect(output.stdout).toBe('out\n');
+    expect(output.stderr).toBe(`${'x'.repeat(200_000)}err\n`);
+  });
+
+  it('closes once the pipes end, after the exit, when a process it left holds them a while', async () => {
+    const child = spawnBackendProcess(sh('(sleep 0.3; echo late >&2) & exit 0', [...stdio]));
+    child.stdin?.end();
+    const output = collectOutput(child);
+    const result = await ending(child);
+    expect(result.events).toEqual(['exit', 'close']);
+    expect(output.stderr).toBe('late\n');
+  });
+
+  it('stops reading when destroyed: close follows', async () => {
+    const child = spawnBackendProcess(sh('exec sleep 0.2 >&2', [...stdio]));
+    child.stdin?.end();
+    for (const stream of child.stdio) stream?.destroy();
+    const result = await ending(child);
+    expect(result.events).toEqual(['exit', 'close']);
   });
 });

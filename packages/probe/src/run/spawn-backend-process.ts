@@ -1,15 +1,22 @@
-import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { getSystemErrorName } from 'node:util';
+
+/** The part of a readable stream the supervisor uses: a child's stdout or stderr. */
+export interface ChildOutput {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  /** Stops reading and closes polythene's end. */
+  destroy(): unknown;
+}
 
 /** The part of Node's `ChildProcess` the supervisor uses. */
 export interface SupervisedChild {
   readonly pid?: number | undefined;
   readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  readonly stdio: ChildProcess['stdio'];
+  readonly stdout: ChildOutput | null;
+  readonly stderr: ChildOutput | null;
+  /** Every stream polythene holds to the child (null for an fd passed as is). */
+  readonly stdio: readonly ({ destroy(): unknown } | null | undefined)[];
   on(
     event: 'exit' | 'close',
     listener: (code: number | null, signal: NodeJS.Signals | null) => void,
@@ -35,18 +42,23 @@ export interface BackendSpawnOptions {
  * Starts a backend process in its own session and process group (`detached`), with `/` as
  * its working directory.
  *
- * When no stdio is a pipe (the CLI's normal case), it is spawned straight through libuv's
- * process handle instead of `node:child_process`: loading that module pulls in net, dgram and
- * the streams, about 4.5 ms of every `polythene exec`'s start-up, and a process with
- * inherited fds needs none of it. Node keeps that handle on the `process.binding` allow-list;
- * where it is missing, blocked (`--permission`) or would print a deprecation warning
- * (`--pending-deprecation`), and whenever a pipe is asked for, `node:child_process` runs it.
- * Both behave alike: `'error'` (asynchronously) when the binary cannot start, else `'exit'`
- * with code and signal, then `'close'`.
+ * Unless stdin or an extra fd is a pipe (only the API's `stdio: 'pipe'`), it is spawned
+ * straight through libuv's process handle instead of `node:child_process`: loading that module
+ * pulls in net, dgram and the streams, about 4.5 ms of every `polythene exec`'s start-up, plus
+ * 2 ms to set up a piped stream, and the CLI needs none of it. Inherited fds are passed as
+ * they are; a pipe for stdout or stderr (proot's stderr, which polythene filters) is read
+ * through the pipe handle itself. Node keeps those handles on the `process.binding`
+ * allow-list; where one is missing, blocked (`--permission`), shaped differently, or would
+ * print a deprecation warning (`--pending-deprecation`), `node:child_process` runs it. Both
+ * behave alike: `'error'` (asynchronously) when the binary cannot start, else `'exit'` with
+ * code and signal, then `'close'` once every output pipe has ended.
  */
 export function spawnBackendProcess(options: BackendSpawnOptions): SupervisedChild {
-  const ProcessHandle = options.stdio.includes('pipe') ? null : loadProcessHandle();
-  if (ProcessHandle === null) {
+  const needsOutputPipesOnly = options.stdio.every(
+    (fd, index) => fd !== 'pipe' || index === 1 || index === 2,
+  );
+  const handles = needsOutputPipesOnly ? loadHandles(options.stdio.includes('pipe')) : undefined;
+  if (handles === undefined) {
     const { spawn } = process.getBuiltinModule('node:child_process');
     return spawn(options.file, [...options.args], {
       // A copy, so nothing (not even node's own defaults) is merged in.
@@ -56,7 +68,7 @@ export function spawnBackendProcess(options: BackendSpawnOptions): SupervisedChi
       detached: true,
     });
   }
-  return spawnThroughProcessHandle(ProcessHandle, options);
+  return spawnThroughProcessHandle(handles, options);
 }
 
 /** libuv's process handle as Node's own child_process drives it. */
@@ -68,42 +80,139 @@ interface ProcessHandle {
     args: string[];
     cwd: string;
     envPairs: string[];
-    stdio: { type: 'fd'; fd: number }[];
+    stdio: ({ type: 'fd'; fd: number } | { type: 'pipe'; handle: PipeHandle })[];
     detached: boolean;
   }): number;
   close(): void;
 }
 type ProcessHandleClass = new () => ProcessHandle;
 
-let cachedProcessHandle: ProcessHandleClass | null | undefined;
+/**
+ * libuv's pipe handle as Node's streams drive it: after `readStart`, `onread` gets each
+ * chunk's buffer while the byte count (negative at the end or on an error) and the chunk's
+ * offset wait in the shared `streamBaseState` array.
+ */
+interface PipeHandle {
+  onread: (buffer: ArrayBuffer | undefined) => void;
+  readStart(): number;
+  close(): void;
+}
+type PipeHandleClass = new (type: number) => PipeHandle;
 
-/** The process handle class, or null where it must not or cannot be used. */
-function loadProcessHandle(): ProcessHandleClass | null {
-  if (cachedProcessHandle !== undefined) return cachedProcessHandle;
-  cachedProcessHandle = null;
+interface StreamState {
+  readonly state: Int32Array;
+  readonly bytesOrErrorIndex: number;
+  readonly offsetIndex: number;
+}
+
+interface Handles {
+  readonly Process: ProcessHandleClass;
+  /** Present when output pipes were asked for. */
+  readonly pipes?: { readonly Pipe: PipeHandleClass; readonly socketType: number } & StreamState;
+}
+
+let cachedProcessHandle: ProcessHandleClass | null | undefined;
+let cachedPipes: Handles['pipes'] | null | undefined;
+
+/** The handle classes, or undefined where they must not or cannot be used. */
+function loadHandles(withPipes: boolean): Handles | undefined {
+  cachedProcessHandle ??= loadBinding((binding) => {
+    const { Process } = binding('process_wrap') as { Process?: unknown };
+    return typeof Process === 'function' ? (Process as ProcessHandleClass) : null;
+  });
+  if (cachedProcessHandle === null) return undefined;
+  if (!withPipes) return { Process: cachedProcessHandle };
+  cachedPipes ??= loadBinding((binding) => {
+    const { Pipe, constants } = binding('pipe_wrap') as {
+      Pipe?: unknown;
+      constants?: { SOCKET?: unknown };
+    };
+    const { streamBaseState, kReadBytesOrError, kArrayBufferOffset } = binding('stream_wrap') as {
+      streamBaseState?: unknown;
+      kReadBytesOrError?: unknown;
+      kArrayBufferOffset?: unknown;
+    };
+    const isShapedAsExpected =
+      typeof Pipe === 'function' &&
+      typeof constants?.SOCKET === 'number' &&
+      streamBaseState instanceof Int32Array &&
+      typeof kReadBytesOrError === 'number' &&
+      typeof kArrayBufferOffset === 'number';
+    if (!isShapedAsExpected) return null;
+    return {
+      Pipe: Pipe as PipeHandleClass,
+      socketType: constants.SOCKET as number,
+      state: streamBaseState,
+      bytesOrErrorIndex: kReadBytesOrError,
+      offsetIndex: kArrayBufferOffset,
+    };
+  });
+  return cachedPipes === null ? undefined : { Process: cachedProcessHandle, pipes: cachedPipes };
+}
+
+/** Runs `load` with `process.binding`, or returns null where it must not or cannot be used. */
+function loadBinding<T>(load: (binding: (name: string) => unknown) => T | null): T | null {
   const binding = (process as { binding?: (name: string) => unknown }).binding;
   // Under --pending-deprecation Node wraps process.binding in a function named `deprecated`
   // that warns on every call; a warning on our stderr would be worse than 4 ms.
   if (typeof binding !== 'function' || binding.name !== 'binding') return null;
   try {
-    const { Process } = binding.call(process, 'process_wrap') as { Process?: unknown };
-    if (typeof Process === 'function') cachedProcessHandle = Process as ProcessHandleClass;
+    return load((name) => binding.call(process, name));
   } catch {
     // Not on the allow-list, or access denied by the permission model.
+    return null;
   }
-  return cachedProcessHandle;
 }
 
-class FdOnlyChild extends EventEmitter {
+class HandleChild extends EventEmitter {
   pid: number | undefined = undefined;
   readonly stdin = null;
-  readonly stdout = null;
-  readonly stderr = null;
-  readonly stdio = [null, null, null] as unknown as ChildProcess['stdio'];
+  stdout: PipeOutput | null = null;
+  stderr: PipeOutput | null = null;
+  readonly stdio: (PipeOutput | null)[] = [null, null, null];
+}
+
+/** One output pipe read through its handle: emits 'data' chunks, then 'end' once. */
+class PipeOutput extends EventEmitter {
+  #isOpen = true;
+
+  constructor(
+    private readonly pipe: PipeHandle,
+    stream: StreamState,
+  ) {
+    super();
+    pipe.onread = (buffer) => {
+      const bytesOrError = stream.state[stream.bytesOrErrorIndex] ?? -1;
+      if (bytesOrError > 0 && buffer !== undefined) {
+        const offset = stream.state[stream.offsetIndex] ?? 0;
+        this.emit('data', Buffer.from(buffer, offset, bytesOrError));
+      } else if (bytesOrError < 0) {
+        // The end of the stream, or an error reading it: either way nothing more comes.
+        this.destroy();
+      }
+    };
+  }
+
+  /** Starts reading; false when libuv refused. */
+  start(): boolean {
+    return this.pipe.readStart() === 0;
+  }
+
+  get isOpen(): boolean {
+    return this.#isOpen;
+  }
+
+  destroy(): this {
+    if (!this.#isOpen) return this;
+    this.#isOpen = false;
+    this.pipe.close();
+    this.emit('end');
+    return this;
+  }
 }
 
 function spawnThroughProcessHandle(
-  ProcessHandle: ProcessHandleClass,
+  handles: Handles,
   options: BackendSpawnOptions,
 ): SupervisedChild {
   const argv = [options.file, ...options.args];
@@ -113,26 +222,49 @@ function spawnThroughProcessHandle(
   if ([...argv, ...envPairs].some((text) => text.includes('\0'))) {
     throw new TypeError(`${options.file}: an argument or environment entry contains a NUL byte`);
   }
-  const child = new FdOnlyChild();
-  const handle = new ProcessHandle();
+  const child = new HandleChild();
+  const outputs: PipeOutput[] = [];
+  const stdio = options.stdio.map((fd, index) => {
+    if (fd !== 'pipe') return { type: 'fd' as const, fd };
+    const pipes = handles.pipes as NonNullable<Handles['pipes']>;
+    const pipe = new pipes.Pipe(pipes.socketType);
+    const output = new PipeOutput(pipe, pipes);
+    outputs.push(output);
+    child.stdio[index] = output;
+    if (index === 1) child.stdout = output;
+    else child.stderr = output;
+    return { type: 'pipe' as const, handle: pipe };
+  });
+  const handle = new handles.Process();
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  // 'close' follows the exit once every output pipe has ended, as with child_process.
+  const closeWhenDone = (): void => {
+    if (exit !== undefined && outputs.every((output) => !output.isOpen)) {
+      child.emit('close', exit.code, exit.signal);
+    }
+  };
+  for (const output of outputs) output.once('end', closeWhenDone);
   handle.onexit = (exitCode, signalName) => {
     handle.close();
     const signal = signalName === '' ? null : (signalName as NodeJS.Signals);
-    const code = signal === null ? exitCode : null;
-    child.emit('exit', code, signal);
-    // No streams to wait for: closed as soon as it exited.
-    child.emit('close', code, signal);
+    exit = { code: signal === null ? exitCode : null, signal };
+    child.emit('exit', exit.code, exit.signal);
+    closeWhenDone();
   };
   const errno = handle.spawn({
     file: options.file,
     args: argv,
     cwd: '/',
     envPairs,
-    stdio: options.stdio.map((fd) => ({ type: 'fd', fd: fd as number })),
+    stdio,
     detached: true,
   });
   if (errno !== 0) {
     handle.close();
+    for (const output of outputs) {
+      output.removeAllListeners('end');
+      output.destroy();
+    }
     const code = getSystemErrorName(errno);
     const error: NodeJS.ErrnoException = new Error(`spawn ${options.file} ${code}`);
     Object.assign(error, { errno, code, syscall: `spawn ${options.file}`, path: options.file });
@@ -141,5 +273,8 @@ function spawnThroughProcessHandle(
     return child;
   }
   child.pid = handle.pid;
+  for (const output of outputs) {
+    if (!output.start()) output.destroy();
+  }
   return child;
 }

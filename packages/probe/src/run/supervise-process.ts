@@ -305,19 +305,23 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
 
     if (options.killLeftoversWhenCommandEnds) {
       let commandPid: number | undefined;
+      let hasSeenCommandEnd = false;
       const watch = (): void => {
         if (isEnded || exitStatus !== undefined) return;
-        commandPid ??= listChildPids(backendPid)[0];
-        const hasNoChild = listChildPids(backendPid).length === 0;
-        const elapsedMs = monotonicMs() - startedAt;
-        // Either the command we saw is gone, or the backend has had no child for a while: a
-        // command that ended before we first looked leaves its orphans re-parented away.
-        if (
-          (commandPid !== undefined && !isProcessAlive(commandPid)) ||
-          (commandPid === undefined && hasNoChild && elapsedMs > noChildTimeoutMs)
-        ) {
-          killProcessGroupExcept(backendPid, backendPid);
+        let hasCommandEnded: boolean;
+        if (commandPid !== undefined) {
+          hasCommandEnded = !isProcessAlive(commandPid);
+        } else {
+          commandPid = listChildPids(backendPid)[0];
+          // A command that ended before we first looked leaves its orphans re-parented away:
+          // a backend with no child for a while has lost it (or never started it).
+          hasCommandEnded =
+            commandPid === undefined && monotonicMs() - startedAt > noChildTimeoutMs;
         }
+        // The backend normally exits right after its command: only if it is still there one
+        // poll later do leftovers hold it, and only then is /proc scanned for them.
+        if (hasCommandEnded && hasSeenCommandEnd) killProcessGroupExcept(backendPid, backendPid);
+        hasSeenCommandEnd ||= hasCommandEnded;
         leftoverTimer = setTimeout(watch, leftoverPollMs);
       };
       leftoverTimer = setTimeout(watch, 5);

@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AvailableProbe, RunSpec } from '@polythene/probe';
+import { createBusyboxRootfs } from '@polythene/test-images';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildChrootArgs,
+  createChrootBackend,
+  listDroppedCapabilities,
+  readChrootDetails,
+} from '../src/index.ts';
+
+const isRoot = process.geteuid?.() === 0;
+
+// The set-up script run straight from its argv (no supervisor), both ways it can build /dev.
+describe.skipIf(!isRoot)(
+  isRoot ? 'the chroot set-up script' : 'the chroot set-up script (skipped: chroot needs root)',
+  { timeout: 60_000 },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'polythene-chroot-script-'));
+    const rootfs = join(dir, 'rootfs');
+    let probe: AvailableProbe;
+    beforeAll(async () => {
+      const result = await createChrootBackend().probe({ isRoot, hostEnv: process.env });
+      if (!result.available) throw new Error(result.reason);
+      probe = result;
+      await createBusyboxRootfs(rootfs);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    const runScript = (
+      canCopyDevLinks: boolean,
+      env: Record<string, string>,
+      argv: string[] = [
+        '/bin/sh',
+        '-c',
+        'ls -A /dev | tr "\\n" " "; echo; for link in fd stdin stdout stderr ptmx; do readlink /dev/$link; done | tr "\\n" " "; echo; stat -c %a /dev/shm',
+      ],
+    ) => {
+      const details = readChrootDetails(probe.details);
+      const spec: RunSpec = {
+        rootfs,
+        argv,
+        env,
+        cwd: '/',
+        uid: 0,
+        gid: 0,
+        binds: [],
+        stdio: 'pipe',
+        killGraceMs: 1_000,
+        forwardSignals: false,
+        probe,
+      };
+      const { file, args } = buildChrootArgs(
+        spec,
+        {
+          unshare: details.unsharePath,
+          mount: details.mountPath,
+          capsh: details.capshPath,
+          sh: details.shPath,
+          cp: details.cpPath,
+          ip: details.ipPath,
+          namespaces: { net: details.hasNet, pid: details.hasPid, ipc: false, uts: false },
+          dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
+        },
+        { proc: join(rootfs, 'proc'), dev: join(rootfs, 'dev'), canCopyDevLinks, binds: [] },
+      );
+      const result = spawnSync(file, args, {
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      });
+      expect(result.status, result.stderr).toBe(0);
+      return result.stdout.split('\n');
+    };
+
+    it.each([
+      ['copies the /proc/self/fd links from the host', true],
+      ['makes the /proc/self/fd links itself', false],
+    ])('%s: the same minimal /dev either way', (_how, canCopyDevLinks) => {
+      const [listing, links, shmMode] = runScript(canCopyDevLinks, { PATH: '/bin' });
+      expect(listing?.trim().split(' ').sort()).toEqual(
+        [
+          'fd',
+          'full',
+          'null',
+          'ptmx',
+          'pts',
+          'random',
+          'shm',
+          'stderr',
+          'stdin',
+          'stdout',
+          'tty',
+          'urandom',
+          'zero',
+        ].sort(),
+      );
+      expect(links?.trim()).toBe(
+        '/proc/self/fd /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2 pts/ptmx',
+      );
+      expect(shmMode).toBe('1777');
+    });
+
+    it("gives the command its own PATH, or none, whatever the host's tools needed", () => {
+      const pathOf = (env: Record<string, string>): string[] =>
+        runScript(false, env, ['/usr/bin/env']).filter((line) => line.startsWith('PATH='));
+      expect(pathOf({ PATH: '/opt/nowhere:/bin' })).toEqual(['PATH=/opt/nowhere:/bin']);
+      expect(pathOf({ GREETING: 'hi' })).toEqual([]);
+    });
+  },
+);
