@@ -6,5 +6,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Integration tests drive podman and sandboxes; two cores are shared between them.
     maxWorkers: 2,
+    setupFiles: ['./test/remove-temporary-paths.ts'],
   },
 });

@@ -3,7 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { freshStorePath, runPolythene, runPolytheneAs, UUID_PATTERN } from './run-polythene.ts';
+import {
+  freshStorePath,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+  UUID_PATTERN,
+} from './run-polythene.ts';
 
 type Run = (
   args: readonly string[],
@@ -124,7 +130,7 @@ describeCopies('unprivileged user', async () => {
   return {
     run: (args) => runPolytheneAs(args),
     image: images.busybox,
-    store: `/tmp/polythene-clone-${process.pid}-${Date.now()}`,
+    store: removeWhenDone(`/tmp/polythene-clone-${process.pid}-${Date.now()}`),
   };
 });
 

@@ -9,7 +9,13 @@ import {
   runAsTestUser,
 } from '@polythene/test-images';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { freshStorePath, POLYTHENE_BIN, runPolythene, runPolytheneAs } from './run-polythene.ts';
+import {
+  freshStorePath,
+  POLYTHENE_BIN,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+} from './run-polythene.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 // The complete example backend of docs/backends.md.
@@ -63,7 +69,7 @@ describe('custom backends through the CLI', () => {
   });
 
   it('names a broken module in one line and exits 125', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'polythene-broken-backend-'));
+    const dir = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-broken-backend-')));
     const broken = join(dir, 'broken.mjs');
     await writeFile(broken, 'export default 42;\n');
     const run = await runPolythene([
@@ -98,7 +104,8 @@ describe('no backend available', () => {
   it('exits 126 naming the missing tools and their Debian packages', async () => {
     const user = await ensureTestUser();
     const images = await ensureTestImagesAs(user);
-    const userStore = `/tmp/polythene-nobackend-${process.pid}-${Date.now()}`;
+    const userStore = removeWhenDone(`/tmp/polythene-nobackend-${process.pid}-${Date.now()}`);
+    removeWhenDone(`${userStore}-cache`);
     const pulled = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '--quiet']);
     expect(pulled.exitCode, pulled.stderr).toBe(0);
     // Neither bwrap nor proot on polythene's PATH, and chroot needs root.

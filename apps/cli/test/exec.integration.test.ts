@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ensureTestImages, type TestImages } from '@polythene/test-images';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { freshStorePath, runPolythene, startPolythene } from './run-polythene.ts';
+import { freshStorePath, removeWhenDone, runPolythene, startPolythene } from './run-polythene.ts';
 
 let images: TestImages;
 let store: string;
@@ -131,7 +131,7 @@ describe.each(['bwrap', 'proot', 'chroot'])(
     });
 
     it('binds the project at /workspace; writes into the rootfs persist to the next exec', async () => {
-      const project = await mkdtemp(join(tmpdir(), 'polythene-project-'));
+      const project = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-project-')));
       await writeFile(
         join(project, 'install.sh'),
         `mkdir -p /opt/tool && echo installed-${backend} > /opt/tool/VERSION\n`,

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,9 +84,26 @@ export async function runPolytheneAs(
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
+const pathsToRemove: string[] = [];
+
+/**
+ * Marks a temporary path (a store, a project directory) for removal once the test file has
+ * run (see `remove-temporary-paths.ts`, a setup file): tests leave nothing in /tmp.
+ */
+export function removeWhenDone<T extends string>(path: T): T {
+  pathsToRemove.push(path);
+  return path;
+}
+
+/** Removes every path given to {@link removeWhenDone} so far. */
+export async function removeTemporaryPaths(): Promise<void> {
+  const paths = pathsToRemove.splice(0);
+  await Promise.all(paths.map((path) => rm(path, { recursive: true, force: true })));
+}
+
 /** A fresh, empty store directory path (not yet created) under the system temp dir. */
 export async function freshStorePath(prefix = 'polythene-cli-test-'): Promise<string> {
-  return join(await mkdtemp(join(tmpdir(), prefix)), 'store');
+  return join(removeWhenDone(await mkdtemp(join(tmpdir(), prefix))), 'store');
 }
 
 /** Names in a store directory, sorted, for "nothing changed" assertions. */

@@ -6,7 +6,7 @@ import {
 } from '@polythene/test-images';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPolytheneAs, UUID_PATTERN } from './run-polythene.ts';
+import { removeWhenDone, runPolytheneAs, UUID_PATTERN } from './run-polythene.ts';
 
 // CI runners are unprivileged with rootless podman: the same commands must work there.
 let user: TestUser;
@@ -17,7 +17,7 @@ let id: string;
 beforeAll(async () => {
   user = await ensureTestUser();
   images = await ensureTestImagesAs(user);
-  store = `/tmp/polythene-unprivileged-${process.pid}-${Date.now()}`;
+  store = removeWhenDone(`/tmp/polythene-unprivileged-${process.pid}-${Date.now()}`);
   const run = await runPolytheneAs(['pull', images.busybox, '--store', store, '--quiet']);
   expect(run.exitCode, run.stderr).toBe(0);
   id = run.stdout.trim();

@@ -1,6 +1,6 @@
 import { ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPolytheneAs } from './run-polythene.ts';
+import { removeWhenDone, runPolytheneAs } from './run-polythene.ts';
 
 // A CI runner that refuses unprivileged user namespaces (Ubuntu 24.04's GitHub runners), built
 // per process by runAsTestUser's refuseUserNamespaces: nothing host-wide changes.
@@ -10,7 +10,7 @@ let id: string;
 beforeAll(async () => {
   const user = await ensureTestUser();
   const images = await ensureTestImagesAs(user);
-  store = `/tmp/polythene-userns-refused-${process.pid}-${Date.now()}`;
+  store = removeWhenDone(`/tmp/polythene-userns-refused-${process.pid}-${Date.now()}`);
   const run = await runPolytheneAs(['pull', images.busybox, '--store', store, '--quiet']);
   expect(run.exitCode, run.stderr).toBe(0);
   id = run.stdout.trim();
