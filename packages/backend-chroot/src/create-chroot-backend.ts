@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
@@ -11,8 +11,13 @@ import {
   sendSignal,
   superviseProcess,
 } from '@polythene/probe';
-import { buildChrootArgs, type ChrootMount, listDroppedCapabilities } from './build-chroot-args.ts';
-import { probeChroot, readChrootDetails } from './probe-chroot.ts';
+import { buildChrootArgs, type ChrootMount } from './build-chroot-args.ts';
+import {
+  chrootArgsOptionsFrom,
+  hasUsualDevLinks,
+  probeChroot,
+  readChrootDetails,
+} from './probe-chroot.ts';
 
 /**
  * Creates the chroot backend (root only): `unshare` namespaces, a fresh `/proc`, a minimal
@@ -72,26 +77,10 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
       };
     }),
   };
-  const { file, args } = buildChrootArgs(
-    spec,
-    {
-      unshare: details.unsharePath,
-      ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
-      mount: details.mountPath,
-      capsh: details.capshPath,
-      sh: details.shPath,
-      cp: details.cpPath,
-      ip: details.ipPath,
-      namespaces: {
-        net: details.hasNet,
-        pid: details.hasPid,
-        ipc: details.hasIpc,
-        uts: details.hasUts,
-      },
-      dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
-    },
-    { ...mounts, canCopyDevLinks: hasUsualDevLinks() },
-  );
+  const { file, args } = buildChrootArgs(spec, chrootArgsOptionsFrom(details), {
+    ...mounts,
+    canCopyDevLinks: hasUsualDevLinks(),
+  });
   // The set-up script writes "ready" here just before it starts the command. A file, not a
   // pipe: nothing to drain while the command runs; it is read when a signal or the exit needs it.
   const readyFile = openSideChannelFile();
@@ -156,26 +145,6 @@ function prepareMountTarget(rootfs: string, target: string, isDirectory: boolean
     );
   }
   return full;
-}
-
-const usualDevLinks: readonly [string, string][] = [
-  ['/dev/fd', '/proc/self/fd'],
-  ['/dev/stdin', '/proc/self/fd/0'],
-  ['/dev/stdout', '/proc/self/fd/1'],
-  ['/dev/stderr', '/proc/self/fd/2'],
-];
-let hasUsualDevLinksHere: boolean | undefined;
-
-/** True when the host's `/dev/fd`, `stdin`, `stdout` and `stderr` link where they usually do. */
-function hasUsualDevLinks(): boolean {
-  hasUsualDevLinksHere ??= usualDevLinks.every(([path, target]) => {
-    try {
-      return readlinkSync(path) === target;
-    } catch {
-      return false;
-    }
-  });
-  return hasUsualDevLinksHere;
 }
 
 function describeError(stderr: Uint8Array | undefined): string {

@@ -7,4 +7,9 @@ export {
 } from './build-chroot-args.ts';
 export { createChrootBackend } from './create-chroot-backend.ts';
 export type { ChrootDetails } from './probe-chroot.ts';
-export { probeChroot, readChrootDetails } from './probe-chroot.ts';
+export {
+  chrootArgsOptionsFrom,
+  hasUsualDevLinks,
+  probeChroot,
+  readChrootDetails,
+} from './probe-chroot.ts';

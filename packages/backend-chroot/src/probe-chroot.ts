@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
 import { ALL_GUARANTEES, findExecutable, runQuietly } from '@polythene/probe';
+import { type ChrootArgsOptions, listDroppedCapabilities } from './build-chroot-args.ts';
 import { tryOverlayMount } from './try-overlay-mount.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
@@ -157,4 +158,44 @@ export function readChrootDetails(
     hasUts: details.hasUts === true,
     lastCap: text('lastCap', '40'),
   };
+}
+
+/** The host facts `buildChrootArgs` needs, from the probe's details. */
+export function chrootArgsOptionsFrom(details: ChrootDetails): ChrootArgsOptions {
+  return {
+    unshare: details.unsharePath,
+    ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
+    mount: details.mountPath,
+    capsh: details.capshPath,
+    sh: details.shPath,
+    cp: details.cpPath,
+    ip: details.ipPath,
+    namespaces: {
+      net: details.hasNet,
+      pid: details.hasPid,
+      ipc: details.hasIpc,
+      uts: details.hasUts,
+    },
+    dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
+  };
+}
+
+const usualDevLinks: readonly [string, string][] = [
+  ['/dev/fd', '/proc/self/fd'],
+  ['/dev/stdin', '/proc/self/fd/0'],
+  ['/dev/stdout', '/proc/self/fd/1'],
+  ['/dev/stderr', '/proc/self/fd/2'],
+];
+let hasUsualDevLinksHere: boolean | undefined;
+
+/** True when the host's `/dev/fd`, `stdin`, `stdout` and `stderr` link where they usually do. */
+export function hasUsualDevLinks(): boolean {
+  hasUsualDevLinksHere ??= usualDevLinks.every(([path, target]) => {
+    try {
+      return readlinkSync(path) === target;
+    } catch {
+      return false;
+    }
+  });
+  return hasUsualDevLinksHere;
 }

@@ -7,8 +7,8 @@ import { createBusyboxRootfs } from '@polythene/test-images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildChrootArgs,
+  chrootArgsOptionsFrom,
   createChrootBackend,
-  listDroppedCapabilities,
   readChrootDetails,
 } from '../src/index.ts';
 
@@ -39,7 +39,6 @@ describe.skipIf(!isRoot)(
         'ls -A /dev | tr "\\n" " "; echo; for link in fd stdin stdout stderr ptmx; do readlink /dev/$link; done | tr "\\n" " "; echo; stat -c %a /dev/shm',
       ],
     ) => {
-      const details = readChrootDetails(probe.details);
       const spec: RunSpec = {
         rootfs,
         argv,
@@ -55,16 +54,7 @@ describe.skipIf(!isRoot)(
       };
       const { file, args } = buildChrootArgs(
         spec,
-        {
-          unshare: details.unsharePath,
-          mount: details.mountPath,
-          capsh: details.capshPath,
-          sh: details.shPath,
-          cp: details.cpPath,
-          ip: details.ipPath,
-          namespaces: { net: details.hasNet, pid: details.hasPid, ipc: false, uts: false },
-          dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
-        },
+        chrootArgsOptionsFrom(readChrootDetails(probe.details)),
         { proc: join(rootfs, 'proc'), dev: join(rootfs, 'dev'), canCopyDevLinks, binds: [] },
       );
       const result = spawnSync(file, args, {

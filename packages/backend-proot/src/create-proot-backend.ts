@@ -2,7 +2,7 @@ import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import { checkRunSpec, decodeExitCode, getSignalNumber, superviseProcess } from '@polythene/probe';
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';
-import { listHostDevices, probeProot, readProotDetails } from './probe-proot.ts';
+import { probeProot, prootArgsOptionsFrom, readProotDetails } from './probe-proot.ts';
 
 const reportedSignals = [
   'SIGHUP',
@@ -55,13 +55,10 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
     );
   }
   const details = readProotDetails(spec.probe.details);
-  const { file, args } = buildProotArgs(spec, {
-    proot: details.prootPath,
-    ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
-    hasKillOnExit: details.hasKillOnExit,
-    isRoot: process.geteuid?.() === 0,
-    devices: listHostDevices(),
-  });
+  const { file, args } = buildProotArgs(
+    spec,
+    prootArgsOptionsFrom(details, process.geteuid?.() === 0),
+  );
   return superviseProcess({
     backend: 'proot',
     file,

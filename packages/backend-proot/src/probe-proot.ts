@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
 import { findExecutable, runQuietly } from '@polythene/probe';
+import type { ProotArgsOptions } from './build-proot-args.ts';
 import { PROOT_DEVICES } from './build-proot-args.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
@@ -82,4 +83,15 @@ export function readProotDetails(
 /** The minimal devices that exist on this host. */
 export function listHostDevices(): string[] {
   return PROOT_DEVICES.filter((device) => existsSync(device));
+}
+
+/** The host facts `buildProotArgs` needs, from the probe's details and this host's devices. */
+export function prootArgsOptionsFrom(details: ProotDetails, isRoot: boolean): ProotArgsOptions {
+  return {
+    proot: details.prootPath,
+    ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
+    hasKillOnExit: details.hasKillOnExit,
+    isRoot,
+    devices: listHostDevices(),
+  };
 }

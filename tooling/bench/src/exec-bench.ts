@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildChrootArgs,
-  listDroppedCapabilities,
+  chrootArgsOptionsFrom,
+  hasUsualDevLinks,
   probeChroot,
   readChrootDetails,
 } from '@polythene/backend-chroot';
 import {
   buildProotArgs,
-  listHostDevices,
   probeProot,
+  prootArgsOptionsFrom,
   readProotDetails,
 } from '@polythene/backend-proot';
 import { type AvailableProbe, createProbeContext, type RunSpec } from '@polythene/probe';
@@ -93,9 +94,10 @@ async function sameGuaranteesCommandLine(
   backend: string,
   rootfs: string,
 ): Promise<CommandLine | undefined> {
+  if (backend !== 'proot' && backend !== 'chroot') return undefined;
   const context = createProbeContext();
   const probe = await (backend === 'proot' ? probeProot : probeChroot)(context);
-  if (backend === 'bwrap' || !probe.available) return undefined;
+  if (!probe.available) return undefined;
   const spec: RunSpec = {
     rootfs,
     argv: ['/bin/true'],
@@ -110,37 +112,19 @@ async function sameGuaranteesCommandLine(
     probe: probe as AvailableProbe,
   };
   if (backend === 'proot') {
-    const details = readProotDetails(probe.details);
-    const { file, args } = buildProotArgs(spec, {
-      proot: details.prootPath,
-      ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
-      hasKillOnExit: details.hasKillOnExit,
-      isRoot: context.isRoot,
-      devices: listHostDevices(),
-    });
-    return { file, args, extraFds: 0 };
+    const options = prootArgsOptionsFrom(readProotDetails(probe.details), context.isRoot);
+    return { ...buildProotArgs(spec, options), extraFds: 0 };
   }
-  const details = readChrootDetails(probe.details);
   const { file, args } = buildChrootArgs(
     spec,
+    chrootArgsOptionsFrom(readChrootDetails(probe.details)),
     {
-      unshare: details.unsharePath,
-      ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
-      mount: details.mountPath,
-      capsh: details.capshPath,
-      sh: details.shPath,
-      cp: details.cpPath,
-      ip: details.ipPath,
-      namespaces: {
-        net: details.hasNet,
-        pid: details.hasPid,
-        ipc: details.hasIpc,
-        uts: details.hasUts,
-      },
-      dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
+      // polythene has created both in the rootfs by now (see the exec before measuring).
+      proc: join(rootfs, 'proc'),
+      dev: join(rootfs, 'dev'),
+      canCopyDevLinks: hasUsualDevLinks(),
+      binds: [],
     },
-    // polythene has created both in the rootfs by now (the warm-up round runs it first).
-    { proc: join(rootfs, 'proc'), dev: join(rootfs, 'dev'), canCopyDevLinks: true, binds: [] },
   );
   return { file, args, extraFds: 1 };
 }
