@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ensureTestImages, type TestImages } from '@polythene/test-images';
@@ -76,6 +76,22 @@ describe.each(['bwrap', 'proot', 'chroot'])(
       const { execa } = await import('execa');
       const { stdout } = await execa('ps', ['-eo', 'args']);
       expect(stdout).not.toContain(`sleep ${seconds}`);
+    });
+
+    it('never lets a write under /dev reach the image', async () => {
+      const imageDev = join(store, busyboxId, 'dev');
+      const before = await readdir(imageDev);
+      // Through /dev/stderr (which proot could not bind when stderr is a socket) and a new name.
+      const run = await execIn(
+        busyboxId,
+        ['sh', '-c', 'echo x > /dev/stderr; echo x > /dev/new-file; exit 0'],
+        flags,
+      );
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(await readdir(imageDev)).toEqual(before);
+      // Nor the next run: each has its own /dev.
+      const next = await execIn(busyboxId, ['ls', '/dev'], flags);
+      expect(next.stdout.split('\n')).not.toContain('new-file');
     });
 
     it('exits 127 when the command is not in the rootfs', async () => {

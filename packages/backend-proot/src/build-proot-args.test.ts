@@ -27,6 +27,7 @@ const options = {
   hasKillOnExit: false,
   isRoot: false,
   devices: ['/dev/null', '/dev/zero'],
+  devDir: '/cache/polythene/proot-dev-v1',
 };
 
 function findSequence(args: readonly string[], ...sequence: string[]): number {
@@ -36,13 +37,16 @@ function findSequence(args: readonly string[], ...sequence: string[]): number {
 }
 
 describe('buildProotArgs', () => {
-  it('roots proot in the rootfs with the fake ids, the cwd, minimal devices, /proc and binds', () => {
+  it('roots proot in the rootfs with the fake ids, the cwd, a minimal /dev, /proc and binds', () => {
     const { file, args } = buildProotArgs(spec, options);
     expect(file).toBe('/usr/bin/proot');
     expect(findSequence(args, '-r', '/store/abc')).toBeGreaterThanOrEqual(0);
     expect(findSequence(args, '-i', '1000:1001')).toBeGreaterThanOrEqual(0);
     expect(findSequence(args, '-w', '/srv/app')).toBeGreaterThanOrEqual(0);
-    expect(findSequence(args, '-b', '/dev/null')).toBeGreaterThanOrEqual(0);
+    // The read-only /dev directory first, then the devices bound onto its files.
+    const devAt = findSequence(args, '-b', '/cache/polythene/proot-dev-v1:/dev');
+    expect(devAt).toBeGreaterThanOrEqual(0);
+    expect(findSequence(args, '-b', '/dev/null')).toBeGreaterThan(devAt);
     expect(findSequence(args, '-b', '/proc')).toBeGreaterThanOrEqual(0);
     expect(findSequence(args, '-b', '/host/data:/data')).toBeGreaterThanOrEqual(0);
     expect(args).not.toContain('/dev');

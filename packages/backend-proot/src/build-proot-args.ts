@@ -12,6 +12,8 @@ export interface ProotArgsOptions {
   readonly isRoot: boolean;
   /** Host device paths to bind (those that exist), e.g. `/dev/null`. */
   readonly devices: readonly string[];
+  /** The host directory bound at `/dev` (see `openProotDevDir`). */
+  readonly devDir: string;
 }
 
 /** The minimal set of host devices a command may see under proot. */
@@ -27,11 +29,12 @@ export const PROOT_DEVICES: readonly string[] = [
 /**
  * Builds the argv for one proot run. proot cannot create namespaces: it emulates chroot by
  * tracing system calls. Decisions: `-0` (root emulation) for uid 0, else `-i uid:gid`; a
- * minimal `/dev` made of bound host devices plus the `/proc/self/fd` links, and no
- * `/dev/pts` or `/dev/shm` (those would expose other users' terminals and shared memory);
- * `/proc` is the host's, bound (proot cannot mount a fresh one); `/tmp` is the image's.
- * In `pipe` mode proot keeps its default verbosity so its notice "terminated with signal n"
- * tells a signal death from exit status 255; in `inherit` mode it is quiet (`-v -1`).
+ * minimal `/dev` (a read-only directory of `/proc/self/fd` links, with the host's devices
+ * bound in), and no `/dev/pts` or `/dev/shm` (those would expose other users' terminals and
+ * shared memory); `/proc` is the host's, bound (proot cannot mount a fresh one); `/tmp` is
+ * the image's. proot runs at verbosity 0: its notices ("terminated with signal n", which
+ * tells a signal death from exit status 255, and its own errors) go to stderr, where the
+ * supervisor takes them out.
  */
 export function buildProotArgs(
   spec: RunSpec,
@@ -46,16 +49,10 @@ export function buildProotArgs(
   if (spec.uid === 0 && spec.gid === 0) prootArgs.push('-0');
   else prootArgs.push('-i', `${spec.uid}:${spec.gid}`);
   prootArgs.push('-w', spec.cwd);
+  // /dev is a read-only host directory (links into /proc/self/fd, files to bind devices on),
+  // never the image's own: nothing the command writes there reaches the image.
+  prootArgs.push('-b', `${options.devDir}:/dev`);
   for (const device of options.devices) prootArgs.push('-b', device);
-  prootArgs.push('-b', '/proc/self/fd:/dev/fd');
-  prootArgs.push(
-    '-b',
-    '/proc/self/fd/0:/dev/stdin',
-    '-b',
-    '/proc/self/fd/1:/dev/stdout',
-    '-b',
-    '/proc/self/fd/2:/dev/stderr',
-  );
   prootArgs.push('-b', '/proc');
   for (const bind of spec.binds) prootArgs.push('-b', `${bind.source}:${bind.target}`);
   // proot has no `--`: the command starts at the first non-option argument.

@@ -1,8 +1,11 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import { checkRunSpec, decodeExitCode, getSignalNumber, superviseProcess } from '@polythene/probe';
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';
 import { probeProot, prootArgsOptionsFrom, readProotDetails } from './probe-proot.ts';
+import { openProotDevDir } from './proot-dev-dir.ts';
 
 const reportedSignals = [
   'SIGHUP',
@@ -55,59 +58,71 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
     );
   }
   const details = readProotDetails(spec.probe.details);
+  const devDir = openProotDevDir();
   const { file, args } = buildProotArgs(
     spec,
-    prootArgsOptionsFrom(details, process.geteuid?.() === 0),
+    prootArgsOptionsFrom(details, process.geteuid?.() === 0, devDir.path),
   );
-  return superviseProcess({
-    backend: 'proot',
-    file,
-    args,
-    // proot passes its own environment to the command unchanged: it must be exactly the spec's.
-    env: spec.env,
-    controls: spec,
-    // The command is proot's first child; processes it leaves behind stay in proot's group.
-    killLeftoversWhenCommandEnds: !details.hasKillOnExit,
-    // proot tells a signal death and its own set-up errors only on stderr: read them there.
-    backendNoticePrefixes: ['proot info: ', 'proot error: ', 'proot warning: '],
-    interpretExit: (exit) => {
-      const notices =
-        exit.stderr === undefined
-          ? undefined
-          : extractProotNotices(new TextDecoder().decode(exit.stderr));
-      const stderr =
-        notices === undefined ? {} : { stderr: new TextEncoder().encode(notices.stderr) };
-      if (exit.code === null) {
-        return {
-          exitCode: null,
-          signal: exit.killedBySupervisor ? 'SIGKILL' : exit.signal,
-          ...stderr,
-        };
-      }
-      // proot reports a command killed by a signal as 255 plus a notice; a killed tree is SIGKILL.
-      if (exit.code === 255 && notices?.signalNumber !== undefined) {
-        return {
-          exitCode: null,
-          signal: signalNamed(notices.signalNumber) ?? 'SIGKILL',
-          ...stderr,
-        };
-      }
-      if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL', ...stderr };
-      if (
-        exit.code === 1 &&
-        notices !== undefined &&
-        /^proot error: /m.test(new TextDecoder().decode(exit.stderr))
-      ) {
-        const line = new TextDecoder()
-          .decode(exit.stderr)
-          .split('\n')
-          .find((text) => text.startsWith('proot error: '));
-        throw new PolytheneError(
-          'POLYTHENE_SETUP_FAILED',
-          `proot could not start the command: ${line}`,
-        );
-      }
-      return { ...decodeExitCode(exit.code), ...stderr };
-    },
-  });
+  let prootPid: number | undefined;
+  try {
+    return await superviseProcess({
+      backend: 'proot',
+      file,
+      args,
+      // proot passes its own environment to the command unchanged: it must be exactly the spec's.
+      env: spec.env,
+      controls: spec,
+      // The command is proot's first child; processes it leaves behind stay in proot's group.
+      killLeftoversWhenCommandEnds: !details.hasKillOnExit,
+      // setpriv execs proot: the backend's pid is proot's, which names its glue directories.
+      killTree: (backendPid) => {
+        prootPid = backendPid;
+      },
+      // proot tells a signal death and its own set-up errors only on stderr: read them there.
+      backendNoticePrefixes: ['proot info: ', 'proot error: ', 'proot warning: '],
+      interpretExit: (exit) => {
+        // Only proot's notices reach here: the command's stderr went past them, unchanged.
+        const notices = new TextDecoder().decode(exit.stderr);
+        const signalNumber = extractProotNotices(notices).signalNumber;
+        if (exit.code === null) {
+          return { exitCode: null, signal: exit.killedBySupervisor ? 'SIGKILL' : exit.signal };
+        }
+        // proot reports a command killed by a signal as 255 plus a notice; a killed tree is SIGKILL.
+        if (exit.code === 255 && signalNumber !== undefined) {
+          return { exitCode: null, signal: signalNamed(signalNumber) ?? 'SIGKILL' };
+        }
+        if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL' };
+        const error = notices.split('\n').find((line) => line.startsWith('proot error: '));
+        if (exit.code === 1 && error !== undefined) {
+          throw new PolytheneError(
+            'POLYTHENE_SETUP_FAILED',
+            `proot could not start the command: ${error}`,
+          );
+        }
+        return decodeExitCode(exit.code);
+      },
+    });
+  } finally {
+    devDir.release();
+    if (prootPid !== undefined) removeGlueDirectories(prootPid, spec.env);
+  }
+}
+
+/**
+ * Removes the directories proot makes to show a bind target the image lacks ("glue"), in
+ * `$PROOT_TMP_DIR` or /tmp, named after its pid. proot removes them when it exits, but not
+ * when it is killed, as it is with the tree at a timeout.
+ */
+function removeGlueDirectories(prootPid: number, env: Readonly<Record<string, string>>): void {
+  const tmp = env.PROOT_TMP_DIR || '/tmp';
+  const prefix = `proot-${prootPid}-`;
+  let names: string[];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix)) rmSync(join(tmp, name), { recursive: true, force: true });
+  }
 }

@@ -8,3 +8,5 @@ export {
   prootArgsOptionsFrom,
   readProotDetails,
 } from './probe-proot.ts';
+export type { ProotDevDir } from './proot-dev-dir.ts';
+export { openProotDevDir } from './proot-dev-dir.ts';

@@ -85,13 +85,21 @@ export function listHostDevices(): string[] {
   return PROOT_DEVICES.filter((device) => existsSync(device));
 }
 
-/** The host facts `buildProotArgs` needs, from the probe's details and this host's devices. */
-export function prootArgsOptionsFrom(details: ProotDetails, isRoot: boolean): ProotArgsOptions {
+/**
+ * The host facts `buildProotArgs` needs, from the probe's details and this host's devices,
+ * with the directory to bind at `/dev` (see `openProotDevDir`).
+ */
+export function prootArgsOptionsFrom(
+  details: ProotDetails,
+  isRoot: boolean,
+  devDir: string,
+): ProotArgsOptions {
   return {
     proot: details.prootPath,
     ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
     hasKillOnExit: details.hasKillOnExit,
     isRoot,
     devices: listHostDevices(),
+    devDir,
   };
 }

@@ -11,6 +11,7 @@ import {
 } from '@polythene/backend-chroot';
 import {
   buildProotArgs,
+  openProotDevDir,
   probeProot,
   prootArgsOptionsFrom,
   readProotDetails,
@@ -81,6 +82,8 @@ interface CommandLine {
   readonly file: string;
   readonly args: string[];
   readonly extraFds: number;
+  /** Lets go of what the command line needs, once it has been measured. */
+  readonly release?: () => void;
 }
 
 /**
@@ -112,8 +115,10 @@ async function sameGuaranteesCommandLine(
     probe: probe as AvailableProbe,
   };
   if (backend === 'proot') {
-    const options = prootArgsOptionsFrom(readProotDetails(probe.details), context.isRoot);
-    return { ...buildProotArgs(spec, options), extraFds: 0 };
+    const devDir = openProotDevDir();
+    const details = readProotDetails(probe.details);
+    const options = prootArgsOptionsFrom(details, context.isRoot, devDir.path);
+    return { ...buildProotArgs(spec, options), extraFds: 0, release: devDir.release };
   }
   const { file, args } = buildChrootArgs(
     spec,
@@ -220,6 +225,7 @@ export async function benchExec(): Promise<string[]> {
       ],
       RUNS,
     );
+    same?.release?.();
     const byName = (name: string): CaseResult | undefined =>
       results.find((entry) => entry.name === name);
     const [node, bare, floor, cli, api, apiPipe] = [

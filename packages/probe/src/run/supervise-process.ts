@@ -33,8 +33,9 @@ export interface BackendExit {
   /** True when the timeout ran out. */
   readonly timedOut: boolean;
   /**
-   * Captured stderr in `pipe` mode; in `inherit` mode only the backend's own notice lines when
-   * `backendNoticePrefixes` is set, else undefined.
+   * The backend's own notice lines when `backendNoticePrefixes` is set (in either mode: they
+   * never reach the command's output); else captured stderr in `pipe` mode, undefined in
+   * `inherit` mode.
    */
   readonly stderr: Uint8Array | undefined;
 }
@@ -84,9 +85,10 @@ export interface SuperviseOptions {
   readonly interpretExit: (exit: BackendExit) => CommandOutcome;
   /**
    * Lines the backend binary itself writes to stderr (proot's "terminated with signal" notice),
-   * recognised by these prefixes. In `inherit` mode stderr then goes through polythene: such lines
-   * are held back for `interpretExit` (as {@link BackendExit.stderr}) and everything else is
-   * passed on at once. The command's stderr is then a pipe, not the terminal.
+   * recognised by these prefixes. Such lines are held back for `interpretExit` (as
+   * {@link BackendExit.stderr}); everything else is passed on at once in `inherit` mode, or
+   * captured in `pipe` mode, where the notices then count against no limit. The command's
+   * stderr is then a pipe, not the terminal.
    */
   readonly backendNoticePrefixes?: readonly string[];
 }
@@ -121,7 +123,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
   }
   return new Promise<RunResult>((resolve, reject) => {
     const isPipe = controls.stdio === 'pipe';
-    const isFilteringStderr = !isPipe && (options.backendNoticePrefixes?.length ?? 0) > 0;
+    const isFilteringStderr = (options.backendNoticePrefixes?.length ?? 0) > 0;
     const stdio: ('pipe' | number)[] = [
       isPipe ? 'pipe' : 0,
       isPipe ? 'pipe' : 1,
@@ -131,14 +133,14 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     const startedAt = monotonicMs();
     let child: SupervisedChild | undefined;
 
-    const noticeFilter = isFilteringStderr
-      ? createNoticeFilter(options.backendNoticePrefixes ?? [], (text) =>
-          process.stderr.write(text),
-        )
-      : undefined;
     const limitBytes = controls.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const stdoutCapture = createBoundedCapture(limitBytes);
     const stderrCapture = createBoundedCapture(limitBytes);
+    const noticeFilter = isFilteringStderr
+      ? createNoticeFilter(options.backendNoticePrefixes ?? [], (bytes) =>
+          isPipe ? stderrCapture.push(bytes) : process.stderr.write(bytes),
+        )
+      : undefined;
     let isEnded = false;
     let killedBySupervisor = false;
     let timedOut = false;
@@ -247,11 +249,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
           signal: exitStatus.signal,
           killedBySupervisor,
           timedOut,
-          stderr: isPipe
-            ? stderrCapture.bytes()
-            : noticeFilter
-              ? new TextEncoder().encode(noticeFilter.finish())
-              : undefined,
+          stderr: noticeFilter ? noticeFilter.finish() : isPipe ? stderrCapture.bytes() : undefined,
         });
       } catch (error) {
         reject(error);
@@ -283,10 +281,11 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
 
     if (noticeFilter) {
       child.stderr?.on('data', (chunk: Buffer) => noticeFilter.push(chunk));
+    } else if (isPipe) {
+      child.stderr?.on('data', (chunk: Buffer) => stderrCapture.push(chunk));
     }
     if (isPipe) {
       child.stdout?.on('data', (chunk: Buffer) => stdoutCapture.push(chunk));
-      child.stderr?.on('data', (chunk: Buffer) => stderrCapture.push(chunk));
       const stdin = child.stdin;
       if (stdin) {
         // The command may exit without reading its input: that is not an error.
@@ -331,14 +330,16 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
 
 /**
  * Splits a stderr stream into the backend's own notice lines (held, returned by `finish`) and
- * everything else (passed to `write` as soon as it cannot be the start of a notice).
+ * everything else (passed to `write` as soon as it cannot be the start of a notice). Works on
+ * bytes (as latin1 text, one character a byte): the command's output passes unchanged, even
+ * when it is not UTF-8.
  */
 function createNoticeFilter(
   prefixes: readonly string[],
-  write: (text: string) => void,
-): { push(chunk: Buffer): void; finish(): string } {
-  const decoder = new TextDecoder();
+  write: (bytes: Buffer) => void,
+): { push(chunk: Buffer): void; finish(): Buffer } {
   const isNotice = (text: string): boolean => prefixes.some((prefix) => text.startsWith(prefix));
+  const pass = (text: string): void => write(Buffer.from(text, 'latin1'));
   let pending = '';
   let notices = '';
   const drain = (isFinal: boolean): void => {
@@ -348,7 +349,7 @@ function createNoticeFilter(
       const line = pending.slice(0, newline + 1);
       pending = pending.slice(newline + 1);
       if (isNotice(line)) notices += line;
-      else write(line);
+      else pass(line);
     }
     // A partial line is held only while it could still become a notice.
     const couldBeNotice = prefixes.some(
@@ -356,19 +357,18 @@ function createNoticeFilter(
     );
     if (pending !== '' && (isFinal || !couldBeNotice)) {
       if (isNotice(pending)) notices += pending;
-      else write(pending);
+      else pass(pending);
       pending = '';
     }
   };
   return {
     push(chunk) {
-      pending += decoder.decode(chunk, { stream: true });
+      pending += chunk.toString('latin1');
       drain(false);
     },
     finish() {
-      pending += decoder.decode();
       drain(true);
-      return notices;
+      return Buffer.from(notices, 'latin1');
     },
   };
 }

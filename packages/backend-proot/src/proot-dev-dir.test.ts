@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openProotDevDir } from './proot-dev-dir.ts';
+
+let work: string;
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'polythene-proot-dev-test-'));
+});
+afterEach(() => {
+  spawnSync('chmod', ['-R', 'u+w', work]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('openProotDevDir', () => {
+  it('makes a read-only /dev for one run beside the probe cache, gone once it is released', () => {
+    const env = { XDG_CACHE_HOME: join(work, 'cache'), TMPDIR: work };
+    const run = openProotDevDir(env);
+    const parent = join(work, 'cache', 'polythene', 'proot-dev');
+    expect(run.path.startsWith(join(parent, `${process.pid}-`))).toBe(true);
+    expect(lstatSync(run.path).mode & 0o777).toBe(0o555);
+    expect(readdirSync(run.path).sort()).toEqual(
+      [
+        'fd',
+        'full',
+        'null',
+        'random',
+        'stderr',
+        'stdin',
+        'stdout',
+        'tty',
+        'urandom',
+        'zero',
+      ].sort(),
+    );
+    expect(readlinkSync(join(run.path, 'fd'))).toBe('/proc/self/fd');
+    expect(readlinkSync(join(run.path, 'stderr'))).toBe('/proc/self/fd/2');
+    // Each run has its own: what one command writes under /dev, the next does not see.
+    const other = openProotDevDir(env);
+    expect(other.path).not.toBe(run.path);
+    run.release();
+    other.release();
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it('removes the directories of polythene processes that are gone, and only those', () => {
+    const parent = join(work, 'cache', 'polythene', 'proot-dev');
+    const gone = spawnSync('true').pid as number;
+    for (const name of [`${gone}-killed`, `${process.ppid}-running`]) {
+      mkdirSync(join(parent, name), { recursive: true });
+      writeFileSync(join(parent, name, 'written-by-the-command'), '');
+      chmodSync(join(parent, name), 0o555);
+    }
+    // A link in its place is removed, and what it points to left as it was.
+    const outside = join(work, 'outside');
+    writeFileSync(outside, '', { mode: 0o644 });
+    symlinkSync(outside, join(parent, `${gone}-link`));
+    const run = openProotDevDir({ XDG_CACHE_HOME: join(work, 'cache') });
+    run.release();
+    expect(readdirSync(parent)).toEqual([`${process.ppid}-running`]);
+    expect(lstatSync(outside).mode & 0o777).toBe(0o644);
+  });
+
+  it('uses the temp dir where the cache directory cannot be made', () => {
+    writeFileSync(join(work, 'not-a-directory'), '');
+    const run = openProotDevDir({ XDG_CACHE_HOME: join(work, 'not-a-directory'), TMPDIR: work });
+    expect(run.path.startsWith(join(work, `polythene-proot-dev-${process.pid}-`))).toBe(true);
+    expect(readlinkSync(join(run.path, 'stdin'))).toBe('/proc/self/fd/0');
+    run.release();
+    expect(() => lstatSync(run.path)).toThrow(/ENOENT/);
+  });
+});
