@@ -4,17 +4,24 @@
 // our code was most of what we added to it (measured by `pnpm bench exec`).
 import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
+import { codeCacheVariant, EXIT_CODES_WITHOUT_CACHE } from './launcher/code-cache-variant.ts';
 import { loadWithCodeCache, resolveCodeCacheDir } from './launcher/load-with-code-cache.ts';
 import { installModuleImporter } from './launcher/module-importer.ts';
 
 installModuleImporter((specifier) => import(specifier));
 const cacheDir = resolveCodeCacheDir();
-// exec gets a cache of its own, made by an exec: what a `--version` run compiled would leave
-// exec compiling most of its code on every call.
-const variant = process.argv[2] === 'exec' ? 'exec' : 'other';
+// exec gets caches of its own, made by an exec through the same backend: what a `--version`
+// run compiled would leave exec compiling most of its code on every call.
 loadWithCodeCache(
   join(__dirname, 'cli-main.cjs'),
-  cacheDir === undefined ? undefined : { cacheDir, release: packageJson.version, variant },
+  cacheDir === undefined
+    ? undefined
+    : {
+        cacheDir,
+        release: packageJson.version,
+        variant: codeCacheVariant(process.argv, process.env),
+        exitCodesWithoutCache: EXIT_CODES_WITHOUT_CACHE,
+      },
   // This file is CommonJS once built, in the same directory as cli-main.cjs.
   require,
 );

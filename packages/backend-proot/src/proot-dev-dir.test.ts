@@ -25,11 +25,11 @@ afterEach(() => {
 });
 
 describe('openProotDevDir', () => {
-  it('makes a read-only /dev for one run beside the probe cache, gone once it is released', () => {
-    const env = { XDG_CACHE_HOME: join(work, 'cache'), TMPDIR: work };
-    const run = openProotDevDir(env);
-    const parent = join(work, 'cache', 'polythene', 'proot-dev');
+  it('makes a read-only /dev for one run in a private directory in /dev/shm, gone once released', () => {
+    const run = openProotDevDir({ TMPDIR: work });
+    const parent = `/dev/shm/polythene-proot-dev-${process.geteuid?.()}`;
     expect(run.path.startsWith(join(parent, `${process.pid}-`))).toBe(true);
+    expect(lstatSync(parent).mode & 0o777).toBe(0o700);
     expect(lstatSync(run.path).mode & 0o777).toBe(0o555);
     expect(readdirSync(run.path).sort()).toEqual(
       [
@@ -48,35 +48,49 @@ describe('openProotDevDir', () => {
     expect(readlinkSync(join(run.path, 'fd'))).toBe('/proc/self/fd');
     expect(readlinkSync(join(run.path, 'stderr'))).toBe('/proc/self/fd/2');
     // Each run has its own: what one command writes under /dev, the next does not see.
-    const other = openProotDevDir(env);
+    const other = openProotDevDir({ TMPDIR: work });
     expect(other.path).not.toBe(run.path);
     run.release();
     other.release();
+    expect(() => lstatSync(run.path)).toThrow(/ENOENT/);
+    expect(() => lstatSync(other.path)).toThrow(/ENOENT/);
+  });
+
+  it('removes what a command added under /dev with the directory', () => {
+    const parent = join(work, 'parent');
+    const run = openProotDevDir({}, [parent]);
+    chmodSync(run.path, 0o755);
+    writeFileSync(join(run.path, 'written-by-the-command'), '');
+    run.release();
     expect(readdirSync(parent)).toEqual([]);
   });
 
   it('removes the directories of polythene processes that are gone, and only those', () => {
-    const parent = join(work, 'cache', 'polythene', 'proot-dev');
+    const parent = join(work, 'parent');
     const gone = spawnSync('true').pid as number;
     for (const name of [`${gone}-killed`, `${process.ppid}-running`]) {
       mkdirSync(join(parent, name), { recursive: true });
       writeFileSync(join(parent, name, 'written-by-the-command'), '');
       chmodSync(join(parent, name), 0o555);
     }
+    chmodSync(parent, 0o700);
     // A link in its place is removed, and what it points to left as it was.
     const outside = join(work, 'outside');
     writeFileSync(outside, '', { mode: 0o644 });
     symlinkSync(outside, join(parent, `${gone}-link`));
-    const run = openProotDevDir({ XDG_CACHE_HOME: join(work, 'cache') });
-    run.release();
+    openProotDevDir({}, [parent]).release();
     expect(readdirSync(parent)).toEqual([`${process.ppid}-running`]);
     expect(lstatSync(outside).mode & 0o777).toBe(0o644);
   });
 
-  it('uses the temp dir where the cache directory cannot be made', () => {
+  it('passes over a directory others can write, then one it cannot make, for the temp dir', () => {
+    const planted = join(work, 'planted');
+    mkdirSync(planted, { mode: 0o777 });
+    chmodSync(planted, 0o777);
     writeFileSync(join(work, 'not-a-directory'), '');
-    const run = openProotDevDir({ XDG_CACHE_HOME: join(work, 'not-a-directory'), TMPDIR: work });
+    const run = openProotDevDir({ TMPDIR: work }, [planted, join(work, 'not-a-directory', 'x')]);
     expect(run.path.startsWith(join(work, `polythene-proot-dev-${process.pid}-`))).toBe(true);
+    expect(readdirSync(planted)).toEqual([]);
     expect(readlinkSync(join(run.path, 'stdin'))).toBe('/proc/self/fd/0');
     run.release();
     expect(() => lstatSync(run.path)).toThrow(/ENOENT/);

@@ -1,12 +1,15 @@
 import {
   chmodSync,
+  closeSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
-  writeFileSync,
+  unlinkSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { resolveProbeCachePath } from '@polythene/probe';
@@ -29,23 +32,38 @@ export interface ProotDevDir {
  *
  * One for each run, because proot's emulated root may write into any directory the user owns
  * (it lifts the permission bits it would need), so what one command writes under `/dev` must
- * not be seen by the next. They live under `proot-dev/` beside the probe cache, named after
- * the polythene process, and a run removes those of processes that are gone (killed before
- * they could clean up). Where the cache directory cannot be written, the temp dir is used.
+ * not be seen by the next. They live in a private directory of this user's, named after the
+ * polythene process, and a run removes those of processes that are gone (killed before they
+ * could clean up). That directory is in `/dev/shm` (memory: making the ten entries on a disk
+ * costs each run half a millisecond), else beside the probe cache, else in the temp dir.
  */
 export function openProotDevDir(
   env: Readonly<Record<string, string | undefined>> = process.env,
+  parents: readonly string[] = [
+    `/dev/shm/polythene-proot-dev-${process.geteuid?.() ?? 0}`,
+    join(dirname(resolveProbeCachePath(env)), 'proot-dev'),
+  ],
 ): ProotDevDir {
-  let path: string;
-  try {
-    const parent = join(dirname(resolveProbeCachePath(env)), 'proot-dev');
-    mkdirSync(parent, { recursive: true, mode: 0o700 });
-    removeDirsOfGoneProcesses(parent);
-    path = makeDevDir(join(parent, `${process.pid}-`));
-  } catch {
-    path = makeDevDir(join(env.TMPDIR || '/tmp', `polythene-proot-dev-${process.pid}-`));
+  for (const parent of parents) {
+    try {
+      if (!isPrivateDirectory(parent)) continue;
+      removeDirsOfGoneProcesses(parent);
+      const path = makeDevDir(join(parent, `${process.pid}-`));
+      return { path, release: () => removeDevDir(path) };
+    } catch {
+      // Not writable here: try the next place.
+    }
   }
+  const path = makeDevDir(join(env.TMPDIR || '/tmp', `polythene-proot-dev-${process.pid}-`));
   return { path, release: () => removeDevDir(path) };
+}
+
+// Made (0700) when missing; used only when it is a directory of ours that no one else can
+// write: /dev/shm is shared, and a directory planted there under our name is refused.
+function isPrivateDirectory(path: string): boolean {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(path);
+  return stat.isDirectory() && stat.uid === process.geteuid?.() && (stat.mode & 0o022) === 0;
 }
 
 function removeDirsOfGoneProcesses(parent: string): void {
@@ -65,16 +83,20 @@ function isRunning(pid: number): boolean {
   }
 }
 
+// What makeDevDir puts in a directory, by name: links into /proc/self/fd, then device files.
+const LINKS: readonly [string, string][] = [
+  ['fd', '/proc/self/fd'],
+  ['stdin', '/proc/self/fd/0'],
+  ['stdout', '/proc/self/fd/1'],
+  ['stderr', '/proc/self/fd/2'],
+];
+const DEVICE_NAMES: readonly string[] = PROOT_DEVICES.map((device) => basename(device));
+
 function makeDevDir(prefix: string): string {
   const path = mkdtempSync(prefix);
   try {
-    symlinkSync('/proc/self/fd', join(path, 'fd'));
-    symlinkSync('/proc/self/fd/0', join(path, 'stdin'));
-    symlinkSync('/proc/self/fd/1', join(path, 'stdout'));
-    symlinkSync('/proc/self/fd/2', join(path, 'stderr'));
-    for (const device of PROOT_DEVICES) {
-      writeFileSync(join(path, basename(device)), '', { mode: 0o444 });
-    }
+    for (const [name, target] of LINKS) symlinkSync(target, join(path, name));
+    for (const name of DEVICE_NAMES) closeSync(openSync(join(path, name), 'wx', 0o444));
     // Read-only, as /dev is to a command that is not root (proot's emulated root is).
     chmodSync(path, 0o555);
     return path;
@@ -84,12 +106,20 @@ function makeDevDir(prefix: string): string {
   }
 }
 
+// Name by name when it holds just what makeDevDir put there (the usual case, and a third of
+// the system calls of a recursive removal); whatever a command added, recursively.
 function removeDevDir(path: string): void {
   try {
     // chmod follows links: only ever make a real directory writable again.
-    if (lstatSync(path).isDirectory()) chmodSync(path, 0o700);
+    if (!lstatSync(path).isDirectory()) {
+      rmSync(path, { force: true });
+      return;
+    }
+    chmodSync(path, 0o700);
+    for (const [name] of LINKS) unlinkSync(join(path, name));
+    for (const name of DEVICE_NAMES) unlinkSync(join(path, name));
+    rmdirSync(path);
   } catch {
-    // Gone already.
+    rmSync(path, { recursive: true, force: true });
   }
-  rmSync(path, { recursive: true, force: true });
 }

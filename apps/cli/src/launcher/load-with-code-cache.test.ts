@@ -38,18 +38,28 @@ async function loadInChild(
   cacheDir: string,
   release = '1.0.0',
   variant?: string,
+  exit?: { code: number; withoutCache: number[] },
 ): Promise<{ cache: string; value: unknown }> {
-  const options = { cacheDir, release, ...(variant === undefined ? {} : { variant }) };
+  const options = {
+    cacheDir,
+    release,
+    ...(variant === undefined ? {} : { variant }),
+    ...(exit === undefined ? {} : { exitCodesWithoutCache: exit.withoutCache }),
+  };
   const script = `
     import { loadWithCodeCache } from ${JSON.stringify(loaderPath)};
     const outcome = loadWithCodeCache(${JSON.stringify(file)}, ${JSON.stringify(options)});
     console.log(JSON.stringify({ cache: outcome.cache, value: outcome.exports.value }));
+    process.exitCode = ${exit?.code ?? 0};
   `;
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', '--input-type=module', '-e', script],
     { cwd: repoRoot },
-  );
+  ).catch((error: { stdout: string; code: number }) => {
+    if (error.code !== exit?.code) throw error;
+    return error;
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }
 
@@ -124,11 +134,29 @@ describe('loadWithCodeCache', () => {
     const file = join(work, 'main.cjs');
     await writeFile(file, 'exports.value = "v";\n');
     const cacheDir = join(work, 'cache');
-    expect(await loadInChild(file, cacheDir, '1.0.0', 'exec')).toMatchObject({ cache: 'miss' });
-    expect(await loadInChild(file, cacheDir, '1.0.0', 'other')).toMatchObject({ cache: 'miss' });
-    expect(await cacheFiles(cacheDir)).toHaveLength(2);
-    expect(await loadInChild(file, cacheDir, '1.0.0', 'exec')).toMatchObject({ cache: 'hit' });
-    expect(await loadInChild(file, cacheDir, '1.0.0', 'other')).toMatchObject({ cache: 'hit' });
+    // Names that begin alike too: exec.auto.json's file begins with exec.auto's name.
+    const variants = ['exec.auto', 'exec.auto.json', 'other'];
+    for (const variant of variants) {
+      expect(await loadInChild(file, cacheDir, '1.0.0', variant)).toMatchObject({ cache: 'miss' });
+    }
+    expect(await cacheFiles(cacheDir)).toHaveLength(3);
+    for (const variant of variants) {
+      expect(await loadInChild(file, cacheDir, '1.0.0', variant)).toMatchObject({ cache: 'hit' });
+    }
+  });
+
+  it('writes no cache after an exit code that ends a run early, and does after any other', async () => {
+    const file = join(work, 'main.cjs');
+    await writeFile(file, 'exports.value = "early";\n');
+    const cacheDir = join(work, 'cache');
+    const early = { code: 125, withoutCache: [2, 125, 126] };
+    expect(await loadInChild(file, cacheDir, '1.0.0', 'exec', early)).toMatchObject({
+      cache: 'miss',
+    });
+    expect(await cacheFiles(cacheDir)).toEqual([]);
+    const failedCommand = { code: 1, withoutCache: [2, 125, 126] };
+    await loadInChild(file, cacheDir, '1.0.0', 'exec', failedCommand);
+    expect(await cacheFiles(cacheDir)).toHaveLength(1);
   });
 
   it('still loads when the cache directory cannot be created', async () => {

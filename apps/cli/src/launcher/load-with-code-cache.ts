@@ -36,6 +36,8 @@ export interface CodeCacheOptions {
    * compiled, so each kind keeps its own and `exec` never runs on a cache `--version` made.
    */
   readonly variant?: string;
+  /** No cache is written by a run that exits with one of these codes (it ended early). */
+  readonly exitCodesWithoutCache?: readonly number[];
 }
 
 /** What {@link loadWithCodeCache} did, for tests and verbose output. */
@@ -82,7 +84,11 @@ export function loadWithCodeCache(
   const isHit = cachedData !== undefined && !script.cachedDataRejected;
   if (cacheFile !== undefined && options !== undefined && !isHit) {
     const stalePrefix = cachePrefixFor(filename, options);
-    process.once('exit', () => writeCodeCache(script, cacheFile, stalePrefix));
+    process.once('exit', (exitCode) => {
+      if (!options.exitCodesWithoutCache?.includes(exitCode)) {
+        writeCodeCache(script, cacheFile, stalePrefix);
+      }
+    });
   }
 
   const loadedModule = new ModuleClass(filename);

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { codeCacheVariant } from './code-cache-variant.ts';
+
+const argv = (...args: string[]): string[] => ['node', 'polythene', ...args];
+
+describe('codeCacheVariant', () => {
+  it('keys exec by the backend asked for and by --json, and shares one for the rest', () => {
+    expect(codeCacheVariant(argv('exec', 'ID', '--', 'true'), {})).toBe('exec.auto');
+    expect(codeCacheVariant(argv('exec', 'ID', '--isolation', 'proot', '--', 'true'), {})).toBe(
+      'exec.proot',
+    );
+    expect(codeCacheVariant(argv('exec', 'ID', '--isolation=bubblewrap', '--', 'x'), {})).toBe(
+      'exec.bwrap',
+    );
+    expect(codeCacheVariant(argv('exec', 'ID', '--json', '--', 'x'), {})).toBe('exec.auto.json');
+    expect(codeCacheVariant(argv('exec', 'ID', '--isolation', 'mine', '--', 'x'), {})).toBe(
+      'exec.other',
+    );
+    expect(codeCacheVariant(argv('pull', 'busybox'), {})).toBe('other');
+    expect(codeCacheVariant(argv('--version'), {})).toBe('other');
+  });
+
+  it('reads POLYTHENE_ISOLATION, which the flag overrides, and nothing after --', () => {
+    const env = { POLYTHENE_ISOLATION: 'chroot' };
+    expect(codeCacheVariant(argv('exec', 'ID', '--', 'true'), env)).toBe('exec.chroot');
+    expect(codeCacheVariant(argv('exec', 'ID', '--isolation', 'proot', '--', 'x'), env)).toBe(
+      'exec.proot',
+    );
+    expect(
+      codeCacheVariant(argv('exec', 'ID', '--', 'cmd', '--isolation', 'proot', '--json'), {}),
+    ).toBe('exec.auto');
+  });
+});
