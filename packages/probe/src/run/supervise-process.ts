@@ -99,6 +99,7 @@ export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
 const forwardedSignals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const commandPidRetryMs = 20;
 const commandPidRetries = 50;
+const firstLeftoverLookMs = 25;
 const leftoverPollMs = 50;
 // A backend with no child for this long has either not started one or lost it (see below).
 const noChildTimeoutMs = 500;
@@ -323,7 +324,9 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
         hasSeenCommandEnd ||= hasCommandEnded;
         leftoverTimer = setTimeout(watch, leftoverPollMs);
       };
-      leftoverTimer = setTimeout(watch, 5);
+      // Most commands are done before the first look, and proot exits with them by itself: a
+      // look while it runs would only compete with its tracing for the CPU.
+      leftoverTimer = setTimeout(watch, firstLeftoverLookMs);
     }
   });
 }
