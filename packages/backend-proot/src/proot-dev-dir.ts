@@ -32,10 +32,12 @@ export interface ProotDevDir {
  *
  * One for each run, because proot's emulated root may write into any directory the user owns
  * (it lifts the permission bits it would need), so what one command writes under `/dev` must
- * not be seen by the next. They live in a private directory of this user's, named after the
- * polythene process, and a run removes those of processes that are gone (killed before they
- * could clean up). That directory is in `/dev/shm` (memory: making the ten entries on a disk
- * costs each run half a millisecond), else beside the probe cache, else in the temp dir.
+ * not be seen by the next. (Keeping an untouched one for the process's next run would save
+ * 0.2 ms, but a process that is killed, as test runners kill their workers, would leave it
+ * behind.) They live in a private directory of this user's, named after the polythene
+ * process, and a run removes those of processes that are gone (killed mid-run). That
+ * directory is in `/dev/shm` (memory: making the ten entries on a disk costs each run half a
+ * millisecond), else beside the probe cache, else in the temp dir.
  */
 export function openProotDevDir(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -48,13 +50,15 @@ export function openProotDevDir(
     try {
       if (!isPrivateDirectory(parent)) continue;
       removeDirsOfGoneProcesses(parent);
-      const path = makeDevDir(join(parent, `${process.pid}-`));
-      return { path, release: () => removeDevDir(path) };
+      return lend(makeDevDir(parent));
     } catch {
       // Not writable here: try the next place.
     }
   }
-  const path = makeDevDir(join(env.TMPDIR || '/tmp', `polythene-proot-dev-${process.pid}-`));
+  return lend(makeDevDir(env.TMPDIR || '/tmp', 'polythene-proot-dev-'));
+}
+
+function lend(path: string): ProotDevDir {
   return { path, release: () => removeDevDir(path) };
 }
 
@@ -92,8 +96,9 @@ const LINKS: readonly [string, string][] = [
 ];
 const DEVICE_NAMES: readonly string[] = PROOT_DEVICES.map((device) => basename(device));
 
-function makeDevDir(prefix: string): string {
-  const path = mkdtempSync(prefix);
+// Named after this process, so that a run can tell the directories of gone ones.
+function makeDevDir(parent: string, namePrefix = ''): string {
+  const path = mkdtempSync(join(parent, `${namePrefix}${process.pid}-`));
   try {
     for (const [name, target] of LINKS) symlinkSync(target, join(path, name));
     for (const name of DEVICE_NAMES) closeSync(openSync(join(path, name), 'wx', 0o444));
