@@ -12,7 +12,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { resolveProbeCachePath } from '@polythene/probe';
+import { isProcessAlive, resolveProbeCachePath } from '@polythene/probe';
 import { PROOT_DEVICES } from './build-proot-args.ts';
 
 /** The directory proot binds at the command's `/dev`, for one run. */
@@ -73,17 +73,7 @@ function isPrivateDirectory(path: string): boolean {
 function removeDirsOfGoneProcesses(parent: string): void {
   for (const name of readdirSync(parent)) {
     const pid = Number(name.slice(0, name.indexOf('-')));
-    if (Number.isInteger(pid) && pid > 0 && !isRunning(pid)) removeDevDir(join(parent, name));
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) removeDevDir(join(parent, name));
   }
 }
 
