@@ -104,6 +104,8 @@ const leftoverPollMs = 50;
 // A backend with no child for this long has either not started one or lost it (see below).
 const noChildTimeoutMs = 500;
 const streamDrainTimeoutMs = 2_000;
+const maxNoticeLineLength = 4096;
+const maxNoticesLength = 64 * 1024;
 
 /**
  * Spawns a backend process and supervises the command it runs: exactly the given
@@ -341,7 +343,13 @@ function createNoticeFilter(
   prefixes: readonly string[],
   write: (bytes: Buffer) => void,
 ): { push(chunk: Buffer): void; finish(): Buffer } {
-  const isNotice = (text: string): boolean => prefixes.some((prefix) => text.startsWith(prefix));
+  // A backend's notices are short lines, and few: what is longer is the command's own output,
+  // and what is held stays bounded whatever the command writes.
+  const isNotice = (text: string): boolean =>
+    text.length <= maxNoticeLineLength && prefixes.some((prefix) => text.startsWith(prefix));
+  const keep = (text: string): void => {
+    if (notices.length + text.length <= maxNoticesLength) notices += text;
+  };
   const pass = (text: string): void => write(Buffer.from(text, 'latin1'));
   let pending = '';
   let notices = '';
@@ -351,15 +359,15 @@ function createNoticeFilter(
       if (newline === -1) break;
       const line = pending.slice(0, newline + 1);
       pending = pending.slice(newline + 1);
-      if (isNotice(line)) notices += line;
+      if (isNotice(line)) keep(line);
       else pass(line);
     }
     // A partial line is held only while it could still become a notice.
-    const couldBeNotice = prefixes.some(
-      (prefix) => prefix.startsWith(pending) || pending.startsWith(prefix),
-    );
+    const couldBeNotice =
+      pending.length <= maxNoticeLineLength &&
+      prefixes.some((prefix) => prefix.startsWith(pending) || pending.startsWith(prefix));
     if (pending !== '' && (isFinal || !couldBeNotice)) {
-      if (isNotice(pending)) notices += pending;
+      if (isNotice(pending)) keep(pending);
       else pass(pending);
       pending = '';
     }
