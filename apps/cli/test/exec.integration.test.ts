@@ -254,7 +254,7 @@ describe('start-up', () => {
   // What exec loads, every call pays for: node:child_process alone is ~4.5 ms of start-up,
   // and creating process.stderr (net or the stream machinery) ~3 ms.
   it.each(['bwrap', 'proot', 'chroot'])(
-    'loads the launcher and cli-main.cjs only, never node:child_process or a stderr stream, on the %s path',
+    'loads the launcher and cli-main.cjs only, never node:child_process or a stderr stream, on the %s path (--json too)',
     async (backend) => {
       const work = await mkdtemp(join(tmpdir(), 'polythene-startup-'));
       const reportPath = join(work, 'loaded.json');
@@ -264,8 +264,8 @@ describe('start-up', () => {
         `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(reportPath)},
           JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) })));`,
       );
-      const loadedBy = async (nodeOptions: string) => {
-        const run = await execIn(busyboxId, ['true'], ['--isolation', backend], {
+      const loadedBy = async (nodeOptions: string, flags: string[] = []) => {
+        const run = await execIn(busyboxId, ['true'], ['--isolation', backend, ...flags], {
           NODE_OPTIONS: `--require ${recorder} ${nodeOptions}`,
         });
         expect(run.exitCode, run.stderr).toBe(0);
@@ -285,6 +285,9 @@ describe('start-up', () => {
         expect(
           loaded.files.filter((file) => file !== recorder).map((file) => basename(file)),
         ).toEqual(['polythene.cjs', 'cli-main.cjs']);
+        // --json captures the output through pipes, and gives the command an empty stdin.
+        const json = await loadedBy('', ['--json']);
+        expect(json.builtins).not.toContain('NativeModule child_process');
         // There, using libuv's handles would print a deprecation warning on every call:
         // node:child_process runs the backend instead, and stderr stays as it was (see above).
         const pending = await loadedBy('--pending-deprecation');

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { PolytheneError } from '@polythene/errors';
 import type { RunResult, RunSpec } from '../backend.ts';
 import { createBoundedCapture } from './bounded-capture.ts';
@@ -127,8 +128,19 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
   return new Promise<RunResult>((resolve, reject) => {
     const isPipe = controls.stdio === 'pipe';
     const isFilteringStderr = (options.backendNoticePrefixes?.length ?? 0) > 0;
+    // Captured output with no input: stdin is /dev/null, as empty as a closed pipe, and then
+    // no stream is written, so the backend starts without node:child_process (see
+    // spawnBackendProcess).
+    let emptyStdin: number | undefined;
+    if (isPipe && controls.input === undefined) {
+      try {
+        emptyStdin = openSync('/dev/null', 'r');
+      } catch {
+        // No /dev/null: an ended pipe, as with input.
+      }
+    }
     const stdio: ('pipe' | number)[] = [
-      isPipe ? 'pipe' : 0,
+      isPipe ? (emptyStdin ?? 'pipe') : 0,
       isPipe ? 'pipe' : 1,
       isPipe || isFilteringStderr ? 'pipe' : 2,
       ...(options.extraStdio ?? []),
@@ -218,6 +230,9 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       cleanUp();
       reject(setupFailed(options, error));
       return;
+    } finally {
+      // The child has its own copy now (or never started).
+      if (emptyStdin !== undefined) closeSync(emptyStdin);
     }
 
     child.on('error', (error) => {
