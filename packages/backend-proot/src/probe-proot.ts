@@ -80,9 +80,12 @@ export function readProotDetails(
   };
 }
 
-/** The minimal devices that exist on this host. */
+let hostDevices: string[] | undefined;
+
+/** The minimal devices that exist on this host (looked up once a process: they stay). */
 export function listHostDevices(): string[] {
-  return PROOT_DEVICES.filter((device) => existsSync(device));
+  hostDevices ??= PROOT_DEVICES.filter((device) => existsSync(device));
+  return hostDevices;
 }
 
 /**

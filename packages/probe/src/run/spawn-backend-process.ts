@@ -42,7 +42,7 @@ export interface BackendSpawnOptions {
  * Starts a backend process in its own session and process group (`detached`), with `/` as
  * its working directory.
  *
- * Unless stdin or an extra fd is a pipe (only the API's `stdio: 'pipe'`), it is spawned
+ * Unless stdin or an extra fd is a pipe (only the API's `stdio: 'pipe'` with `input`), it is spawned
  * straight through libuv's process handle instead of `node:child_process`: loading that module
  * pulls in net, dgram and the streams, about 4.5 ms of every `polythene exec`'s start-up, plus
  * 2 ms to set up a piped stream, and the CLI needs none of it. Inherited fds are passed as
