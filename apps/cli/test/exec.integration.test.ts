@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ensureTestImages, type TestImages } from '@polythene/test-images';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { freshStorePath, removeWhenDone, runPolythene, startPolythene } from './run-polythene.ts';
+import {
+  freshStorePath,
+  POLYTHENE_BIN,
+  removeWhenDone,
+  runPolythene,
+  startPolythene,
+} from './run-polythene.ts';
 
 let images: TestImages;
 let store: string;
@@ -92,6 +98,48 @@ describe.each(['bwrap', 'proot', 'chroot'])(
       // Nor the next run: each has its own /dev.
       const next = await execIn(busyboxId, ['ls', '/dev'], flags);
       expect(next.stdout.split('\n')).not.toContain('new-file');
+    });
+
+    it("leaves the host's devices alone when a root command removes or changes its own", async () => {
+      // polythene runs in a private mount namespace whose /dev holds copies of the devices,
+      // so that if this failed, only the copies would be harmed, never this machine's.
+      const hostDev = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-host-dev-')));
+      const command = 'rm -f /dev/null; chmod 600 /dev/zero; echo x > /dev/null; exit 0';
+      const script = [
+        'set -e',
+        `cp -a /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "${hostDev}"`,
+        `mkdir "${hostDev}/shm" && mount --bind "${hostDev}" /dev`,
+        `"$0" "$@" >&2 || echo "polythene exited $?" >&2`,
+        "stat -c '%n %F %a %t,%T' /dev/null /dev/zero",
+      ].join('\n');
+      const { execa } = await import('execa');
+      const run = await execa(
+        'unshare',
+        [
+          '--mount',
+          '--propagation=private',
+          'sh',
+          '-c',
+          script,
+          process.execPath,
+          POLYTHENE_BIN,
+          'exec',
+          busyboxId,
+          '--store',
+          store,
+          ...flags,
+          '--',
+          'sh',
+          '-c',
+          command,
+        ],
+        { reject: false },
+      );
+      expect(run.stderr).not.toContain('polythene exited');
+      expect(run.stdout.split('\n')).toEqual([
+        '/dev/null character special file 666 1,3',
+        '/dev/zero character special file 666 1,5',
+      ]);
     });
 
     it('exits 127 when the command is not in the rootfs', async () => {
@@ -215,6 +263,19 @@ describe.each(['bwrap', 'proot', 'chroot'])(
     });
   },
 );
+
+describe.each(['bwrap', 'chroot'])('polythene exec --isolation %s (as root), /proc', (backend) => {
+  it("keeps a root command from changing the host kernel's settings through /proc/sys", async () => {
+    // Writes back the value it read: were the write let through, nothing would change.
+    const run = await execIn(
+      busyboxId,
+      ['sh', '-c', 'v=$(cat /proc/sys/vm/swappiness) && echo "$v" > /proc/sys/vm/swappiness'],
+      ['--isolation', backend],
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('/proc/sys/vm/swappiness: Read-only file system');
+  });
+});
 
 describe('backend choice', () => {
   it('refuses an unknown --isolation with the valid names', async () => {

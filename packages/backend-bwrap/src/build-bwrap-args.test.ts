@@ -130,6 +130,25 @@ describe('buildBwrapArgs', () => {
     expect(rootArgs).toContain('--cap-drop');
   });
 
+  it('binds device copies over the minimal /dev when given them', () => {
+    const rootArgs = buildBwrapArgs(
+      { ...spec, uid: 0, gid: 0 },
+      planBwrapRun({ uid: 0, gid: 0 }, true),
+      undefined,
+      { dir: '/dev/shm/copies', names: ['null', 'tty'] },
+    );
+    const dev = findSequence(rootArgs, '--dev', '/dev');
+    expect(rootArgs.slice(dev + 2, dev + 8)).toEqual([
+      '--dev-bind',
+      '/dev/shm/copies/null',
+      '/dev/null',
+      '--dev-bind',
+      '/dev/shm/copies/tty',
+      '/dev/tty',
+    ]);
+    expect(buildBwrapArgs(spec, planBwrapRun(spec, false))).not.toContain('--dev-bind');
+  });
+
   it('as root dropping to the image user binds the staged rootfs and sources', () => {
     const staged = buildBwrapArgs(spec, planBwrapRun(spec, true), '/tmp/stage');
     expect(staged.slice(0, 3)).toEqual(['--bind', '/tmp/stage/rootfs', '/']);

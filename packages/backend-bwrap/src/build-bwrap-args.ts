@@ -155,13 +155,31 @@ export function findBwrapRoot(
  *
  * Decisions: the rootfs is bound read-write on `/` (writes persist, as with chroot); `/tmp` is
  * the image's own (no tmpfs), so the three backends agree; `/proc` is fresh and `/dev` minimal
- * (bwrap's `--dev`: null, zero, full, random, urandom, tty, pts, shm); no `/sys`.
+ * (bwrap's `--dev`: null, zero, full, random, urandom, tty, pts, shm; with `deviceCopies`,
+ * for a command that is the host's root, its devices are those copies); no `/sys`.
  */
-export function buildBwrapArgs(spec: RunSpec, plan: BwrapRunPlan, stagingDir?: string): string[] {
+export function buildBwrapArgs(
+  spec: RunSpec,
+  plan: BwrapRunPlan,
+  stagingDir?: string,
+  deviceCopies?: { readonly dir: string; readonly names: readonly string[] },
+): string[] {
   const args: string[] = [];
   const staged = plan.dropsToImageUser && stagingDir !== undefined;
   args.push('--bind', findBwrapRoot(spec, plan, stagingDir), '/');
   args.push('--proc', '/proc', '--dev', '/dev');
+  // Root's command owns the device nodes it is given: over the host's, root's own copies
+  // (see ensureDeviceCopies), so a `chmod /dev/null` changes a copy, never the host's.
+  for (const name of deviceCopies?.names ?? []) {
+    args.push('--dev-bind', `${deviceCopies?.dir}/${name}`, `/dev/${name}`);
+  }
+  // Without a user namespace the command is the host's root, whom the kernel lets change its
+  // settings through /proc/sys: read-only (bwrap's own cover skips it, the directory being
+  // read-only already though its files are not).
+  if (!plan.usesUserNamespace) {
+    args.push('--ro-bind', '/proc/sys', '/proc/sys');
+    args.push('--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger');
+  }
   spec.binds.forEach((bind, index) => {
     const source = staged ? `${stagingDir}/bind-${index}` : bind.source;
     args.push(bind.readOnly ? '--ro-bind' : '--bind', source, bind.target);

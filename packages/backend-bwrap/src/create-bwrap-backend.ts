@@ -14,7 +14,9 @@ import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
   checkRunSpec,
   decodeExitCode,
+  findDeviceCopies,
   listChildPids,
+  listDeviceCopyNames,
   openSideChannelFile,
   sendSignal,
   superviseProcess,
@@ -60,7 +62,16 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
     );
   }
   const stagingDir = plan.dropsToImageUser ? createStagingDir(spec) : undefined;
-  const options = buildBwrapArgs(spec, plan, stagingDir);
+  // Without a user namespace the command is the host's root, owner of the device nodes.
+  const deviceCopiesDir = plan.usesUserNamespace ? undefined : findDeviceCopies();
+  const options = buildBwrapArgs(
+    spec,
+    plan,
+    stagingDir,
+    deviceCopiesDir === undefined
+      ? undefined
+      : { dir: deviceCopiesDir, names: listDeviceCopyNames() },
+  );
   const commandLine = buildBwrapCommandLine(spec, plan, {
     bwrap: details.bwrapPath,
     setpriv: details.setprivPath,

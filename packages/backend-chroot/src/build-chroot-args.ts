@@ -165,7 +165,12 @@ if [ -n "$overlay" ]; then
   if [ -n "$proc" ]; then prepare "$proc" d; proc=$target; fi
   prepare "$dev" d; dev=$target
 fi
-if [ -n "$proc" ]; then "$mount_bin" -t proc -o nosuid,nodev,noexec proc "$proc"; fi
+if [ -n "$proc" ]; then
+  "$mount_bin" -t proc -o nosuid,nodev,noexec proc "$proc"
+  # The command is root: read-only, or it could change the host kernel's settings.
+  "$mount_bin" -o bind,ro "$proc/sys" "$proc/sys"
+  if [ -e "$proc/sysrq-trigger" ]; then "$mount_bin" -o bind,ro "$proc/sysrq-trigger" "$proc/sysrq-trigger"; fi
+fi
 "$mount_bin" -t tmpfs -o mode=755,nosuid,noexec,size=64m polythene-dev "$dev"
 # One cp -a makes the device nodes (with mknod, as the host's) and, when the host's /dev/fd,
 # stdin, stdout and stderr are the usual links, copies those too: a process each is the cost.

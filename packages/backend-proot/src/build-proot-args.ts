@@ -1,4 +1,4 @@
-import type { RunSpec } from '@polythene/probe';
+import { MINIMAL_DEVICES, type RunSpec } from '@polythene/probe';
 
 /** Host facts the proot argv depends on (from the probe). */
 export interface ProotArgsOptions {
@@ -16,15 +16,8 @@ export interface ProotArgsOptions {
   readonly devDir: string;
 }
 
-/** The minimal set of host devices a command may see under proot. */
-export const PROOT_DEVICES: readonly string[] = [
-  '/dev/null',
-  '/dev/zero',
-  '/dev/full',
-  '/dev/random',
-  '/dev/urandom',
-  '/dev/tty',
-];
+/** The minimal set of host devices a command may see under proot (`MINIMAL_DEVICES`). */
+export const PROOT_DEVICES: readonly string[] = MINIMAL_DEVICES;
 
 /**
  * Builds the argv for one proot run. proot cannot create namespaces: it emulates chroot by

@@ -39,8 +39,8 @@ export function createProotBackend(): Backend {
   return {
     name: 'proot',
     binaries: ['proot', 'setpriv'],
-    // Bump when the probe's result changes meaning (2: canOverlay).
-    probeRevision: '2',
+    // Bump when the probe's result changes meaning (2: canOverlay; 3: root's /proc reason).
+    probeRevision: '3',
     description:
       'proot: ptrace-based chroot emulation, no root or namespaces needed; no network or pid isolation',
     probe: probeProot,
@@ -61,7 +61,7 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
   const devDir = openProotDevDir();
   const { file, args } = buildProotArgs(
     spec,
-    prootArgsOptionsFrom(details, process.geteuid?.() === 0, devDir.path),
+    prootArgsOptionsFrom(details, process.geteuid?.() === 0, devDir),
   );
   let prootPid: number | undefined;
   try {

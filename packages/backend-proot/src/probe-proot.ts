@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
-import { findExecutable, runQuietly } from '@polythene/probe';
+import { findExecutable, listHostDevices, runQuietly } from '@polythene/probe';
 import type { ProotArgsOptions } from './build-proot-args.ts';
-import { PROOT_DEVICES } from './build-proot-args.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
 export interface ProotDetails {
@@ -50,7 +48,9 @@ export async function probeProot(context: ProbeContext): Promise<ProbeResult> {
     pid: 'proot cannot create namespaces: the command sees (and may signal) host processes of the same user',
     ipc: 'proot cannot create namespaces: the command shares the host IPC namespace',
     uts: 'proot cannot create namespaces: the command shares the host hostname',
-    proc: "proot binds the host's /proc (it cannot mount a fresh one): host processes are visible",
+    proc: context.isRoot
+      ? "proot binds the host's /proc (it cannot mount a fresh one): host processes are visible, and a root command can change the host kernel's settings through /proc/sys"
+      : "proot binds the host's /proc (it cannot mount a fresh one): host processes are visible",
   };
   if (setprivPath !== '') guarantees.push('capabilities');
   else
@@ -80,29 +80,22 @@ export function readProotDetails(
   };
 }
 
-let hostDevices: string[] | undefined;
-
-/** The minimal devices that exist on this host (looked up once a process: they stay). */
-export function listHostDevices(): string[] {
-  hostDevices ??= PROOT_DEVICES.filter((device) => existsSync(device));
-  return hostDevices;
-}
-
 /**
  * The host facts `buildProotArgs` needs, from the probe's details and this host's devices,
- * with the directory to bind at `/dev` (see `openProotDevDir`).
+ * with the directory to bind at `/dev` (see `openProotDevDir`): the host's devices are bound
+ * onto it unless it has device nodes of its own.
  */
 export function prootArgsOptionsFrom(
   details: ProotDetails,
   isRoot: boolean,
-  devDir: string,
+  devDir: { readonly path: string; readonly hasDeviceNodes: boolean },
 ): ProotArgsOptions {
   return {
     proot: details.prootPath,
     ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
     hasKillOnExit: details.hasKillOnExit,
     isRoot,
-    devices: listHostDevices(),
-    devDir,
+    devices: devDir.hasDeviceNodes ? [] : listHostDevices(),
+    devDir: devDir.path,
   };
 }

@@ -51,10 +51,33 @@ describe('openProotDevDir', () => {
     expect(() => lstatSync(run.path)).toThrow(/ENOENT/);
   });
 
+  it.skipIf(process.geteuid?.() !== 0)(
+    "as root, gives device nodes of its own: links to root's copies, never the host's",
+    () => {
+      const parent = join(work, 'parent');
+      const run = openProotDevDir({}, [parent], true);
+      expect(run.hasDeviceNodes).toBe(true);
+      const own = lstatSync(join(run.path, 'null'));
+      expect(own.isCharacterDevice()).toBe(true);
+      expect(own.ino).toBe(lstatSync(join(parent, 'devices', 'null')).ino);
+      expect(own.ino).not.toBe(lstatSync('/dev/null').ino);
+      run.release();
+      expect(readdirSync(parent)).toEqual(['devices']);
+    },
+  );
+
+  it('without device nodes, gives empty files for the host devices to be bound on', () => {
+    const run = openProotDevDir({}, [join(work, 'parent')], false);
+    expect(run.hasDeviceNodes).toBe(false);
+    const file = lstatSync(join(run.path, 'null'));
+    expect([file.isFile(), file.size, file.mode & 0o777]).toEqual([true, 0, 0o444]);
+    run.release();
+  });
+
   it('gives each run its own, gone once released', () => {
     const parent = join(work, 'parent');
-    const first = openProotDevDir({}, [parent]);
-    const second = openProotDevDir({}, [parent]);
+    const first = openProotDevDir({}, [parent], false);
+    const second = openProotDevDir({}, [parent], false);
     expect(second.path).not.toBe(first.path);
     first.release();
     second.release();
@@ -63,7 +86,7 @@ describe('openProotDevDir', () => {
 
   it('removes what a command added under /dev with the directory', () => {
     const parent = join(work, 'parent');
-    const run = openProotDevDir({}, [parent]);
+    const run = openProotDevDir({}, [parent], false);
     chmodSync(run.path, 0o755);
     writeFileSync(join(run.path, 'written-by-the-command'), '');
     run.release();
@@ -83,7 +106,7 @@ describe('openProotDevDir', () => {
     const outside = join(work, 'outside');
     writeFileSync(outside, '', { mode: 0o644 });
     symlinkSync(outside, join(parent, `${gone}-link`));
-    openProotDevDir({}, [parent]).release();
+    openProotDevDir({}, [parent], false).release();
     expect(readdirSync(parent)).toEqual([`${process.ppid}-running`]);
     expect(lstatSync(outside).mode & 0o777).toBe(0o644);
   });

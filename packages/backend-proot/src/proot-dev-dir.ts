@@ -1,8 +1,8 @@
 import {
   chmodSync,
   closeSync,
+  linkSync,
   lstatSync,
-  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -12,15 +12,32 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { isProcessAlive, resolveProbeCachePath } from '@polythene/probe';
+import {
+  DEVICE_COPIES_DIR,
+  ensureDeviceCopies,
+  ensurePrivateDirectory,
+  isProcessAlive,
+  listDeviceCopyNames,
+  resolveProbeCachePath,
+} from '@polythene/probe';
 import { PROOT_DEVICES } from './build-proot-args.ts';
 
 /** The directory proot binds at the command's `/dev`, for one run. */
 export interface ProotDevDir {
   readonly path: string;
+  /**
+   * True when its devices are device nodes of its own (made for root, see
+   * `openProotDevDir`): proot then binds nothing onto them. False when they are empty files
+   * on which the host's devices are to be bound.
+   */
+  readonly hasDeviceNodes: boolean;
   /** Removes it; call once the run has ended. */
   release(): void;
 }
+
+// Parents this process found private and swept: once is enough (only their owner can
+// replace them, and directories of processes gone since are swept by the next process).
+const checkedParents = new Set<string>();
 
 /**
  * Makes the `/dev` a proot command sees: a host directory holding the `/proc/self/fd` links
@@ -38,6 +55,13 @@ export interface ProotDevDir {
  * process, and a run removes those of processes that are gone (killed mid-run). That
  * directory is in `/dev/shm` (memory: making the ten entries on a disk costs each run half a
  * millisecond), else beside the probe cache, else in the temp dir.
+ *
+ * For root (`withDeviceNodes`), the devices are hard links to root's copies of the host's
+ * devices in the same private directory (`ensureDeviceCopies`), never binds of the host's:
+ * proot runs a root command as the host's root (without capabilities), which owns the
+ * host's `/dev`, so `rm /dev/null` on a bound device would remove the host's own, and
+ * `chmod` change it. Where no private directory can hold device nodes (all on `nodev`
+ * mounts), root falls back to binds.
  */
 export function openProotDevDir(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -45,33 +69,33 @@ export function openProotDevDir(
     `/dev/shm/polythene-proot-dev-${process.geteuid?.() ?? 0}`,
     join(dirname(resolveProbeCachePath(env)), 'proot-dev'),
   ],
+  withDeviceNodes: boolean = process.geteuid?.() === 0,
 ): ProotDevDir {
   for (const parent of parents) {
     try {
-      if (!isPrivateDirectory(parent)) continue;
-      removeDirsOfGoneProcesses(parent);
-      return lend(makeDevDir(parent));
+      if (!checkedParents.has(parent)) {
+        if (!ensurePrivateDirectory(parent)) continue;
+        removeDirsOfGoneProcesses(parent);
+        checkedParents.add(parent);
+      }
+      if (!withDeviceNodes) return lend(makeDevDir(parent, '', undefined));
+      const nodes = ensureDeviceCopies(parent);
+      if (nodes !== undefined) return lend(makeDevDir(parent, '', nodes));
     } catch {
-      // Not writable here: try the next place.
+      // Not writable here (or no longer there): try the next place, and check it again later.
+      checkedParents.delete(parent);
     }
   }
-  return lend(makeDevDir(env.TMPDIR || '/tmp', 'polythene-proot-dev-'));
+  return lend(makeDevDir(env.TMPDIR || '/tmp', 'polythene-proot-dev-', undefined));
 }
 
-function lend(path: string): ProotDevDir {
-  return { path, release: () => removeDevDir(path) };
-}
-
-// Made (0700) when missing; used only when it is a directory of ours that no one else can
-// write: /dev/shm is shared, and a directory planted there under our name is refused.
-function isPrivateDirectory(path: string): boolean {
-  mkdirSync(path, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(path);
-  return stat.isDirectory() && stat.uid === process.geteuid?.() && (stat.mode & 0o022) === 0;
+function lend(made: { path: string; hasDeviceNodes: boolean }): ProotDevDir {
+  return { ...made, release: () => removeDevDir(made.path) };
 }
 
 function removeDirsOfGoneProcesses(parent: string): void {
   for (const name of readdirSync(parent)) {
+    if (name === DEVICE_COPIES_DIR) continue;
     const pid = Number(name.slice(0, name.indexOf('-')));
     if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) removeDevDir(join(parent, name));
   }
@@ -86,15 +110,28 @@ const LINKS: readonly [string, string][] = [
 ];
 const DEVICE_NAMES: readonly string[] = PROOT_DEVICES.map((device) => basename(device));
 
-// Named after this process, so that a run can tell the directories of gone ones.
-function makeDevDir(parent: string, namePrefix = ''): string {
+// Named after this process, so that a run can tell the directories of gone ones. With
+// `nodes` (root's device copies, see ensureDeviceCopies), its devices are hard links to
+// them; else empty files to bind the host's devices on.
+function makeDevDir(
+  parent: string,
+  namePrefix: string,
+  nodes: string | undefined,
+): { path: string; hasDeviceNodes: boolean } {
   const path = mkdtempSync(join(parent, `${namePrefix}${process.pid}-`));
   try {
     for (const [name, target] of LINKS) symlinkSync(target, join(path, name));
-    for (const name of DEVICE_NAMES) closeSync(openSync(join(path, name), 'wx', 0o444));
+    const copied = nodes === undefined ? [] : listDeviceCopyNames();
+    for (const name of DEVICE_NAMES) {
+      if (nodes !== undefined && copied.includes(name)) {
+        linkSync(join(nodes, name), join(path, name));
+      } else {
+        closeSync(openSync(join(path, name), 'wx', 0o444));
+      }
+    }
     // Read-only, as /dev is to a command that is not root (proot's emulated root is).
     chmodSync(path, 0o555);
-    return path;
+    return { path, hasDeviceNodes: nodes !== undefined };
   } catch (error) {
     removeDevDir(path);
     throw error;

@@ -34,6 +34,15 @@ export { createBoundedCapture } from './run/bounded-capture.ts';
 export { checkRunSpec } from './run/check-run-spec.ts';
 export type { DecodedExit } from './run/decode-exit-code.ts';
 export { decodeExitCode, getSignalNumber } from './run/decode-exit-code.ts';
+export {
+  DEVICE_COPIES_DIR,
+  ensureDeviceCopies,
+  ensurePrivateDirectory,
+  findDeviceCopies,
+  listDeviceCopyNames,
+  listHostDevices,
+  MINIMAL_DEVICES,
+} from './run/device-copies.ts';
 export { findExecutable } from './run/find-executable.ts';
 export { locateInRootfs } from './run/locate-in-rootfs.ts';
 export type { ProcStat } from './run/proc-tree.ts';

@@ -77,26 +77,21 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
   }
 }
 
-/** A command line to spawn, with the number of extra fds (beyond stdio) it expects open. */
-interface CommandLine {
-  readonly file: string;
-  readonly args: string[];
-  readonly extraFds: number;
-  /** Lets go of what the command line needs, once it has been measured. */
-  readonly release?: () => void;
-}
+/** Runs the backend's command line once, from Node, with what it needs for one run. */
+type RunByHand = () => Promise<void>;
 
 /**
  * The backend's own command line with every guarantee polythene gives (what a user would
  * type to get the same sandbox without polythene), built by the backend's argv builder from
  * this host's probe. For bwrap the minimal command line already has them all. proot adds
- * setpriv (dies with its parent, no new privileges) and the minimal /dev and /proc binds;
- * chroot adds the namespaces, its set-up script (fresh /proc, minimal /dev) and capsh.
+ * setpriv (dies with its parent, no new privileges), the /proc bind and a /dev directory
+ * made for each run; chroot adds the namespaces, its set-up script (fresh /proc, minimal
+ * /dev) and capsh.
  */
-async function sameGuaranteesCommandLine(
+async function sameGuaranteesRun(
   backend: string,
   rootfs: string,
-): Promise<CommandLine | undefined> {
+): Promise<RunByHand | undefined> {
   if (backend !== 'proot' && backend !== 'chroot') return undefined;
   const context = createProbeContext();
   const probe = await (backend === 'proot' ? probeProot : probeChroot)(context);
@@ -115,10 +110,19 @@ async function sameGuaranteesCommandLine(
     probe: probe as AvailableProbe,
   };
   if (backend === 'proot') {
-    const devDir = openProotDevDir();
     const details = readProotDetails(probe.details);
-    const options = prootArgsOptionsFrom(details, context.isRoot, devDir.path);
-    return { ...buildProotArgs(spec, options), extraFds: 0, release: devDir.release };
+    // A /dev directory for each run is one of the guarantees (what a command writes there is
+    // gone for the next), so it is made and removed around each run here too.
+    return async () => {
+      const devDir = openProotDevDir();
+      const options = prootArgsOptionsFrom(details, context.isRoot, devDir);
+      const { file, args } = buildProotArgs(spec, options);
+      try {
+        await spawnAndWait(file, args);
+      } finally {
+        devDir.release();
+      }
+    };
   }
   const { file, args } = buildChrootArgs(
     spec,
@@ -131,7 +135,7 @@ async function sameGuaranteesCommandLine(
       binds: [],
     },
   );
-  return { file, args, extraFds: 1 };
+  return () => spawnAndWait(file, args, 1);
 }
 
 // The least a Node program does to run the backend through the public API: start, load
@@ -171,7 +175,7 @@ export async function benchExec(): Promise<string[]> {
     const [file, args] = bareCommandLine(backend, rootfs);
     // Creates the mount targets the same-guarantees chroot command line expects.
     await exec({ id, store, isolation: backend, command: ['/bin/true'], stdio: 'pipe' });
-    const same = await sameGuaranteesCommandLine(backend, rootfs);
+    const same = await sameGuaranteesRun(backend, rootfs);
     const names = {
       node: 'node -e 0',
       bare: `bare ${file} /bin/true (from Node)`,
@@ -188,10 +192,7 @@ export async function benchExec(): Promise<string[]> {
         ...(same === undefined
           ? []
           : [
-              {
-                name: names.same,
-                body: () => spawnAndWait(same.file, same.args, same.extraFds),
-              },
+              { name: names.same, body: same },
             ]),
         {
           name: names.floor,
@@ -225,7 +226,6 @@ export async function benchExec(): Promise<string[]> {
       ],
       RUNS,
     );
-    same?.release?.();
     const byName = (name: string): CaseResult | undefined =>
       results.find((entry) => entry.name === name);
     const [node, bare, floor, cli, api, apiPipe] = [

@@ -1,0 +1,143 @@
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { resolveProbeCachePath } from '../probe-cache.ts';
+
+/** The minimal set of host devices a sandboxed command may see. */
+export const MINIMAL_DEVICES: readonly string[] = [
+  '/dev/null',
+  '/dev/zero',
+  '/dev/full',
+  '/dev/random',
+  '/dev/urandom',
+  '/dev/tty',
+];
+
+/** The name of the directory of device copies in a parent directory. */
+export const DEVICE_COPIES_DIR = 'devices';
+
+let hostDevices: string[] | undefined;
+
+/** The devices of {@link MINIMAL_DEVICES} this host has (looked up once a process: they stay). */
+export function listHostDevices(): string[] {
+  hostDevices ??= MINIMAL_DEVICES.filter(
+    (device) => statSync(device, { throwIfNoEntry: false }) !== undefined,
+  );
+  return hostDevices;
+}
+
+/**
+ * Makes `path` a directory (0700) when it is missing; true when it is a directory of this
+ * user's that no one else can write, fit to hold what others must not change: a directory
+ * planted under our name (in the shared /dev/shm, say) is refused.
+ */
+export function ensurePrivateDirectory(path: string): boolean {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(path);
+  return stat.isDirectory() && stat.uid === process.geteuid?.() && (stat.mode & 0o022) === 0;
+}
+
+// What the copies must match: the host devices' type, numbers and mode (looked up once).
+let hostDeviceStats: Map<string, { mode: number; rdev: number }> | undefined;
+// Parents whose copies this process has opened (they are not on a `nodev` mount).
+const openableCopies = new Set<string>();
+
+/**
+ * Root's own copies of the host's devices (`cp -a`), in `<parent>/devices`, for a sandbox to
+ * use instead of the host's nodes. A root command owns the nodes it is given, so it could
+ * `chmod` (and, where they are not mount points, remove) the host's own `/dev/null`; a
+ * command can change these only, and each call checks them first and makes them again when
+ * one is no longer the host's device as it was. `parent` must be private to root (see
+ * {@link ensurePrivateDirectory}). Returns the directory, or undefined when device nodes
+ * cannot be opened there (a `nodev` mount).
+ */
+export function ensureDeviceCopies(parent: string): string | undefined {
+  hostDeviceStats ??= new Map(
+    listHostDevices().map((device) => {
+      const stat = statSync(device);
+      return [basename(device), { mode: stat.mode, rdev: stat.rdev }];
+    }),
+  );
+  const copies = join(parent, DEVICE_COPIES_DIR);
+  if (!areCopiesOf(copies, hostDeviceStats)) {
+    rmSync(copies, { recursive: true, force: true });
+    copyHostDevices(parent, copies);
+  }
+  if (!openableCopies.has(parent)) {
+    try {
+      closeSync(openSync(join(copies, 'null'), 'w'));
+    } catch {
+      return undefined;
+    }
+    openableCopies.add(parent);
+  }
+  return copies;
+}
+
+/**
+ * {@link ensureDeviceCopies} in the first place that can hold them: a private directory in
+ * /dev/shm (memory), else beside the probe cache. Undefined when neither can.
+ */
+export function findDeviceCopies(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  const parents = [
+    `/dev/shm/polythene-devices-${process.geteuid?.() ?? 0}`,
+    join(dirname(resolveProbeCachePath(env)), 'device-copies'),
+  ];
+  for (const parent of parents) {
+    try {
+      if (!ensurePrivateDirectory(parent)) continue;
+      const copies = ensureDeviceCopies(parent);
+      if (copies !== undefined) return copies;
+    } catch {
+      // Not writable here: try the next place.
+    }
+  }
+  return undefined;
+}
+
+/** The names of the device copies {@link ensureDeviceCopies} makes (`null`, `zero`, …). */
+export function listDeviceCopyNames(): string[] {
+  return listHostDevices().map((device) => basename(device));
+}
+
+function areCopiesOf(
+  copies: string,
+  expected: ReadonlyMap<string, { mode: number; rdev: number }>,
+): boolean {
+  for (const [name, device] of expected) {
+    const stat = lstatSync(join(copies, name), { throwIfNoEntry: false });
+    if (stat?.mode !== device.mode || stat.rdev !== device.rdev || stat.uid !== 0) return false;
+  }
+  return true;
+}
+
+// Node cannot make device nodes: `cp -a` does, into a directory of this process's (named
+// `<pid>-…` for sweeps of gone processes), renamed into place, so that a concurrent run sees
+// either no copies or all of them. Once a boot in /dev/shm, so child_process is loaded rarely.
+function copyHostDevices(parent: string, copies: string): void {
+  const staging = mkdtempSync(join(parent, `${process.pid}-devices-`));
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
+  const copy = spawnSync('cp', ['-a', '--', ...listHostDevices(), staging], {
+    env: { PATH: '/usr/bin:/bin' },
+    stdio: 'ignore',
+  });
+  try {
+    if (copy.status !== 0) throw new Error(`cp -a of the host's devices exited ${copy.status}`);
+    renameSync(staging, copies);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    // Another run put its copies in place first.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+  }
+}
