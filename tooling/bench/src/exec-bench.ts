@@ -16,7 +16,13 @@ import {
   prootArgsOptionsFrom,
   readProotDetails,
 } from '@polythene/backend-proot';
-import { type AvailableProbe, createProbeContext, type RunSpec } from '@polythene/probe';
+import {
+  type AvailableProbe,
+  createProbeContext,
+  findDeviceCopies,
+  listDeviceCopyNames,
+  type RunSpec,
+} from '@polythene/probe';
 import { ensureTestImages } from '@polythene/test-images';
 import { execa } from 'execa';
 import { exec } from 'polythene';
@@ -47,7 +53,11 @@ function spawnAndWait(file: string, args: readonly string[], extraFds = 0): Prom
   });
 }
 
-/** The minimal command line of each backend that runs /bin/true in the rootfs. */
+/**
+ * The minimal command line of each backend that runs /bin/true in the rootfs. bwrap's has
+ * every guarantee polythene gives; as root, that includes root's own device copies over the
+ * host's nodes and a read-only /proc/sys (see docs/backends.md).
+ */
 function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
   switch (backend) {
     case 'bwrap':
@@ -64,6 +74,7 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
           '/proc',
           '--dev',
           '/dev',
+          ...(process.geteuid?.() === 0 ? rootOnlyBwrapArgs() : []),
           '--cap-drop',
           'ALL',
           '--clearenv',
@@ -77,6 +88,29 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
   }
 }
 
+// What bwrap adds for a command that is the host's root: its own device nodes, and the
+// kernel's settings read-only.
+function rootOnlyBwrapArgs(): string[] {
+  const copies = findDeviceCopies();
+  const devices =
+    copies === undefined
+      ? []
+      : listDeviceCopyNames().flatMap((name) => [
+          '--dev-bind',
+          `${copies}/${name}`,
+          `/dev/${name}`,
+        ]);
+  return [
+    ...devices,
+    '--ro-bind',
+    '/proc/sys',
+    '/proc/sys',
+    '--ro-bind-try',
+    '/proc/sysrq-trigger',
+    '/proc/sysrq-trigger',
+  ];
+}
+
 /** Runs the backend's command line once, from Node, with what it needs for one run. */
 type RunByHand = () => Promise<void>;
 
@@ -88,10 +122,7 @@ type RunByHand = () => Promise<void>;
  * made for each run; chroot adds the namespaces, its set-up script (fresh /proc, minimal
  * /dev) and capsh.
  */
-async function sameGuaranteesRun(
-  backend: string,
-  rootfs: string,
-): Promise<RunByHand | undefined> {
+async function sameGuaranteesRun(backend: string, rootfs: string): Promise<RunByHand | undefined> {
   if (backend !== 'proot' && backend !== 'chroot') return undefined;
   const context = createProbeContext();
   const probe = await (backend === 'proot' ? probeProot : probeChroot)(context);
@@ -189,11 +220,7 @@ export async function benchExec(): Promise<string[]> {
       [
         { name: names.node, body: () => spawnAndWait(process.execPath, ['-e', '0']) },
         { name: names.bare, body: () => spawnAndWait(file, args) },
-        ...(same === undefined
-          ? []
-          : [
-              { name: names.same, body: same },
-            ]),
+        ...(same === undefined ? [] : [{ name: names.same, body: same }]),
         {
           name: names.floor,
           body: () =>
