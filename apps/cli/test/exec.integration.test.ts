@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ensureTestImages, type TestImages } from '@polythene/test-images';
@@ -209,6 +209,30 @@ describe.each(['bwrap', 'proot', 'chroot'])(
       expect(install.exitCode, install.stderr).toBe(0);
       const check = await execIn(busyboxId, ['cat', '/opt/tool/VERSION'], flags);
       expect(check.stdout.trim()).toBe(`installed-${backend}`);
+    });
+
+    it('binds paths with blanks, # and a backslash, read-write and read-only', async () => {
+      const parent = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-odd-bind-')));
+      const source = join(parent, 'a dir\t#1\\x');
+      await mkdir(source);
+      await writeFile(join(source, 'in'), 'from the host\n');
+      const run = await execIn(
+        busyboxId,
+        ['sh', '-c', 'cat "/odd dir #/in" && echo out > "/odd dir #/out"'],
+        [...flags, '--bind', `${source}:/odd dir #`],
+      );
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toBe('from the host\n');
+      expect(await readFile(join(source, 'out'), 'utf8')).toBe('out\n');
+      // proot cannot make a bind read-only (another backend would take the run over).
+      if (backend === 'proot') return;
+      const readOnly = await execIn(
+        busyboxId,
+        ['sh', '-c', 'cat "/ro dir/in" && echo x > "/ro dir/in"'],
+        [...flags, '--bind', `${source}:/ro dir:ro`],
+      );
+      expect(readOnly.stdout).toBe('from the host\n');
+      expect(readOnly.stderr).toContain('Read-only file system');
     });
 
     it('captures output with --json', async () => {

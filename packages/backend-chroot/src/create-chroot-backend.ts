@@ -14,7 +14,7 @@ import {
 import { buildChrootArgs, type ChrootMount } from './build-chroot-args.ts';
 import {
   chrootArgsOptionsFrom,
-  hasUsualDevLinks,
+  chrootHostDev,
   probeChroot,
   readChrootDetails,
 } from './probe-chroot.ts';
@@ -27,7 +27,7 @@ export function createChrootBackend(): Backend {
   return {
     name: 'chroot',
     binaries: ['unshare', 'capsh', 'setpriv'],
-    // Bump when the probe's result changes meaning (2: canOverlay).
+    // Bump when the probe's result changes meaning (2: canOverlay; 3: cp required).
     probeRevision: '3',
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
@@ -77,12 +77,14 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
       };
     }),
   };
-  const { file, args } = buildChrootArgs(spec, chrootArgsOptionsFrom(details), {
+  const { file, args, mountTable } = buildChrootArgs(spec, chrootArgsOptionsFrom(details), {
     ...mounts,
-    canCopyDevLinks: hasUsualDevLinks(),
+    ...chrootHostDev(),
   });
-  // The set-up script writes "ready" here just before it starts the command. A file, not a
-  // pipe: nothing to drain while the command runs; it is read when a signal or the exit needs it.
+  // The set-up script reads its mount table from one file and writes "ready" to the other,
+  // just before it starts the command. Files, not pipes: mount reads a table only from a
+  // file, and nothing is left to drain while the command runs.
+  const mountTableFile = openSideChannelFile(mountTable);
   const readyFile = openSideChannelFile();
   const isReady = (): boolean => readyFile.readText() !== '';
   // unshare's forked child is the set-up shell: pid 1 of the new pid namespace.
@@ -95,7 +97,7 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
       args,
       env: spec.env,
       controls: spec,
-      extraStdio: [readyFile.fd],
+      extraStdio: [readyFile.fd, mountTableFile.fd],
       findCommandPid: (backendPid) => {
         const initPid = findInitPid(backendPid);
         return initPid === undefined ? undefined : listChildPids(initPid)[0];
@@ -120,6 +122,7 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
     });
   } finally {
     readyFile.close();
+    mountTableFile.close();
   }
 }
 

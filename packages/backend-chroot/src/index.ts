@@ -1,6 +1,7 @@
-export type { ChrootArgsOptions, ChrootMount } from './build-chroot-args.ts';
+export type { ChrootArgsOptions, ChrootHostDev, ChrootMount } from './build-chroot-args.ts';
 export {
   buildChrootArgs,
+  buildChrootMountTable,
   CAPABILITY_NAMES,
   KEPT_CAPABILITIES,
   listDroppedCapabilities,
@@ -9,6 +10,7 @@ export { createChrootBackend } from './create-chroot-backend.ts';
 export type { ChrootDetails } from './probe-chroot.ts';
 export {
   chrootArgsOptionsFrom,
+  chrootHostDev,
   hasUsualDevLinks,
   probeChroot,
   readChrootDetails,

@@ -1,7 +1,11 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
-import { ALL_GUARANTEES, findExecutable, runQuietly } from '@polythene/probe';
-import { type ChrootArgsOptions, listDroppedCapabilities } from './build-chroot-args.ts';
+import { ALL_GUARANTEES, findExecutable, listHostDevices, runQuietly } from '@polythene/probe';
+import {
+  type ChrootArgsOptions,
+  type ChrootHostDev,
+  listDroppedCapabilities,
+} from './build-chroot-args.ts';
 import { tryOverlayMount } from './try-overlay-mount.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
@@ -188,14 +192,38 @@ const usualDevLinks: readonly [string, string][] = [
 ];
 let hasUsualDevLinksHere: boolean | undefined;
 
-/** True when the host's `/dev/fd`, `stdin`, `stdout` and `stderr` link where they usually do. */
+/**
+ * True when the host's `/dev/fd`, `stdin`, `stdout` and `stderr` link where they usually do,
+ * and its `/dev/ptmx` is the usual multiplexer (5,2: since Linux 4.7 it opens the devpts
+ * mounted beside it) or a link to `pts/ptmx`: the set-up script then copies them all.
+ */
 export function hasUsualDevLinks(): boolean {
-  hasUsualDevLinksHere ??= usualDevLinks.every(([path, target]) => {
-    try {
-      return readlinkSync(path) === target;
-    } catch {
-      return false;
-    }
-  });
+  hasUsualDevLinksHere ??=
+    usualDevLinks.every(([path, target]) => {
+      try {
+        return readlinkSync(path) === target;
+      } catch {
+        return false;
+      }
+    }) && isUsualPtmx();
   return hasUsualDevLinksHere;
+}
+
+function isUsualPtmx(): boolean {
+  const stat = lstatSync('/dev/ptmx', { throwIfNoEntry: false });
+  if (stat?.isSymbolicLink()) return readlinkSync('/dev/ptmx') === 'pts/ptmx';
+  // rdev 5,2: major 5 in bits 8-19, minor 2 in bits 0-7 (the old encoding Linux still uses).
+  return stat?.isCharacterDevice() === true && stat.rdev === ((5 << 8) | 2);
+}
+
+let hasSysrqTriggerHere: boolean | undefined;
+
+/** The host facts about `/dev` and `/proc` the chroot set-up script needs (looked up once). */
+export function chrootHostDev(): ChrootHostDev {
+  hasSysrqTriggerHere ??= existsSync('/proc/sysrq-trigger');
+  return {
+    devices: listHostDevices(),
+    canCopyDevLinks: hasUsualDevLinks(),
+    hasSysrqTrigger: hasSysrqTriggerHere,
+  };
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AvailableProbe, RunSpec } from '@polythene/probe';
+import { type AvailableProbe, openSideChannelFile, type RunSpec } from '@polythene/probe';
 import { createBusyboxRootfs } from '@polythene/test-images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)(
       argv: string[] = [
         '/bin/sh',
         '-c',
-        'ls -A /dev | tr "\\n" " "; echo; for link in fd stdin stdout stderr ptmx; do readlink /dev/$link; done | tr "\\n" " "; echo; stat -c %a /dev/shm',
+        'ls -A /dev | tr "\\n" " "; echo; for link in fd stdin stdout stderr; do readlink /dev/$link; done | tr "\\n" " "; echo; stat -c %a /dev/shm; stat -c "%F %t,%T" /dev/ptmx; readlink /dev/ptmx || echo; (exec 5<>/dev/ptmx && ls /dev/pts | tr "\\n" " "); echo; grep -c " /proc/sys ro," /proc/self/mountinfo',
       ],
     ) => {
       const spec: RunSpec = {
@@ -52,25 +52,33 @@ describe.skipIf(!isRoot)(
         forwardSignals: false,
         probe,
       };
-      const { file, args } = buildChrootArgs(
+      const { file, args, mountTable } = buildChrootArgs(
         spec,
         chrootArgsOptionsFrom(readChrootDetails(probe.details)),
         { proc: join(rootfs, 'proc'), dev: join(rootfs, 'dev'), canCopyDevLinks, binds: [] },
       );
-      const result = spawnSync(file, args, {
-        env,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      });
-      expect(result.status, result.stderr).toBe(0);
-      return result.stdout.split('\n');
+      const mountTableFile = openSideChannelFile(mountTable);
+      try {
+        const result = spawnSync(file, args, {
+          env,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe', mountTableFile.fd],
+        });
+        expect(result.status, result.stderr).toBe(0);
+        return result.stdout.split('\n');
+      } finally {
+        mountTableFile.close();
+      }
     };
 
     it.each([
       ['copies the /proc/self/fd links from the host', true],
       ['makes the /proc/self/fd links itself', false],
     ])('%s: the same minimal /dev either way', (_how, canCopyDevLinks) => {
-      const [listing, links, shmMode] = runScript(canCopyDevLinks, { PATH: '/bin' });
+      const [listing, links, shmMode, ptmx, ptmxLink, tty, readOnlySys] = runScript(
+        canCopyDevLinks,
+        { PATH: '/bin' },
+      );
       expect(listing?.trim().split(' ').sort()).toEqual(
         [
           'fd',
@@ -88,10 +96,15 @@ describe.skipIf(!isRoot)(
           'zero',
         ].sort(),
       );
-      expect(links?.trim()).toBe(
-        '/proc/self/fd /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2 pts/ptmx',
-      );
+      expect(links?.trim()).toBe('/proc/self/fd /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2');
       expect(shmMode).toBe('1777');
+      // ptmx: the host's multiplexer copied, or a link to the new devpts's own; either opens
+      // a new terminal (0) in that devpts, not in the host's.
+      expect(canCopyDevLinks ? ptmx : ptmxLink).toBe(
+        canCopyDevLinks ? 'character special file 5,2' : 'pts/ptmx',
+      );
+      expect(tty?.trim()).toBe('0 ptmx');
+      expect(readOnlySys).toBe('1');
     });
 
     it("gives the command its own PATH, or none, whatever the host's tools needed", () => {

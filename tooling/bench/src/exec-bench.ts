@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import {
   buildChrootArgs,
   chrootArgsOptionsFrom,
-  hasUsualDevLinks,
+  chrootHostDev,
   probeChroot,
   readChrootDetails,
 } from '@polythene/backend-chroot';
@@ -21,6 +21,7 @@ import {
   createProbeContext,
   findDeviceCopies,
   listDeviceCopyNames,
+  openSideChannelFile,
   type RunSpec,
 } from '@polythene/probe';
 import { ensureTestImages } from '@polythene/test-images';
@@ -33,17 +34,18 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 // `BENCH_BACKENDS=bwrap,proot` measures only those backends (all three by default).
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,proot,chroot').split(',');
 
-/** Spawns a command from Node and waits for it: the "bare backend from Node" baseline. */
-function spawnAndWait(file: string, args: readonly string[], extraFds = 0): Promise<void> {
+/**
+ * Spawns a command from Node and waits for it: the "bare backend from Node" baseline.
+ * `extraStdio` are its fds 3, 4, …: pipes, or open files passed as they are.
+ */
+function spawnAndWait(
+  file: string,
+  args: readonly string[],
+  extraStdio: readonly ('pipe' | number)[] = [],
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
-      // Extra fds are pipes: chroot's set-up script reports "ready" on fd 3.
-      stdio: [
-        'ignore',
-        'ignore',
-        'ignore',
-        ...Array.from({ length: extraFds }, () => 'pipe' as const),
-      ],
+      stdio: ['ignore', 'ignore', 'ignore', ...extraStdio],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     child.on('error', reject);
@@ -155,18 +157,21 @@ async function sameGuaranteesRun(backend: string, rootfs: string): Promise<RunBy
       }
     };
   }
-  const { file, args } = buildChrootArgs(
+  const { file, args, mountTable } = buildChrootArgs(
     spec,
     chrootArgsOptionsFrom(readChrootDetails(probe.details)),
     {
       // polythene has created both in the rootfs by now (see the exec before measuring).
       proc: join(rootfs, 'proc'),
       dev: join(rootfs, 'dev'),
-      canCopyDevLinks: hasUsualDevLinks(),
       binds: [],
+      ...chrootHostDev(),
     },
   );
-  return () => spawnAndWait(file, args, 1);
+  // The set-up script reports "ready" on fd 3 and reads its mount table on fd 4 (a file
+  // mount reads anew each time: one serves every run, and the process's exit closes it).
+  const mountTableFile = openSideChannelFile(mountTable);
+  return () => spawnAndWait(file, args, ['pipe', mountTableFile.fd]);
 }
 
 // The least a Node program does to run the backend through the public API: start, load
