@@ -36,17 +36,23 @@ const BACKENDS = (process.env.BENCH_BACKENDS ?? 'bwrap,proot,chroot').split(',')
 
 /**
  * Spawns a command from Node and waits for it: the "bare backend from Node" baseline.
- * `extraStdio` are its fds 3, 4, …: pipes, or open files passed as they are.
+ * `extraStdio` are its fds 3, 4, …: pipes, or open files passed as they are. `newSession`
+ * starts it in a session of its own, as polythene starts every backend (no TIOCSTI into the
+ * caller's terminal, a process group to kill). That alone makes proot, whose tracing
+ * switches between processes all the time, about 1 ms slower here (half of it from the
+ * kernel's autogroup scheduling, which gives each new session a group of its own).
  */
 function spawnAndWait(
   file: string,
   args: readonly string[],
   extraStdio: readonly ('pipe' | number)[] = [],
+  newSession = false,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: ['ignore', 'ignore', 'ignore', ...extraStdio],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      detached: newSession,
     });
     child.on('error', reject);
     child.on('exit', (code) =>
@@ -119,10 +125,10 @@ type RunByHand = () => Promise<void>;
 /**
  * The backend's own command line with every guarantee polythene gives (what a user would
  * type to get the same sandbox without polythene), built by the backend's argv builder from
- * this host's probe. For bwrap the minimal command line already has them all. proot adds
- * setpriv (dies with its parent, no new privileges), the /proc bind and a /dev directory
- * made for each run; chroot adds the namespaces, its set-up script (fresh /proc, minimal
- * /dev) and capsh.
+ * this host's probe, started in a session of its own. For bwrap the minimal command line
+ * already has them all. proot adds setpriv (dies with its parent, no new privileges), the
+ * /proc bind, a /dev directory made for each run and the new session; chroot adds the
+ * namespaces, its set-up script (fresh /proc, minimal /dev), capsh and the new session.
  */
 async function sameGuaranteesRun(backend: string, rootfs: string): Promise<RunByHand | undefined> {
   if (backend !== 'proot' && backend !== 'chroot') return undefined;
@@ -151,7 +157,7 @@ async function sameGuaranteesRun(backend: string, rootfs: string): Promise<RunBy
       const options = prootArgsOptionsFrom(details, context.isRoot, devDir);
       const { file, args } = buildProotArgs(spec, options);
       try {
-        await spawnAndWait(file, args);
+        await spawnAndWait(file, args, [], true);
       } finally {
         devDir.release();
       }
@@ -171,7 +177,7 @@ async function sameGuaranteesRun(backend: string, rootfs: string): Promise<RunBy
   // The set-up script reports "ready" on fd 3 and reads its mount table on fd 4 (a file
   // mount reads anew each time: one serves every run, and the process's exit closes it).
   const mountTableFile = openSideChannelFile(mountTable);
-  return () => spawnAndWait(file, args, ['pipe', mountTableFile.fd]);
+  return () => spawnAndWait(file, args, ['pipe', mountTableFile.fd], true);
 }
 
 // The least a Node program does to run the backend through the public API: start, load

@@ -82,6 +82,9 @@ export function ensureDeviceCopies(parent: string): string | undefined {
   return copies;
 }
 
+// Parents findDeviceCopies found private.
+const privateParents = new Set<string>();
+
 /**
  * {@link ensureDeviceCopies} in the first place that can hold them: a private directory in
  * /dev/shm (memory), else beside the probe cache. Undefined when neither can.
@@ -95,11 +98,15 @@ export function findDeviceCopies(
   ];
   for (const parent of parents) {
     try {
-      if (!ensurePrivateDirectory(parent)) continue;
+      // Once found private, a parent stays so (only its owner can change it): a recursive
+      // mkdir and an lstat on every run would cost 0.1 ms.
+      if (!privateParents.has(parent) && !ensurePrivateDirectory(parent)) continue;
+      privateParents.add(parent);
       const copies = ensureDeviceCopies(parent);
       if (copies !== undefined) return copies;
     } catch {
-      // Not writable here: try the next place.
+      // Not writable here (or no longer there): try the next place, and check it again later.
+      privateParents.delete(parent);
     }
   }
   return undefined;
