@@ -34,13 +34,18 @@ beforeAll(async () => {
   ];
 });
 
+/** `polythene exec` arguments running `command` in entry `id` of the test store. */
+function execArgs(id: string, command: readonly string[], flags: readonly string[] = []) {
+  return ['exec', id, '--store', store, ...flags, '--', ...command];
+}
+
 function execIn(
   id: string,
   command: readonly string[],
   flags: readonly string[] = [],
   env?: Record<string, string>,
 ) {
-  return runPolythene(['exec', id, '--store', store, ...flags, '--', ...command], { env });
+  return runPolythene(execArgs(id, command, flags), { env });
 }
 
 describe.each(['bwrap', 'proot', 'chroot'])(
@@ -123,15 +128,7 @@ describe.each(['bwrap', 'proot', 'chroot'])(
           script,
           process.execPath,
           POLYTHENE_BIN,
-          'exec',
-          busyboxId,
-          '--store',
-          store,
-          ...flags,
-          '--',
-          'sh',
-          '-c',
-          command,
+          ...execArgs(busyboxId, ['sh', '-c', command], flags),
         ],
         { reject: false },
       );
@@ -266,19 +263,17 @@ describe.each(['bwrap', 'proot', 'chroot'])(
     });
 
     it('forwards SIGTERM to the command, which may clean up', async () => {
-      const child = startPolythene([
-        'exec',
-        busyboxId,
-        '--store',
-        store,
-        ...flags,
-        '--',
-        'sh',
-        '-c',
-        'trap "echo cleaned > /trap-' +
-          backend +
-          '; exit 7" TERM; echo ready; while :; do sleep 0.1; done',
-      ]);
+      const child = startPolythene(
+        execArgs(
+          busyboxId,
+          [
+            'sh',
+            '-c',
+            `trap "echo cleaned > /trap-${backend}; exit 7" TERM; echo ready; while :; do sleep 0.1; done`,
+          ],
+          flags,
+        ),
+      );
       await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
       child.kill('SIGTERM');
       const result = await child;
