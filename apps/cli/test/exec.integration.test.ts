@@ -297,6 +297,21 @@ describe.each(['bwrap', 'chroot'])('polythene exec --isolation %s (as root), /pr
 });
 
 describe('backend choice', () => {
+  it('passes proot over for a read-only bind, quietly, instead of failing its set-up', async () => {
+    const run = await execIn(
+      busyboxId,
+      ['true'],
+      ['--isolation', 'proot', '--bind', '/tmp:/mnt/host:ro'],
+      {
+        POLYTHENE_VERBOSE: '1',
+      },
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toContain('backend proot: skipped (cannot make a bind read-only)');
+    expect(run.stderr).toMatch(/running \/bin\/true as 0:0 in \/ with bwrap/);
+    expect(run.stderr).not.toContain('warning');
+  });
+
   it('refuses an unknown --isolation with the valid names', async () => {
     const run = await execIn(busyboxId, ['true'], ['--isolation', 'docker']);
     expect(run.exitCode).toBe(2);

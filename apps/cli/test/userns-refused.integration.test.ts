@@ -39,4 +39,16 @@ describe('on a host that refuses unprivileged user namespaces', () => {
     expect(run.exitCode).toBe(125);
     expect(run.stderr).toContain('network');
   });
+
+  it('refuses a read-only bind with 125 in one line, rather than bind it read-write', async () => {
+    const run = await runPolytheneAs(
+      ['exec', id, '--store', store, '--bind', '/tmp:/mnt/host:ro', '--', 'true'],
+      { refuseUserNamespaces: true },
+    );
+    expect(run.exitCode).toBe(125);
+    expect(run.stderr).toMatch(
+      /^polythene: no backend here can make a bind read-only \(proot cannot/,
+    );
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });

@@ -39,8 +39,9 @@ export function createProotBackend(): Backend {
   return {
     name: 'proot',
     binaries: ['proot', 'setpriv'],
-    // Bump when the probe's result changes meaning (2: canOverlay; 3: root's /proc reason).
-    probeRevision: '3',
+    // Bump when the probe's result changes meaning (2: canOverlay; 3: root's /proc reason;
+    // 4: canBindReadOnly).
+    probeRevision: '4',
     description:
       'proot: ptrace-based chroot emulation, no root or namespaces needed; no network or pid isolation',
     probe: probeProot,

@@ -66,7 +66,14 @@ export async function probeProot(context: ProbeContext): Promise<ProbeResult> {
         );
   }
   const details: ProotDetails = { prootPath, setprivPath, hasKillOnExit };
-  return { available: true, version, guarantees, lost, details: { ...details } };
+  return {
+    available: true,
+    version,
+    guarantees,
+    lost,
+    details: { ...details },
+    canBindReadOnly: false,
+  };
 }
 
 /** Reads the probe's details back, tolerating a cache written by another version. */

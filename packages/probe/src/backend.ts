@@ -74,6 +74,11 @@ export interface AvailableProbe {
    * root inside its own mount namespace (nothing is mounted on the host). Absent means no.
    */
   readonly canOverlay?: boolean;
+  /**
+   * False when `run` cannot make a bind read-only (proot): exec then passes such a backend
+   * over for a run with a read-only bind instead of failing its set-up. Absent means it can.
+   */
+  readonly canBindReadOnly?: boolean;
 }
 
 /**

@@ -63,10 +63,15 @@ export interface SelectExecBackendOptions extends ExecRegistryOptions {
   readonly logger: Logger;
 }
 
-/** What the root of a run asks of a backend. */
+const OVERLAY_UNMET = 'cannot mount an overlay root';
+const READ_ONLY_UNMET = 'cannot make a bind read-only';
+
+/** What a run asks of a backend beyond running a command. */
 export interface RootRequirements {
   /** The root is an overlay: only backends whose probe says `canOverlay` can run it. */
   readonly needsOverlay: boolean;
+  /** A bind is read-only: backends whose probe says `canBindReadOnly: false` are passed over. */
+  readonly needsReadOnlyBinds?: boolean;
 }
 
 /** Chooses backends for one exec. */
@@ -113,6 +118,8 @@ export async function createExecBackendChooser(
   return {
     async choose(failed, requirements) {
       const excluded = [...failed];
+      // Why backends that probed fine were passed over (overlay root, read-only bind).
+      const passedOver = new Set<string>();
       let selection: Awaited<ReturnType<typeof selectBackend>>;
       for (;;) {
         try {
@@ -125,16 +132,30 @@ export async function createExecBackendChooser(
             log: (line) => logger.verbose(line),
           });
         } catch (error) {
-          if (excluded.length > failed.length && hasErrorCode(error, 'POLYTHENE_NO_BACKEND')) {
+          if (hasErrorCode(error, 'POLYTHENE_NO_BACKEND') && passedOver.has(OVERLAY_UNMET)) {
             throw new PolytheneError(
               'POLYTHENE_NO_BACKEND',
               `this entry is an overlay clone and no backend here can mount overlayfs (bwrap 0.8+ with user namespaces, or chroot as root); clone it with --method copy instead. ${error.message}`,
             );
           }
+          if (hasErrorCode(error, 'POLYTHENE_NO_BACKEND') && passedOver.has(READ_ONLY_UNMET)) {
+            // The run cannot be set up as asked, as under --strict: 125, not 126.
+            throw new PolytheneError(
+              'POLYTHENE_SETUP_FAILED',
+              `no backend here can make a bind read-only (proot cannot; bwrap needs user namespaces unless run as root, chroot needs root): bind it read-write. ${error.message}`,
+            );
+          }
           throw error;
         }
-        if (!requirements?.needsOverlay || selection.probe.canOverlay === true) break;
-        logger.verbose(`backend ${selection.backend.name}: skipped (cannot mount an overlay root)`);
+        const unmet =
+          requirements?.needsOverlay && selection.probe.canOverlay !== true
+            ? OVERLAY_UNMET
+            : requirements?.needsReadOnlyBinds && selection.probe.canBindReadOnly === false
+              ? READ_ONLY_UNMET
+              : undefined;
+        if (unmet === undefined) break;
+        logger.verbose(`backend ${selection.backend.name}: skipped (${unmet})`);
+        passedOver.add(unmet);
         excluded.push(selection.backend.name);
       }
       // Under --strict this throws, naming every missing guarantee with its reason.

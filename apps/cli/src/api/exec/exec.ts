@@ -162,7 +162,10 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   let lastSetupError: PolytheneError | undefined;
   for (;;) {
     const selection = await chooser
-      .choose(failedBackends, { needsOverlay })
+      .choose(failedBackends, {
+        needsOverlay,
+        needsReadOnlyBinds: binds.some((bind) => bind.readOnly),
+      })
       .catch((error: unknown) => {
         // Every backend that probed fine failed to set up: that failure is the answer (125).
         throw lastSetupError !== undefined && hasErrorCode(error, 'POLYTHENE_NO_BACKEND')
