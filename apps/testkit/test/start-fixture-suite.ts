@@ -10,12 +10,17 @@ const vitestEntry = join(
   'vitest.mjs',
 );
 
-/** Where a fixture suite keeps its store, results and vite cache. */
+/** Where a fixture suite keeps its store, results, vite cache and temporary files. */
 export interface FixtureWorkspace {
   readonly dir: string;
   readonly store: string;
   readonly results: string;
   readonly cache: string;
+  /**
+   * The suite's TMPDIR: vitest keeps a directory there that it leaves behind when it is
+   * stopped by a signal, as some of these runs are; it goes with the workspace.
+   */
+  readonly tmp: string;
 }
 
 /** A scratch workspace for one fixture run, owned by `user` when given. */
@@ -26,11 +31,13 @@ export async function createFixtureWorkspace(user?: TestUser): Promise<FixtureWo
     store: join(dir, 'store'),
     results: join(dir, 'results'),
     cache: join(dir, 'cache'),
+    tmp: join(dir, 'tmp'),
   };
   await mkdir(workspace.results);
   await mkdir(workspace.cache);
+  await mkdir(workspace.tmp);
   if (user) {
-    for (const path of [dir, workspace.results, workspace.cache])
+    for (const path of [dir, workspace.results, workspace.cache, workspace.tmp])
       await chown(path, user.uid, user.gid);
   }
   return workspace;
@@ -66,6 +73,7 @@ export function startFixtureSuite(options: {
     FIXTURE_RESULTS: options.workspace.results,
     FIXTURE_CACHE_DIR: options.workspace.cache,
     POLYTHENE_STORE: options.workspace.store,
+    TMPDIR: options.workspace.tmp,
     ...options.env,
   };
   const child = options.user
