@@ -69,6 +69,14 @@ describe.skipIf(!isRoot)('ensureDeviceCopies (as root)', () => {
     expect(readdirSync(work)).toEqual([DEVICE_COPIES_DIR]);
   });
 
+  it('removes what a copying process killed mid-way left, when it copies', () => {
+    const gone = spawnSync('true').pid as number;
+    mkdirSync(join(work, `${gone}-devices-abc123`));
+    mkdirSync(join(work, `${process.pid}-devices-running`));
+    ensureDeviceCopies(work);
+    expect(readdirSync(work).sort()).toEqual([`${process.pid}-devices-running`, DEVICE_COPIES_DIR]);
+  });
+
   it('gives none where device nodes cannot be opened (a nodev mount)', () => {
     const nodev = join(work, 'nodev');
     mkdirSync(nodev);

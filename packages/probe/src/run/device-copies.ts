@@ -4,12 +4,14 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   renameSync,
   rmSync,
   statSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { resolveProbeCachePath } from '../probe-cache.ts';
+import { isProcessAlive } from './proc-tree.ts';
 
 /** The minimal set of host devices a sandboxed command may see. */
 export const MINIMAL_DEVICES: readonly string[] = [
@@ -132,6 +134,12 @@ function areCopiesOf(
 // `<pid>-…` for sweeps of gone processes), renamed into place, so that a concurrent run sees
 // either no copies or all of them. Once a boot in /dev/shm, so child_process is loaded rarely.
 function copyHostDevices(parent: string, copies: string): void {
+  // What a copying process killed mid-way left behind.
+  for (const name of readdirSync(parent)) {
+    const pid = Number(/^(\d+)-devices-/.exec(name)?.[1]);
+    if (pid > 0 && !isProcessAlive(pid))
+      rmSync(join(parent, name), { recursive: true, force: true });
+  }
   const staging = mkdtempSync(join(parent, `${process.pid}-devices-`));
   const { spawnSync } = process.getBuiltinModule('node:child_process');
   const copy = spawnSync('cp', ['-a', '--', ...listHostDevices(), staging], {
