@@ -284,15 +284,20 @@ describe.each(['bwrap', 'proot', 'chroot'])(
 );
 
 describe.each(['bwrap', 'chroot'])('polythene exec --isolation %s (as root), /proc', (backend) => {
-  it("keeps a root command from changing the host kernel's settings through /proc/sys", async () => {
-    // Writes back the value it read: were the write let through, nothing would change.
+  it("keeps a root command from changing the host kernel's settings through /proc", async () => {
+    // Writes back the values it read: were the writes let through, nothing would change.
     const run = await execIn(
       busyboxId,
-      ['sh', '-c', 'v=$(cat /proc/sys/vm/swappiness) && echo "$v" > /proc/sys/vm/swappiness'],
+      [
+        'sh',
+        '-c',
+        'for file in /proc/sys/vm/swappiness /proc/irq/default_smp_affinity; do v=$(cat $file) && echo "$v" > $file; done',
+      ],
       ['--isolation', backend],
     );
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('/proc/sys/vm/swappiness: Read-only file system');
+    expect(run.stderr).toContain('/proc/irq/default_smp_affinity: Read-only file system');
   });
 });
 

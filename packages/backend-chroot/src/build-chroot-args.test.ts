@@ -199,20 +199,28 @@ describe('buildChrootMountTable', () => {
     ]);
   });
 
-  it('covers /proc/sysrq-trigger where the kernel has one, and mounts no /proc without a pid namespace', () => {
-    expect(
-      buildChrootMountTable(spec, true, { ...mounts, hasSysrqTrigger: true }).split('\n')[2],
-    ).toBe(
-      '/store/abc/proc/sysrq-trigger /store/abc/proc/sysrq-trigger none bind,ro,nosuid,nodev,noexec 0 0',
+  it("mounts each of the kernel's /proc entries read-only, and no /proc without a pid namespace", () => {
+    const table = buildChrootMountTable(spec, true, {
+      ...mounts,
+      kernelProcEntries: ['sys', 'sysrq-trigger', 'irq'],
+    }).split('\n');
+    expect(table.slice(1, 4)).toEqual(
+      ['sys', 'sysrq-trigger', 'irq'].map(
+        (name) =>
+          `/store/abc/proc/${name} /store/abc/proc/${name} none bind,ro,nosuid,nodev,noexec 0 0`,
+      ),
     );
-    const withoutPid = buildChrootMountTable(spec, false, { ...mounts, hasSysrqTrigger: true });
+    const withoutPid = buildChrootMountTable(spec, false, {
+      ...mounts,
+      kernelProcEntries: ['sys'],
+    });
     expect(withoutPid).not.toContain('proc');
   });
 
   it('writes blanks, backslashes and # in paths as octal escapes', () => {
     const table = buildChrootMountTable(spec, false, {
       ...mounts,
-      hasSysrqTrigger: false,
+      kernelProcEntries: [],
       binds: [
         { source: '#/a b\tc\\', hostTarget: '/store/abc/x\ny', readOnly: false, isDirectory: true },
       ],
@@ -230,7 +238,7 @@ describe('buildChrootMountTable', () => {
     const table = buildChrootMountTable(overlaySpec, true, {
       proc: '/proc',
       dev: '/dev',
-      hasSysrqTrigger: false,
+      kernelProcEntries: [],
       binds: [
         { source: '/host/data', hostTarget: '//srv/./data/', readOnly: false, isDirectory: true },
       ],

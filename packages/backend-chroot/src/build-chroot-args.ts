@@ -201,9 +201,16 @@ export interface ChrootHostDev {
    * ones (`hasUsualDevLinks`): they are then copied with the devices, else made.
    */
   readonly canCopyDevLinks: boolean;
-  /** True when the kernel has `/proc/sysrq-trigger` (it is then mounted read-only). */
-  readonly hasSysrqTrigger: boolean;
+  /**
+   * The entries of `/proc` through which root changes the host kernel (`sys`,
+   * `sysrq-trigger`, `irq`, `bus`) that this kernel has: each is mounted read-only, as bwrap
+   * and Docker do.
+   */
+  readonly kernelProcEntries: readonly string[];
 }
+
+/** The entries of `/proc` mounted read-only when the kernel has them (see ChrootHostDev). */
+export const KERNEL_PROC_ENTRIES: readonly string[] = ['sys', 'sysrq-trigger', 'irq', 'bus'];
 
 // fstab fields are separated by blanks, and a line starting with # is a comment: such
 // characters (and the escape itself) are written as the octal escapes libmount reads back.
@@ -222,7 +229,7 @@ function pathInRoot(root: string, target: string): string {
 
 /**
  * The mount table the set-up script mounts with one `mount --all`, in order: a fresh `/proc`
- * (with a pid namespace) with `/proc/sys` and `/proc/sysrq-trigger` read-only, a tmpfs `/dev`
+ * (with a pid namespace) with its kernel entries (`/proc/sys`, …) read-only, a tmpfs `/dev`
  * with a tmpfs `shm` and a new devpts instance on `pts`, then the binds (read-only ones
  * remounted so by mount itself).
  */
@@ -233,7 +240,7 @@ export function buildChrootMountTable(
     readonly proc: string;
     readonly dev: string;
     readonly binds: readonly ChrootMount[];
-    readonly hasSysrqTrigger: boolean;
+    readonly kernelProcEntries: readonly string[];
   },
 ): string {
   const root = findChrootRoot(spec);
@@ -244,10 +251,9 @@ export function buildChrootMountTable(
   const lines: string[][] = [];
   if (hasPidNamespace) {
     lines.push(['proc', proc, 'proc', 'nosuid,nodev,noexec']);
-    lines.push([`${proc}/sys`, `${proc}/sys`, 'none', 'bind,ro,nosuid,nodev,noexec']);
-    if (mounts.hasSysrqTrigger) {
-      const sysrq = `${proc}/sysrq-trigger`;
-      lines.push([sysrq, sysrq, 'none', 'bind,ro,nosuid,nodev,noexec']);
+    for (const name of mounts.kernelProcEntries) {
+      const entry = `${proc}/${name}`;
+      lines.push([entry, entry, 'none', 'bind,ro,nosuid,nodev,noexec']);
     }
   }
   lines.push(['polythene-dev', dev, 'tmpfs', 'mode=755,nosuid,noexec,size=64m']);
@@ -365,7 +371,7 @@ export function buildChrootArgs(
     proc: mounts.proc,
     dev: mounts.dev,
     binds: mounts.binds,
-    hasSysrqTrigger: mounts.hasSysrqTrigger ?? false,
+    kernelProcEntries: mounts.kernelProcEntries ?? ['sys'],
   });
   if (options.setpriv === undefined) {
     return { file: inner[0] as string, args: inner.slice(1), mountTable };

@@ -4,6 +4,7 @@ export {
   buildChrootMountTable,
   CAPABILITY_NAMES,
   KEPT_CAPABILITIES,
+  KERNEL_PROC_ENTRIES,
   listDroppedCapabilities,
 } from './build-chroot-args.ts';
 export { createChrootBackend } from './create-chroot-backend.ts';

@@ -4,6 +4,7 @@ import { ALL_GUARANTEES, findExecutable, listHostDevices, runQuietly } from '@po
 import {
   type ChrootArgsOptions,
   type ChrootHostDev,
+  KERNEL_PROC_ENTRIES,
   listDroppedCapabilities,
 } from './build-chroot-args.ts';
 import { tryOverlayMount } from './try-overlay-mount.ts';
@@ -216,14 +217,15 @@ function isUsualPtmx(): boolean {
   return stat?.isCharacterDevice() === true && stat.rdev === ((5 << 8) | 2);
 }
 
-let hasSysrqTriggerHere: boolean | undefined;
+let kernelProcEntriesHere: string[] | undefined;
 
 /** The host facts about `/dev` and `/proc` the chroot set-up script needs (looked up once). */
 export function chrootHostDev(): ChrootHostDev {
-  hasSysrqTriggerHere ??= existsSync('/proc/sysrq-trigger');
+  // A fresh /proc has the same entries as the host's.
+  kernelProcEntriesHere ??= KERNEL_PROC_ENTRIES.filter((name) => existsSync(`/proc/${name}`));
   return {
     devices: listHostDevices(),
     canCopyDevLinks: hasUsualDevLinks(),
-    hasSysrqTrigger: hasSysrqTriggerHere,
+    kernelProcEntries: kernelProcEntriesHere,
   };
 }
