@@ -91,6 +91,10 @@ describe.skipIf(!isRoot)('ensureDeviceCopies (as root)', () => {
     expect(mount.status).toBe(0);
     try {
       expect(ensureDeviceCopies(nodev)).toBeUndefined();
+      // Known from then on: not tried again.
+      rmSync(join(nodev, DEVICE_COPIES_DIR), { recursive: true });
+      expect(ensureDeviceCopies(nodev)).toBeUndefined();
+      expect(readdirSync(nodev)).toEqual([]);
     } finally {
       spawnSync('umount', [nodev]);
     }

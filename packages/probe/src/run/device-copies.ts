@@ -49,8 +49,8 @@ export function ensurePrivateDirectory(path: string): boolean {
 
 // What the copies must match: the host devices' type, numbers and mode (looked up once).
 let hostDeviceStats: Map<string, { mode: number; rdev: number }> | undefined;
-// Parents whose copies this process has opened (they are not on a `nodev` mount).
-const openableCopies = new Set<string>();
+// Parents whose copies this process has opened, or could not (a `nodev` mount): tried once.
+const openableCopies = new Map<string, boolean>();
 
 /**
  * Root's own copies of the host's devices (`cp -a`), in `<parent>/devices`, for a sandbox to
@@ -62,6 +62,7 @@ const openableCopies = new Set<string>();
  * cannot be opened there (a `nodev` mount).
  */
 export function ensureDeviceCopies(parent: string): string | undefined {
+  if (openableCopies.get(parent) === false) return undefined;
   hostDeviceStats ??= new Map(
     listHostDevices().map((device) => {
       const stat = statSync(device);
@@ -76,10 +77,11 @@ export function ensureDeviceCopies(parent: string): string | undefined {
   if (!openableCopies.has(parent)) {
     try {
       closeSync(openSync(join(copies, 'null'), 'w'));
+      openableCopies.set(parent, true);
     } catch {
+      openableCopies.set(parent, false);
       return undefined;
     }
-    openableCopies.add(parent);
   }
   return copies;
 }
