@@ -37,6 +37,17 @@ function findSequence(args: readonly string[], ...sequence: string[]): number {
 }
 
 describe('buildProotArgs', () => {
+  it("shows each masked /proc path as the run's own /dev/null, after the /proc bind", () => {
+    const { args } = buildProotArgs(spec, {
+      ...options,
+      maskedProcPaths: ['/proc/sysrq-trigger'],
+    });
+    const proc = findSequence(args, '-b', '/proc');
+    expect(findSequence(args, '-b', '/cache/polythene/proot-dev-v1/null:/proc/sysrq-trigger')).toBe(
+      proc + 2,
+    );
+  });
+
   it('roots proot in the rootfs with the fake ids, the cwd, a minimal /dev, /proc and binds', () => {
     const { file, args } = buildProotArgs(spec, options);
     expect(file).toBe('/usr/bin/proot');

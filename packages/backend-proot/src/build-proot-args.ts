@@ -14,7 +14,18 @@ export interface ProotArgsOptions {
   readonly devices: readonly string[];
   /** The host directory bound at `/dev` (see `openProotDevDir`). */
   readonly devDir: string;
+  /**
+   * Paths under the bound `/proc` shown as the run's own `/dev/null` instead (a device node
+   * of the run's, so only with root's copies): what is written there is dropped.
+   */
+  readonly maskedProcPaths?: readonly string[];
 }
+
+/**
+ * What a root command under proot could use to take the whole host down, masked when the
+ * kernel has it: `echo b > /proc/sysrq-trigger` reboots the machine at once.
+ */
+export const PROOT_MASKED_PROC_PATHS: readonly string[] = ['/proc/sysrq-trigger'];
 
 /** The minimal set of host devices a command may see under proot (`MINIMAL_DEVICES`). */
 export const PROOT_DEVICES: readonly string[] = MINIMAL_DEVICES;
@@ -47,6 +58,9 @@ export function buildProotArgs(
   prootArgs.push('-b', `${options.devDir}:/dev`);
   for (const device of options.devices) prootArgs.push('-b', device);
   prootArgs.push('-b', '/proc');
+  for (const path of options.maskedProcPaths ?? []) {
+    prootArgs.push('-b', `${options.devDir}/null:${path}`);
+  }
   for (const bind of spec.binds) prootArgs.push('-b', `${bind.source}:${bind.target}`);
   // proot has no `--`: the command starts at the first non-option argument.
   prootArgs.push(...spec.argv);

@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
 import { findExecutable, listHostDevices, runQuietly } from '@polythene/probe';
-import type { ProotArgsOptions } from './build-proot-args.ts';
+import { PROOT_MASKED_PROC_PATHS, type ProotArgsOptions } from './build-proot-args.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
 export interface ProotDetails {
@@ -87,6 +88,8 @@ export function readProotDetails(
   };
 }
 
+let maskedProcPathsHere: string[] | undefined;
+
 /**
  * The host facts `buildProotArgs` needs, from the probe's details and this host's devices,
  * with the directory to bind at `/dev` (see `openProotDevDir`): the host's devices are bound
@@ -97,6 +100,8 @@ export function prootArgsOptionsFrom(
   isRoot: boolean,
   devDir: { readonly path: string; readonly hasDeviceNodes: boolean },
 ): ProotArgsOptions {
+  // Root's command could write them; another user's could not, and has no null of its own.
+  maskedProcPathsHere ??= PROOT_MASKED_PROC_PATHS.filter((path) => existsSync(path));
   return {
     proot: details.prootPath,
     ...(details.setprivPath === '' ? {} : { setpriv: details.setprivPath }),
@@ -104,5 +109,6 @@ export function prootArgsOptionsFrom(
     isRoot,
     devices: devDir.hasDeviceNodes ? [] : listHostDevices(),
     devDir: devDir.path,
+    maskedProcPaths: devDir.hasDeviceNodes ? maskedProcPathsHere : [],
   };
 }
