@@ -1,4 +1,9 @@
-import type { OverlayLayers, RunSpec } from '@polythene/probe';
+import {
+  findDeviceCopies,
+  listDeviceCopyNames,
+  type OverlayLayers,
+  type RunSpec,
+} from '@polythene/probe';
 
 /** How bwrap is started for one run, as decided by {@link planBwrapRun}. */
 export interface BwrapRunPlan {
@@ -148,6 +153,35 @@ export function findBwrapRoot(
   return spec.overlay?.lowerDirs[0] ?? spec.rootfs;
 }
 
+/** Root's own copies of the host's devices (`findDeviceCopies`), and their names. */
+export interface BwrapDeviceCopies {
+  readonly dir: string;
+  readonly names: readonly string[];
+}
+
+/**
+ * What bwrap adds after its `/proc` and `/dev` when the command is the host's root (no user
+ * namespace), who owns the device nodes and may write the kernel's settings: root's own
+ * device copies bound over the host's nodes (a `chmod /dev/null` changes a copy), and
+ * `/proc/sys` read-only (bwrap's own cover skips it: the directory is read-only to
+ * `access(W_OK)` though its files are not).
+ */
+export function buildRootCommandArgs(deviceCopies?: BwrapDeviceCopies): string[] {
+  const args: string[] = [];
+  for (const name of deviceCopies?.names ?? []) {
+    args.push('--dev-bind', `${deviceCopies?.dir}/${name}`, `/dev/${name}`);
+  }
+  args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  args.push('--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger');
+  return args;
+}
+
+/** Root's device copies for bwrap (see {@link buildRootCommandArgs}), or undefined where none can be made. */
+export function findBwrapDeviceCopies(): BwrapDeviceCopies | undefined {
+  const dir = findDeviceCopies();
+  return dir === undefined ? undefined : { dir, names: listDeviceCopyNames() };
+}
+
 /**
  * Builds the bwrap options for one run, WITHOUT the command: they are passed through the
  * `--args` fd so environment values never appear in a command line other host users can read.
@@ -162,24 +196,13 @@ export function buildBwrapArgs(
   spec: RunSpec,
   plan: BwrapRunPlan,
   stagingDir?: string,
-  deviceCopies?: { readonly dir: string; readonly names: readonly string[] },
+  deviceCopies?: BwrapDeviceCopies,
 ): string[] {
   const args: string[] = [];
   const staged = plan.dropsToImageUser && stagingDir !== undefined;
   args.push('--bind', findBwrapRoot(spec, plan, stagingDir), '/');
   args.push('--proc', '/proc', '--dev', '/dev');
-  // Root's command owns the device nodes it is given: over the host's, root's own copies
-  // (see ensureDeviceCopies), so a `chmod /dev/null` changes a copy, never the host's.
-  for (const name of deviceCopies?.names ?? []) {
-    args.push('--dev-bind', `${deviceCopies?.dir}/${name}`, `/dev/${name}`);
-  }
-  // Without a user namespace the command is the host's root, whom the kernel lets change its
-  // settings through /proc/sys: read-only (bwrap's own cover skips it, the directory being
-  // read-only already though its files are not).
-  if (!plan.usesUserNamespace) {
-    args.push('--ro-bind', '/proc/sys', '/proc/sys');
-    args.push('--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger');
-  }
+  if (!plan.usesUserNamespace) args.push(...buildRootCommandArgs(deviceCopies));
   spec.binds.forEach((bind, index) => {
     const source = staged ? `${stagingDir}/bind-${index}` : bind.source;
     args.push(bind.readOnly ? '--ro-bind' : '--bind', source, bind.target);

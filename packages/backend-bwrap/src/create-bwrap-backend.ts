@@ -14,14 +14,17 @@ import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
   checkRunSpec,
   decodeExitCode,
-  findDeviceCopies,
   listChildPids,
-  listDeviceCopyNames,
   openSideChannelFile,
   sendSignal,
   superviseProcess,
 } from '@polythene/probe';
-import { buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
+import {
+  buildBwrapArgs,
+  buildBwrapCommandLine,
+  findBwrapDeviceCopies,
+  planBwrapRun,
+} from './build-bwrap-args.ts';
 import { type BwrapStatus, parseBwrapStatus } from './parse-bwrap-status.ts';
 import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
 
@@ -63,15 +66,8 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
   }
   const stagingDir = plan.dropsToImageUser ? createStagingDir(spec) : undefined;
   // Without a user namespace the command is the host's root, owner of the device nodes.
-  const deviceCopiesDir = plan.usesUserNamespace ? undefined : findDeviceCopies();
-  const options = buildBwrapArgs(
-    spec,
-    plan,
-    stagingDir,
-    deviceCopiesDir === undefined
-      ? undefined
-      : { dir: deviceCopiesDir, names: listDeviceCopyNames() },
-  );
+  const deviceCopies = plan.usesUserNamespace ? undefined : findBwrapDeviceCopies();
+  const options = buildBwrapArgs(spec, plan, stagingDir, deviceCopies);
   const commandLine = buildBwrapCommandLine(spec, plan, {
     bwrap: details.bwrapPath,
     setpriv: details.setprivPath,

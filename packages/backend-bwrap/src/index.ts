@@ -1,8 +1,10 @@
-export type { BwrapHelperPaths, BwrapRunPlan } from './build-bwrap-args.ts';
+export type { BwrapDeviceCopies, BwrapHelperPaths, BwrapRunPlan } from './build-bwrap-args.ts';
 export {
   BWRAP_FDS,
   buildBwrapArgs,
   buildBwrapCommandLine,
+  buildRootCommandArgs,
+  findBwrapDeviceCopies,
   planBwrapRun,
 } from './build-bwrap-args.ts';
 export { createBwrapBackend } from './create-bwrap-backend.ts';

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildRootCommandArgs, findBwrapDeviceCopies } from '@polythene/backend-bwrap';
 import {
   buildChrootArgs,
   chrootArgsOptionsFrom,
@@ -19,8 +20,6 @@ import {
 import {
   type AvailableProbe,
   createProbeContext,
-  findDeviceCopies,
-  listDeviceCopyNames,
   openSideChannelFile,
   type RunSpec,
 } from '@polythene/probe';
@@ -82,7 +81,7 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
           '/proc',
           '--dev',
           '/dev',
-          ...(process.geteuid?.() === 0 ? rootOnlyBwrapArgs() : []),
+          ...(process.geteuid?.() === 0 ? buildRootCommandArgs(findBwrapDeviceCopies()) : []),
           '--cap-drop',
           'ALL',
           '--clearenv',
@@ -94,29 +93,6 @@ function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
     default:
       return ['chroot', [rootfs, '/bin/true']];
   }
-}
-
-// What bwrap adds for a command that is the host's root: its own device nodes, and the
-// kernel's settings read-only.
-function rootOnlyBwrapArgs(): string[] {
-  const copies = findDeviceCopies();
-  const devices =
-    copies === undefined
-      ? []
-      : listDeviceCopyNames().flatMap((name) => [
-          '--dev-bind',
-          `${copies}/${name}`,
-          `/dev/${name}`,
-        ]);
-  return [
-    ...devices,
-    '--ro-bind',
-    '/proc/sys',
-    '/proc/sys',
-    '--ro-bind-try',
-    '/proc/sysrq-trigger',
-    '/proc/sysrq-trigger',
-  ];
 }
 
 /** Runs the backend's command line once, from Node, with what it needs for one run. */

@@ -116,9 +116,12 @@ export function findDeviceCopies(
   return undefined;
 }
 
+let deviceCopyNames: string[] | undefined;
+
 /** The names of the device copies {@link ensureDeviceCopies} makes (`null`, `zero`, …). */
 export function listDeviceCopyNames(): string[] {
-  return listHostDevices().map((device) => basename(device));
+  deviceCopyNames ??= listHostDevices().map((device) => basename(device));
+  return deviceCopyNames;
 }
 
 function areCopiesOf(
