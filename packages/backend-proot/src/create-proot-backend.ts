@@ -82,12 +82,16 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
       // proot tells a signal death and its own set-up errors only on stderr: read them there.
       backendNoticePrefixes: ['proot info: ', 'proot error: ', 'proot warning: '],
       interpretExit: (exit) => {
-        // Only proot's notices reach here: the command's stderr went past them, unchanged.
-        const notices = new TextDecoder().decode(exit.stderr);
-        const signalNumber = extractProotNotices(notices).signalNumber;
         if (exit.code === null) {
           return { exitCode: null, signal: exit.killedBySupervisor ? 'SIGKILL' : exit.signal };
         }
+        // Only proot's notices reach here: the command's stderr went past them, unchanged.
+        // Usually there are none, and nothing to decode.
+        const notices =
+          exit.stderr === undefined || exit.stderr.length === 0
+            ? ''
+            : new TextDecoder().decode(exit.stderr);
+        const signalNumber = notices === '' ? undefined : extractProotNotices(notices).signalNumber;
         // proot reports a command killed by a signal as 255 plus a notice; a killed tree is SIGKILL.
         if (exit.code === 255 && signalNumber !== undefined) {
           return { exitCode: null, signal: signalNamed(signalNumber) ?? 'SIGKILL' };

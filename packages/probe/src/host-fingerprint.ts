@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Kernel knobs that decide whether unprivileged user namespaces (bwrap's requirement) work.
@@ -10,6 +10,9 @@ const userNamespaceKnobs = [
 ];
 
 function readKnob(path: string): string {
+  // Most kernels lack one knob or two: asking first is cheaper than the exception a failed
+  // read builds (a stack trace on every exec).
+  if (!existsSync(path)) return '-';
   try {
     return readFileSync(path, 'utf8').trim();
   } catch {
@@ -52,14 +55,23 @@ function readUserNamespace(): string {
  * `missing`. Stats each `PATH` directory in turn, as a shell's lookup would.
  */
 export function computeBinaryFingerprint(binary: string, pathValue: string | undefined): string {
-  const candidates = binary.includes('/') ? [binary] : (pathValue ?? '').split(':');
-  for (const candidate of candidates) {
-    if (candidate === '') continue;
-    const path = binary.includes('/') ? candidate : join(candidate, binary);
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (stats?.isFile() && (stats.mode & 0o111) !== 0) {
-      return `${binary}=${path}:${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.mode.toString(8)}`;
-    }
+  if (binary.includes('/')) return fingerprintOfFile(binary, binary) ?? `${binary}=missing`;
+  // As findExecutable looks: relative entries are never used (so a binary in the current
+  // directory must not decide the fingerprint either), and a directory listed twice in PATH
+  // (profile scripts often add one again) is looked in once.
+  const seen = new Set<string>();
+  for (const directory of (pathValue ?? '').split(':')) {
+    if (!directory.startsWith('/') || seen.has(directory)) continue;
+    seen.add(directory);
+    const fingerprint = fingerprintOfFile(binary, join(directory, binary));
+    if (fingerprint !== undefined) return fingerprint;
   }
   return `${binary}=missing`;
+}
+
+// Undefined unless `path` is an executable file.
+function fingerprintOfFile(binary: string, path: string): string | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats?.isFile() || (stats.mode & 0o111) === 0) return undefined;
+  return `${binary}=${path}:${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.mode.toString(8)}`;
 }

@@ -86,6 +86,25 @@ describe('createProbeCache', () => {
     ).toBeUndefined();
   });
 
+  it('is not decided by a relative PATH entry, which no backend binary is taken from', () => {
+    // `.` first on PATH, and a `faketool` in the current directory: findExecutable never
+    // uses it, so changing it must not make the cached result look stale (nor fresh).
+    const relativeFirst = { ...context, hostEnv: { PATH: `.:${binDir}:${binDir}` } };
+    const previousCwd = process.cwd();
+    process.chdir(dir);
+    try {
+      writeFileSync(join(dir, 'faketool'), '#!/bin/sh\n', { mode: 0o755 });
+      createProbeCache({ path }).store(backend, relativeFirst, availableProbe());
+      utimesSync(join(dir, 'faketool'), new Date(3_000_000), new Date(3_000_000));
+      expect(createProbeCache({ path }).lookup(backend, relativeFirst)).toBeDefined();
+      // The binary it does use still decides it.
+      utimesSync(join(binDir, 'faketool'), new Date(4_000_000), new Date(4_000_000));
+      expect(createProbeCache({ path }).lookup(backend, relativeFirst)).toBeUndefined();
+    } finally {
+      process.chdir(previousCwd);
+    }
+  });
+
   it('reuses recent fingerprints only when asked to, and only for the window given', async () => {
     const reusing = (reuseMs: number) => createProbeCache({ path, reuseFingerprintsMs: reuseMs });
     reusing(60_000).store(backend, context, availableProbe());

@@ -95,6 +95,13 @@ describe.skipIf(!hasBwrap)('the documented example backend (bwrap missing on thi
     expect(Number(lines.at(-1))).toBeLessThan(8);
   });
 
+  it('runs a command that exits without reading its input', async () => {
+    // 8 MiB cannot fit in the pipe: the write fails with EPIPE once the command is gone,
+    // which must not crash the process (it did, now and then, with a small input).
+    const result = await backend.run(specFor(['/bin/true'], { input: 'x'.repeat(8 << 20) }));
+    expect(result.exitCode).toBe(0);
+  });
+
   it('kills the tree at the timeout', async () => {
     const result = await backend.run(specFor(['/bin/sleep', '30'], { timeoutMs: 300 }));
     expect(result.timedOut).toBe(true);

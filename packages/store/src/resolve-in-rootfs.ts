@@ -1,5 +1,5 @@
 import { lstatSync, readlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { formatUntrusted } from './entry-id.ts';
 import { errorCode } from './system-error.ts';
@@ -48,7 +48,7 @@ export async function resolveInRootfs(
       resolved.push(component);
       continue;
     }
-    const hostPath = join(root, ...resolved, component);
+    const hostPath = hostPathOf(root, resolved, component);
     const isLast = remaining.length === 0;
     let isSymlink = false;
     try {
@@ -74,7 +74,16 @@ export async function resolveInRootfs(
     if (target.startsWith('/')) resolved.length = 0;
     remaining.unshift(...splitPath(target));
   }
-  return join(root, ...resolved);
+  return hostPathOf(root, resolved);
+}
+
+// `join(root, ...components)` without its normalising pass: `root` is absolute and normal, and
+// the components are plain names (never empty, `.` or `..`), so joining them with `/` is the
+// same path, at a fraction of the cost on a path every exec resolves a few times.
+function hostPathOf(root: string, components: readonly string[], last?: string): string {
+  const inside = last === undefined ? components.join('/') : [...components, last].join('/');
+  if (inside === '') return root;
+  return root.endsWith('/') ? `${root}${inside}` : `${root}/${inside}`;
 }
 
 function splitPath(path: string): string[] {

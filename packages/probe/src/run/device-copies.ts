@@ -26,14 +26,34 @@ export const MINIMAL_DEVICES: readonly string[] = [
 /** The name of the directory of device copies in a parent directory. */
 export const DEVICE_COPIES_DIR = 'devices';
 
-let hostDevices: string[] | undefined;
+/** A host device: its path, and what a copy of it must match (type, numbers and mode). */
+interface HostDevice {
+  readonly path: string;
+  readonly mode: number;
+  readonly rdev: number;
+}
+
+// By name (`null`, …): one stat each, once a process (a host's devices stay).
+let hostDevices: Map<string, HostDevice> | undefined;
+
+function readHostDevices(): Map<string, HostDevice> {
+  if (hostDevices === undefined) {
+    hostDevices = new Map();
+    for (const path of MINIMAL_DEVICES) {
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (stat !== undefined)
+        hostDevices.set(basename(path), { path, mode: stat.mode, rdev: stat.rdev });
+    }
+  }
+  return hostDevices;
+}
+
+let hostDevicePaths: readonly string[] | undefined;
 
 /** The devices of {@link MINIMAL_DEVICES} this host has (looked up once a process: they stay). */
-export function listHostDevices(): string[] {
-  hostDevices ??= MINIMAL_DEVICES.filter(
-    (device) => statSync(device, { throwIfNoEntry: false }) !== undefined,
-  );
-  return hostDevices;
+export function listHostDevices(): readonly string[] {
+  hostDevicePaths ??= [...readHostDevices().values()].map((device) => device.path);
+  return hostDevicePaths;
 }
 
 /**
@@ -42,13 +62,15 @@ export function listHostDevices(): string[] {
  * planted under our name (in the shared /dev/shm, say) is refused.
  */
 export function ensurePrivateDirectory(path: string): boolean {
-  mkdirSync(path, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(path);
+  // Usually there already: one lstat, not a mkdir that fails, a stat and an lstat.
+  let stat = lstatSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    stat = lstatSync(path);
+  }
   return stat.isDirectory() && stat.uid === process.geteuid?.() && (stat.mode & 0o022) === 0;
 }
 
-// What the copies must match: the host devices' type, numbers and mode (looked up once).
-let hostDeviceStats: Map<string, { mode: number; rdev: number }> | undefined;
 // Parents whose copies this process has opened, or could not (a `nodev` mount): tried once.
 const openableCopies = new Map<string, boolean>();
 
@@ -63,14 +85,8 @@ const openableCopies = new Map<string, boolean>();
  */
 export function ensureDeviceCopies(parent: string): string | undefined {
   if (openableCopies.get(parent) === false) return undefined;
-  hostDeviceStats ??= new Map(
-    listHostDevices().map((device) => {
-      const stat = statSync(device);
-      return [basename(device), { mode: stat.mode, rdev: stat.rdev }];
-    }),
-  );
   const copies = join(parent, DEVICE_COPIES_DIR);
-  if (!areCopiesOf(copies, hostDeviceStats)) {
+  if (!areCopiesOf(copies, readHostDevices())) {
     rmSync(copies, { recursive: true, force: true });
     copyHostDevices(parent, copies);
   }
@@ -120,14 +136,11 @@ let deviceCopyNames: string[] | undefined;
 
 /** The names of the device copies {@link ensureDeviceCopies} makes (`null`, `zero`, …). */
 export function listDeviceCopyNames(): string[] {
-  deviceCopyNames ??= listHostDevices().map((device) => basename(device));
+  deviceCopyNames ??= [...readHostDevices().keys()];
   return deviceCopyNames;
 }
 
-function areCopiesOf(
-  copies: string,
-  expected: ReadonlyMap<string, { mode: number; rdev: number }>,
-): boolean {
+function areCopiesOf(copies: string, expected: ReadonlyMap<string, HostDevice>): boolean {
   for (const [name, device] of expected) {
     const stat = lstatSync(join(copies, name), { throwIfNoEntry: false });
     if (stat?.mode !== device.mode || stat.rdev !== device.rdev || stat.uid !== 0) return false;

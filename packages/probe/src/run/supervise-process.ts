@@ -348,6 +348,9 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
   });
 }
 
+// What `finish` returns on most runs: a backend that had nothing to say.
+const noNotices = Buffer.alloc(0);
+
 /**
  * Splits a stderr stream into the backend's own notice lines (held, returned by `finish`) and
  * everything else (passed to `write` as soon as it cannot be the start of a notice). Works on
@@ -394,7 +397,7 @@ function createNoticeFilter(
     },
     finish() {
       drain(true);
-      return Buffer.from(notices, 'latin1');
+      return notices === '' ? noNotices : Buffer.from(notices, 'latin1');
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   createRegistry,
   findLostGuarantees,
   loadBackendModule,
+  type ProbeContext,
   parseBackendList,
   selectBackend,
 } from '@polythene/probe';
@@ -112,9 +113,13 @@ export async function createExecBackendChooser(
     env: options.hostEnv,
     log: (line) => logger.verbose(line),
     // A process running many execs (the API in a test suite) re-reads the host each second.
-    reuseFingerprintsMs: 1_000,
+    reuseFingerprintsMs: SELECTION_REUSE_MS,
   });
   const context = createProbeContext(options.hostEnv);
+  // Within that same second the answer of a lookup is the same too: such a process skips it.
+  // Only for the built-ins (custom modules are loaded anew for each exec), and not when
+  // verbose, which says how each backend was chosen.
+  const canReuse = !hasCustomBackends && !logger.isVerbose;
   return {
     async choose(failed, requirements) {
       const excluded = [...failed];
@@ -123,14 +128,22 @@ export async function createExecBackendChooser(
       let selection: Awaited<ReturnType<typeof selectBackend>>;
       for (;;) {
         try {
-          selection = await selectBackend({
-            registry,
-            preferred: options.preferred,
-            context,
-            cache,
-            exclude: excluded,
-            log: (line) => logger.verbose(line),
-          });
+          const key = canReuse
+            ? selectionKey(options.preferred, excluded, context, cache.path)
+            : undefined;
+          selection =
+            recallSelection(key) ??
+            rememberSelection(
+              key,
+              await selectBackend({
+                registry,
+                preferred: options.preferred,
+                context,
+                cache,
+                exclude: excluded,
+                log: (line) => logger.verbose(line),
+              }),
+            );
         } catch (error) {
           if (hasErrorCode(error, 'POLYTHENE_NO_BACKEND') && passedOver.has(OVERLAY_UNMET)) {
             throw new PolytheneError(
@@ -174,9 +187,59 @@ export async function createExecBackendChooser(
         backend: selection.backend,
         probe: selection.probe,
         async forget() {
+          recentSelections.clear();
           cache.invalidate(selection.backend.name);
         },
       };
     },
   };
+}
+
+/** How long a process reuses what it read of the host and the probe cache (see `choose`). */
+const SELECTION_REUSE_MS = 1_000;
+
+type Selection = Awaited<ReturnType<typeof selectBackend>>;
+
+// What `choose` found lately, by what decides it: the same inputs the probe cache's
+// fingerprints and reuse window depend on. Cleared when a chosen backend fails to set up.
+const recentSelections = new Map<
+  string,
+  { readonly selection: Selection; readonly atMs: number }
+>();
+
+function selectionKey(
+  preferred: string | undefined,
+  excluded: readonly string[],
+  context: ProbeContext,
+  cachePath: string,
+): string {
+  return JSON.stringify([
+    process.geteuid?.() ?? -1,
+    context.isRoot,
+    preferred ?? '',
+    excluded,
+    context.hostEnv.PATH ?? '',
+    cachePath,
+  ]);
+}
+
+function recallSelection(key: string | undefined): Selection | undefined {
+  const recent = key === undefined ? undefined : recentSelections.get(key);
+  return recent !== undefined && Date.now() - recent.atMs < SELECTION_REUSE_MS
+    ? recent.selection
+    : undefined;
+}
+
+function rememberSelection(key: string | undefined, selection: Selection): Selection {
+  if (key === undefined) return selection;
+  const now = Date.now();
+  // A process whose execs vary the key (a test suite giving each test its own HOME) keeps
+  // only what may still be reused.
+  if (recentSelections.size >= 16) {
+    for (const [staleKey, recent] of recentSelections) {
+      if (now - recent.atMs >= SELECTION_REUSE_MS) recentSelections.delete(staleKey);
+    }
+  }
+  recentSelections.set(key, { selection, atMs: now });
+  return selection;
 }

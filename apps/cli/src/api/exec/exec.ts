@@ -335,6 +335,9 @@ async function assertWorkdirExists(
   cwd: string,
   binds: readonly BindMount[],
 ): Promise<void> {
+  // The root itself is there: the entry's lstat (or the backend's check of a given rootfs)
+  // has seen it.
+  if (cwd === '/') return;
   const isInsideBind = binds.some(
     (bind) => cwd === bind.target || cwd.startsWith(`${bind.target.replace(/\/$/, '')}/`),
   );
