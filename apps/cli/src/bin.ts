@@ -1,8 +1,14 @@
 // The CLI itself, loaded by the `polythene` launcher (src/launcher.ts) through a code cache.
 import packageJson from '../package.json' with { type: 'json' };
 import { runCli } from './cli.ts';
+import { canExitAtOnce } from './exit-at-once.ts';
 
+const argv = process.argv.slice(2);
 // No top-level await: this entry is bundled as CommonJS (see tsdown.config.ts).
-void runCli(process.argv.slice(2), packageJson.version).then((exitCode) => {
+void runCli(argv, packageJson.version).then((exitCode) => {
+  // exec has waited for everything it started (the backend, the clean-up of its run): once
+  // its output is out too, exiting at once skips Node's teardown of the heap, 0.3 ms of every
+  // exec. 'exit' listeners still run (the code cache is written there).
+  if (argv[0] === 'exec' && canExitAtOnce()) process.exit(exitCode);
   process.exitCode = exitCode;
 });

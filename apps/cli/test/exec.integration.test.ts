@@ -89,6 +89,39 @@ describe.each(['bwrap', 'proot', 'chroot'])(
       expect(stdout).not.toContain(`sleep ${seconds}`);
     });
 
+    it('hands all its output to a reader that takes it late, --json included', async () => {
+      // More than a pipe holds, read only after a second: what polythene itself writes (the
+      // JSON document; proot's stderr, which passes through polythene) is still queued when
+      // the command has ended, and must all arrive before polythene exits.
+      const { execa } = await import('execa');
+      const late = (args: readonly string[], stream: 'stdout' | 'stderr') =>
+        execa(
+          'sh',
+          [
+            '-c',
+            `"$0" "$@" ${stream === 'stdout' ? '2>/dev/null' : '2>&1 >/dev/null'} | (sleep 1; cat)`,
+            process.execPath,
+            POLYTHENE_BIN,
+            ...args,
+          ],
+          { maxBuffer: 64 << 20 },
+        );
+      const json = await late(
+        execArgs(
+          busyboxId,
+          ['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x'],
+          [...flags, '--json'],
+        ),
+        'stdout',
+      );
+      expect(JSON.parse(json.stdout).stdout).toHaveLength(3_000_000);
+      const stderr = await late(
+        execArgs(busyboxId, ['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" y >&2'], flags),
+        'stderr',
+      );
+      expect(stderr.stdout.match(/y{100,}/)?.[0]).toHaveLength(3_000_000);
+    });
+
     it('never lets a write under /dev reach the image', async () => {
       const imageDev = join(store, busyboxId, 'dev');
       const before = await readdir(imageDev);

@@ -2,6 +2,7 @@ import {
   closeSync,
   constants,
   fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -219,18 +220,41 @@ function writeCodeCache(script: Script, cacheFile: string, stalePrefix: string):
     // `wx`: never through a file or symlink someone planted at this name.
     writeFileSync(partial, script.createCachedData(), { mode: 0o600, flag: 'wx' });
     renameSync(partial, cacheFile);
-    // Drop the caches of other releases of the same file.
-    for (const name of readdirSync(dir)) {
-      if (
-        name.startsWith(stalePrefix) &&
-        name !== basename(cacheFile) &&
-        !name.endsWith('.partial')
-      ) {
-        rmSync(join(dir, name), { force: true });
-      }
-    }
+    removeStaleCaches(dir, basename(cacheFile), stalePrefix);
   } catch {
     // No cache this time; the next run tries again.
+  }
+}
+
+/** Caches untouched this long are dropped when another is written (see removeStaleCaches). */
+export const UNUSED_CACHE_MAX_AGE_MS: number = 30 * 24 * 60 * 60 * 1000;
+
+// Drops, besides the caches of other releases of the same file and variant: writes a killed
+// process left half done, and caches not written for a month, which mostly belong to
+// installs that are gone (every `npx` directory, every checkout gets its own). One still in
+// use is written again by its next run: a month's caches cost one slower start.
+function removeStaleCaches(dir: string, current: string, stalePrefix: string): void {
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (name === current) continue;
+    const path = join(dir, name);
+    const partialOf = /\.(\d+)\.partial$/.exec(name);
+    const isStale = partialOf
+      ? !isProcessRunning(Number(partialOf[1]))
+      : name.startsWith(stalePrefix) ||
+        now - (lstatSync(path, { throwIfNoEntry: false })?.mtimeMs ?? now) >
+          UNUSED_CACHE_MAX_AGE_MS;
+    if (isStale) rmSync(path, { force: true });
+  }
+}
+
+function isProcessRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
