@@ -61,6 +61,26 @@ function spawnAndWait(
 }
 
 /**
+ * Spawns a command from Node with its stdout and stderr captured (pipes read to the end), and
+ * waits for it: the baseline for the API's `stdio: 'pipe'`, which captures them too.
+ */
+function spawnCapturingAndWait(file: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${file} exited ${code}`)),
+    );
+  });
+}
+
+/**
  * The minimal command line of each backend that runs /bin/true in the rootfs. bwrap's has
  * every guarantee polythene gives; as root, that includes root's own device copies over the
  * host's nodes and a read-only /proc/sys (see docs/backends.md).
@@ -197,6 +217,7 @@ export async function benchExec(): Promise<string[]> {
     const names = {
       node: 'node -e 0',
       bare: `bare ${file} /bin/true (from Node)`,
+      bareCaptured: `bare ${file} /bin/true, output captured (from Node)`,
       same: `${file} with polythene's guarantees, by hand (from Node)`,
       floor: `node script that only spawns bare ${file}`,
       cli: `polythene exec --isolation ${backend} -- /bin/true`,
@@ -207,6 +228,7 @@ export async function benchExec(): Promise<string[]> {
       [
         { name: names.node, body: () => spawnAndWait(process.execPath, ['-e', '0']) },
         { name: names.bare, body: () => spawnAndWait(file, args) },
+        { name: names.bareCaptured, body: () => spawnCapturingAndWait(file, args) },
         ...(same === undefined ? [] : [{ name: names.same, body: same }]),
         {
           name: names.floor,
@@ -274,6 +296,14 @@ export async function benchExec(): Promise<string[]> {
     );
     sections.push(
       report(`exec: ${backend} (API vs bare spawn from Node)`, [bare, api, apiPipe], bare.name),
+    );
+    const bareCaptured = byName(names.bareCaptured) as CaseResult;
+    sections.push(
+      report(
+        `exec: ${backend} (API capturing output vs bare spawn capturing output from Node)`,
+        [bareCaptured, apiPipe],
+        bareCaptured.name,
+      ),
     );
     // The bare command line above gives fewer guarantees than polythene for proot and
     // chroot: against the same guarantees, what is left is polythene's own overhead.
