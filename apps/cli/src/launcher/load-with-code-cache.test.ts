@@ -64,13 +64,6 @@ async function loadInChild(
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }
 
-/** The pid of a process that has ended (and been reaped): no process runs with it now. */
-async function pidOfEndedProcess(): Promise<number> {
-  const child = execFile('true');
-  await new Promise((resolve) => child.on('exit', resolve));
-  return child.pid as number;
-}
-
 const cacheFiles = async (dir: string): Promise<string[]> =>
   (await readdir(dir).catch(() => [])).filter((name) => name.endsWith('.v8'));
 
@@ -103,30 +96,30 @@ describe('loadWithCodeCache', () => {
     expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'hit', value: 'new' });
   });
 
-  it('drops, when it writes one, half-written caches of gone processes and month-old caches', async () => {
+  it('drops, when it writes one, half-written caches left an hour ago and month-old caches', async () => {
     const file = join(work, 'main.cjs');
     await writeFile(file, 'exports.value = "fresh";\n');
     const cacheDir = join(work, 'cache');
     await mkdir(cacheDir, { recursive: true });
-    const gonePid = await pidOfEndedProcess();
     const leftovers = {
       // Another install's cache, last written 31 days ago, and one written yesterday.
       oldOther: 'other.cjs-0badcafe-other-1.0.0-x.v8',
       recentOther: 'other.cjs-0badcafe-exec.bwrap-1.0.0-x.v8',
-      // Writes in progress: of a process that is gone, and of this (running) one.
-      goneWrite: `other.cjs-0badcafe-other-1.0.0-x.v8.${gonePid}.partial`,
+      // Writes in progress: one a killed process left two hours ago, one of a running process.
+      oldWrite: 'other.cjs-0badcafe-other-1.0.0-x.v8.12345.partial',
       liveWrite: `other.cjs-0badcafe-other-1.0.0-x.v8.${process.pid}.partial`,
     };
     for (const name of Object.values(leftovers)) await writeFile(join(cacheDir, name), 'x');
-    const dayMs = 24 * 60 * 60 * 1000;
-    const ago = (days: number) => new Date(Date.now() - days * dayMs);
-    await utimes(join(cacheDir, leftovers.oldOther), ago(31), ago(31));
-    await utimes(join(cacheDir, leftovers.recentOther), ago(1), ago(1));
+    const hourMs = 60 * 60 * 1000;
+    const ago = (hours: number) => new Date(Date.now() - hours * hourMs);
+    await utimes(join(cacheDir, leftovers.oldOther), ago(31 * 24), ago(31 * 24));
+    await utimes(join(cacheDir, leftovers.recentOther), ago(24), ago(24));
+    await utimes(join(cacheDir, leftovers.oldWrite), ago(2), ago(2));
 
     expect(await loadInChild(file, cacheDir)).toEqual({ cache: 'miss', value: 'fresh' });
     const kept = await readdir(cacheDir);
     expect(kept).not.toContain(leftovers.oldOther);
-    expect(kept).not.toContain(leftovers.goneWrite);
+    expect(kept).not.toContain(leftovers.oldWrite);
     expect(kept).toContain(leftovers.recentOther);
     expect(kept).toContain(leftovers.liveWrite);
     expect(await cacheFiles(cacheDir)).toHaveLength(2);

@@ -229,6 +229,9 @@ function writeCodeCache(script: Script, cacheFile: string, stalePrefix: string):
 /** Caches untouched this long are dropped when another is written (see removeStaleCaches). */
 export const UNUSED_CACHE_MAX_AGE_MS: number = 30 * 24 * 60 * 60 * 1000;
 
+// A write takes milliseconds: a half-written cache this old was left by a killed process.
+const PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
+
 // Drops, besides the caches of other releases of the same file and variant: writes a killed
 // process left half done, and caches not written for a month, which mostly belong to
 // installs that are gone (every `npx` directory, every checkout gets its own). One still in
@@ -238,23 +241,12 @@ function removeStaleCaches(dir: string, current: string, stalePrefix: string): v
   for (const name of readdirSync(dir)) {
     if (name === current) continue;
     const path = join(dir, name);
-    const partialOf = /\.(\d+)\.partial$/.exec(name);
-    const isStale = partialOf
-      ? !isProcessRunning(Number(partialOf[1]))
-      : name.startsWith(stalePrefix) ||
-        now - (lstatSync(path, { throwIfNoEntry: false })?.mtimeMs ?? now) >
-          UNUSED_CACHE_MAX_AGE_MS;
+    const isPartial = name.endsWith('.partial');
+    const ageMs = now - (lstatSync(path, { throwIfNoEntry: false })?.mtimeMs ?? now);
+    const isStale = isPartial
+      ? ageMs > PARTIAL_MAX_AGE_MS
+      : name.startsWith(stalePrefix) || ageMs > UNUSED_CACHE_MAX_AGE_MS;
     if (isStale) rmSync(path, { force: true });
-  }
-}
-
-function isProcessRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
