@@ -213,9 +213,9 @@ function selectionKey(
   context: ProbeContext,
   cachePath: string,
 ): string {
+  // The uid decides `context.isRoot` too.
   return JSON.stringify([
     process.geteuid?.() ?? -1,
-    context.isRoot,
     preferred ?? '',
     excluded,
     context.hostEnv.PATH ?? '',
