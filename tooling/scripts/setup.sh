@@ -12,8 +12,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 #   bubblewrap proot                          the unprivileged backends
 #   libcap2-bin util-linux                    capsh/unshare for the chroot backend
 #   busybox-static                            the local test image
+#   gcc libc6-dev gcc-aarch64-linux-gnu …     build the static C helpers (x64 and arm64)
 #   docker-registry skopeo apache2-utils      the loopback registry tests pull from (htpasswd)
 packages=(podman uidmap slirp4netns fuse-overlayfs bubblewrap proot libcap2-bin util-linux
+  gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   busybox-static docker-registry skopeo apache2-utils ca-certificates tar procps iproute2)
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,1 @@
+export { findNativeHelper, requireNativeHelper } from './find-native-helper.ts';
