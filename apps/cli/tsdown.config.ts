@@ -10,6 +10,7 @@ import { defineConfig, type UserConfig } from 'tsdown';
 const packageSources = Object.fromEntries(
   [
     'errors',
+    'doctor',
     'native',
     'store',
     'podman-export',

@@ -170,6 +170,22 @@ const COMMANDS: readonly CommandDefinition[] = [
         ),
   },
   {
+    names: ['doctor'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('doctor', 'Check what decides what polythene can do here, with the fix for each')
+        .option('--fix', 'Apply the narrow fixes (AppArmor profile, subordinate ids), saying each')
+        .option('--json', 'Print {ok, checks} as JSON')
+        .option('--backend-module <module>', 'Also check a custom backend (repeatable)')
+        .example('polythene doctor')
+        .example('polythene doctor --fix')
+        .action((options: RawOptions) =>
+          setOutcome(
+            import('./commands/doctor/doctor-command.ts').then((m) => m.doctorCommand(options)),
+          ),
+        ),
+  },
+  {
     names: ['backends'],
     register: (cli, setOutcome) =>
       cli

@@ -1,6 +1,10 @@
-import { readFileSync } from 'node:fs';
-import type { ProbeContext, ProbeResult } from '@polythene/probe';
-import { ALL_GUARANTEES, findExecutable, runQuietly } from '@polythene/probe';
+import type { ProbeContext, ProbeResult, UserNamespaceKnobs } from '@polythene/probe';
+import {
+  ALL_GUARANTEES,
+  findExecutable,
+  readUserNamespaceKnobs,
+  runQuietly,
+} from '@polythene/probe';
 import { tryOverlayRoot } from './try-overlay-root.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
@@ -144,8 +148,11 @@ export function readBwrapDetails(
   };
 }
 
-/** One line saying why bwrap cannot sandbox here, naming the host setting when it is known. */
-export function describeRefusal(stderr: string, isRoot: boolean): string {
+/**
+ * One line saying why bwrap cannot sandbox here, naming the host setting when it is known.
+ * `procSys` is where the kernel's knobs are read (tests pass a prepared tree).
+ */
+export function describeRefusal(stderr: string, isRoot: boolean, procSys?: string): string {
   const bwrapLine = stderr
     .split('\n')
     .map((line) => line.trim())
@@ -153,7 +160,13 @@ export function describeRefusal(stderr: string, isRoot: boolean): string {
     .at(-1);
   const detail = bwrapLine === undefined ? '' : ` (${bwrapLine})`;
   if (!isRoot) {
-    const setting = findUserNamespaceRefusal();
+    const knobs = readUserNamespaceKnobs(procSys);
+    // Ubuntu 24.04: the namespace is created, but AppArmor denies what bwrap then does in it
+    // ("setting up uid map: Permission denied", "loopback: Failed RTM_NEWADDR").
+    if (knobs.apparmorRestrictUnprivilegedUserns === '1') {
+      return `bwrap cannot use user namespaces: AppArmor restricts them here (kernel.apparmor_restrict_unprivileged_userns=1) and no profile allows bwrap${detail}; run \`polythene doctor --fix\` to install one`;
+    }
+    const setting = findUserNamespaceRefusal(knobs);
     if (setting !== undefined) {
       return `bwrap cannot create a user namespace: ${setting}${detail}; enable unprivileged user namespaces or use --isolation=proot`;
     }
@@ -166,22 +179,14 @@ export function describeRefusal(stderr: string, isRoot: boolean): string {
 }
 
 /** The host setting that refuses unprivileged user namespaces, if one does. */
-export function findUserNamespaceRefusal(): string | undefined {
-  const settings: readonly [string, string, string][] = [
-    ['/proc/sys/user/max_user_namespaces', '0', 'user.max_user_namespaces=0'],
-    ['/proc/sys/kernel/unprivileged_userns_clone', '0', 'kernel.unprivileged_userns_clone=0'],
-    [
-      '/proc/sys/kernel/apparmor_restrict_unprivileged_userns',
-      '1',
-      'kernel.apparmor_restrict_unprivileged_userns=1',
-    ],
-  ];
-  for (const [path, refusing, name] of settings) {
-    try {
-      if (readFileSync(path, 'utf8').trim() === refusing) return `the host sets ${name}`;
-    } catch {
-      // Not on this kernel.
-    }
+export function findUserNamespaceRefusal(
+  knobs: UserNamespaceKnobs = readUserNamespaceKnobs(),
+): string | undefined {
+  if (knobs.maxUserNamespaces === '0') return 'the host sets user.max_user_namespaces=0';
+  if (knobs.unprivilegedUsernsClone === '0')
+    return 'the host sets kernel.unprivileged_userns_clone=0';
+  if (knobs.apparmorRestrictUnprivilegedUserns === '1') {
+    return 'the host sets kernel.apparmor_restrict_unprivileged_userns=1';
   }
   return undefined;
 }

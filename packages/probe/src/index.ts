@@ -29,6 +29,8 @@ export type { ProbeBackendOptions, ProbeOutcome } from './probe-backend.ts';
 export { probeBackend } from './probe-backend.ts';
 export type { ProbeCache, ProbeCacheOptions } from './probe-cache.ts';
 export { createProbeCache, resolveProbeCachePath } from './probe-cache.ts';
+export type { UserNamespaceKnobs } from './read-user-namespace-knobs.ts';
+export { readUserNamespaceKnobs } from './read-user-namespace-knobs.ts';
 export type { BoundedCapture } from './run/bounded-capture.ts';
 export { createBoundedCapture } from './run/bounded-capture.ts';
 export { checkRunSpec } from './run/check-run-spec.ts';

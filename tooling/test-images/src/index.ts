@@ -4,6 +4,11 @@ export { ensureLargeImage } from './ensure-large-image.ts';
 export { ensureTestImages } from './ensure-test-images.ts';
 export { ensureTestImagesAs } from './ensure-test-images-as.ts';
 export { ensureTestUser } from './ensure-test-user.ts';
+export {
+  ensureUserWithoutIdRange,
+  runAsUserWithoutIdRange,
+  userWithoutIdRangeName,
+} from './ensure-user-without-id-range.ts';
 export type {
   LargeImage,
   LoopbackRegistry,
