@@ -12,6 +12,7 @@ import {
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';
 import { probeProot, prootArgsOptionsFrom, readProotDetails } from './probe-proot.ts';
 import { openProotDevDir } from './proot-dev-dir.ts';
+import { removeProotLoaderFiles } from './proot-loader-files.ts';
 
 const reportedSignals = [
   'SIGHUP',
@@ -119,6 +120,7 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
   } finally {
     devDir.release();
     if (prootPid !== undefined) removeGlueDirectories(prootPid, spec.env);
+    removeProotLoaderFiles(prootPid);
   }
 }
 
