@@ -273,3 +273,61 @@ describe('--isolation is a preference, and fallback is only for an unavailable b
     expect(run.stderr).toContain('bubblewrap unavailable: falling back to proot');
   });
 });
+
+describe('a backend whose set-up fails', () => {
+  it('is the answer (125) while it is available here; only one gone from the host since its cached probe is fallen back past', async () => {
+    const world = worlds.find((candidate) => candidate.name === 'root') as World;
+    const id = await hostileEntry(world, async () => {});
+    const dir = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-flaky-backend-')));
+    const gone = join(dir, 'gone');
+    const module = join(dir, 'flaky.mjs');
+    // Available until the file `gone` exists; its run always fails to set up.
+    await writeFile(
+      module,
+      `import { existsSync } from 'node:fs';
+export default () => ({
+  name: 'flaky',
+  description: 'fails every set-up',
+  async probe() {
+    return existsSync(${JSON.stringify(gone)})
+      ? { available: false, reason: 'flaky: its tool was removed' }
+      : { available: true, guarantees: [], lost: {}, details: {} };
+  },
+  async run() {
+    throw Object.assign(new Error('flaky: the image broke the set-up'), {
+      code: 'POLYTHENE_SETUP_FAILED',
+      [Symbol.for('polythene.error')]: true,
+    });
+  },
+});
+`,
+    );
+    const exec = () =>
+      world.run([
+        'exec',
+        id,
+        '--store',
+        world.store,
+        '--backend-module',
+        module,
+        '--isolation',
+        'flaky',
+        '--json',
+        '--',
+        'true',
+      ]);
+    // Probed now, and cached: the set-up failure is the answer.
+    const failed = await exec();
+    expect(failed.exitCode, failed.stderr).toBe(125);
+    expect(failed.stderr).toContain('the image broke the set-up');
+    expect(failed.stderr).not.toContain('trying the next backend');
+    // Again from the cache: probed afresh, still available here, still 125.
+    expect((await exec()).exitCode).toBe(125);
+    // The host lost it since: the fresh probe says so, and the next backend runs the command.
+    await writeFile(gone, '');
+    const fellBack = await exec();
+    expect(fellBack.exitCode, fellBack.stderr).toBe(0);
+    expect(JSON.parse(fellBack.stdout).backend).toBe('bwrap');
+    expect(fellBack.stderr).toContain('its tool was removed');
+  });
+});
