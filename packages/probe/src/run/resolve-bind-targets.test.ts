@@ -56,6 +56,6 @@ describe('resolveBindTargets', () => {
         },
         'test',
       ),
-    ).toThrow(/symlink \/root in the overlay root/);
+    ).toThrow(/passes through a symlink \(\/root\) in the overlay root/);
   });
 });

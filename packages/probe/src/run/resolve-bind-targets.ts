@@ -79,7 +79,7 @@ function checkOverlayPath(
         // Not in this layer.
       }
       if (isSymlink) {
-        fail(`passes through the symlink /${prefix} in the overlay root (bind to where it points)`);
+        fail(`passes through a symlink (/${prefix}) in the overlay root (bind to where it points)`);
       }
     }
   }
