@@ -16,6 +16,7 @@ import {
   decodeExitCode,
   listChildPids,
   openSideChannelFile,
+  resolveBindTargets,
   sendSignal,
   superviseProcess,
 } from '@polythene/probe';
@@ -47,8 +48,11 @@ export function createBwrapBackend(): Backend {
   };
 }
 
-async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
-  checkRunSpec(spec, 'bwrap');
+async function runWithBwrap(given: RunSpec): Promise<RunResult> {
+  checkRunSpec(given, 'bwrap');
+  // bwrap creates and follows mount targets under its own root, where the host's is /oldroot:
+  // it gets targets already resolved inside the rootfs, with no symlink left to follow.
+  const spec: RunSpec = { ...given, binds: resolveBindTargets(given, 'bwrap') };
   const details = readBwrapDetails(spec.probe.details);
   const isRoot = process.geteuid?.() === 0;
   const plan = planBwrapRun(spec, isRoot);

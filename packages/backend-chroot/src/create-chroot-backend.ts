@@ -8,6 +8,7 @@ import {
   listChildPids,
   locateInRootfs,
   openSideChannelFile,
+  resolveBindTargets,
   sendSignal,
   superviseProcess,
 } from '@polythene/probe';
@@ -36,8 +37,11 @@ export function createChrootBackend(): Backend {
   };
 }
 
-async function runWithChroot(spec: RunSpec): Promise<RunResult> {
-  checkRunSpec(spec, 'chroot');
+async function runWithChroot(given: RunSpec): Promise<RunResult> {
+  checkRunSpec(given, 'chroot');
+  // Targets resolved inside the root, and refused where an image symlink leads them into
+  // /proc, /dev or another bind.
+  const spec: RunSpec = { ...given, binds: resolveBindTargets(given, 'chroot') };
   if (process.geteuid?.() !== 0) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',

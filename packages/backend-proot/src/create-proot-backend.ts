@@ -2,10 +2,17 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
-import { checkRunSpec, decodeExitCode, getSignalNumber, superviseProcess } from '@polythene/probe';
+import {
+  checkRunSpec,
+  decodeExitCode,
+  getSignalNumber,
+  resolveBindTargets,
+  superviseProcess,
+} from '@polythene/probe';
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';
 import { probeProot, prootArgsOptionsFrom, readProotDetails } from './probe-proot.ts';
 import { openProotDevDir } from './proot-dev-dir.ts';
+import { removeProotLoaderFiles } from './proot-loader-files.ts';
 
 const reportedSignals = [
   'SIGHUP',
@@ -49,8 +56,11 @@ export function createProotBackend(): Backend {
   };
 }
 
-async function runWithProot(spec: RunSpec): Promise<RunResult> {
-  checkRunSpec(spec, 'proot');
+async function runWithProot(given: RunSpec): Promise<RunResult> {
+  checkRunSpec(given, 'proot');
+  // Targets resolved inside the root (proot would too), and refused where an image symlink
+  // leads them into /proc, /dev or another bind.
+  const spec: RunSpec = { ...given, binds: resolveBindTargets(given, 'proot') };
   const readOnly = spec.binds.find((bind) => bind.readOnly);
   if (readOnly !== undefined) {
     throw new PolytheneError(
@@ -110,6 +120,7 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
   } finally {
     devDir.release();
     if (prootPid !== undefined) removeGlueDirectories(prootPid, spec.env);
+    removeProotLoaderFiles(prootPid);
   }
 }
 

@@ -69,9 +69,15 @@ export function computeBinaryFingerprint(binary: string, pathValue: string | und
   return `${binary}=missing`;
 }
 
-// Undefined unless `path` is an executable file.
+// Undefined unless `path` is an executable file. A PATH directory this user cannot search
+// (root's 0700 ~/.cargo/bin kept by sudo or runuser) is passed over, as `which` does.
 function fingerprintOfFile(binary: string, path: string): string | undefined {
-  const stats = statSync(path, { throwIfNoEntry: false });
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
   if (!stats?.isFile() || (stats.mode & 0o111) === 0) return undefined;
   return `${binary}=${path}:${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.mode.toString(8)}`;
 }

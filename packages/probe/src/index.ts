@@ -59,6 +59,7 @@ export {
   readProcStat,
   sendSignal,
 } from './run/proc-tree.ts';
+export { resolveBindTargets } from './run/resolve-bind-targets.ts';
 export type { OverlayTrialLayers } from './run/run-overlay-trial.ts';
 export { runOverlayTrial } from './run/run-overlay-trial.ts';
 export type { QuietRunOptions, QuietRunResult } from './run/run-quietly.ts';
@@ -74,6 +75,7 @@ export type {
 export { DEFAULT_MAX_OUTPUT_BYTES, superviseProcess } from './run/supervise-process.ts';
 export type {
   BackendSelection,
+  ExcludedBackend,
   SelectBackendOptions,
   SkippedBackend,
 } from './select-backend.ts';

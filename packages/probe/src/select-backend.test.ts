@@ -67,16 +67,20 @@ describe('selectBackend', () => {
     expect(bwrap.probeCalls()).toBe(0);
   });
 
-  it('falls back past an excluded backend (one that failed to set up)', async () => {
+  it('passes over an excluded backend, logging the reason the caller gave', async () => {
     const bwrap = createFakeBackend('bwrap', availableProbe(), { aliases: ['bubblewrap'] });
     const proot = createFakeBackend('proot', availableProbe());
+    const lines: string[] = [];
     const selection = await selectBackend({
       registry: createRegistry([bwrap, proot]),
       context,
-      exclude: ['bubblewrap'],
+      exclude: [{ name: 'bubblewrap', reason: 'cannot mount an overlay root' }],
+      log: (line) => lines.push(line),
     });
     expect(selection.backend.name).toBe('proot');
-    expect(selection.skipped.map((entry) => entry.name)).toEqual(['bwrap']);
+    expect(selection.skipped).toMatchObject([{ name: 'bwrap', isExcluded: true }]);
+    expect(lines).toContain('backend bwrap: skipped (cannot mount an overlay root)');
+    expect(lines.join('\n')).not.toContain('set-up failure');
     expect(bwrap.probeCalls()).toBe(0);
   });
 

@@ -17,12 +17,20 @@ export interface SelectBackendOptions {
   /** Remembered probe results; without one every backend is probed. */
   readonly cache?: ProbeCache;
   /**
-   * Backend names to pass over, e.g. one whose `run` just failed to set up the sandbox (after
-   * `cache.invalidate(name)`), to fall back to the next.
+   * Backends to pass over without probing: a name, or a name with the reason (for the log),
+   * e.g. one the caller knows cannot run this entry, or one found unavailable on a fresh probe.
    */
-  readonly exclude?: readonly string[];
+  readonly exclude?: readonly (string | ExcludedBackend)[];
   /** Receives one line per backend considered (verbose output). */
   readonly log?: (line: string) => void;
+}
+
+/** A backend the caller passes over, and why (one clause, for the verbose log). */
+export interface ExcludedBackend {
+  /** The backend's name or alias. */
+  readonly name: string;
+  /** Why, e.g. `cannot mount an overlay root`. */
+  readonly reason: string;
 }
 
 /** A backend that was passed over, and why. */
@@ -33,6 +41,8 @@ export interface SkippedBackend {
   readonly reason: string;
   /** The missing tool, when that is the reason. */
   readonly missing?: MissingTool;
+  /** True when the caller excluded it (`exclude`); false when its probe said unavailable. */
+  readonly isExcluded?: boolean;
 }
 
 /** The backend that will run the command. */
@@ -55,14 +65,22 @@ export interface BackendSelection {
 export async function selectBackend(options: SelectBackendOptions): Promise<BackendSelection> {
   const { context, cache } = options;
   const log = options.log ?? (() => {});
-  const excluded = new Set(
-    (options.exclude ?? []).map((name) => options.registry.get(name)?.name ?? name),
-  );
+  const excluded = new Map<string, string>();
+  for (const entry of options.exclude ?? []) {
+    const { name, reason } =
+      typeof entry === 'string' ? { name: entry, reason: 'excluded by the caller' } : entry;
+    excluded.set(options.registry.get(name)?.name ?? name, reason);
+  }
   const skipped: SkippedBackend[] = [];
   for (const backend of orderBackends(options.registry, options.preferred)) {
-    if (excluded.has(backend.name)) {
-      skipped.push({ name: backend.name, reason: `${backend.name}: failed to set up the sandbox` });
-      log(`backend ${backend.name}: skipped (excluded after a set-up failure)`);
+    const exclusion = excluded.get(backend.name);
+    if (exclusion !== undefined) {
+      skipped.push({
+        name: backend.name,
+        reason: `${backend.name}: ${exclusion}`,
+        isExcluded: true,
+      });
+      log(`backend ${backend.name}: skipped (${exclusion})`);
       continue;
     }
     const { result, isCached } = await probeBackend(backend, context, { cache });

@@ -5,6 +5,10 @@ import { getSystemErrorName } from 'node:util';
 /** The part of a readable stream the supervisor uses: a child's stdout or stderr. */
 export interface ChildOutput {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  /** Stops reading for now (back-pressure): the child blocks once the pipe is full. */
+  pause(): unknown;
+  /** Reads again after {@link ChildOutput.pause}. */
+  resume(): unknown;
   /** Stops reading and closes polythene's end. */
   destroy(): unknown;
 }
@@ -95,6 +99,7 @@ type ProcessHandleClass = new () => ProcessHandle;
 interface PipeHandle {
   onread: (buffer: ArrayBuffer | undefined) => void;
   readStart(): number;
+  readStop(): number;
   close(): void;
 }
 type PipeHandleClass = new (type: number) => PipeHandle;
@@ -196,6 +201,16 @@ class PipeOutput extends EventEmitter {
   /** Starts reading; false when libuv refused. */
   start(): boolean {
     return this.pipe.readStart() === 0;
+  }
+
+  pause(): this {
+    if (this.#isOpen) this.pipe.readStop();
+    return this;
+  }
+
+  resume(): this {
+    if (this.#isOpen) this.pipe.readStart();
+    return this;
   }
 
   get isOpen(): boolean {

@@ -10,10 +10,13 @@ import {
   createProbeCache,
   createProbeContext,
   createRegistry,
+  type ExcludedBackend,
   findLostGuarantees,
+  formatProbeFailure,
   loadBackendModule,
   type ProbeContext,
   parseBackendList,
+  probeBackend,
   selectBackend,
 } from '@polythene/probe';
 import { findModuleImporter } from '../../launcher/module-importer.ts';
@@ -78,25 +81,33 @@ export interface RootRequirements {
 /** Chooses backends for one exec. */
 export interface ExecBackendChooser {
   /**
-   * The first working backend not in `failed` that meets `requirements`, with the isolation
-   * policy applied.
+   * The first available backend not in `unavailable` that meets `requirements`, with the
+   * isolation policy applied.
    */
-  choose(failed: readonly string[], requirements?: RootRequirements): Promise<ExecBackendSelection>;
+  choose(
+    unavailable: readonly ExcludedBackend[],
+    requirements?: RootRequirements,
+  ): Promise<ExecBackendSelection>;
 }
 
-/** The backend an exec will use, with a way to forget its cached probe after a set-up failure. */
+/** The backend an exec will use, with a way to probe it afresh after a set-up failure. */
 export interface ExecBackendSelection {
   readonly backend: Backend;
   readonly probe: AvailableProbe;
-  /** Drops the cached probe result so the next exec probes this backend again. */
-  forget(): Promise<void>;
+  /**
+   * After a set-up failure: probes the backend afresh (its cached probe may be stale, the
+   * host changed) and resolves undefined when it is still available here, else why it is not.
+   * A probe made by this same lookup is not repeated.
+   */
+  recheck(): Promise<string | undefined>;
 }
 
 /**
- * Picks the first working backend (preferred first) from the probe cache, probing only what
- * is not cached, and applies the isolation policy: a warning on stderr for fewer guarantees,
- * or a refusal under `strict`. A backend that then fails to set up is forgotten by the cache
- * and passed over on the next `choose`.
+ * Picks the first available backend (preferred first) from the probe cache, probing only
+ * what is not cached, and applies the isolation policy: a warning on stderr for fewer
+ * guarantees, or a refusal under `strict`. A backend known beforehand to be unable to run the
+ * entry (an overlay root, a read-only bind) is passed over; when it is the preferred one, with
+ * one warning line, or a refusal (125) under `strict`.
  */
 export async function createExecBackendChooser(
   options: SelectExecBackendOptions,
@@ -120,12 +131,16 @@ export async function createExecBackendChooser(
   // Only for the built-ins (custom modules are loaded anew for each exec), and not when
   // verbose, which says how each backend was chosen.
   const canReuse = !hasCustomBackends && !logger.isVerbose;
+  const preferredName =
+    options.preferred === undefined
+      ? undefined
+      : (registry.get(options.preferred)?.name ?? options.preferred);
   return {
-    async choose(failed, requirements) {
-      const excluded = [...failed];
-      // Why backends that probed fine were passed over (overlay root, read-only bind).
-      const passedOver = new Set<string>();
-      let selection: Awaited<ReturnType<typeof selectBackend>>;
+    async choose(unavailable, requirements) {
+      const excluded: ExcludedBackend[] = [...unavailable];
+      // Backends that probed fine but cannot run this entry (overlay root, read-only bind).
+      const passedOver = new Map<string, string>();
+      let selection: Selection;
       for (;;) {
         try {
           const key = canReuse
@@ -145,13 +160,14 @@ export async function createExecBackendChooser(
               }),
             );
         } catch (error) {
-          if (hasErrorCode(error, 'POLYTHENE_NO_BACKEND') && passedOver.has(OVERLAY_UNMET)) {
+          const unmet = new Set(passedOver.values());
+          if (hasErrorCode(error, 'POLYTHENE_NO_BACKEND') && unmet.has(OVERLAY_UNMET)) {
             throw new PolytheneError(
               'POLYTHENE_NO_BACKEND',
               `this entry is an overlay clone and no backend here can mount overlayfs (bwrap 0.8+ with user namespaces, or chroot as root); clone it with --method copy instead. ${error.message}`,
             );
           }
-          if (hasErrorCode(error, 'POLYTHENE_NO_BACKEND') && passedOver.has(READ_ONLY_UNMET)) {
+          if (hasErrorCode(error, 'POLYTHENE_NO_BACKEND') && unmet.has(READ_ONLY_UNMET)) {
             // The run cannot be set up as asked, as under --strict: 125, not 126.
             throw new PolytheneError(
               'POLYTHENE_SETUP_FAILED',
@@ -167,9 +183,17 @@ export async function createExecBackendChooser(
               ? READ_ONLY_UNMET
               : undefined;
         if (unmet === undefined) break;
-        logger.verbose(`backend ${selection.backend.name}: skipped (${unmet})`);
-        passedOver.add(unmet);
-        excluded.push(selection.backend.name);
+        passedOver.set(selection.backend.name, unmet);
+        excluded.push({ name: selection.backend.name, reason: unmet });
+      }
+      reportPassedOverPreference(preferredName, passedOver, selection, options);
+      for (const skipped of selection.skipped) {
+        // The Python tool's wording, which users' scripts match.
+        if (!skipped.isExcluded) {
+          logger.verbose(
+            `${displayName(skipped.name)} unavailable: falling back to ${displayName(selection.backend.name)}`,
+          );
+        }
       }
       // Under --strict this throws, naming every missing guarantee with its reason.
       checkIsolationPolicy(selection.probe, {
@@ -183,16 +207,50 @@ export async function createExecBackendChooser(
           `${selection.backend.name} runs without ${lost.map((entry) => entry.guarantee).join(', ')} isolation (see polythene backends; --strict refuses)`,
         );
       }
+      const chosen = selection;
       return {
-        backend: selection.backend,
-        probe: selection.probe,
-        async forget() {
+        backend: chosen.backend,
+        probe: chosen.probe,
+        async recheck() {
           recentSelections.clear();
-          cache.invalidate(selection.backend.name);
+          if (!chosen.isCached) return undefined;
+          cache.invalidate(chosen.backend.name);
+          const { result } = await probeBackend(chosen.backend, context, {
+            cache,
+            refresh: true,
+          });
+          return result.available ? undefined : formatProbeFailure(chosen.backend.name, result);
         },
       };
     },
   };
+}
+
+/**
+ * `--isolation` is a preference: a preferred backend that cannot run this entry is passed
+ * over with one warning naming why, or refused under `--strict` (125).
+ */
+function reportPassedOverPreference(
+  preferredName: string | undefined,
+  passedOver: ReadonlyMap<string, string>,
+  selection: Selection,
+  options: SelectExecBackendOptions,
+): void {
+  const unmet = preferredName === undefined ? undefined : passedOver.get(preferredName);
+  if (unmet === undefined) return;
+  const why = `${preferredName} ${unmet}`;
+  if (options.strict) {
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      `--isolation ${options.preferred}: ${why}, and --strict refuses another backend; drop --strict or --isolation, or clone with --method copy`,
+    );
+  }
+  options.logger.warn(`${why}: running with ${selection.backend.name} instead`);
+}
+
+// The Python tool called bwrap by its package name in messages users match.
+function displayName(name: string): string {
+  return name === 'bwrap' ? 'bubblewrap' : name;
 }
 
 /** How long a process reuses what it read of the host and the probe cache (see `choose`). */
@@ -209,7 +267,7 @@ const recentSelections = new Map<
 
 function selectionKey(
   preferred: string | undefined,
-  excluded: readonly string[],
+  excluded: readonly ExcludedBackend[],
   context: ProbeContext,
   cachePath: string,
 ): string {
@@ -217,7 +275,7 @@ function selectionKey(
   return JSON.stringify([
     process.geteuid?.() ?? -1,
     preferred ?? '',
-    excluded,
+    excluded.map((entry) => entry.name),
     context.hostEnv.PATH ?? '',
     cachePath,
   ]);

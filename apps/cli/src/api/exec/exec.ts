@@ -1,6 +1,12 @@
 import { statSync } from 'node:fs';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
-import type { BindMount, Guarantee, OverlayLayers, RunResult } from '@polythene/probe';
+import type {
+  BindMount,
+  ExcludedBackend,
+  Guarantee,
+  OverlayLayers,
+  RunResult,
+} from '@polythene/probe';
 import { assertEntryId, type EntryLayers, type EntryMetadata, type Store } from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
@@ -158,20 +164,14 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     strict: options.strict ?? false,
     logger,
   });
-  const failedBackends: string[] = [];
-  let lastSetupError: PolytheneError | undefined;
+  // Backends found unavailable on this host after all (a stale cached probe): the only ones
+  // a run falls back past. See the catch below.
+  const unavailable: ExcludedBackend[] = [];
   for (;;) {
-    const selection = await chooser
-      .choose(failedBackends, {
-        needsOverlay,
-        needsReadOnlyBinds: binds.some((bind) => bind.readOnly),
-      })
-      .catch((error: unknown) => {
-        // Every backend that probed fine failed to set up: that failure is the answer (125).
-        throw lastSetupError !== undefined && hasErrorCode(error, 'POLYTHENE_NO_BACKEND')
-          ? lastSetupError
-          : error;
-      });
+    const selection = await chooser.choose(unavailable, {
+      needsOverlay,
+      needsReadOnlyBinds: binds.some((bind) => bind.readOnly),
+    });
     const canOverlay = selection.probe.canOverlay === true;
     const root = await prepareRunRoot(store, options.id, entry, {
       isEphemeral,
@@ -213,14 +213,14 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       return { ...result, guarantees: selection.probe.guarantees, rootfs: root.rootfs };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
-      // The command never started: forget the stale probe, and fall back to the next backend
-      // (which says so when it is weaker). With none left, the set-up error is the answer.
-      await selection.forget();
-      failedBackends.push(selection.backend.name);
-      logger.warn(
-        `${selection.backend.name} could not set up the sandbox (${error.message}); trying the next backend`,
-      );
-      lastSetupError = error;
+      // The command never started. A set-up failure is this run's answer (125): the entry or
+      // the options caused it, and a weaker backend must never be chosen because an image
+      // makes the strong one fail. Only a backend whose fresh probe now fails (the host
+      // changed since its probe was cached) is passed over for the next.
+      const reason = await selection.recheck();
+      if (reason === undefined) throw error;
+      logger.warn(`${reason}; ${selection.backend.name} is unavailable here now`);
+      unavailable.push({ name: selection.backend.name, reason: 'unavailable on a fresh probe' });
     } finally {
       // Not `await using`: its helper costs every exec more than this plain call.
       await root[Symbol.asyncDispose]();

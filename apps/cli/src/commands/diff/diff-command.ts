@@ -1,10 +1,12 @@
 import { diff } from '../../api/store-operations.ts';
 import type { RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
+import { formatForTerminal } from '../format-for-terminal.ts';
 
 /**
  * `polythene diff UUID`: what changed since the entry was pulled or cloned, one path a line
- * prefixed `A` (added), `M` (modified) or `D` (deleted), sorted by path; `--json` too.
+ * prefixed `A` (added), `M` (modified) or `D` (deleted), sorted by path, control characters
+ * escaped; `--json` gives the exact paths.
  */
 export async function diffCommand(uuid: string, options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
@@ -18,6 +20,9 @@ export async function diffCommand(uuid: string, options: RawOptions): Promise<nu
     ...changes.modified.map((path) => ({ path, mark: 'M' })),
     ...changes.deleted.map((path) => ({ path, mark: 'D' })),
   ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  process.stdout.write(lines.map((line) => `${line.mark} ${line.path}\n`).join(''));
+  // Names the command made: one line each, whatever bytes they hold (`--json` is exact).
+  process.stdout.write(
+    lines.map((line) => `${line.mark} ${formatForTerminal(line.path)}\n`).join(''),
+  );
   return 0;
 }

@@ -1,6 +1,7 @@
 import { list } from '../../api/store-operations.ts';
 import type { RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
+import { formatForTerminal } from '../format-for-terminal.ts';
 
 /** `polythene list`: id, image, created, size; orphans marked as such. */
 export async function listCommand(options: RawOptions): Promise<number> {
@@ -19,12 +20,15 @@ export async function listCommand(options: RawOptions): Promise<number> {
     );
     return 0;
   }
-  const rows = entries.map((entry) => [
-    entry.id,
-    entry.status === 'ok' ? (entry.metadata?.image ?? '') : `(${entry.status})`,
-    entry.createdAt,
-    formatBytes(entry.sizeBytes ?? entry.metadata?.sizeBytes),
-  ]);
+  // Ids of hand-made entries and image names come from whoever wrote the store: escaped.
+  const rows = entries.map((entry) =>
+    [
+      entry.id,
+      entry.status === 'ok' ? (entry.metadata?.image ?? '') : `(${entry.status})`,
+      entry.createdAt,
+      formatBytes(entry.sizeBytes ?? entry.metadata?.sizeBytes),
+    ].map(formatForTerminal),
+  );
   process.stdout.write(formatTable(['ID', 'IMAGE', 'CREATED', 'SIZE'], rows));
   return 0;
 }
