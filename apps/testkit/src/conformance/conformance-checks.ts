@@ -10,6 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AvailableProbe, Backend, Guarantee, RunResult, RunSpec } from '@polythene/probe';
+import { ESCAPE_CHECKS } from './escape-checks.ts';
 import { OVERLAY_CHECKS } from './overlay-checks.ts';
 
 /** What every conformance check gets: the backend, its probe here, and a rootfs to run in. */
@@ -619,6 +620,7 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   ...OVERLAY_CHECKS,
+  ...ESCAPE_CHECKS,
 ];
 
 /** A check's outcome outside vitest (see {@link runConformanceChecks}). */
