@@ -41,8 +41,9 @@ function signalNamed(signalNumber: number): NodeJS.Signals | undefined {
 
 /**
  * Creates the proot backend: runs without root and without user namespaces by tracing system
- * calls, so it works on locked-down CI runners, but enforces no namespace: no network cut,
- * host processes and /proc visible. Says so in its probe.
+ * calls, so it works on locked-down CI runners, but enforces no namespace (no network cut,
+ * host processes and /proc visible) and does not confine a hostile command: path translation
+ * is not a boundary. Says so in its probe (`filesystem` lost).
  */
 export function createProotBackend(): Backend {
   return {
@@ -52,7 +53,7 @@ export function createProotBackend(): Backend {
     // 4: canBindReadOnly; 5: filesystem lost, keyring and tree-kill through the exec guard).
     probeRevision: '5',
     description:
-      'proot: ptrace-based chroot emulation, no root or namespaces needed; no network or pid isolation',
+      'proot: ptrace-based path translation, no root or namespaces needed; does not confine a hostile command (no filesystem, network or pid isolation)',
     probe: probeProot,
     run: runWithProot,
   };
