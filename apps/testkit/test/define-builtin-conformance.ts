@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import type { Backend, Guarantee } from '@polythene/probe';
 import { createBusyboxRootfs, ensureTestUser, runAsTestUser } from '@polythene/test-images';
 import { afterAll, describe } from 'vitest';
@@ -11,6 +12,8 @@ import { defineScriptedConformanceSuite } from '../src/conformance/define-script
 import { defineSigkillCheck } from '../src/conformance/define-sigkill-check.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
+// Runs the rest of its argv with fd 7 open on /etc, not close-on-exec, as a caller may.
+const holdingHostDirectory = ['/bin/sh', '-c', 'exec 7</etc; exec "$@"', 'hold-fd'];
 const tsxBin = join(repoRoot, 'node_modules/.bin/tsx');
 
 /** How one built-in backend is checked. */
@@ -61,6 +64,24 @@ export function defineBuiltinConformance(options: BuiltinConformanceOptions): vo
           rootfs: rootfsAt('root-rootfs'),
           expect: { guarantees: options.guarantees, canOverlay: options.canOverlay },
         });
+        // The caller holds a host directory open without close-on-exec (a shell's
+        // `exec 7</etc`): the command must not receive it.
+        defineScriptedConformanceSuite({
+          title: 'from a caller holding an open host directory',
+          backendModule,
+          factory: options.factory,
+          rootfs: rootfsAt('inherited-fd-rootfs'),
+          filter: 'inherited',
+          runScript: async (argv) =>
+            (
+              await promisify(execFile)(
+                holdingHostDirectory[0] as string,
+                [...holdingHostDirectory.slice(1), tsxBin, ...argv],
+                { maxBuffer: 64 * 1024 * 1024 },
+              )
+            ).stdout,
+          expect: { guarantees: options.guarantees },
+        });
         defineSigkillCheck({
           backendModule,
           factory: options.factory,
@@ -84,9 +105,14 @@ export function defineBuiltinConformance(options: BuiltinConformanceOptions): vo
           chownSync(scratch, user.uid, user.gid);
           return rootfs;
         },
-        // Host secrets in the caller's environment must not reach the command.
+        // Host secrets in the caller's environment, and a host directory it holds open, must
+        // not reach the command.
         runScript: async (argv) =>
-          (await runAsTestUser([tsxBin, ...argv], { env: { ...HOST_SECRETS } })).stdout,
+          (
+            await runAsTestUser([...holdingHostDirectory, tsxBin, ...argv], {
+              env: { ...HOST_SECRETS },
+            })
+          ).stdout,
         expect:
           'unavailableReason' in unprivileged
             ? { available: false, unavailableReason: unprivileged.unavailableReason }

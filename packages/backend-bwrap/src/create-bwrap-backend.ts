@@ -38,8 +38,9 @@ export function createBwrapBackend(): Backend {
   return {
     name: 'bwrap',
     binaries: ['bwrap', 'unshare', 'setpriv'],
-    // Bump when the probe's result changes meaning (2: canOverlay).
-    probeRevision: '2',
+    // Bump when the probe's result changes meaning (2: canOverlay; 3: the filesystem and
+    // keyring guarantees).
+    probeRevision: '3',
     aliases: ['bubblewrap'],
     description:
       'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',

@@ -28,8 +28,9 @@ export function createChrootBackend(): Backend {
   return {
     name: 'chroot',
     binaries: ['unshare', 'capsh', 'setpriv'],
-    // Bump when the probe's result changes meaning (2: canOverlay; 3: cp required).
-    probeRevision: '3',
+    // Bump when the probe's result changes meaning (2: canOverlay; 3: cp required; 4: the
+    // filesystem and keyring guarantees).
+    probeRevision: '4',
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
     probe: probeChroot,

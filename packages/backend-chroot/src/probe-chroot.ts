@@ -87,7 +87,8 @@ export async function probeChroot(context: ProbeContext): Promise<ProbeResult> {
   const hasIpc = all || (await tryUnshare(['--ipc']));
   const hasUts = all || (await tryUnshare(['--uts']));
   const setprivPath = findExecutable('setpriv', context.hostEnv) ?? '';
-  const guarantees: Guarantee[] = ['dev', 'capabilities', 'new-session'];
+  // filesystem: a real chroot with the escape capabilities dropped; keyring: the exec guard.
+  const guarantees: Guarantee[] = ['dev', 'capabilities', 'new-session', 'filesystem', 'keyring'];
   const lost: Partial<Record<Guarantee, string>> = {};
   const refused = (what: string): string => `this host refuses ${what} namespaces even to root`;
   if (hasNet) guarantees.push('network');

@@ -7,12 +7,16 @@ import {
   decodeExitCode,
   getSignalNumber,
   resolveBindTargets,
+  listChildPids,
   superviseProcess,
 } from '@polythene/probe';
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';
 import { probeProot, prootArgsOptionsFrom, readProotDetails } from './probe-proot.ts';
 import { openProotDevDir } from './proot-dev-dir.ts';
 import { removeProotLoaderFiles } from './proot-loader-files.ts';
+
+// The exec guard's own failures (before proot starts) are one line with this prefix.
+const GUARD_NOTICE_PREFIX = 'polythene-exec-guard: ';
 
 const reportedSignals = [
   'SIGHUP',
@@ -39,18 +43,19 @@ function signalNamed(signalNumber: number): NodeJS.Signals | undefined {
 
 /**
  * Creates the proot backend: runs without root and without user namespaces by tracing system
- * calls, so it works on locked-down CI runners, but enforces no namespace: no network cut,
- * host processes and /proc visible. Says so in its probe.
+ * calls, so it works on locked-down CI runners, but enforces no namespace (no network cut,
+ * host processes and /proc visible) and does not confine a hostile command: path translation
+ * is not a boundary. Says so in its probe (`filesystem` lost).
  */
 export function createProotBackend(): Backend {
   return {
     name: 'proot',
     binaries: ['proot', 'setpriv'],
     // Bump when the probe's result changes meaning (2: canOverlay; 3: root's /proc reason;
-    // 4: canBindReadOnly).
-    probeRevision: '4',
+    // 4: canBindReadOnly; 5: filesystem lost, keyring and tree-kill through the exec guard).
+    probeRevision: '5',
     description:
-      'proot: ptrace-based chroot emulation, no root or namespaces needed; no network or pid isolation',
+      'proot: ptrace-based path translation, no root or namespaces needed; does not confine a hostile command (no filesystem, network or pid isolation)',
     probe: probeProot,
     run: runWithProot,
   };
@@ -83,14 +88,22 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
       // proot passes its own environment to the command unchanged: it must be exactly the spec's.
       env: spec.env,
       controls: spec,
-      // The command is proot's first child; processes it leaves behind stay in proot's group.
-      killLeftoversWhenCommandEnds: !details.hasKillOnExit,
-      // setpriv execs proot: the backend's pid is proot's, which names its glue directories.
-      killTree: (backendPid) => {
-        prootPid = backendPid;
+      // The exec guard is proot's parent and the subreaper of everything the command starts:
+      // when the command ends it kills what is left (daemons that left the process group
+      // too), so proot can report the command's status; on a timeout it kills it all. It
+      // also denies the system calls proot would let through untranslated.
+      guard: { denyUntranslatedSyscalls: true, reapTree: true },
+      // setpriv execs proot, the guard's child, whose pid names its glue directories.
+      killTree: (guardPid) => {
+        prootPid = listChildPids(guardPid)[0];
       },
       // proot tells a signal death and its own set-up errors only on stderr: read them there.
-      backendNoticePrefixes: ['proot info: ', 'proot error: ', 'proot warning: '],
+      backendNoticePrefixes: [
+        'proot info: ',
+        'proot error: ',
+        'proot warning: ',
+        GUARD_NOTICE_PREFIX,
+      ],
       interpretExit: (exit) => {
         if (exit.code === null) {
           return { exitCode: null, signal: exit.killedBySupervisor ? 'SIGKILL' : exit.signal };
@@ -107,6 +120,10 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
           return { exitCode: null, signal: signalNamed(signalNumber) ?? 'SIGKILL' };
         }
         if (exit.killedBySupervisor) return { exitCode: null, signal: 'SIGKILL' };
+        const guardError = notices.split('\n').find((line) => line.startsWith(GUARD_NOTICE_PREFIX));
+        if (guardError !== undefined) {
+          throw new PolytheneError('POLYTHENE_SETUP_FAILED', `proot: ${guardError}`);
+        }
         const error = notices.split('\n').find((line) => line.startsWith('proot error: '));
         if (exit.code === 1 && error !== undefined) {
           throw new PolytheneError(

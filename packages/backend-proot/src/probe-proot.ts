@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Guarantee, ProbeContext, ProbeResult } from '@polythene/probe';
-import { findExecutable, listHostDevices, runQuietly } from '@polythene/probe';
+import { ALL_GUARANTEES, findExecutable, listHostDevices, runQuietly } from '@polythene/probe';
 import { PROOT_MASKED_PROC_PATHS, type ProotArgsOptions } from './build-proot-args.ts';
+
+/**
+ * Why proot never confines a hostile command's filesystem access, as `polythene backends`
+ * and the warning on every proot run say.
+ */
+export const PROOT_FILESYSTEM_REASON: string =
+  'proot only translates the paths of the system calls it knows: polythene denies the ones it does not (openat2, statx, faccessat2, io_uring, …), but a hostile command still runs as your own user on the host, outside any namespace, and can reach what that user can (other processes of yours through /proc, their environment and memory, sockets, shared memory); use bwrap or chroot for untrusted code';
 
 /** Keys of the probe's `details` that `run` reads back. */
 export interface ProotDetails {
@@ -43,7 +50,9 @@ export async function probeProot(context: ProbeContext): Promise<ProbeResult> {
     }
   }
   const hasKillOnExit = (help.stdout + help.stderr).includes('--kill-on-exit');
-  const guarantees: Guarantee[] = ['dev', 'new-session'];
+  // keyring: the exec guard; tree-kill: the exec guard reaps every process the command
+  // leaves, on its end, a timeout, or polythene's death (it is their subreaper).
+  const guarantees: Guarantee[] = ['dev', 'new-session', 'tree-kill', 'keyring'];
   const lost: Partial<Record<Guarantee, string>> = {
     network: 'proot cannot create namespaces: the command shares the host network',
     pid: 'proot cannot create namespaces: the command sees (and may signal) host processes of the same user',
@@ -51,21 +60,14 @@ export async function probeProot(context: ProbeContext): Promise<ProbeResult> {
     uts: 'proot cannot create namespaces: the command shares the host hostname',
     proc: context.isRoot
       ? "proot binds the host's /proc (it cannot mount a fresh one): host processes are visible, and a root command can change the host kernel's settings through /proc/sys"
-      : "proot binds the host's /proc (it cannot mount a fresh one): host processes are visible",
+      : "proot binds the host's /proc (it cannot mount a fresh one): host processes, and the environment of every process of the same user, are visible",
+    filesystem: PROOT_FILESYSTEM_REASON,
   };
   if (setprivPath !== '') guarantees.push('capabilities');
   else
     lost.capabilities =
       "setpriv (util-linux) not found: the command keeps the caller's capabilities and may gain privileges";
-  if (setprivPath !== '' && hasKillOnExit) guarantees.push('tree-kill');
-  else {
-    lost['tree-kill'] = hasKillOnExit
-      ? 'setpriv (util-linux) not found: if polythene is killed with SIGKILL, proot and the command survive'
-      : `proot ${version ?? ''} has no --kill-on-exit: if polythene is killed with SIGKILL, processes the command started survive (exits, timeouts and signals still kill its whole process group)`.replace(
-          '  ',
-          ' ',
-        );
-  }
+  guarantees.sort((a, b) => ALL_GUARANTEES.indexOf(a) - ALL_GUARANTEES.indexOf(b));
   const details: ProotDetails = { prootPath, setprivPath, hasKillOnExit };
   return {
     available: true,

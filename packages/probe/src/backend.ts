@@ -27,7 +27,14 @@ export type Guarantee =
   /** The command runs in a new session: no TIOCSTI into the caller's terminal. */
   | 'new-session'
   /** The command's whole process tree dies with it and with polythene. */
-  | 'tree-kill';
+  | 'tree-kill'
+  /**
+   * Filesystem confinement against a hostile command: no system call reaches a host path
+   * outside the rootfs and its binds (proot's path translation does not hold against one).
+   */
+  | 'filesystem'
+  /** No key of the caller's session or user keyring is readable (fresh session keyring). */
+  | 'keyring';
 
 /** Every guarantee, in the order tables print them. */
 export const ALL_GUARANTEES: readonly Guarantee[] = [
@@ -40,6 +47,8 @@ export const ALL_GUARANTEES: readonly Guarantee[] = [
   'capabilities',
   'new-session',
   'tree-kill',
+  'filesystem',
+  'keyring',
 ];
 
 /** What a probe is told about the host. */

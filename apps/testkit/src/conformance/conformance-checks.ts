@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AvailableProbe, Backend, Guarantee, RunResult, RunSpec } from '@polythene/probe';
 import { HOSTILE_IMAGE_CHECKS } from './hostile-image-checks.ts';
+import { ESCAPE_CHECKS } from './escape-checks.ts';
 import { OVERLAY_CHECKS } from './overlay-checks.ts';
 
 /** What every conformance check gets: the backend, its probe here, and a rootfs to run in. */
@@ -621,6 +622,7 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
   },
   ...OVERLAY_CHECKS,
   ...HOSTILE_IMAGE_CHECKS,
+  ...ESCAPE_CHECKS,
 ];
 
 /** A check's outcome outside vitest (see {@link runConformanceChecks}). */

@@ -1,7 +1,8 @@
 import { closeSync, openSync } from 'node:fs';
-import { PolytheneError } from '@polythene/errors';
+import { isPolytheneError, PolytheneError } from '@polythene/errors';
 import type { RunResult, RunSpec } from '../backend.ts';
 import { createBoundedCapture } from './bounded-capture.ts';
+import { type ExecGuardOptions, wrapWithExecGuard } from './exec-guard.ts';
 import {
   isProcessAlive,
   killProcessGroupExcept,
@@ -92,6 +93,14 @@ export interface SuperviseOptions {
    * stderr is then a pipe, not the terminal.
    */
   readonly backendNoticePrefixes?: readonly string[];
+  /**
+   * What the exec guard, which every backend process is started through, does beyond closing
+   * inherited fds and shutting the caller's keyrings away (see `wrapWithExecGuard`). With
+   * `reapTree` the guard is the backend process the supervisor sees: the command is its
+   * grandchild, and killing the tree is asking the guard (SIGTERM), which kills every
+   * process below it, those that left the process group included.
+   */
+  readonly guard?: ExecGuardOptions;
 }
 
 /** Captured output is capped at this many bytes per stream when `maxOutputBytes` is unset. */
@@ -105,6 +114,8 @@ const leftoverPollMs = 50;
 // A backend with no child for this long has either not started one or lost it (see below).
 const noChildTimeoutMs = 500;
 const streamDrainTimeoutMs = 2_000;
+// A reaping guard asked to kill the tree gets this long before the supervisor kills it all.
+const guardKillTimeoutMs = 2_000;
 const maxNoticeLineLength = 4096;
 const maxNoticesLength = 64 * 1024;
 
@@ -179,14 +190,28 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let exitedAt = 0;
 
-    const findCommandPid = (pid: number): number | undefined =>
-      options.findCommandPid ? options.findCommandPid(pid) : listChildPids(pid)[0];
+    const isGuardReaping = options.guard?.reapTree === true;
+    const findCommandPid = (pid: number): number | undefined => {
+      if (options.findCommandPid) return options.findCommandPid(pid);
+      // A reaping guard's first child is the backend; the command is the backend's.
+      const backendPid = isGuardReaping ? listChildPids(pid)[0] : pid;
+      return backendPid === undefined ? undefined : listChildPids(backendPid)[0];
+    };
+    let guardKillTimer: NodeJS.Timeout | undefined;
     const killAll = (): void => {
       const pid = child?.pid;
       if (pid === undefined || isEnded) return;
       killedBySupervisor = true;
       if (options.killTree) options.killTree(pid);
-      killProcessTree(pid);
+      if (!isGuardReaping) {
+        killProcessTree(pid);
+        return;
+      }
+      // SIGKILLing the guard first would re-parent what left the process group to init, out
+      // of reach: the guard kills its tree itself, and only a guard that hangs is killed here.
+      sendSignal(pid, 'SIGTERM');
+      guardKillTimer ??= setTimeout(() => killProcessTree(pid), guardKillTimeoutMs);
+      guardKillTimer.unref();
     };
     const deliver = (signal: NodeJS.Signals, attempt: number): void => {
       const pid = child?.pid;
@@ -225,6 +250,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       clearTimeout(timeoutTimer);
       clearTimeout(leftoverTimer);
       clearTimeout(drainTimer);
+      clearTimeout(guardKillTimer);
     };
 
     // Spawned only now, with the forwarding handlers in place: a signal that arrives as soon
@@ -233,15 +259,22 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     try {
       // Own session and process group: terminal signals reach polythene only, which forwards
       // them to the command; the group lets the tree be killed; no TIOCSTI into our terminal.
+      const guarded = wrapWithExecGuard(
+        options.file,
+        options.args,
+        options.extraStdio?.length ?? 0,
+        options.guard,
+      );
       child = spawnBackendProcess({
-        file: options.file,
-        args: options.args,
+        file: guarded.file,
+        args: guarded.args,
         env: options.env,
         stdio,
       });
     } catch (error) {
       cleanUp();
-      reject(setupFailed(options, error));
+      // A missing exec guard says itself which guarantee it costs.
+      reject(isPolytheneError(error) ? error : setupFailed(options, error));
       return;
     } finally {
       // The child has its own copy now (or never started).

@@ -1,0 +1,138 @@
+/**
+ * The C source of the escape probe: a hostile command's toolbox, compiled static at test
+ * set-up (see `buildEscapeProbe`) and copied into the rootfs. Modes:
+ *
+ * - `fds`: prints each open descriptor above 2 as `fd N -> target`;
+ * - `add-key DESC PAYLOAD` (on the host): puts a `user` key in the caller's session and user
+ *   keyrings (expiring after 10 minutes);
+ * - `keys DESC`: looks for that key in the session, user and user-session keyrings and through
+ *   request_key, printing `found WHERE PAYLOAD` for each hit;
+ * - `syscalls PATH`: calls, directly through syscall(2), each path-taking system call a
+ *   tracing sandbox might not translate on PATH (a file that exists only on the host),
+ *   printing `reached NAME` when one saw it, then `control stat ERRNO` for plain stat;
+ * - `unsafe-calls`: prints `available NAME` for each of io_uring_setup, pidfd_getfd and
+ *   process_vm_readv that works (they bypass a tracer's translation or reach other processes).
+ */
+export const ESCAPE_PROBE_SOURCE: string = String.raw`
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+enum { NR_add_key = 248, NR_request_key = 249, NR_keyctl = 250, NR_statx = 332,
+       NR_name_to_handle_at = 303, NR_process_vm_readv = 310 };
+#elif defined(__aarch64__)
+enum { NR_add_key = 217, NR_request_key = 218, NR_keyctl = 219, NR_statx = 291,
+       NR_name_to_handle_at = 264, NR_process_vm_readv = 270 };
+#else
+#error unsupported architecture
+#endif
+enum { NR_openat2 = 437, NR_faccessat2 = 439, NR_open_tree = 428, NR_fchmodat2 = 452,
+       NR_io_uring_setup = 425, NR_pidfd_open = 434, NR_pidfd_getfd = 438 };
+
+static void report(const char *name, long result) {
+  if (result >= 0) printf("reached %s\n", name);
+  else printf("blocked %s %d\n", name, errno);
+}
+
+static int list_fds(void) {
+  DIR *dir = opendir("/proc/self/fd");
+  if (!dir) { perror("opendir /proc/self/fd"); return 1; }
+  struct dirent *entry;
+  char path[64], target[512];
+  while ((entry = readdir(dir))) {
+    int fd = atoi(entry->d_name);
+    if (entry->d_name[0] == '.' || fd <= 2 || fd == dirfd(dir)) continue;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n < 0 ? 0 : n] = 0;
+    printf("fd %d -> %s\n", fd, target);
+  }
+  closedir(dir);
+  return 0;
+}
+
+static int add_key(const char *desc, const char *payload) {
+  int rings[] = {-3 /* session */, -4 /* user */};
+  for (int i = 0; i < 2; i++) {
+    long key = syscall(NR_add_key, "user", desc, payload, strlen(payload), rings[i]);
+    if (key < 0) { perror("add_key"); return 1; }
+    syscall(NR_keyctl, 15 /* KEYCTL_SET_TIMEOUT */, key, 600);
+  }
+  return 0;
+}
+
+static int find_keys(const char *desc) {
+  struct { int id; const char *name; } rings[] = {{-3, "session"}, {-4, "user"}, {-5, "user-session"}};
+  char payload[256];
+  for (int i = 0; i < 3; i++) {
+    long key = syscall(NR_keyctl, 10 /* KEYCTL_SEARCH */, rings[i].id, "user", desc, 0);
+    if (key < 0) { printf("none %s %d\n", rings[i].name, errno); continue; }
+    long n = syscall(NR_keyctl, 11 /* KEYCTL_READ */, key, payload, sizeof payload - 1);
+    payload[n < 0 ? 0 : n] = 0;
+    printf("found %s %s\n", rings[i].name, payload);
+  }
+  long key = syscall(NR_request_key, "user", desc, NULL, 0);
+  if (key >= 0) {
+    long n = syscall(NR_keyctl, 11, key, payload, sizeof payload - 1);
+    payload[n < 0 ? 0 : n] = 0;
+    printf("found request_key %s\n", payload);
+  } else {
+    printf("none request_key %d\n", errno);
+  }
+  return 0;
+}
+
+static int try_syscalls(const char *path) {
+  struct { uint64_t flags, mode, resolve; } how = {O_RDONLY, 0, 0};
+  report("openat2", syscall(NR_openat2, AT_FDCWD, path, &how, sizeof how));
+  char statx_buffer[512];
+  report("statx", syscall(NR_statx, AT_FDCWD, path, 0, 0x7ff, statx_buffer));
+  report("faccessat2", syscall(NR_faccessat2, AT_FDCWD, path, F_OK, 0));
+  struct { unsigned bytes; int type; unsigned char data[128]; } handle = {128, 0, {0}};
+  int mount_id;
+  long named = syscall(NR_name_to_handle_at, AT_FDCWD, path, &handle, &mount_id, 0);
+  /* EOPNOTSUPP: the path was found, on a filesystem without handles (it reached it). */
+  report("name_to_handle_at", named >= 0 || errno == EOPNOTSUPP ? 0 : -1);
+  report("open_tree", syscall(NR_open_tree, AT_FDCWD, path, 01000000 /* OPEN_TREE_CLOEXEC */));
+  report("fchmodat2", syscall(NR_fchmodat2, AT_FDCWD, path, 0644, 0));
+  struct stat st;
+  long control = syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0);
+  printf("control stat %d\n", control >= 0 ? 0 : errno);
+  return 0;
+}
+
+static int unsafe_calls(void) {
+  char params[120];
+  memset(params, 0, sizeof params);
+  if (syscall(NR_io_uring_setup, 1, params) >= 0) printf("available io_uring_setup\n");
+  long self = syscall(NR_pidfd_open, getpid(), 0);
+  if (self >= 0 && syscall(NR_pidfd_getfd, self, 1, 0) >= 0) printf("available pidfd_getfd\n");
+  char source[8] = "secret", target[8];
+  struct iovec local = {target, sizeof target}, remote = {source, sizeof source};
+  if (syscall(NR_process_vm_readv, getpid(), &local, 1, &remote, 1, 0) >= 0)
+    printf("available process_vm_readv\n");
+  printf("done\n");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc >= 2 && !strcmp(argv[1], "fds")) return list_fds();
+  if (argc >= 4 && !strcmp(argv[1], "add-key")) return add_key(argv[2], argv[3]);
+  if (argc >= 3 && !strcmp(argv[1], "keys")) return find_keys(argv[2]);
+  if (argc >= 3 && !strcmp(argv[1], "syscalls")) return try_syscalls(argv[2]);
+  if (argc >= 2 && !strcmp(argv[1], "unsafe-calls")) return unsafe_calls();
+  fprintf(stderr, "usage: escape-probe fds | add-key DESC PAYLOAD | keys DESC | syscalls PATH | unsafe-calls\n");
+  return 2;
+}
+`;
