@@ -6,8 +6,8 @@ import {
   checkRunSpec,
   decodeExitCode,
   getSignalNumber,
-  resolveBindTargets,
   listChildPids,
+  resolveBindTargets,
   superviseProcess,
 } from '@polythene/probe';
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';

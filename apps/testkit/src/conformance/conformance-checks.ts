@@ -10,8 +10,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AvailableProbe, Backend, Guarantee, RunResult, RunSpec } from '@polythene/probe';
-import { HOSTILE_IMAGE_CHECKS } from './hostile-image-checks.ts';
 import { ESCAPE_CHECKS } from './escape-checks.ts';
+import { HOSTILE_IMAGE_CHECKS } from './hostile-image-checks.ts';
 import { OVERLAY_CHECKS } from './overlay-checks.ts';
 
 /** What every conformance check gets: the backend, its probe here, and a rootfs to run in. */
