@@ -204,7 +204,7 @@ export interface RunResult {
 /**
  * A way to run commands in a root filesystem. `run` throws a `PolytheneError` with code
  * `POLYTHENE_SETUP_FAILED` when the sandbox could not be set up and the command never started;
- * the selection logic may then fall back to the next backend.
+ * that is the run's answer (exit 125): no weaker backend is tried because of it.
  */
 export interface Backend {
   /** Unique name, as accepted by `--isolation`. */

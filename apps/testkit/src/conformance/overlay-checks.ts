@@ -217,8 +217,8 @@ export const OVERLAY_CHECKS: readonly ConformanceCheck[] = [
 ];
 
 /**
- * A backend without overlay roots must refuse an overlay spec as a set-up failure (so the
- * caller falls back), never run the command on the bare lower layer instead.
+ * A backend without overlay roots must refuse an overlay spec as a set-up failure (the run
+ * ends with exit 125), never run the command on the bare lower layer instead.
  */
 async function verifyOverlayRefused(context: ConformanceContext): Promise<void> {
   const test = createTestLayers(context);

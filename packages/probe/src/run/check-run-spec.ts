@@ -8,7 +8,7 @@ import { locateInRootfs } from './locate-in-rootfs.ts';
  * Checks what a backend would otherwise fail on half-way through its set-up: the rootfs is a
  * directory, the working directory exists in it, bind sources exist on the host and targets
  * are absolute. Throws `POLYTHENE_SETUP_FAILED` naming the bad path, so the command never
- * starts in a half-built sandbox (and the selection logic may try the next backend).
+ * starts in a half-built sandbox (the run then ends with exit 125).
  */
 export function checkRunSpec(spec: RunSpec, backend: string): void {
   const fail = (message: string): never => {
