@@ -17,7 +17,18 @@ describe('describeBackends', () => {
       createFakeBackend(
         'proot',
         availableProbe(
-          ['proc', 'dev', 'tree-kill', 'pid', 'ipc', 'uts', 'capabilities', 'new-session'],
+          [
+            'proc',
+            'dev',
+            'tree-kill',
+            'pid',
+            'ipc',
+            'uts',
+            'capabilities',
+            'new-session',
+            'filesystem',
+            'keyring',
+          ],
           {
             network: 'proot cannot cut the network',
           },

@@ -17,6 +17,8 @@ describe('findLostGuarantees', () => {
       { guarantee: 'uts', reason: 'not enforced by this backend' },
       { guarantee: 'capabilities', reason: 'not enforced by this backend' },
       { guarantee: 'new-session', reason: 'not enforced by this backend' },
+      { guarantee: 'filesystem', reason: 'not enforced by this backend' },
+      { guarantee: 'keyring', reason: 'not enforced by this backend' },
     ]);
   });
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { hasErrorCode } from '@polythene/errors';
 import { createBusyboxRootfs } from '@polythene/test-images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AvailableProbe, Backend, RunSpec } from '../src/backend.ts';
+import { ALL_GUARANTEES, type AvailableProbe, type Backend, type RunSpec } from '../src/backend.ts';
 import { createRegistry } from '../src/backend-registry.ts';
 import { createProbeContext } from '../src/create-probe-context.ts';
 import { checkIsolationPolicy } from '../src/isolation-policy.ts';
@@ -60,10 +60,12 @@ describe.skipIf(!hasBwrap)('the documented example backend (bwrap missing on thi
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('loads through loadBackendModule and probes available with every guarantee', () => {
+  it('loads through loadBackendModule and probes available with every guarantee but keyring', () => {
     expect(backend.name).toBe('example-bwrap');
     expect(probe.version).toMatch(/^\d+\.\d+/);
-    expect(checkIsolationPolicy(probe, { strict: true })).toBeUndefined();
+    const required = ALL_GUARANTEES.filter((guarantee) => guarantee !== 'keyring');
+    expect(checkIsolationPolicy(probe, { strict: true, required })).toBeUndefined();
+    expect(probe.lost.keyring).toMatch(/session keyring/);
   });
 
   it('runs a command in the busybox rootfs with only the given env, cwd and ids', async () => {

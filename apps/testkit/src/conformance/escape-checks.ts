@@ -161,6 +161,22 @@ export const ESCAPE_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   {
+    name: "cannot take polythene's descriptors or read its memory through system calls",
+    run: async (context) => {
+      const probe = installEscapeProbe(context);
+      for (const id of [0, 1000]) {
+        // This process stands in for polythene. Where the command shares its pid namespace
+        // and user (proot), only the guard's filter stands in the way.
+        const result = await runInSandbox(context, [probe, 'peek', String(process.pid)], {
+          uid: id,
+          gid: id,
+        });
+        assert.equal(result.exitCode, 0, result.err);
+        assert.doesNotMatch(result.out, /^reached /m, `uid ${id}: ${result.out}`);
+      }
+    },
+  },
+  {
     name: 'returns when the command ends, killing the daemons it left (new sessions too)',
     run: async (context) => {
       const marker = createMarker();

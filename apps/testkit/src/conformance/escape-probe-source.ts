@@ -11,7 +11,10 @@
  *   tracing sandbox might not translate on PATH (a file that exists only on the host),
  *   printing `reached NAME` when one saw it, then `control stat ERRNO` for plain stat;
  * - `unsafe-calls`: prints `available NAME` for each of io_uring_setup, pidfd_getfd and
- *   process_vm_readv that works (they bypass a tracer's translation or reach other processes).
+ *   process_vm_readv that works (they bypass a tracer's translation or reach other processes);
+ * - `peek PID`: tries to take descriptor 0 of process PID (pidfd_getfd) and to read its memory
+ *   (process_vm_readv at a bogus address: EFAULT means the kernel allowed it), printing
+ *   `reached NAME` for each the kernel let through.
  */
 export const ESCAPE_PROBE_SOURCE: string = String.raw`
 #define _GNU_SOURCE
@@ -125,6 +128,23 @@ static int unsafe_calls(void) {
   return 0;
 }
 
+static int peek(int pid) {
+  long pidfd = syscall(NR_pidfd_open, pid, 0);
+  if (pidfd >= 0) {
+    long fd = syscall(NR_pidfd_getfd, pidfd, 0, 0);
+    if (fd >= 0) printf("reached pidfd_getfd\n");
+    else printf("blocked pidfd_getfd %d\n", errno);
+  } else {
+    printf("blocked pidfd_open %d\n", errno);
+  }
+  char target[8];
+  struct iovec local = {target, sizeof target}, remote = {(void *)8, sizeof target};
+  long n = syscall(NR_process_vm_readv, pid, &local, 1, &remote, 1, 0);
+  if (n >= 0 || errno == EFAULT) printf("reached process_vm_readv\n");
+  else printf("blocked process_vm_readv %d\n", errno);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc >= 2 && !strcmp(argv[1], "fds")) return list_fds();
@@ -132,6 +152,7 @@ int main(int argc, char **argv) {
   if (argc >= 3 && !strcmp(argv[1], "keys")) return find_keys(argv[2]);
   if (argc >= 3 && !strcmp(argv[1], "syscalls")) return try_syscalls(argv[2]);
   if (argc >= 2 && !strcmp(argv[1], "unsafe-calls")) return unsafe_calls();
+  if (argc >= 3 && !strcmp(argv[1], "peek")) return peek(atoi(argv[2]));
   fprintf(stderr, "usage: escape-probe fds | add-key DESC PAYLOAD | keys DESC | syscalls PATH | unsafe-calls\n");
   return 2;
 }

@@ -1,4 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
 import type { RunResult, RunSpec } from '../backend.ts';
 import { createBoundedCapture } from './bounded-capture.ts';
@@ -259,6 +259,8 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     try {
       // Own session and process group: terminal signals reach polythene only, which forwards
       // them to the command; the group lets the tree be killed; no TIOCSTI into our terminal.
+      // The guard would start a missing binary only to fail with 125: refuse it here instead.
+      accessSync(options.file, constants.X_OK);
       const guarded = wrapWithExecGuard(
         options.file,
         options.args,

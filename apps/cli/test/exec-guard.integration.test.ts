@@ -1,0 +1,172 @@
+import {
+  ensureTestImages,
+  ensureTestImagesAs,
+  ensureTestUser,
+  runAsTestUser,
+} from '@polythene/test-images';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freshStorePath,
+  POLYTHENE_BIN,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+} from './run-polythene.ts';
+
+// A caller (a shell, a test harness) that holds a host directory open without close-on-exec,
+// as `exec 7</etc` does, then runs polythene: the command must not receive fd 7, through
+// which it could read and write host files (/proc/self/fd/7/…).
+const holdingEtc = ['/bin/sh', '-c', 'exec 7</etc; exec "$@"', 'hold-fd'];
+// What the command sees of /proc/self/fd: ls's own directory fd aside, only 0, 1 and 2.
+const listFds = ['--', '/bin/sh', '-c', 'ls /proc/self/fd; ls /proc/self/fd/7/hostname 2>&1'];
+
+let store: string;
+let id: string;
+
+beforeAll(async () => {
+  const images = await ensureTestImages();
+  store = await freshStorePath();
+  const run = await runPolythene(['pull', images.busybox, '--store', store, '--quiet']);
+  expect(run.exitCode, run.stderr).toBe(0);
+  id = run.stdout.trim();
+});
+
+describe('as root', () => {
+  for (const backend of ['bwrap', 'proot', 'chroot']) {
+    it(`${backend}: the command receives no descriptor its caller inherited`, async () => {
+      const run = await execa(
+        holdingEtc[0] as string,
+        [
+          ...holdingEtc.slice(1),
+          process.execPath,
+          POLYTHENE_BIN,
+          'exec',
+          id,
+          '--store',
+          store,
+          '--isolation',
+          backend,
+          ...listFds,
+        ],
+        { reject: false },
+      );
+      expect(run.stdout.split('\n').filter((line) => /^\d+$/.test(line))).toEqual([
+        '0',
+        '1',
+        '2',
+        '3',
+      ]);
+      expect(run.stdout).toMatch(/No such file or directory/);
+    });
+  }
+
+  it('proot reports filesystem confinement lost: a warning on every run, --strict refuses', async () => {
+    const backends = await runPolythene(['backends', '--json']);
+    const proot = (
+      JSON.parse(backends.stdout) as {
+        name: string;
+        lost?: { guarantee: string; reason: string }[];
+      }[]
+    ).find((entry) => entry.name === 'proot');
+    expect(proot?.lost?.find((entry) => entry.guarantee === 'filesystem')?.reason).toMatch(
+      /use bwrap or chroot for untrusted code/,
+    );
+    const warned = await runPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--isolation',
+      'proot',
+      '--',
+      'true',
+    ]);
+    expect(warned.exitCode).toBe(0);
+    expect(warned.stderr).toMatch(/warning: proot runs without .*filesystem/);
+    const strict = await runPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--isolation',
+      'proot',
+      '--strict',
+      '--',
+      'true',
+    ]);
+    expect(strict.exitCode).toBe(125);
+    expect(strict.stderr).toMatch(/filesystem/);
+  });
+
+  it('proot: exec returns when the command ends, not when a daemon it left does', async () => {
+    const started = Date.now();
+    const run = await runPolythene(
+      [
+        'exec',
+        id,
+        '--store',
+        store,
+        '--isolation',
+        'proot',
+        '--timeout',
+        '60',
+        '--',
+        '/bin/sh',
+        '-c',
+        'setsid sleep 877123 </dev/null >/dev/null 2>&1 & echo started',
+      ],
+      { timeoutMs: 90_000 },
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe('started\n');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const left = await execa('pgrep', ['-f', '^sleep 877123$'], { reject: false });
+    expect(left.stdout).toBe('');
+  });
+});
+
+describe('as an unprivileged user', () => {
+  let userStore: string;
+  let userId: string;
+
+  beforeAll(async () => {
+    const user = await ensureTestUser();
+    const images = await ensureTestImagesAs(user);
+    userStore = removeWhenDone(`/tmp/polythene-exec-guard-${process.pid}-${Date.now()}`);
+    const run = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '--quiet']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    userId = run.stdout.trim();
+  });
+
+  afterAll(async () => {
+    if (userId) await runPolytheneAs(['rm', userId, '--store', userStore]);
+  });
+
+  for (const backend of ['bwrap', 'proot']) {
+    it(`${backend}: the command receives no descriptor its caller inherited`, async () => {
+      const run = await runAsTestUser(
+        [
+          ...holdingEtc,
+          process.execPath,
+          POLYTHENE_BIN,
+          'exec',
+          userId,
+          '--store',
+          userStore,
+          '--isolation',
+          backend,
+          ...listFds,
+        ],
+        { reject: false },
+      );
+      expect(run.stdout.split('\n').filter((line) => /^\d+$/.test(line))).toEqual([
+        '0',
+        '1',
+        '2',
+        '3',
+      ]);
+      expect(run.stdout).toMatch(/No such file or directory/);
+    });
+  }
+});
