@@ -15,11 +15,12 @@ import {
 } from './run-polythene.ts';
 
 // A caller (a shell, a test harness) that holds a host directory open without close-on-exec,
-// as `exec 7</etc` does, then runs polythene: the command must not receive fd 7, through
-// which it could read and write host files (/proc/self/fd/7/…).
-const holdingEtc = ['/bin/sh', '-c', 'exec 7</etc; exec "$@"', 'hold-fd'];
+// as bash's `exec 50</etc` does, then runs polythene: the command must not receive fd 50,
+// through which it read the host's files (`cat /proc/self/fd/50/hostname` under bwrap and
+// chroot). Node itself reuses low fds at start-up, so a high one shows the leak.
+const holdingEtc = ['/bin/bash', '-c', 'exec 50</etc; exec "$@"', 'hold-fd'];
 // What the command sees of /proc/self/fd: ls's own directory fd aside, only 0, 1 and 2.
-const listFds = ['--', '/bin/sh', '-c', 'ls /proc/self/fd; ls /proc/self/fd/7/hostname 2>&1'];
+const listFds = ['--', '/bin/sh', '-c', 'ls /proc/self/fd; cat /proc/self/fd/50/hostname 2>&1'];
 
 let store: string;
 let id: string;

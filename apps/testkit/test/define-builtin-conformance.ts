@@ -12,8 +12,9 @@ import { defineScriptedConformanceSuite } from '../src/conformance/define-script
 import { defineSigkillCheck } from '../src/conformance/define-sigkill-check.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
-// Runs the rest of its argv with fd 7 open on /etc, not close-on-exec, as a caller may.
-const holdingHostDirectory = ['/bin/sh', '-c', 'exec 7</etc; exec "$@"', 'hold-fd'];
+// Runs the rest of its argv with fd 50 open on /etc, not close-on-exec, as a caller may (Node
+// reuses low fds as it starts: a high one is what reaches its children).
+const holdingHostDirectory = ['/bin/bash', '-c', 'exec 50</etc; exec "$@"', 'hold-fd'];
 const tsxBin = join(repoRoot, 'node_modules/.bin/tsx');
 
 /** How one built-in backend is checked. */
@@ -65,7 +66,7 @@ export function defineBuiltinConformance(options: BuiltinConformanceOptions): vo
           expect: { guarantees: options.guarantees, canOverlay: options.canOverlay },
         });
         // The caller holds a host directory open without close-on-exec (a shell's
-        // `exec 7</etc`): the command must not receive it.
+        // `exec 50</etc`): the command must not receive it.
         defineScriptedConformanceSuite({
           title: 'from a caller holding an open host directory',
           backendModule,

@@ -272,8 +272,44 @@ static void exit_as(int status) {
   exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
 }
 
-/* The command: the backend's first living child, or -1 while there is none. */
-static pid_t find_command(void) {
+/* The parent and state of `pid` from its stat file; 0 when it is gone. */
+static int read_stat(pid_t pid, int *ppid, char *state) {
+  char path[64], text[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t length = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (length <= 0) return 0;
+  text[length] = '\0';
+  char *close_paren = strrchr(text, ')');
+  return close_paren != NULL && sscanf(close_paren + 1, " %c %d", state, ppid) == 2;
+}
+
+/* The command: the backend's first living child, or -1 while there is none. Pids are handed
+ * out in order, so the few after the backend's are looked at first; the whole of /proc (a
+ * read of every process's stat) only when `full`. */
+static pid_t find_command(int full) {
+  /* The last pid handed out bounds the look (pid wrap aside: then the scan finds it). */
+  pid_t last = backend + 32;
+  char text[32];
+  int fd = open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t length = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (length > 0) {
+      text[length] = '\0';
+      pid_t value = (pid_t)atoi(text);
+      if (value >= backend && value < last) last = value;
+    }
+  }
+  for (pid_t pid = backend + 1; pid <= last; pid++) {
+    int ppid;
+    char state;
+    if (read_stat(pid, &ppid, &state) && ppid == backend && state != 'Z' && state != 'X')
+      return pid;
+  }
+  if (!full) return -1;
   pid_t pids[8];
   int count = list_children(backend, pids, 8);
   pid_t lowest = -1;
@@ -290,6 +326,12 @@ static int has_other_children(void) {
   return 0;
 }
 
+/* True when this process has no child left at all (no /proc scan needed to know). */
+static int has_no_children(void) {
+  int status;
+  return waitpid(-1, &status, WNOHANG | __WALL) < 0 && errno == ECHILD;
+}
+
 static int is_gone(pid_t pid) {
   char path[64], text[512];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -301,6 +343,22 @@ static int is_gone(pid_t pid) {
   text[length] = '\0';
   char *close_paren = strrchr(text, ')');
   return close_paren == NULL || close_paren[2] == 'Z' || close_paren[2] == 'X';
+}
+
+/* The backend has exited: kill what is left (usually nothing: no scan then), exit as it did. */
+static void finish(void) {
+  if (!has_no_children()) kill_children_except(-1);
+  exit_as(backend_status);
+}
+
+/* The command has ended. The backend normally exits right after it; only when it is still
+ * there a moment later do leftovers hold it, and only then is /proc scanned for them. */
+static void kill_leftovers(int signals) {
+  struct pollfd fd = {signals, POLLIN, 0};
+  poll(&fd, 1, 20);
+  reap();
+  if (backend_status != -1) finish();
+  kill_children_except(backend);
 }
 
 static void run_reaping(char **argv) {
@@ -333,17 +391,19 @@ static void run_reaping(char **argv) {
   int command_fd = -1;
   int has_command_ended = 0;
   int wait_ms = 1;
-  for (;;) {
+  for (int round = 0;; round++) {
     if (!has_command_ended && command < 0) {
-      command = find_command();
+      /* Most commands end (and proot with them) before a full scan would be worth it. */
+      int full = wait_ms >= 32 && round % 2 == 0;
+      command = find_command(full);
       if (command > 0) {
         command_fd = (int)syscall(SYS_pidfd_open, command, 0);
         if (command_fd < 0 && errno == ESRCH) has_command_ended = 1;
-      } else if (has_other_children()) {
+      } else if (full && has_other_children()) {
         /* No command under the backend, yet processes re-parented here: it has ended. */
         has_command_ended = 1;
       }
-      if (has_command_ended) kill_children_except(backend);
+      if (has_command_ended) kill_leftovers(signals);
     }
     struct pollfd fds[2] = {{signals, POLLIN, 0}, {command_fd, POLLIN, 0}};
     int timeout = -1;
@@ -360,7 +420,7 @@ static void run_reaping(char **argv) {
       has_command_ended = 1;
       if (command_fd >= 0) close(command_fd);
       command_fd = -1;
-      kill_children_except(backend);
+      kill_leftovers(signals);
     }
     struct signalfd_siginfo info;
     while (read(signals, &info, sizeof info) == (ssize_t)sizeof info) {
@@ -370,10 +430,7 @@ static void run_reaping(char **argv) {
       exit(128 + SIGKILL);
     }
     reap();
-    if (backend_status != -1) {
-      kill_children_except(-1);
-      exit_as(backend_status);
-    }
+    if (backend_status != -1) finish();
   }
 }
 

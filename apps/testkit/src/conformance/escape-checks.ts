@@ -61,7 +61,7 @@ const closeOnExecFlag = 0o2000000;
 
 /**
  * The descriptors above 2 this process holds without close-on-exec: what it inherited from
- * its caller (a shell's `exec 7</etc`, a test harness's pipe), which a child would inherit too.
+ * its caller (bash's `exec 50</etc`, a test harness's pipe), which a child would inherit too.
  */
 export function listInheritedFds(): number[] {
   const fds: number[] = [];
@@ -90,7 +90,7 @@ export const ESCAPE_CHECKS: readonly ConformanceCheck[] = [
     name: 'hands the command no descriptor its caller inherited (an open host directory)',
     notApplicableReason: () =>
       listInheritedFds().length === 0
-        ? 'this process holds no inherited descriptor; run the suite from a caller that does (e.g. a shell after `exec 7</etc`) to check it'
+        ? 'this process holds no inherited descriptor; run the suite from a caller that does (e.g. bash after `exec 50</etc`) to check it'
         : undefined,
     run: async (context) => {
       const inherited = listInheritedFds();
