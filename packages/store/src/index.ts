@@ -1,3 +1,4 @@
+export { assertStoreOwned } from './assert-store-owned.ts';
 export { checkStorePermissions } from './check-store-permissions.ts';
 export type { DiffLayersOptions, TreeDiff } from './diff-layers.ts';
 export { diffLayers } from './diff-layers.ts';
@@ -32,6 +33,6 @@ export type { ResolveInRootfsOptions } from './resolve-in-rootfs.ts';
 export { resolveInRootfs } from './resolve-in-rootfs.ts';
 export type { ScratchCopy, ScratchLayer } from './scratch-layer.ts';
 export type { ResolveStoreDirOptions } from './store-dir.ts';
-export { DEFAULT_STORE_DIR, resolveStoreDir } from './store-dir.ts';
+export { DEFAULT_STORE_DIR, defaultStoreDir, resolveStoreDir } from './store-dir.ts';
 export { withFileLock } from './with-file-lock.ts';
 export { writeFileInLayers } from './write-file-in-layers.ts';
