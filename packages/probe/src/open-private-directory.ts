@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, mkdirSync, openSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, type Stats } from 'node:fs';
 
 // Linux's O_PATH (same value on x86_64, arm64, riscv64); Node does not export it.
 const O_PATH = 0o10000000;
@@ -27,14 +27,18 @@ export type PrivateDirectory =
 
 /**
  * Opens the directory `path` (absolute) for private files such as caches, when only user
- * `uid` and root could have put anything there or could change it: walking from `/` one
- * directory at a time (each opened `O_NOFOLLOW` below the previous descriptor, through
- * `/proc/self/fd`, so nothing can be swapped in between), no component may be a symlink,
- * every directory above must be owned by root or `uid` and, when others can write it,
- * sticky (like `/tmp`), and the directory itself must be owned by `uid` and writable by no
+ * `uid` and root could have put anything there or could change it: no component may be a
+ * symlink, every directory above must be owned by root or `uid` and, when others can write
+ * it, sticky (like `/tmp`), and the directory itself must be owned by `uid` and writable by no
  * one else. Root running with a `HOME` or `XDG_CACHE_HOME` another user owns (sudo -E) is
- * refused, so it neither reads nor writes nor deletes there. Address files in it as
- * `/proc/self/fd/<fd>/<name>` with `O_NOFOLLOW`.
+ * refused, so it neither reads nor writes nor deletes there.
+ *
+ * Checked top-down with `lstat` (five `lstat`s cost a fifth of five `open`s, and this runs on
+ * every exec): once a directory is known to be changeable only by root and `uid`, no one else
+ * can rename or replace what is in it, so each later component is looked up where the
+ * previous check left it. The directory itself is then opened `O_NOFOLLOW` and must be the
+ * one checked (same device and inode). Address files in it as `/proc/self/fd/<fd>/<name>`
+ * with `O_NOFOLLOW`.
  */
 export function openPrivateDirectory(
   path: string,
@@ -43,52 +47,38 @@ export function openPrivateDirectory(
   const uid = options.uid ?? (typeof process.geteuid === 'function' ? process.geteuid() : -1);
   if (!path.startsWith('/')) return { refused: `${path} is not an absolute path` };
   const components = path.split('/').filter((component) => component.length > 0);
-  let fd: number;
-  try {
-    fd = openSync('/', DIRECTORY_FLAGS);
-  } catch (error) {
-    return { refused: `/ cannot be opened (${(error as Error).message})` };
-  }
   let current = '/';
+  let stats: Stats | undefined;
   try {
-    for (let index = 0; ; index += 1) {
-      const refused = checkDirectory(current, fstatSync(fd), uid, index === components.length);
-      if (refused !== undefined) {
-        closeSync(fd);
-        return { refused };
+    for (let index = 0; index <= components.length; index += 1) {
+      const name = components[index - 1];
+      if (name === '.' || name === '..') return { refused: `${path} is not a normal path` };
+      current = name === undefined ? '/' : `${current === '/' ? '' : current}/${name}`;
+      stats = lstatSync(current, { throwIfNoEntry: false });
+      if (stats === undefined) {
+        if (options.create !== true) return { refused: `${current} does not exist` };
+        try {
+          mkdirSync(current, { mode: 0o700 });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        stats = lstatSync(current);
       }
-      const name = components[index];
-      if (name === undefined) return { fd };
-      const next = openChild(fd, name, options.create === true);
-      current = `${current === '/' ? '' : current}/${name}`;
-      closeSync(fd);
-      if (typeof next === 'string') return { refused: `${current} ${next}` };
-      fd = next;
+      if (stats.isSymbolicLink()) return { refused: `${current} is a symbolic link` };
+      if (!stats.isDirectory()) return { refused: `${current} is not a directory` };
+      const refused = checkDirectory(current, stats, uid, index === components.length);
+      if (refused !== undefined) return { refused };
     }
+    const fd = openSync(current, DIRECTORY_FLAGS);
+    const opened = fstatSync(fd);
+    if (opened.dev !== stats?.dev || opened.ino !== stats.ino) {
+      closeSync(fd);
+      return { refused: `${current} changed while it was checked` };
+    }
+    return { fd };
   } catch (error) {
-    closeSync(fd);
     return { refused: `${current} cannot be opened (${(error as Error).message})` };
   }
-}
-
-function openChild(parentFd: number, name: string, create: boolean): number | string {
-  if (name === '.' || name === '..') return 'is not a plain directory name';
-  const childPath = `/proc/self/fd/${parentFd}/${name}`;
-  try {
-    return openSync(childPath, DIRECTORY_FLAGS);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') return 'is a symbolic link';
-    if (code === 'ENOTDIR') return 'is not a directory';
-    if (code !== 'ENOENT') throw error;
-    if (!create) return 'does not exist';
-  }
-  try {
-    mkdirSync(childPath, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  return openChild(parentFd, name, false);
 }
 
 function checkDirectory(
