@@ -14,6 +14,14 @@ export type { MaterializeLayersOptions } from './materialize-layers.ts';
 export { materializeLayers } from './materialize-layers.ts';
 export type { TreeMeasurement } from './measure-tree.ts';
 export { measureTree } from './measure-tree.ts';
+export {
+  isSwappedPathError,
+  O_PATH,
+  openBeneath,
+  openDirectoryBeneath,
+  openDirectoryNoFollow,
+  pathBeneath,
+} from './open-beneath.ts';
 export type {
   CloneEntryOptions,
   EntryLayers,
@@ -26,6 +34,7 @@ export type {
 export { openStore } from './open-store.ts';
 export { parseDuration } from './parse-duration.ts';
 export type { PendingEntry } from './pending-entry.ts';
+export { existsInLayers, readFileInLayers } from './read-file-in-layers.ts';
 export { removeTree } from './remove-tree.ts';
 export type { LayerHit, ResolveInLayersOptions } from './resolve-in-layers.ts';
 export { resolveInLayers } from './resolve-in-layers.ts';

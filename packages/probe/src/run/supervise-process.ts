@@ -151,22 +151,9 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     const limitBytes = controls.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const stdoutCapture = createBoundedCapture(limitBytes);
     const stderrCapture = createBoundedCapture(limitBytes);
-    // Passed-through stderr keeps back-pressure, as an inherited stdout has: while our own
-    // stderr's reader lags, the backend's pipe is not read, so the command blocks on a full
-    // pipe instead of polythene buffering all it writes.
-    let isStderrPaused = false;
-    const passStderr = (bytes: Buffer): void => {
-      if (process.stderr.write(bytes) || isStderrPaused) return;
-      isStderrPaused = true;
-      child?.stderr?.pause();
-      process.stderr.once('drain', () => {
-        isStderrPaused = false;
-        child?.stderr?.resume();
-      });
-    };
     const noticeFilter = isFilteringStderr
       ? createNoticeFilter(options.backendNoticePrefixes ?? [], (bytes) =>
-          isPipe ? stderrCapture.push(bytes) : passStderr(bytes),
+          isPipe ? stderrCapture.push(bytes) : process.stderr.write(bytes),
         )
       : undefined;
     let isEnded = false;
