@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathBeneath, type TreeDiff } from '@polythene/store';
 
 /**
- * Diffs the tree `after` (a full copy, made with `cp -a`, which keeps modes, owners and
+ * Diffs the tree `after` (a full copy, made by the store's copyTree, which keeps modes, owners and
  * nanosecond mtimes) against `before` (the tree it was copied from), by the quick check the
  * store uses for its manifests: type, mode, owner, group, size, mtime and link target; a
  * directory counts as modified only when its mode, owner or group changed. A deleted

@@ -96,7 +96,7 @@ export interface CloneEntryOptions {
   /**
    * `overlay`: a cheap clone (constant time whatever the size): an empty overlayfs upper
    * layer over the source; running it needs a backend that can mount overlayfs. `copy`: a
-   * full independent `directory` copy (`cp -a --reflink=auto`; an overlay source is
+   * full independent `directory` copy (a GNU tar pipe; an overlay source is
    * materialised), usable by every backend.
    */
   method: 'overlay' | 'copy';
