@@ -78,7 +78,7 @@ describe('as root', () => {
 
   it('does not let a run without CAP_SYS_ADMIN decide what an unrestricted run uses', async () => {
     const cacheHome = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-cap-cache-')));
-    const env = { ...process.env, XDG_CACHE_HOME: cacheHome };
+    const env: Record<string, string | undefined> = { ...process.env, XDG_CACHE_HOME: cacheHome };
     for (const key of Object.keys(env)) if (key.startsWith('POLYTHENE_')) delete env[key];
     const command = [process.execPath, POLYTHENE_BIN, 'exec', id, '--store', store, '--json'];
     // Under capsh the bounding set loses CAP_SYS_ADMIN: bwrap cannot make namespaces and its

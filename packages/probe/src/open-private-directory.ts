@@ -1,4 +1,12 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  type Stats,
+} from 'node:fs';
 
 // Linux's O_PATH (same value on x86_64, arm64, riscv64); Node does not export it.
 const O_PATH = 0o10000000;
