@@ -1,11 +1,10 @@
-import { constants } from 'node:fs';
-import { open, readlink } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { PolytheneError } from '@polythene/errors';
+import { dirname } from 'node:path';
+import { isPolytheneError, PolytheneError } from '@polythene/errors';
 import {
   diffLayers,
-  resolveInLayers,
+  existsInLayers,
+  readFileInLayers,
   type Store,
   type TreeDiff,
   writeFileInLayers,
@@ -120,32 +119,27 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
 
   async function readFileInBox(path: string, encoding?: BufferEncoding | null): Promise<never> {
     assertLive('readFile');
-    const hit = await resolveInLayers(view, checkPath('readFile', path));
-    if (hit === undefined) throw noSuchFile('readFile', path);
-    const handle = await open(hit.hostPath, constants.O_RDONLY | constants.O_NOFOLLOW).catch(
-      (error: unknown) => {
+    let data: Buffer | undefined;
+    try {
+      // Opened one component at a time below the layer, never through a symlink: a command
+      // in the box that swaps a directory for a symlink cannot make us read a host file.
+      data = await readFileInLayers(view, checkPath('readFile', path));
+    } catch (error) {
+      if (isPolytheneError(error)) {
         throw new PolytheneError(
           'POLYTHENE_USAGE',
-          `box.readFile(${JSON.stringify(path)}): cannot open it (${(error as Error).message}); is it a regular file?`,
+          `box.readFile(${JSON.stringify(path)}): ${error.message}`,
           { cause: error },
         );
-      },
-    );
-    try {
-      // The path was resolved before it was opened: make sure what we opened is still inside
-      // the box, in case a command in the box swapped a directory for a symlink meanwhile.
-      const opened = await readlink(`/proc/self/fd/${handle.fd}`);
-      if (!view.some((layer) => opened.startsWith(`${resolve(layer)}/`))) {
-        throw new PolytheneError(
-          'POLYTHENE_USAGE',
-          `box.readFile(${JSON.stringify(path)}): the path changed while it was read and now leads outside the box; read it again`,
-        );
       }
-      const data = await handle.readFile();
-      return (encoding === null ? data : data.toString(encoding ?? 'utf8')) as never;
-    } finally {
-      await handle.close();
+      throw new PolytheneError(
+        'POLYTHENE_USAGE',
+        `box.readFile(${JSON.stringify(path)}): cannot open it (${(error as Error).message}); is it a regular file?`,
+        { cause: error },
+      );
     }
+    if (data === undefined) throw noSuchFile('readFile', path);
+    return (encoding === null ? data : data.toString(encoding ?? 'utf8')) as never;
   }
 
   async function writeFileInBox(
@@ -159,7 +153,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
 
   async function existsInBox(path: string): Promise<boolean> {
     assertLive('exists');
-    return (await resolveInLayers(view, checkPath('exists', path))) !== undefined;
+    return existsInLayers(view, checkPath('exists', path));
   }
 
   async function dispose(): Promise<void> {

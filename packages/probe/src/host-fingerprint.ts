@@ -25,14 +25,41 @@ export function readEffectiveUid(): number {
   return typeof process.geteuid === 'function' ? process.geteuid() : -1;
 }
 
+// The lines of /proc/self/status that change what a probe finds on the same kernel: a process
+// without CAP_SYS_ADMIN (capsh --drop, setpriv --bounding-set), under no_new_privs or a
+// seccomp filter may be refused namespaces, mounts or chroot that an unrestricted one gets.
+const restrictionFields = ['CapEff', 'CapBnd', 'NoNewPrivs', 'Seccomp'];
+
 /**
- * The host facts every probe result depends on: effective uid, kernel release and the user
- * namespace knobs. A few `readFile`s of `/proc`, no process spawns (and not `os.release()`:
- * loading node:os would cost every exec 0.2 ms).
+ * This process's restrictions, from one read of `/proc/self/status`: effective and bounding
+ * capabilities, NoNewPrivs and the seccomp mode (`-` for a field the kernel lacks).
+ */
+export function readProcessRestrictions(): string[] {
+  let status: string;
+  try {
+    status = readFileSync('/proc/self/status', 'latin1');
+  } catch {
+    return restrictionFields.map(() => '-');
+  }
+  return restrictionFields.map((field) => {
+    const start = status.indexOf(`\n${field}:`);
+    if (start < 0) return '-';
+    const end = status.indexOf('\n', start + 1);
+    return status.slice(start + field.length + 2, end < 0 ? undefined : end).trim();
+  });
+}
+
+/**
+ * The host facts every probe result depends on: effective uid, kernel release, the user
+ * namespace knobs, and this process's capabilities, NoNewPrivs and seccomp mode (so a run
+ * under restricted capabilities never answers for an unrestricted one). A few `readFile`s of
+ * `/proc`, no process spawns (and not `os.release()`: loading node:os would cost every exec
+ * 0.2 ms).
  */
 export function computeHostFingerprint(): string {
   return JSON.stringify([
     readEffectiveUid(),
+    ...readProcessRestrictions(),
     readKnob('/proc/sys/kernel/osrelease'),
     // A process in another user namespace (a container, a nested sandbox) may be refused what
     // the host allows: it probes afresh.

@@ -173,6 +173,50 @@ describe('createProbeCache', () => {
     expect(lines[0]).toMatch(/not a private file owned by uid 0/);
   });
 
+  it.skipIf(!isRoot)(
+    'as root, neither reads, writes nor deletes in a cache directory another user controls',
+    () => {
+      // sudo -E: root runs with HOME or XDG_CACHE_HOME pointing into a user's directory. A
+      // cache file there that passes every file check (root's own, mode 0600) is still not
+      // used, and nothing is written there, whichever directory on the path the user owns.
+      for (const owned of ['home', 'home/.cache', 'home/.cache/polythene']) {
+        const base = join(dir, owned.replaceAll('/', '-'));
+        const cacheDir = join(base, 'home/.cache/polythene');
+        const userPath = join(cacheDir, 'probe-v1.json');
+        mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+        createProbeCache({ path: userPath }).store(backend, context, availableProbe());
+        chownSync(join(base, owned), 65534, 65534);
+        const lines: string[] = [];
+        const cache = createProbeCache({ path: userPath, log: (line) => lines.push(line) });
+        expect(cache.lookup(backend, context)).toBeUndefined();
+        expect(lines[0]).toMatch(/is owned by uid 65534/);
+        const before = readFileSync(userPath, 'utf8');
+        cache.store(backend, context, availableProbe(['pid']));
+        cache.invalidate('fake');
+        expect(readFileSync(userPath, 'utf8')).toBe(before);
+        expect(readdirSync(cacheDir)).toEqual(['probe-v1.json']);
+      }
+    },
+  );
+
+  it('neither reads nor writes through a symlink or a directory others can write', () => {
+    createProbeCache({ path }).store(backend, context, availableProbe());
+    symlinkSync(join(dir, 'cache'), join(dir, 'linked'));
+    const linked = join(dir, 'linked', 'probe-v1.json');
+    expect(createProbeCache({ path: linked }).lookup(backend, context)).toBeUndefined();
+    chmodSync(join(dir, 'cache'), 0o770);
+    expect(createProbeCache({ path }).lookup(backend, context)).toBeUndefined();
+    chmodSync(join(dir, 'cache'), 0o700);
+    chmodSync(dir, 0o777);
+    expect(createProbeCache({ path }).lookup(backend, context)).toBeUndefined();
+    const before = readFileSync(path, 'utf8');
+    createProbeCache({ path }).store(backend, context, availableProbe(['pid']));
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    // Sticky, like /tmp: fine.
+    chmodSync(dir, 0o1777);
+    expect(createProbeCache({ path }).lookup(backend, context)).toBeDefined();
+  });
+
   it('logs instead of throwing when the cache cannot be written', () => {
     writeFileSync(join(dir, 'blocker'), '');
     const lines: string[] = [];

@@ -2,20 +2,20 @@ import {
   closeSync,
   constants,
   fstatSync,
-  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { Backend, ProbeContext, ProbeResult } from './backend.ts';
 import {
   computeBinaryFingerprint,
   computeHostFingerprint,
   readEffectiveUid,
 } from './host-fingerprint.ts';
+import { openPrivateDirectory } from './open-private-directory.ts';
 
 /**
  * Probe results remembered across processes, so repeat execs pay no probing. An entry is
@@ -170,15 +170,28 @@ function recentlyComputed(key: string, reuseMs: number, compute: () => string): 
 }
 
 function readCacheFile(path: string, log: (line: string) => void): Record<string, CacheEntry> {
+  // Only from a directory nobody but this user (and root) controls, every parent included:
+  // root with another user's HOME neither reads nor writes there.
+  const directory = openPrivateDirectory(dirname(path));
+  if ('refused' in directory) {
+    if (!directory.refused.endsWith('does not exist'))
+      log(`probe cache ${path} not used: ${directory.refused}; probing afresh`);
+    return {};
+  }
   let fd: number;
   try {
     // O_NOFOLLOW: a symlink planted at the cache path is not followed.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(
+      `/proc/self/fd/${directory.fd}/${basename(path)}`,
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       log(`probe cache ${path} unreadable (${(error as Error).message}); probing afresh`);
     }
     return {};
+  } finally {
+    closeSync(directory.fd);
   }
   try {
     // Probe details reach `run` (binary paths): trust only a file this user wrote and no one
@@ -231,12 +244,18 @@ let temporarySequence = 0;
 function writeCacheFile(path: string, content: CacheFile, log: (line: string) => void): void {
   // Unique per process and write; `wx` below refuses a clash rather than clobbering it.
   temporarySequence += 1;
-  const temporary = `${path}.${process.pid}.${temporarySequence}.tmp`;
+  const directory = openPrivateDirectory(dirname(path), { create: true });
+  if ('refused' in directory) {
+    log(`probe cache ${path} not written: ${directory.refused}; the next run probes again`);
+    return;
+  }
+  // Every name below is taken relative to the checked directory descriptor.
+  const inDirectory = (name: string): string => `/proc/self/fd/${directory.fd}/${name}`;
+  const temporary = inDirectory(`${basename(path)}.${process.pid}.${temporarySequence}.tmp`);
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // `wx` + rename: readers see the old file or the new one, never half of one.
     writeFileSync(temporary, `${JSON.stringify(content)}\n`, { mode: 0o600, flag: 'wx' });
-    renameSync(temporary, path);
+    renameSync(temporary, inDirectory(basename(path)));
   } catch (error) {
     log(`probe cache ${path} not written (${(error as Error).message}); the next run probes again`);
     try {
@@ -244,5 +263,7 @@ function writeCacheFile(path: string, content: CacheFile, log: (line: string) =>
     } catch {
       // the temporary was never created
     }
+  } finally {
+    closeSync(directory.fd);
   }
 }

@@ -1,7 +1,17 @@
-import type { Stats } from 'node:fs';
-import { promises as fs } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  promises as fs,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  type Stats,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLayerLookup, joinRelative, type MergedEntry } from './layer-lookup.ts';
+import { pathBeneath } from './open-beneath.ts';
 import type { OverlayXattrReader } from './overlay-xattrs.ts';
 import { errorCode } from './system-error.ts';
 
@@ -51,12 +61,36 @@ export async function diffLayers(
   const after = createLayerLookup([upperRoot], options.xattrReader);
   const diff: TreeDiff = { added: [], modified: [], deleted: [] };
 
+  // The upper layer is what a running command changes: each directory is opened O_NOFOLLOW
+  // and must be, by the kernel's own account of the descriptor, the directory we meant (a
+  // parent swapped for a symlink leads elsewhere); it is then listed and its children
+  // looked at through the descriptor, so a swap cannot make the diff report host paths.
+  const upperReal = realpathSync(upperRoot);
+
   async function walk(relativePath: string, previous: MergedEntry | undefined): Promise<void> {
     const dirHost = join(upperRoot, relativePath);
-    const names = await fs.readdir(dirHost).catch((error: unknown) => {
-      if (errorCode(error) === 'EACCES') return [];
+    const dirFd = openExpectedDirectory(dirHost, join(upperReal, relativePath));
+    if (dirFd === undefined) return;
+    try {
+      await walkOpen(dirFd, dirHost, relativePath, previous);
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+
+  async function walkOpen(
+    dirFd: number,
+    dirHost: string,
+    relativePath: string,
+    previous: MergedEntry | undefined,
+  ): Promise<void> {
+    let names: string[];
+    try {
+      names = readdirSync(pathBeneath(dirFd));
+    } catch (error) {
+      if (errorCode(error) === 'EACCES') return;
       throw error;
-    });
+    }
     const isDirBefore = previous?.dirLayers !== undefined;
     if (isDirBefore && (await after.xattrsOf(dirHost)).opaque === 'y') {
       const present = new Set(names);
@@ -67,7 +101,12 @@ export async function diffLayers(
     for (const name of names) {
       const childRelative = joinRelative(relativePath, name);
       const hostPath = join(dirHost, name);
-      const stats = await fs.lstat(hostPath).catch(() => undefined);
+      let stats: Stats | undefined;
+      try {
+        stats = lstatSync(pathBeneath(dirFd, name), { throwIfNoEntry: false });
+      } catch {
+        // Unreachable: skipped like a vanished path.
+      }
       if (stats === undefined) continue;
       const childBefore = isDirBefore ? await before.lookup(childRelative) : undefined;
       if (await after.isWhiteout(stats, hostPath, dirHost)) {
@@ -114,4 +153,19 @@ export function hasDirMetadataChanged(
 /** `usr/bin` → `/usr/bin`, `''` → `/`. */
 export function toAbsolute(relativePath: string): string {
   return `/${relativePath}`;
+}
+
+// `path` opened to be listed, when it is still the directory `expectedRealPath` (the kernel's
+// path of the opened descriptor); undefined when it is gone, unreadable, or was swapped for
+// something else (a symlink here or above).
+function openExpectedDirectory(path: string, expectedRealPath: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  if (readlinkSync(pathBeneath(fd)) === expectedRealPath) return fd;
+  closeSync(fd);
+  return undefined;
 }

@@ -1,3 +1,4 @@
+export { assertStoreOwned } from './assert-store-owned.ts';
 export { checkStorePermissions } from './check-store-permissions.ts';
 export type { DiffLayersOptions, TreeDiff } from './diff-layers.ts';
 export { diffLayers } from './diff-layers.ts';
@@ -13,6 +14,14 @@ export type { MaterializeLayersOptions } from './materialize-layers.ts';
 export { materializeLayers } from './materialize-layers.ts';
 export type { TreeMeasurement } from './measure-tree.ts';
 export { measureTree } from './measure-tree.ts';
+export {
+  isSwappedPathError,
+  O_PATH,
+  openBeneath,
+  openDirectoryBeneath,
+  openDirectoryNoFollow,
+  pathBeneath,
+} from './open-beneath.ts';
 export type {
   CloneEntryOptions,
   EntryLayers,
@@ -25,6 +34,7 @@ export type {
 export { openStore } from './open-store.ts';
 export { parseDuration } from './parse-duration.ts';
 export type { PendingEntry } from './pending-entry.ts';
+export { existsInLayers, readFileInLayers } from './read-file-in-layers.ts';
 export { removeTree } from './remove-tree.ts';
 export type { LayerHit, ResolveInLayersOptions } from './resolve-in-layers.ts';
 export { resolveInLayers } from './resolve-in-layers.ts';
@@ -32,6 +42,6 @@ export type { ResolveInRootfsOptions } from './resolve-in-rootfs.ts';
 export { resolveInRootfs } from './resolve-in-rootfs.ts';
 export type { ScratchCopy, ScratchLayer } from './scratch-layer.ts';
 export type { ResolveStoreDirOptions } from './store-dir.ts';
-export { DEFAULT_STORE_DIR, resolveStoreDir } from './store-dir.ts';
+export { DEFAULT_STORE_DIR, defaultStoreDir, resolveStoreDir } from './store-dir.ts';
 export { withFileLock } from './with-file-lock.ts';
 export { writeFileInLayers } from './write-file-in-layers.ts';

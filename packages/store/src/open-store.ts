@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { hasErrorCode, isPolytheneError, PolytheneError } from '@polythene/errors';
+import { assertStoreOwned } from './assert-store-owned.ts';
 import { copyTree } from './copy-tree.ts';
 import { diffLayers, type TreeDiff } from './diff-layers.ts';
 import { assertEntryId, newEntryId } from './entry-id.ts';
@@ -95,7 +96,7 @@ export interface CloneEntryOptions {
   /**
    * `overlay`: a cheap clone (constant time whatever the size): an empty overlayfs upper
    * layer over the source; running it needs a backend that can mount overlayfs. `copy`: a
-   * full independent `directory` copy (`cp -a --reflink=auto`; an overlay source is
+   * full independent `directory` copy (a GNU tar pipe; an overlay source is
    * materialised), usable by every backend.
    */
   method: 'overlay' | 'copy';
@@ -124,6 +125,12 @@ export type EntryLayers =
 export interface OpenStoreOptions {
   /** Create the directory (mode 0700, parents as needed) when missing; default true. */
   create?: boolean;
+  /**
+   * `write` (the default) refuses a store someone else could change (see
+   * `assertStoreOwned`): anything that adds, runs or removes entries. `read` skips that
+   * check, for listing and inspecting.
+   */
+  access?: 'read' | 'write';
 }
 
 /** A store directory holding root filesystems `<dir>/<id>` and their metadata `<dir>/<id>.json`. */
@@ -213,8 +220,10 @@ const HINT = 'pass --store DIR or set POLYTHENE_STORE to a writable directory';
 
 /**
  * Opens the store at `dir` (made absolute). With `create` (the default) a missing store is
- * created with mode 0700; an existing one is used as is (see `checkStorePermissions`).
- * Throws `POLYTHENE_STORE_UNAVAILABLE` when it is missing, not a directory, or not readable.
+ * created with mode 0700. Throws `POLYTHENE_STORE_UNAVAILABLE` when it is missing, not a
+ * directory, or not readable, and (unless `access` is `read`) when someone else could change
+ * it: not owned by the running user, writable by others, or below a directory another user
+ * could rename it out of (see `assertStoreOwned`).
  */
 export async function openStore(dir: string, options: OpenStoreOptions = {}): Promise<Store> {
   const storeDir = resolve(dir);
@@ -240,6 +249,7 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
       `store ${storeDir} is not a directory; ${HINT}`,
     );
   }
+  if ((options.access ?? 'write') === 'write') assertStoreOwned(storeDir);
   return createStore(storeDir);
 }
 

@@ -1,5 +1,13 @@
-import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  type BigIntStats,
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+} from 'node:fs';
+import { pathBeneath } from './open-beneath.ts';
 import { errorCode } from './system-error.ts';
 
 /** One path met by {@link scanTree}. */
@@ -22,50 +30,90 @@ const PATHS_BETWEEN_YIELDS = 2048;
  * included (parents before their children). Directories that cannot be read are visited but
  * not entered; paths that vanish meanwhile are skipped. One `lstat` per path plus one
  * `readlink` per symlink.
+ *
+ * Every directory is entered through a descriptor opened `O_NOFOLLOW` below its parent's
+ * (`/proc/self/fd/<fd>/<name>`), and its children are looked at through that descriptor: a
+ * command that swaps a directory for a symlink while the tree is walked (a box still running)
+ * cannot make the walk list or stat anything outside it. Open descriptors are bounded by the
+ * tree's depth.
  */
 export async function scanTree(root: string, visit: (path: ScannedPath) => void): Promise<void> {
   const rootStats = lstatSync(root, { bigint: true });
   visit({ relativePath: '', stats: rootStats });
   if (!rootStats.isDirectory()) return;
-  const pending: string[] = [''];
-  let sinceYield = 0;
-  while (pending.length > 0) {
-    const dir = pending.pop() as string;
-    let names: string[];
+  const rootFd = openDirectory(root);
+  if (rootFd === undefined) return;
+  try {
+    await walkDirectory(rootFd, '', visit, { sinceYield: 0 });
+  } finally {
+    closeSync(rootFd);
+  }
+}
+
+async function walkDirectory(
+  dirFd: number,
+  dir: string,
+  visit: (path: ScannedPath) => void,
+  counter: { sinceYield: number },
+): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(pathBeneath(dirFd));
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'EACCES' || code === 'ENOENT' || code === 'ENOTDIR') return;
+    throw error;
+  }
+  const subdirectories: string[] = [];
+  for (const name of names) {
+    const relativePath = dir === '' ? name : `${dir}/${name}`;
+    const hostPath = pathBeneath(dirFd, name);
+    let stats: BigIntStats | undefined;
     try {
-      names = readdirSync(join(root, dir));
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === 'EACCES' || code === 'ENOENT' || code === 'ENOTDIR') continue;
-      throw error;
+      stats = lstatSync(hostPath, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      // Unreachable: skipped like a vanished path.
     }
-    for (const name of names) {
-      const relativePath = dir === '' ? name : `${dir}/${name}`;
-      const hostPath = join(root, relativePath);
-      let stats: BigIntStats | undefined;
+    if (stats === undefined) continue;
+    if (stats.isSymbolicLink()) {
+      let linkTarget: string;
       try {
-        stats = lstatSync(hostPath, { bigint: true, throwIfNoEntry: false });
+        linkTarget = readlinkSync(hostPath);
       } catch {
-        // Replaced meanwhile (ENOTDIR) or unreachable: skipped like a vanished path.
+        continue;
       }
-      if (stats === undefined) continue;
-      if (stats.isSymbolicLink()) {
-        let linkTarget: string;
-        try {
-          linkTarget = readlinkSync(hostPath);
-        } catch {
-          continue;
-        }
-        visit({ relativePath, stats, linkTarget });
-      } else {
-        visit({ relativePath, stats });
-        if (stats.isDirectory()) pending.push(relativePath);
-      }
-      sinceYield += 1;
-      if (sinceYield >= PATHS_BETWEEN_YIELDS) {
-        sinceYield = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      visit({ relativePath, stats, linkTarget });
+    } else {
+      visit({ relativePath, stats });
+      if (stats.isDirectory()) subdirectories.push(name);
     }
+    counter.sinceYield += 1;
+    if (counter.sinceYield >= PATHS_BETWEEN_YIELDS) {
+      counter.sinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  for (const name of subdirectories) {
+    // Swapped for a symlink or a file since it was listed: not entered.
+    const childFd = openDirectory(pathBeneath(dirFd, name));
+    if (childFd === undefined) continue;
+    try {
+      await walkDirectory(childFd, dir === '' ? name : `${dir}/${name}`, visit, counter);
+    } finally {
+      closeSync(childFd);
+    }
+  }
+}
+
+// A descriptor to list the directory at `path` (its last component never followed), or
+// undefined when it cannot be read, vanished, or is no longer a directory.
+function openDirectory(path: string): number | undefined {
+  try {
+    return openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'EACCES' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP')
+      return undefined;
+    throw error;
   }
 }

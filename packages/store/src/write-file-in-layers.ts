@@ -1,9 +1,31 @@
-import { constants, promises as fs } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  ftruncateSync,
+  futimesSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  type Stats,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { formatUntrusted } from './entry-id.ts';
 import { createLayerLookup } from './layer-lookup.ts';
+import {
+  isSwappedPathError,
+  openBeneath,
+  openDirectoryBeneath,
+  openDirectoryNoFollow,
+  pathBeneath,
+} from './open-beneath.ts';
 import { resolveLayeredPath } from './resolve-in-layers.ts';
+import { errorCode } from './system-error.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -45,44 +67,111 @@ export async function writeFileInLayers(
       `cannot write ${shown}: it is a special file (device, fifo or socket), not a regular file`,
     );
   }
-  for (let depth = 1; depth < components.length; depth += 1) {
-    const prefix = components.slice(0, depth);
-    const topPath = join(top, ...prefix);
-    const existing = await fs.lstat(topPath).catch(() => undefined);
-    if (existing?.isDirectory()) continue;
-    const merged = await lookup.lookup(prefix.join('/'));
-    if (merged === undefined) throw new Error(`layered parent ${prefix.join('/')} vanished`);
-    // A leftover whiteout where the merged view shows a lower directory cannot happen in a
-    // consistent stack; replace it rather than write under it.
-    if (existing !== undefined) await fs.unlink(topPath);
-    await fs.mkdir(topPath, { mode: 0o700 });
-    if (isRoot) await fs.lchown(topPath, merged.stats.uid, merged.stats.gid);
-    await fs.chmod(topPath, merged.stats.mode & 0o7777);
-    await fs.utimes(topPath, merged.stats.atime, merged.stats.mtime);
-  }
-  const hostPath = join(top, ...components);
-  const inTop = await fs.lstat(hostPath).catch(() => undefined);
-  if (inTop !== undefined && (entry === undefined || entry.layerIndex !== 0))
-    await fs.unlink(hostPath);
-  const isInPlace = entry !== undefined && entry.layerIndex === 0;
-  const flags =
-    constants.O_WRONLY |
-    constants.O_CREAT |
-    constants.O_TRUNC |
-    constants.O_NOFOLLOW |
-    (isInPlace ? 0 : constants.O_EXCL);
-  const handle = await fs.open(hostPath, flags, 0o600);
+  // From here on every step is taken relative to a directory descriptor reached through real
+  // directories (no symlink followed): a command in the box that swaps a directory for a
+  // symlink meanwhile makes the write fail, never land outside the top layer.
+  const topFd = openDirectoryNoFollow(top);
+  let dirFd = topFd;
   try {
-    await handle.writeFile(data);
-    if (!isInPlace) {
-      // Replacing a lower file keeps its owner and mode, as a copy-up would.
-      if (isRoot && entry !== undefined) await handle.chown(entry.stats.uid, entry.stats.gid);
-      await handle.chmod(mode ?? (entry === undefined ? 0o644 : entry.stats.mode & 0o7777));
-    } else if (mode !== undefined) {
-      await handle.chmod(mode);
+    for (let depth = 1; depth < components.length; depth += 1) {
+      const name = components[depth - 1] as string;
+      const next = openChildDirectory(dirFd, name, shown);
+      if (next !== undefined) {
+        if (dirFd !== topFd) closeSync(dirFd);
+        dirFd = next;
+        continue;
+      }
+      const prefix = components.slice(0, depth);
+      const merged = await lookup.lookup(prefix.join('/'));
+      if (merged === undefined) throw changedWhileWritten(shown);
+      const created = createCopiedUpDirectory(dirFd, name, merged.stats);
+      if (dirFd !== topFd) closeSync(dirFd);
+      dirFd = created;
+    }
+    const last = components.at(-1) as string;
+    const inTop = lstatSync(pathBeneath(dirFd, last), { throwIfNoEntry: false });
+    const isInPlace = entry !== undefined && entry.layerIndex === 0;
+    if (inTop !== undefined && !isInPlace) unlinkSync(pathBeneath(dirFd, last));
+    const flags = constants.O_WRONLY | constants.O_CREAT | (isInPlace ? 0 : constants.O_EXCL);
+    let fd: number;
+    try {
+      fd = openBeneath(dirFd, [last], flags, 0o600);
+    } catch (error) {
+      if (isSwappedPathError(error) || errorCode(error) === 'EEXIST')
+        throw changedWhileWritten(shown, error);
+      throw error;
+    }
+    try {
+      if (!fstatSync(fd).isFile()) throw changedWhileWritten(shown);
+      // Truncated through the descriptor, never by path.
+      ftruncateSync(fd, 0);
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      if (!isInPlace) {
+        // Replacing a lower file keeps its owner and mode, as a copy-up would.
+        if (isRoot && entry !== undefined) fchownSync(fd, entry.stats.uid, entry.stats.gid);
+        fchmodSync(fd, mode ?? (entry === undefined ? 0o644 : entry.stats.mode & 0o7777));
+      } else if (mode !== undefined) {
+        fchmodSync(fd, mode);
+      }
+    } finally {
+      closeSync(fd);
     }
   } finally {
-    await handle.close();
+    if (dirFd !== topFd) closeSync(dirFd);
+    closeSync(topFd);
   }
+  const hostPath = join(top, ...components);
   return hostPath;
+}
+
+// The top layer's directory `name` below `dirFd`, undefined when it must be created (missing,
+// or a whiteout hiding a lower directory, which is removed). A symlink or file there means
+// the tree changed since it was resolved.
+function openChildDirectory(dirFd: number, name: string, shown: string): number | undefined {
+  try {
+    return openDirectoryBeneath(dirFd, [name]);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    if (!isSwappedPathError(error)) throw error;
+  }
+  const stats = lstatSync(pathBeneath(dirFd, name), { throwIfNoEntry: false });
+  // A leftover whiteout where the merged view shows a lower directory cannot happen in a
+  // consistent stack; replace it rather than write under it.
+  const isWhiteout =
+    stats !== undefined &&
+    ((stats.isCharacterDevice() && stats.rdev === 0) || (stats.isFile() && stats.size === 0));
+  if (!isWhiteout) throw changedWhileWritten(shown);
+  unlinkSync(pathBeneath(dirFd, name));
+  return undefined;
+}
+
+// overlayfs's copy-up of a directory: mkdir below `dirFd`, then owner, mode and times set
+// through a descriptor of the new directory.
+function createCopiedUpDirectory(dirFd: number, name: string, like: Stats): number {
+  mkdirSync(pathBeneath(dirFd, name), { mode: 0o700 });
+  const fd = openSync(
+    pathBeneath(dirFd, name),
+    constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW,
+  );
+  try {
+    if (isRoot) fchownSync(fd, like.uid, like.gid);
+    fchmodSync(fd, like.mode & 0o7777);
+    futimesSync(fd, like.atime, like.mtime);
+    return openDirectoryBeneath(fd, []);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function changedWhileWritten(shown: string, cause?: unknown): PolytheneError {
+  return new PolytheneError(
+    'POLYTHENE_USAGE',
+    `cannot write ${shown}: the path changed while it was written (a symlink or file took the place of a directory); nothing was written outside the root filesystem, try again when the command changing it has finished`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
 }

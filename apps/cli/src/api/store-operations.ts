@@ -12,14 +12,14 @@ import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
 /** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
 export async function list(options: StoreOptions = {}): Promise<StoreEntry[]> {
-  const store = await openStoreFromOptions(options, true);
+  const store = await openStoreFromOptions(options, true, 'read');
   return store.list();
 }
 
 /** The recorded metadata of one entry. */
 export async function inspect(id: string, options: StoreOptions = {}): Promise<EntryMetadata> {
   assertEntryId(id);
-  const store = await openStoreFromOptions(options, false);
+  const store = await openStoreFromOptions(options, false, 'read');
   return store.inspect(id);
 }
 
@@ -75,7 +75,7 @@ export async function clone(id: string, options: CloneOptions = {}): Promise<Ent
 /** What changed in an entry since it was pulled or cloned. */
 export async function diff(id: string, options: StoreOptions = {}): Promise<TreeDiff> {
   assertEntryId(id);
-  const store = await openStoreFromOptions(options, false);
+  const store = await openStoreFromOptions(options, false, 'read');
   return store.diffEntry(id);
 }
 

@@ -3,17 +3,17 @@ import {
   constants,
   fstatSync,
   lstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
   type Stats,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
+import { openPrivateDirectory } from '@polythene/probe';
 
 // The Module class without loading node:module (0.2 ms on every run): in the CommonJS launcher
 // it is the constructor of the launcher's own module; elsewhere (tests) the built-in.
@@ -75,7 +75,10 @@ export function loadWithCodeCache(
 
   const { source, stats } = readSourceFile(filename);
   const cacheFile = options === undefined ? undefined : cacheFileFor(filename, stats, options);
-  const cachedData = cacheFile === undefined ? undefined : readOwnCacheFile(cacheFile);
+  const cachedData =
+    cacheFile === undefined || options === undefined
+      ? undefined
+      : readOwnCacheFile(options.cacheDir, cacheFile);
   const script = new Script(wrapCommonJs(stripHashbang(source)), {
     filename,
     // No `importModuleDynamically`: Node 20 drops it for code compiled from a cache (and warns
@@ -87,7 +90,7 @@ export function loadWithCodeCache(
     const stalePrefix = cachePrefixFor(filename, options);
     process.once('exit', (exitCode) => {
       if (!options.exitCodesWithoutCache?.includes(exitCode)) {
-        writeCodeCache(script, cacheFile, stalePrefix);
+        writeCodeCache(script, options.cacheDir, cacheFile, stalePrefix);
       }
     });
   }
@@ -172,7 +175,7 @@ function cacheFileFor(filename: string, stats: Stats, options: CodeCacheOptions)
     Math.trunc(stats.mtimeMs),
     stats.ino,
   ].join('-');
-  return join(options.cacheDir, `${cachePrefixFor(filename, options)}${key}.v8`);
+  return `${cachePrefixFor(filename, options)}${key}.v8`;
 }
 
 // One prefix per installed file (its name and a hash of its directory) and variant: a new
@@ -188,13 +191,33 @@ function cachePrefixFor(filename: string, options: CodeCacheOptions): string {
   return `${basename(filename)}-${(hash >>> 0).toString(16)}-${variant}`;
 }
 
+// The cache directory, opened once per process and kept open (close-on-exec, as every
+// descriptor Node opens): undefined when it is missing or someone other than this user (and
+// root) could change it; see openPrivateDirectory.
+const openCacheDirs = new Map<string, number | undefined>();
+
+function cacheDirectoryFd(cacheDir: string, create: boolean): number | undefined {
+  const known = openCacheDirs.get(cacheDir);
+  if (known !== undefined || (openCacheDirs.has(cacheDir) && !create)) return known;
+  const opened = openPrivateDirectory(cacheDir, { create });
+  const fd = 'fd' in opened ? opened.fd : undefined;
+  openCacheDirs.set(cacheDir, fd);
+  return fd;
+}
+
 // A code cache is code: only one this user wrote and no one else can change is used, or root
-// running with another user's HOME (sudo -E) would execute what that user put there. Checked
-// on the open descriptor, which is also what is read; a symlink at the path is not followed.
-function readOwnCacheFile(path: string): Buffer | undefined {
+// running with another user's HOME (sudo -E) would execute what that user put there. The
+// directory and every one above it are checked once (openPrivateDirectory), the file on the
+// open descriptor, which is also what is read; a symlink at the path is not followed.
+function readOwnCacheFile(cacheDir: string, name: string): Buffer | undefined {
+  const dirFd = cacheDirectoryFd(cacheDir, false);
+  if (dirFd === undefined) return undefined;
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(
+      `/proc/self/fd/${dirFd}/${name}`,
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
   } catch {
     return undefined;
   }
@@ -211,16 +234,24 @@ function readOwnCacheFile(path: string): Buffer | undefined {
 }
 
 // Runs at exit: never throws, and replaces the file atomically so a concurrent run reads
-// either the old cache or the new one, never half of it.
-function writeCodeCache(script: Script, cacheFile: string, stalePrefix: string): void {
+// either the old cache or the new one, never half of it. Every name is taken relative to the
+// checked directory descriptor: nothing is written or deleted in a directory another user
+// controls.
+function writeCodeCache(
+  script: Script,
+  cacheDir: string,
+  cacheFile: string,
+  stalePrefix: string,
+): void {
   try {
-    const dir = dirname(cacheFile);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const partial = `${cacheFile}.${process.pid}.partial`;
+    const dirFd = cacheDirectoryFd(cacheDir, true);
+    if (dirFd === undefined) return;
+    const inDirectory = (name: string): string => `/proc/self/fd/${dirFd}/${name}`;
+    const partial = inDirectory(`${cacheFile}.${process.pid}.partial`);
     // `wx`: never through a file or symlink someone planted at this name.
     writeFileSync(partial, script.createCachedData(), { mode: 0o600, flag: 'wx' });
-    renameSync(partial, cacheFile);
-    removeStaleCaches(dir, basename(cacheFile), stalePrefix);
+    renameSync(partial, inDirectory(cacheFile));
+    removeStaleCaches(dirFd, cacheFile, stalePrefix);
   } catch {
     // No cache this time; the next run tries again.
   }
@@ -235,18 +266,22 @@ const PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
 // Drops, besides the caches of other releases of the same file and variant: writes a killed
 // process left half done, and caches not written for a month, which mostly belong to
 // installs that are gone (every `npx` directory, every checkout gets its own). One still in
-// use is written again by its next run: a month's caches cost one slower start.
-function removeStaleCaches(dir: string, current: string, stalePrefix: string): void {
+// use is written again by its next run: a month's caches cost one slower start. Only in the
+// checked directory `dirFd`, and only this user's files.
+function removeStaleCaches(dirFd: number, current: string, stalePrefix: string): void {
   const now = Date.now();
-  for (const name of readdirSync(dir)) {
+  const uid = process.geteuid?.() ?? -1;
+  for (const name of readdirSync(`/proc/self/fd/${dirFd}`)) {
     if (name === current) continue;
-    const path = join(dir, name);
+    const path = `/proc/self/fd/${dirFd}/${name}`;
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    if (stats === undefined || !stats.isFile() || stats.uid !== uid) continue;
     const isPartial = name.endsWith('.partial');
-    const ageMs = now - (lstatSync(path, { throwIfNoEntry: false })?.mtimeMs ?? now);
+    const ageMs = now - stats.mtimeMs;
     const isStale = isPartial
       ? ageMs > PARTIAL_MAX_AGE_MS
       : name.startsWith(stalePrefix) || ageMs > UNUSED_CACHE_MAX_AGE_MS;
-    if (isStale) rmSync(path, { force: true });
+    if (isStale) unlinkSync(path);
   }
 }
 

@@ -1,7 +1,6 @@
 import {
   closeSync,
   lstatSync,
-  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -10,6 +9,7 @@ import {
   statSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { openPrivateDirectory } from '../open-private-directory.ts';
 import { resolveProbeCachePath } from '../probe-cache.ts';
 import { isProcessAlive } from './proc-tree.ts';
 
@@ -59,16 +59,15 @@ export function listHostDevices(): readonly string[] {
 /**
  * Makes `path` a directory (0700) when it is missing; true when it is a directory of this
  * user's that no one else can write, fit to hold what others must not change: a directory
- * planted under our name (in the shared /dev/shm, say) is refused.
+ * planted under our name (in the shared /dev/shm, say) is refused, and so is one below a
+ * symlink or a directory another user could change (root with another user's HOME), see
+ * {@link openPrivateDirectory}: path-based work below it then cannot be redirected.
  */
 export function ensurePrivateDirectory(path: string): boolean {
-  // Usually there already: one lstat, not a mkdir that fails, a stat and an lstat.
-  let stat = lstatSync(path, { throwIfNoEntry: false });
-  if (stat === undefined) {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
-    stat = lstatSync(path);
-  }
-  return stat.isDirectory() && stat.uid === process.geteuid?.() && (stat.mode & 0o022) === 0;
+  const opened = openPrivateDirectory(path, { create: true });
+  if (!('fd' in opened)) return false;
+  closeSync(opened.fd);
+  return true;
 }
 
 // Parents whose copies this process has opened, or could not (a `nodev` mount): tried once.
