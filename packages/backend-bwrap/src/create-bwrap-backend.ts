@@ -12,12 +12,17 @@ import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
+  BOX_HELPERS_DIR,
   checkRunSpec,
   decodeExitCode,
+  findTerminalHelper,
   listChildPids,
   openSideChannelFile,
+  relayTerminal,
+  type SuperviseOptions,
   sendSignal,
   superviseProcess,
+  wrapCommandForTerminal,
 } from '@polythene/probe';
 import {
   buildBwrapArgs,
@@ -42,13 +47,28 @@ export function createBwrapBackend(): Backend {
     aliases: ['bubblewrap'],
     description:
       'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',
+    supportsTerminal: true,
     probe: probeBwrap,
     run: runWithBwrap,
   };
 }
 
-async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
-  checkRunSpec(spec, 'bwrap');
+async function runWithBwrap(requested: RunSpec): Promise<RunResult> {
+  checkRunSpec(requested, 'bwrap');
+  // On a terminal, the box runs the helper's inner side (from the helpers' directory, bound
+  // read-only into bwrap's own /dev), which opens a pty in the box's devpts.
+  const helper = requested.terminal ? findTerminalHelper() : undefined;
+  const spec: RunSpec =
+    helper === undefined
+      ? requested
+      : {
+          ...requested,
+          argv: wrapCommandForTerminal(requested.argv, helper),
+          binds: [
+            ...requested.binds,
+            { source: helper.hostDir, target: BOX_HELPERS_DIR, readOnly: true },
+          ],
+        };
   const details = readBwrapDetails(spec.probe.details);
   const isRoot = process.geteuid?.() === 0;
   const plan = planBwrapRun(spec, isRoot);
@@ -83,7 +103,7 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
   const statusFile = openSideChannelFile();
   const readStatus = (): BwrapStatus => parseBwrapStatus(statusFile.readText());
   try {
-    return await superviseProcess({
+    const supervision: SuperviseOptions = {
       backend: 'bwrap',
       file: commandLine.file,
       args: commandLine.args,
@@ -112,7 +132,10 @@ async function runWithBwrap(spec: RunSpec): Promise<RunResult> {
           `bwrap could not set up the sandbox: ${describeBwrapError(exit.stderr)}`,
         );
       },
-    });
+    };
+    return await superviseProcess(
+      helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
+    );
   } finally {
     argsFile.close();
     statusFile.close();

@@ -10,6 +10,7 @@ export type {
   ProbeResult,
   RunResult,
   RunSpec,
+  RunTerminal,
   UnavailableProbe,
 } from './backend.ts';
 export { ALL_GUARANTEES } from './backend.ts';
@@ -61,6 +62,14 @@ export type { OverlayTrialLayers } from './run/run-overlay-trial.ts';
 export { runOverlayTrial } from './run/run-overlay-trial.ts';
 export type { QuietRunOptions, QuietRunResult } from './run/run-quietly.ts';
 export { runQuietly } from './run/run-quietly.ts';
+export type { TerminalHelper } from './run/terminal-relay.ts';
+export {
+  BOX_HELPERS_DIR,
+  findTerminalHelper,
+  relayTerminal,
+  TERMINAL_HELPER,
+  wrapCommandForTerminal,
+} from './run/terminal-relay.ts';
 export type { SideChannelFile } from './run/side-channel-file.ts';
 export { openSideChannelFile } from './run/side-channel-file.ts';
 export type {

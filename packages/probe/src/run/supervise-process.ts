@@ -74,6 +74,13 @@ export interface SuperviseOptions {
    * backend process's first child.
    */
   readonly findCommandPid?: (backendPid: number) => number | undefined;
+  /**
+   * When the spawned process is a relay in front of the backend (the terminal relay, see
+   * `relayTerminal`): the backend's pid, from the relay's; undefined while it has not started.
+   * The other callbacks are then given the backend's pid, and a tree kill spares the relay,
+   * which ends by itself once the backend has (restoring the user's terminal first).
+   */
+  readonly findBackendPid?: (spawnedPid: number) => number | undefined;
   /** Kills everything the command started; defaults to the backend's process group and tree. */
   readonly killTree?: (backendPid: number) => void;
   /**
@@ -166,12 +173,23 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let exitedAt = 0;
 
-    const findCommandPid = (pid: number): number | undefined =>
-      options.findCommandPid ? options.findCommandPid(pid) : listChildPids(pid)[0];
+    const backendPidOf = (spawnedPid: number): number | undefined =>
+      options.findBackendPid ? options.findBackendPid(spawnedPid) : spawnedPid;
+    const findCommandPid = (spawnedPid: number): number | undefined => {
+      const pid = backendPidOf(spawnedPid);
+      if (pid === undefined) return undefined;
+      return options.findCommandPid ? options.findCommandPid(pid) : listChildPids(pid)[0];
+    };
     const killAll = (): void => {
-      const pid = child?.pid;
-      if (pid === undefined || isEnded) return;
+      const spawnedPid = child?.pid;
+      if (spawnedPid === undefined || isEnded) return;
       killedBySupervisor = true;
+      const pid = backendPidOf(spawnedPid);
+      // A relay that has not started the backend yet ends on SIGTERM, restoring the terminal.
+      if (pid === undefined) {
+        sendSignal(spawnedPid, 'SIGTERM');
+        return;
+      }
       if (options.killTree) options.killTree(pid);
       killProcessTree(pid);
     };
@@ -295,7 +313,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     };
 
     if (child.pid === undefined) return; // 'error' follows.
-    const backendPid = child.pid;
+    const spawnedPid = child.pid;
 
     if (noticeFilter) {
       child.stderr?.on('data', (chunk: Buffer) => noticeFilter.push(chunk));
@@ -325,6 +343,11 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       let hasSeenCommandEnd = false;
       const watch = (): void => {
         if (isEnded || exitStatus !== undefined) return;
+        const backendPid = backendPidOf(spawnedPid);
+        if (backendPid === undefined) {
+          leftoverTimer = setTimeout(watch, leftoverPollMs);
+          return;
+        }
         let hasCommandEnded: boolean;
         if (commandPid !== undefined) {
           hasCommandEnded = !isProcessAlive(commandPid);
