@@ -5,11 +5,15 @@ import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
   checkRunSpec,
   decodeExitCode,
+  findTerminalHelper,
   listChildPids,
   locateInRootfs,
   openSideChannelFile,
+  relayTerminal,
+  type SuperviseOptions,
   sendSignal,
   superviseProcess,
+  wrapCommandForTerminal,
 } from '@polythene/probe';
 import { buildChrootArgs, type ChrootMount } from './build-chroot-args.ts';
 import {
@@ -31,13 +35,21 @@ export function createChrootBackend(): Backend {
     probeRevision: '3',
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
+    supportsTerminal: true,
     probe: probeChroot,
     run: runWithChroot,
   };
 }
 
-async function runWithChroot(spec: RunSpec): Promise<RunResult> {
-  checkRunSpec(spec, 'chroot');
+async function runWithChroot(requested: RunSpec): Promise<RunResult> {
+  checkRunSpec(requested, 'chroot');
+  // On a terminal, the box runs the helper's inner side, which opens a pty in the box's own
+  // devpts (the helpers' directory is bound into the run's /dev).
+  const helper = requested.terminal ? findTerminalHelper() : undefined;
+  const spec: RunSpec =
+    helper === undefined
+      ? requested
+      : { ...requested, argv: wrapCommandForTerminal(requested.argv, helper) };
   if (process.geteuid?.() !== 0) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
@@ -80,6 +92,7 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
   const { file, args, mountTable } = buildChrootArgs(spec, chrootArgsOptionsFrom(details), {
     ...mounts,
     ...chrootHostDev(),
+    ...(helper === undefined ? {} : { helpersDir: helper.hostDir }),
   });
   // The set-up script reads its mount table from one file and writes "ready" to the other,
   // just before it starts the command. Files, not pipes: mount reads a table only from a
@@ -91,7 +104,7 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
   const findInitPid = (backendPid: number): number | undefined =>
     isReady() ? listChildPids(backendPid)[0] : undefined;
   try {
-    return await superviseProcess({
+    const supervision: SuperviseOptions = {
       backend: 'chroot',
       file,
       args,
@@ -119,7 +132,10 @@ async function runWithChroot(spec: RunSpec): Promise<RunResult> {
         if (exit.code === null) return { exitCode: null, signal: exit.signal };
         return decodeExitCode(exit.code);
       },
-    });
+    };
+    return await superviseProcess(
+      helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
+    );
   } finally {
     readyFile.close();
     mountTableFile.close();

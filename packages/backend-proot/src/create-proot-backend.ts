@@ -2,7 +2,16 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
-import { checkRunSpec, decodeExitCode, getSignalNumber, superviseProcess } from '@polythene/probe';
+import {
+  checkRunSpec,
+  decodeExitCode,
+  findTerminalHelper,
+  getSignalNumber,
+  relayTerminal,
+  type SuperviseOptions,
+  superviseProcess,
+  wrapCommandForTerminal,
+} from '@polythene/probe';
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';
 import { probeProot, prootArgsOptionsFrom, readProotDetails } from './probe-proot.ts';
 import { openProotDevDir } from './proot-dev-dir.ts';
@@ -44,13 +53,21 @@ export function createProotBackend(): Backend {
     probeRevision: '4',
     description:
       'proot: ptrace-based chroot emulation, no root or namespaces needed; no network or pid isolation',
+    supportsTerminal: true,
     probe: probeProot,
     run: runWithProot,
   };
 }
 
-async function runWithProot(spec: RunSpec): Promise<RunResult> {
-  checkRunSpec(spec, 'proot');
+async function runWithProot(requested: RunSpec): Promise<RunResult> {
+  checkRunSpec(requested, 'proot');
+  // On a terminal, proot runs the helper's inner side, which opens a pty from the host's
+  // devpts (proot cannot mount one of its own).
+  const helper = requested.terminal ? findTerminalHelper() : undefined;
+  const spec: RunSpec =
+    helper === undefined
+      ? requested
+      : { ...requested, argv: wrapCommandForTerminal(requested.argv, helper) };
   const readOnly = spec.binds.find((bind) => bind.readOnly);
   if (readOnly !== undefined) {
     throw new PolytheneError(
@@ -59,14 +76,15 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
     );
   }
   const details = readProotDetails(spec.probe.details);
-  const devDir = openProotDevDir();
-  const { file, args } = buildProotArgs(
-    spec,
-    prootArgsOptionsFrom(details, process.geteuid?.() === 0, devDir),
-  );
+  const isRoot = process.geteuid?.() === 0;
+  const devDir = openProotDevDir(undefined, undefined, isRoot, helper !== undefined);
+  const { file, args } = buildProotArgs(spec, {
+    ...prootArgsOptionsFrom(details, isRoot, devDir),
+    ...(helper === undefined ? {} : { terminalHelpersDir: helper.hostDir }),
+  });
   let prootPid: number | undefined;
   try {
-    return await superviseProcess({
+    const supervision: SuperviseOptions = {
       backend: 'proot',
       file,
       args,
@@ -106,7 +124,10 @@ async function runWithProot(spec: RunSpec): Promise<RunResult> {
         }
         return decodeExitCode(exit.code);
       },
-    });
+    };
+    return await superviseProcess(
+      helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
+    );
   } finally {
     devDir.release();
     if (prootPid !== undefined) removeGlueDirectories(prootPid, spec.env);

@@ -21,6 +21,7 @@
  * stdout, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to the terminal's foreground process
  * group, and exits as the command did.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -322,6 +323,44 @@ static void send_end_of_input(int master) {
   }
 }
 
+/*
+ * SIGKILLs every process of session `session` (the command's): what it left behind, such as a
+ * background job, ends with it, as a box's pid namespace ends it. Under proot, which has none,
+ * such a process would otherwise keep the run going.
+ */
+static void kill_session(pid_t session) {
+  for (int round = 0; round < 5; round++) {
+    DIR *proc = opendir("/proc");
+    if (proc == NULL) return;
+    int killed = 0;
+    struct dirent *entry;
+    while ((entry = readdir(proc)) != NULL) {
+      char *end;
+      long pid = strtol(entry->d_name, &end, 10);
+      if (*end != '\0' || pid <= 0 || pid == (long)getpid()) continue;
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char text[1024];
+      ssize_t count = read(fd, text, sizeof text - 1);
+      close(fd);
+      if (count <= 0) continue;
+      text[count] = '\0';
+      /* The command name may hold spaces and parentheses: fields follow the last ')'. */
+      char *name_end = strrchr(text, ')');
+      char state;
+      int parent, group, sid;
+      if (name_end == NULL || sscanf(name_end + 1, " %c %d %d %d", &state, &parent, &group, &sid) != 4)
+        continue;
+      if (sid != session || state == 'Z') continue;
+      if (kill((pid_t)pid, SIGKILL) == 0) killed++;
+    }
+    closedir(proc);
+    if (killed == 0) return;
+  }
+}
+
 static int run_inner(char **argv) {
   /* The first frame is the window size, written before the box started. */
   unsigned char first[FRAME_HEADER + 4];
@@ -341,12 +380,14 @@ static int run_inner(char **argv) {
     if (slave < 0) die("cannot open the pty");
   }
 
-  /* Dies with its parent (the box's init, or proot): the command then gets the hangup. */
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
   signal(SIGPIPE, SIG_IGN);
-  const int signals[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  const int signals[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1};
   sigset_t old_mask;
-  int sigfd = open_signalfd(signals, 5, &old_mask);
+  int sigfd = open_signalfd(signals, 6, &old_mask);
+  /* Its parent (the box's init, or proot) gone, the command's session goes too (SIGUSR1). */
+  pid_t parent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGUSR1);
+  int is_orphaned = getppid() != parent;
 
   pid_t child = fork();
   if (child < 0) die("fork");
@@ -363,9 +404,11 @@ static int run_inner(char **argv) {
     fprintf(stderr, "polythene: cannot run %s: %s\r\n", argv[0], strerror(error));
     _exit(error == ENOENT ? 127 : 126);
   }
+  /* Still dumpable: proot, tracing without capabilities, reads this process's /proc entries
+   * to translate its paths. Its fds give the box nothing the box has not got: its own pty, its
+   * input and its output, never the user's terminal. */
   close(slave);
-  /* Nothing in the box may read this process's fds or trace it. */
-  prctl(PR_SET_DUMPABLE, 0);
+  if (is_orphaned) kill_session(child);
 
   static struct frames frames;
   frames.length = 0;
@@ -386,6 +429,10 @@ static int run_inner(char **argv) {
       struct signalfd_siginfo info;
       while (read(sigfd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo == SIGCHLD) continue;
+        if (info.ssi_signo == SIGUSR1) {
+          kill_session(child);
+          continue;
+        }
         /* As a terminal sends it: to the foreground job, and to the command itself. */
         pid_t group = tcgetpgrp(master);
         if (group > 0) kill(-group, (int)info.ssi_signo);
@@ -414,6 +461,7 @@ static int run_inner(char **argv) {
       }
     }
   }
+  kill_session(child);
   exit_like(status);
   return 125;
 }
