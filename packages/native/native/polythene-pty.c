@@ -225,8 +225,12 @@ static int run_relay(int interactive, char **argv) {
       struct signalfd_siginfo info;
       while (read(sigfd, &info, sizeof info) == sizeof info) {
         if (info.ssi_signo != SIGCHLD) {
-          /* polythene is gone, or someone ends the relay: the box goes first. */
-          kill(-backend, SIGKILL);
+          /* polythene is gone, or someone ends the relay: the box goes first. The backend
+           * alone: its death takes the box down (bwrap's and unshare's parent-death signal,
+           * the inner side's under proot, which then ends the command's whole session). The
+           * rest of its process group goes after the loop. The terminal is restored first:
+           * the user's shell takes it back as soon as polythene is gone. */
+          restore_terminal();
           kill(backend, SIGKILL);
         }
       }
@@ -262,11 +266,12 @@ static int run_relay(int interactive, char **argv) {
   }
   restore_terminal();
   if (!has_exited) {
-    kill(-backend, SIGKILL);
     kill(backend, SIGKILL);
     while (waitpid(backend, &status, 0) < 0 && errno == EINTR) {
     }
   }
+  /* Whatever the backend left in its process group ends with the run. */
+  kill(-backend, SIGKILL);
   exit_like(status);
   return 125;
 }
