@@ -22,38 +22,45 @@ beforeAll(async () => {
   id = run.stdout.trim();
 });
 
-describe.each(['bwrap', 'proot', 'chroot'])('polythene exec --tty --isolation %s, no terminal', (backend) => {
-  const exec = (flags: string[], command: string[], input?: string) =>
-    runPolythene(['exec', id, '--store', store, '--isolation', backend, ...flags, '--', ...command], {
-      env: { TERM: 'vt100' },
-      ...(input === undefined ? {} : { input }),
+describe.each(['bwrap', 'proot', 'chroot'])(
+  'polythene exec --tty --isolation %s, no terminal',
+  (backend) => {
+    const exec = (flags: string[], command: string[], input?: string) =>
+      runPolythene(
+        ['exec', id, '--store', store, '--isolation', backend, ...flags, '--', ...command],
+        {
+          env: { TERM: 'vt100' },
+          ...(input === undefined ? {} : { input }),
+        },
+      );
+
+    it('runs the command on a pty of its own with no size, TERM from the host, and its exit code', async () => {
+      const run = await exec(
+        ['--tty'],
+        ['sh', '-c', 'tty; stty -a 2>/dev/null | head -n 1; echo "TERM=$TERM"; exit 3'],
+      );
+      expect(run.exitCode, run.stderr).toBe(3);
+      // A terminal's output (lines end in CR LF); busybox's stty shows no rows and columns
+      // while they are 0.
+      expect(run.stdout).toMatch(
+        /^\/dev\/pts\/\d+\r\nspeed \d+ baud; line = 0;\r\nTERM=vt100\r\n$/,
+      );
     });
 
-  it('runs the command on a pty of its own with no size, TERM from the host, and its exit code', async () => {
-    const run = await exec(['--tty'], [
-      'sh',
-      '-c',
-      'tty; stty -a 2>/dev/null | head -n 1; echo "TERM=$TERM"; exit 3',
-    ]);
-    expect(run.exitCode, run.stderr).toBe(3);
-    // A terminal's output (lines end in CR LF); busybox's stty shows no rows and columns
-    // while they are 0.
-    expect(run.stdout).toMatch(/^\/dev\/pts\/\d+\r\nspeed \d+ baud; line = 0;\r\nTERM=vt100\r\n$/);
-  });
+    it('forwards stdin with --interactive, and ends it at its end', async () => {
+      const run = await exec(['--tty', '--interactive'], ['sh'], 'echo "in-$((40 + 2))"\nexit 4\n');
+      expect(run.exitCode, run.stderr).toBe(4);
+      expect(run.stdout).toMatch(/^in-42\r$/m);
+    });
 
-  it('forwards stdin with --interactive, and ends it at its end', async () => {
-    const run = await exec(['--tty', '--interactive'], ['sh'], 'echo "in-$((40 + 2))"\nexit 4\n');
-    expect(run.exitCode, run.stderr).toBe(4);
-    expect(run.stdout).toMatch(/^in-42\r$/m);
-  });
-
-  it('gives the command no input without --interactive', async () => {
-    const run = await exec(['--tty'], ['sh', '-c', 'read -t 1 line; echo "read $?"'], 'typed\n');
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stdout).not.toContain('typed');
-    expect(run.stdout).toMatch(/^read [1-9]\d*\r$/m);
-  });
-});
+    it('gives the command no input without --interactive', async () => {
+      const run = await exec(['--tty'], ['sh', '-c', 'read -t 1 line; echo "read $?"'], 'typed\n');
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).not.toContain('typed');
+      expect(run.stdout).toMatch(/^read [1-9]\d*\r$/m);
+    });
+  },
+);
 
 describe('polythene shell, no terminal', () => {
   it("runs the image's shell (busybox has sh, no bash) on a terminal of its own, with input", async () => {
@@ -65,7 +72,16 @@ describe('polythene shell, no terminal', () => {
   });
 
   it('runs CMD after -- on a terminal of its own instead', async () => {
-    const run = await runPolythene(['shell', id, '--store', store, '--', 'sh', '-c', 'tty; exit 5']);
+    const run = await runPolythene([
+      'shell',
+      id,
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      'tty; exit 5',
+    ]);
     expect(run.exitCode, run.stderr).toBe(5);
     expect(run.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
   });
@@ -93,6 +109,8 @@ describe('exec --tty refusals', () => {
       'true',
     ]);
     expect(run.exitCode).toBe(125);
-    expect(run.stderr).toMatch(/^polythene: example-bwrap cannot run a command on a terminal of its own \(--tty\)[^\n]*\n$/);
+    expect(run.stderr).toMatch(
+      /^polythene: example-bwrap cannot run a command on a terminal of its own \(--tty\)[^\n]*\n$/,
+    );
   });
 });

@@ -51,7 +51,13 @@ beforeAll(async () => {
   const user = await ensureTestUser();
   const userImages = await ensureTestImagesAs(user);
   const userStore = removeWhenDone(`/tmp/polythene-tty-user-${process.pid}-${Date.now()}`);
-  const userPull = await runPolytheneAs(['pull', userImages.busybox, '--store', userStore, '--quiet']);
+  const userPull = await runPolytheneAs([
+    'pull',
+    userImages.busybox,
+    '--store',
+    userStore,
+    '--quiet',
+  ]);
   expect(userPull.exitCode, userPull.stderr).toBe(0);
   const env = Object.entries({ ...testUserEnv(user), TERM: 'tmux-256color' })
     .map(([key, value]) => `${key}=${value}`)
@@ -204,7 +210,10 @@ describe.each(cases)('polythene shell --isolation $backend as $who', ({ backend,
     expect(modes).toMatch(/(^|\s)icanon(\s|$)/m);
     expect(modes).toMatch(/(^|\s)echo(\s|$)/m);
     await waitUntil(
-      () => findProcesses('sleep', `${seconds}1`).length + findProcesses('sleep', `${seconds}2`).length === 0,
+      () =>
+        findProcesses('sleep', `${seconds}1`).length +
+          findProcesses('sleep', `${seconds}2`).length ===
+        0,
       "the box's processes are gone",
     );
   });

@@ -62,14 +62,6 @@ export type { OverlayTrialLayers } from './run/run-overlay-trial.ts';
 export { runOverlayTrial } from './run/run-overlay-trial.ts';
 export type { QuietRunOptions, QuietRunResult } from './run/run-quietly.ts';
 export { runQuietly } from './run/run-quietly.ts';
-export type { TerminalHelper } from './run/terminal-relay.ts';
-export {
-  BOX_HELPERS_DIR,
-  findTerminalHelper,
-  relayTerminal,
-  TERMINAL_HELPER,
-  wrapCommandForTerminal,
-} from './run/terminal-relay.ts';
 export type { SideChannelFile } from './run/side-channel-file.ts';
 export { openSideChannelFile } from './run/side-channel-file.ts';
 export type {
@@ -79,6 +71,14 @@ export type {
   SuperviseOptions,
 } from './run/supervise-process.ts';
 export { DEFAULT_MAX_OUTPUT_BYTES, superviseProcess } from './run/supervise-process.ts';
+export type { TerminalHelper } from './run/terminal-relay.ts';
+export {
+  BOX_HELPERS_DIR,
+  findTerminalHelper,
+  relayTerminal,
+  TERMINAL_HELPER,
+  wrapCommandForTerminal,
+} from './run/terminal-relay.ts';
 export type {
   BackendSelection,
   SelectBackendOptions,

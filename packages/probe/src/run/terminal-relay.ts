@@ -48,10 +48,7 @@ export function findTerminalHelper(
  * pty in the box's own devpts and starts `argv` as a session leader with that pty as its
  * controlling terminal.
  */
-export function wrapCommandForTerminal(
-  argv: readonly string[],
-  helper: TerminalHelper,
-): string[] {
+export function wrapCommandForTerminal(argv: readonly string[], helper: TerminalHelper): string[] {
   return [helper.boxPath, 'inner', '--', ...argv];
 }
 
@@ -70,13 +67,7 @@ export function relayTerminal(
   return {
     ...options,
     file: helper.hostPath,
-    args: [
-      'relay',
-      ...(terminal.interactive ? ['-i'] : []),
-      '--',
-      options.file,
-      ...options.args,
-    ],
+    args: ['relay', ...(terminal.interactive ? ['-i'] : []), '--', options.file, ...options.args],
     findBackendPid: (relayPid) => listChildPids(relayPid)[0],
   };
 }

@@ -219,7 +219,9 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         forwardSignals: options.forwardSignals ?? false,
         abortSignal: options.abortSignal,
         probe: selection.probe,
-        ...(options.tty === true ? { terminal: { interactive: options.interactive ?? false } } : {}),
+        ...(options.tty === true
+          ? { terminal: { interactive: options.interactive ?? false } }
+          : {}),
       });
       logger.verbose(
         `${selection.backend.name} finished in ${result.durationMs} ms: ${
