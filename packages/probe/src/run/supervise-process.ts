@@ -7,6 +7,7 @@ import {
   killProcessGroupExcept,
   killProcessTree,
   listChildPids,
+  listDescendantPids,
   sendSignal,
 } from './proc-tree.ts';
 import { type SupervisedChild, spawnBackendProcess } from './spawn-backend-process.ts';
@@ -81,6 +82,12 @@ export interface SuperviseOptions {
    * which ends by itself once the backend has (restoring the user's terminal first).
    */
   readonly findBackendPid?: (spawnedPid: number) => number | undefined;
+  /**
+   * True when the command's pid is a process that forwards signals to the command's
+   * foreground job itself (the terminal helper's inner side): SIGINT then goes to it alone,
+   * not also to every process the command started.
+   */
+  readonly forwardsSignalsItself?: boolean;
   /** Kills everything the command started; defaults to the backend's process group and tree. */
   readonly killTree?: (backendPid: number) => void;
   /**
@@ -199,6 +206,11 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       const commandPid = findCommandPid(pid);
       if (commandPid !== undefined) {
         sendSignal(commandPid, signal);
+        // As a terminal's Ctrl-C reaches the whole foreground job: a shell waiting for its
+        // child handles SIGINT only once the child has ended, so the child must get it too.
+        if (signal === 'SIGINT' && options.forwardsSignalsItself !== true) {
+          for (const pid of listDescendantPids(commandPid)) sendSignal(pid, signal);
+        }
       } else if (attempt < commandPidRetries) {
         // The backend has not started the command yet (still setting up): try again shortly.
         setTimeout(() => deliver(signal, attempt + 1), commandPidRetryMs).unref();

@@ -69,5 +69,7 @@ export function relayTerminal(
     file: helper.hostPath,
     args: ['relay', ...(terminal.interactive ? ['-i'] : []), '--', options.file, ...options.args],
     findBackendPid: (relayPid) => listChildPids(relayPid)[0],
+    // The inner side sends a forwarded signal to the terminal's foreground job.
+    forwardsSignalsItself: true,
   };
 }
