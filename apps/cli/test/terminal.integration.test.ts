@@ -140,7 +140,7 @@ const cases = [
 describe.each(cases)('polythene shell --isolation $backend as $who', ({ backend, who }) => {
   const entry = (): Entry => (who === 'root' ? rootEntry : userEntry);
 
-  it('gives the box a terminal of its own: tty, size, resizes, job control, Ctrl-C, exit code', async () => {
+  it('gives the box a terminal of its own: tty, size, resizes, job control, Ctrl-C, Ctrl-Z, exit code', async () => {
     const box = await openShell(entry(), backend);
     let shown = await runInBox(box, 'tty; stty size', 1);
     expect(shown).toMatch(/^\/dev\/pts\/\d+$/m);
@@ -161,6 +161,20 @@ describe.each(cases)('polythene shell --isolation $backend as $who', ({ backend,
     await box.keys('C-c');
     shown = await runInBox(box, 'echo "alive-$((6 * 7))"', 4);
     expect(shown).toMatch(/^alive-42$/m);
+
+    // Ctrl-Z stops the foreground job; fg brings it back, and Ctrl-C ends it.
+    await box.run('sleep 101');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await box.keys('C-z');
+    await box.waitFor(/Stopped\s+sleep 101/);
+    await box.run('fg');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await box.keys('C-c');
+    shown = await runInBox(box, 'jobs; echo "fg-$((6 * 7))"', 5);
+    // What `jobs` listed: the first sleep, not the one ended in the foreground.
+    const listed = shown.slice(shown.lastIndexOf('jobs; echo'), shown.lastIndexOf('fg-42'));
+    expect(listed).toMatch(/sleep 100/);
+    expect(listed).not.toMatch(/sleep 101/);
 
     await box.run('exit 7');
     await box.waitFor(/^polythene exited 7$/m);
