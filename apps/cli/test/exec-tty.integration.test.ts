@@ -53,6 +53,12 @@ describe.each(['bwrap', 'proot', 'chroot'])(
       expect(run.stdout).toMatch(/^in-42\r$/m);
     });
 
+    it('kills the box at --timeout (124), through the relay', async () => {
+      const run = await exec(['--tty', '--timeout', '1'], ['sh', '-c', 'sleep 10; echo after']);
+      expect(run.exitCode, run.stderr).toBe(124);
+      expect(run.stdout).not.toContain('after');
+    });
+
     it('gives the command no input without --interactive', async () => {
       const run = await exec(['--tty'], ['sh', '-c', 'read -t 1 line; echo "read $?"'], 'typed\n');
       expect(run.exitCode, run.stderr).toBe(0);

@@ -218,6 +218,9 @@ describe.each(cases)('polythene shell --isolation $backend as $who', ({ backend,
     // (Not anchored: the user's shell may print this before the relay has had the CPU to
     // restore the terminal: what counts is the mode the terminal is left in.)
     await box.waitFor(/polythene exited 137$/m);
+    // The helper restores the terminal as soon as it has the CPU, which on a loaded machine
+    // may be after the shell has printed its prompt.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     await box.run('stty -a; echo "stty-$((6 * 7))"');
     const modes = await box.waitFor(/^stty-42$/m);
     // Canonical mode and echo back on: not left raw.

@@ -23,7 +23,7 @@ export interface TmuxPane {
 let serial = 0;
 
 /**
- * Starts `bash --norc` with the prompt `host$ ` in a `cols`×`rows` pane. Each pane has a tmux
+ * Starts `bash --norc --noediting` with the prompt `host$ ` in a `cols`×`rows` pane. Each pane has a tmux
  * server of its own (`-L`), so tests never touch a user's tmux or each other's.
  */
 export async function openTmuxPane(cols = 100, rows = 30): Promise<TmuxPane> {
@@ -46,6 +46,10 @@ export async function openTmuxPane(cols = 100, rows = 30): Promise<TmuxPane> {
     'bash',
     '--norc',
     '--noprofile',
+    // No readline: it saves the terminal's modes when it starts reading a line and puts them
+    // back after it, so a shell that prompts before polythene's helper has restored the
+    // terminal (after a kill -9, on a loaded machine) would keep raw mode itself.
+    '--noediting',
   );
   await tmux('set-option', '-g', 'history-limit', '5000');
   const capture = async (): Promise<string> =>
