@@ -1,3 +1,4 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestImages } from '@polythene/test-images';
@@ -75,6 +76,19 @@ describe('polythene shell, no terminal', () => {
     });
     expect(run.exitCode, run.stderr).toBe(6);
     expect(run.stdout).toMatch(/^\/dev\/pts\/\d+\r$/m);
+  });
+
+  it('prefers bash when the image has one', async () => {
+    const bash = join(store, id, 'usr', 'local', 'bin', 'bash');
+    await mkdir(dirname(bash), { recursive: true });
+    await writeFile(bash, '#!/bin/sh\necho "bash stand-in"\nexec /bin/sh "$@"\n', { mode: 0o755 });
+    try {
+      const run = await runPolythene(['shell', id, '--store', store], { input: 'exit 0\n' });
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^bash stand-in\r$/m);
+    } finally {
+      await rm(bash);
+    }
   });
 
   it('runs CMD after -- on a terminal of its own instead', async () => {
