@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestImages } from '@polythene/test-images';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { exec } from '../src/index.ts';
 import { freshStorePath, runPolythene } from './run-polythene.ts';
 
 // `exec --tty` where polythene's stdin is no terminal (a pipe, as in CI): the command still
@@ -104,6 +105,22 @@ describe('polythene shell, no terminal', () => {
     ]);
     expect(run.exitCode, run.stderr).toBe(5);
     expect(run.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
+  });
+});
+
+describe('the API with tty', () => {
+  it('captures what the terminal shows in pipe mode, input included, and the exit code', async () => {
+    const result = await exec({
+      id,
+      store,
+      command: ['sh'],
+      tty: true,
+      interactive: true,
+      stdio: 'pipe',
+      input: 'tty\nexit 3\n',
+    });
+    expect(result.exitCode).toBe(3);
+    expect(new TextDecoder().decode(result.stdout)).toMatch(/^\/dev\/pts\/\d+\r$/m);
   });
 });
 
