@@ -19,33 +19,40 @@ beforeAll(async () => {
 describe.each(['bwrap', 'proot', 'chroot'])(
   'SIGINT to polythene exec --isolation %s',
   (backend) => {
-    it('ends a shell that waits for its child with 130 at once, not 137 after the grace period', async () => {
-      const started = Date.now();
-      const run = startPolythene([
-        'exec',
-        id,
-        '--store',
-        store,
-        '--isolation',
-        backend,
-        '--',
-        'sh',
-        '-c',
-        'echo started; sleep 30; echo after',
-      ]);
-      await new Promise<void>((resolve) => {
-        run.stdout?.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('started')) resolve();
+    it.each([
+      ['', []],
+      [' (--tty: the terminal helper sends it to the foreground job)', ['--tty']],
+    ])(
+      'ends a shell that waits for its child with 130 at once, not 137 after the grace period%s',
+      async (_, flags) => {
+        const started = Date.now();
+        const run = startPolythene([
+          'exec',
+          id,
+          '--store',
+          store,
+          '--isolation',
+          backend,
+          ...flags,
+          '--',
+          'sh',
+          '-c',
+          'echo started; sleep 30; echo after',
+        ]);
+        await new Promise<void>((resolve) => {
+          run.stdout?.on('data', (chunk: Buffer) => {
+            if (chunk.toString().includes('started')) resolve();
+          });
         });
-      });
-      // The sleep has started once the shell is past its echo; give it a moment to exec.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      run.kill('SIGINT');
-      const result = await run;
-      expect(result.exitCode, String(result.stderr)).toBe(130);
-      expect(String(result.stdout)).not.toContain('after');
-      // The grace period before a tree kill is 5 s.
-      expect(Date.now() - started).toBeLessThan(4_500);
-    });
+        // The sleep has started once the shell is past its echo; give it a moment to exec.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        run.kill('SIGINT');
+        const result = await run;
+        expect(result.exitCode, String(result.stderr)).toBe(130);
+        expect(String(result.stdout)).not.toContain('after');
+        // The grace period before a tree kill is 5 s.
+        expect(Date.now() - started).toBeLessThan(4_500);
+      },
+    );
   },
 );
