@@ -22,6 +22,13 @@ const STORE_OPTION: OptionDefinition = [
   'Store directory (env POLYTHENE_STORE, default /var/tmp/polythene)',
 ];
 
+// exec's, not shell's (which always runs on a terminal, with input). No short forms: -t and
+// -i are --timeout and --isolation.
+const TERMINAL_OPTIONS: readonly OptionDefinition[] = [
+  ['--tty', 'Run the command on a terminal of its own (podman -t; not with --json)'],
+  ['--interactive', 'With --tty: forward stdin to that terminal (podman -i)'],
+];
+
 // One list for exec's cac registration and its fast parse (see parseExecArgv).
 const EXEC_OPTIONS: readonly OptionDefinition[] = [
   [
@@ -39,7 +46,16 @@ const EXEC_OPTIONS: readonly OptionDefinition[] = [
   ['--strict', 'Refuse to run with fewer isolation guarantees than the default (exit 125)'],
   ['--backend-module <module>', 'Register a custom backend from a package or path (repeatable)'],
   ['--ephemeral', 'Run on a throwaway copy: changes vanish afterwards'],
+  ...TERMINAL_OPTIONS,
 ];
+
+// shell always runs on a terminal and never captures output.
+const SHELL_OPTIONS: readonly OptionDefinition[] = EXEC_OPTIONS.filter(
+  ([flag]) =>
+    !TERMINAL_OPTIONS.some(([terminalFlag]) => terminalFlag === flag) &&
+    !flag.startsWith('--json') &&
+    !flag.startsWith('--max-output'),
+);
 
 /** Every flag `exec` takes, for {@link parseExecArgv}. */
 export const EXEC_FLAGS: readonly string[] = [STORE_OPTION, ...EXEC_OPTIONS].map(([flag]) => flag);
@@ -87,6 +103,26 @@ const COMMANDS: readonly CommandDefinition[] = [
         .example('polythene exec 0190f5c2-… --workspace --env CI -- make test')
         .action((uuid: string, command: string[], options: RawOptions) =>
           setOutcome(execCommand(uuid, command, options)),
+        ),
+  },
+  {
+    names: ['shell'],
+    register: (cli, setOutcome) =>
+      withOptions(
+        cli.command(
+          'shell <uuid> [...command]',
+          "Open the image's shell (bash, else sh) on a terminal of its own, or run a command so",
+        ),
+        SHELL_OPTIONS,
+      )
+        .example('polythene shell 0190f5c2-…')
+        .example('polythene shell 0190f5c2-… -- top')
+        .action((uuid: string, command: string[], options: RawOptions) =>
+          setOutcome(
+            import('./commands/shell/shell-command.ts').then((m) =>
+              m.shellCommand(uuid, command, options),
+            ),
+          ),
         ),
   },
   {

@@ -16,6 +16,7 @@ describe('parseExecArgv', () => {
     [[uuid, '--timeout', '5', '--max-output', '16M', '--', 'x']],
     [[uuid, '--timeout', '0x10', '--user', '1000:1000', '--env', '42']],
     [[uuid, 'echo', 'hi']],
+    [[uuid, '--tty', '--interactive', '--', 'sh']],
     [
       [
         uuid,
@@ -52,6 +53,8 @@ describe('parseExecArgv', () => {
     [[uuid, '--store=', '/x']],
     [['--workspace', uuid, '--', 'x']],
     [[uuid, '-']],
+    [[uuid, '-t', '--', 'sh']],
+    [[uuid, '--tty', 'sh']],
   ])('leaves %j to cac', (argv) => {
     expect(parseExecArgv(argv, EXEC_FLAGS)).toBeUndefined();
   });

@@ -12,13 +12,18 @@ import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
+  BOX_HELPERS_DIR,
   checkRunSpec,
   decodeExitCode,
+  findTerminalHelper,
   listChildPids,
   openSideChannelFile,
+  relayTerminal,
   resolveBindTargets,
+  type SuperviseOptions,
   sendSignal,
   superviseProcess,
+  wrapCommandForTerminal,
 } from '@polythene/probe';
 import {
   buildBwrapArgs,
@@ -44,6 +49,7 @@ export function createBwrapBackend(): Backend {
     aliases: ['bubblewrap'],
     description:
       'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',
+    supportsTerminal: true,
     probe: probeBwrap,
     run: runWithBwrap,
   };
@@ -53,7 +59,22 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
   checkRunSpec(given, 'bwrap');
   // bwrap creates and follows mount targets under its own root, where the host's is /oldroot:
   // it gets targets already resolved inside the rootfs, with no symlink left to follow.
-  const spec: RunSpec = { ...given, binds: resolveBindTargets(given, 'bwrap') };
+  const resolved: RunSpec = { ...given, binds: resolveBindTargets(given, 'bwrap') };
+  // On a terminal, the box runs the helper's inner side (from the helpers' directory, bound
+  // read-only into bwrap's own /dev, after the image's targets were resolved), which opens a
+  // pty in the box's devpts.
+  const helper = given.terminal ? findTerminalHelper() : undefined;
+  const spec: RunSpec =
+    helper === undefined
+      ? resolved
+      : {
+          ...resolved,
+          argv: wrapCommandForTerminal(resolved.argv, helper),
+          binds: [
+            ...resolved.binds,
+            { source: helper.hostDir, target: BOX_HELPERS_DIR, readOnly: true },
+          ],
+        };
   const details = readBwrapDetails(spec.probe.details);
   const isRoot = process.geteuid?.() === 0;
   const plan = planBwrapRun(spec, isRoot);
@@ -88,7 +109,7 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
   const statusFile = openSideChannelFile();
   const readStatus = (): BwrapStatus => parseBwrapStatus(statusFile.readText());
   try {
-    return await superviseProcess({
+    const supervision: SuperviseOptions = {
       backend: 'bwrap',
       file: commandLine.file,
       args: commandLine.args,
@@ -117,7 +138,10 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
           `bwrap could not set up the sandbox: ${describeBwrapError(exit.stderr)}`,
         );
       },
-    });
+    };
+    return await superviseProcess(
+      helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
+    );
   } finally {
     argsFile.close();
     statusFile.close();

@@ -199,6 +199,21 @@ describe('buildChrootMountTable', () => {
     ]);
   });
 
+  it("binds the helpers' directory read-only into the run's /dev for a run on a terminal", () => {
+    const table = buildChrootMountTable(spec, true, {
+      ...mounts,
+      kernelProcEntries: [],
+      helpersDir: '/opt/polythene/bin',
+    }).split('\n');
+    const pts = table.findIndex((line) => line.startsWith('devpts '));
+    expect(table[pts + 1]).toBe(
+      '/opt/polythene/bin /store/abc/dev/.polythene none bind,ro,nosuid,nodev,X-mount.mkdir 0 0',
+    );
+    expect(buildChrootMountTable(spec, true, { ...mounts, kernelProcEntries: [] })).not.toContain(
+      '.polythene',
+    );
+  });
+
   it("mounts each of the kernel's /proc entries read-only, and no /proc without a pid namespace", () => {
     const table = buildChrootMountTable(spec, true, {
       ...mounts,

@@ -1,4 +1,9 @@
-import { MINIMAL_DEVICES, type OverlayLayers, type RunSpec } from '@polythene/probe';
+import {
+  BOX_HELPERS_DIR,
+  MINIMAL_DEVICES,
+  type OverlayLayers,
+  type RunSpec,
+} from '@polythene/probe';
 
 /** Host tools and facts the chroot argv depends on (from the probe). */
 export interface ChrootArgsOptions {
@@ -241,6 +246,8 @@ export function buildChrootMountTable(
     readonly dev: string;
     readonly binds: readonly ChrootMount[];
     readonly kernelProcEntries: readonly string[];
+    /** Host directory of polythene's helpers, bound read-only at `/dev/.polythene` (`--tty`). */
+    readonly helpersDir?: string;
   },
 ): string {
   const root = findChrootRoot(spec);
@@ -269,6 +276,15 @@ export function buildChrootMountTable(
     'devpts',
     'newinstance,ptmxmode=0666,mode=620,nosuid,noexec,X-mount.mkdir',
   ]);
+  if (mounts.helpersDir !== undefined) {
+    // In the run's tmpfs /dev, so nothing is made in the image for it.
+    lines.push([
+      mounts.helpersDir,
+      `${dev}${BOX_HELPERS_DIR.slice('/dev'.length)}`,
+      'none',
+      'bind,ro,nosuid,nodev,X-mount.mkdir',
+    ]);
+  }
   for (const bind of mounts.binds) {
     lines.push([bind.source, onHost(bind.hostTarget), 'none', bind.readOnly ? 'bind,ro' : 'bind']);
   }
@@ -295,6 +311,8 @@ export function buildChrootArgs(
     readonly proc: string;
     readonly dev: string;
     readonly binds: readonly ChrootMount[];
+    /** See {@link buildChrootMountTable}. */
+    readonly helpersDir?: string;
   } & Partial<ChrootHostDev> &
     Pick<ChrootHostDev, 'canCopyDevLinks'>,
 ): { file: string; args: string[]; mountTable: string } {
@@ -372,6 +390,7 @@ export function buildChrootArgs(
     dev: mounts.dev,
     binds: mounts.binds,
     kernelProcEntries: mounts.kernelProcEntries ?? ['sys'],
+    ...(mounts.helpersDir === undefined ? {} : { helpersDir: mounts.helpersDir }),
   });
   if (options.setpriv === undefined) {
     return { file: inner[0] as string, args: inner.slice(1), mountTable };

@@ -5,12 +5,16 @@ import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
   checkRunSpec,
   decodeExitCode,
+  findTerminalHelper,
   listChildPids,
   locateInRootfs,
   openSideChannelFile,
+  relayTerminal,
   resolveBindTargets,
+  type SuperviseOptions,
   sendSignal,
   superviseProcess,
+  wrapCommandForTerminal,
 } from '@polythene/probe';
 import { buildChrootArgs, type ChrootMount } from './build-chroot-args.ts';
 import {
@@ -33,6 +37,7 @@ export function createChrootBackend(): Backend {
     probeRevision: '4',
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
+    supportsTerminal: true,
     probe: probeChroot,
     run: runWithChroot,
   };
@@ -42,7 +47,14 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
   checkRunSpec(given, 'chroot');
   // Targets resolved inside the root, and refused where an image symlink leads them into
   // /proc, /dev or another bind.
-  const spec: RunSpec = { ...given, binds: resolveBindTargets(given, 'chroot') };
+  const resolved: RunSpec = { ...given, binds: resolveBindTargets(given, 'chroot') };
+  // On a terminal, the box runs the helper's inner side, which opens a pty in the box's own
+  // devpts (the helpers' directory is bound into the run's /dev).
+  const helper = given.terminal ? findTerminalHelper() : undefined;
+  const spec: RunSpec =
+    helper === undefined
+      ? resolved
+      : { ...resolved, argv: wrapCommandForTerminal(resolved.argv, helper) };
   if (process.geteuid?.() !== 0) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
@@ -85,6 +97,7 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
   const { file, args, mountTable } = buildChrootArgs(spec, chrootArgsOptionsFrom(details), {
     ...mounts,
     ...chrootHostDev(),
+    ...(helper === undefined ? {} : { helpersDir: helper.hostDir }),
   });
   // The set-up script reads its mount table from one file and writes "ready" to the other,
   // just before it starts the command. Files, not pipes: mount reads a table only from a
@@ -96,7 +109,7 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
   const findInitPid = (backendPid: number): number | undefined =>
     isReady() ? listChildPids(backendPid)[0] : undefined;
   try {
-    return await superviseProcess({
+    const supervision: SuperviseOptions = {
       backend: 'chroot',
       file,
       args,
@@ -124,7 +137,10 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
         if (exit.code === null) return { exitCode: null, signal: exit.signal };
         return decodeExitCode(exit.code);
       },
-    });
+    };
+    return await superviseProcess(
+      helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
+    );
   } finally {
     readyFile.close();
     mountTableFile.close();

@@ -72,6 +72,13 @@ describe('buildProotArgs', () => {
     expect(findSequence(args, '-v', '0')).toBeGreaterThanOrEqual(0);
   });
 
+  it("binds the helpers' directory, the host's devpts and ptmx for a run on a terminal", () => {
+    const { args } = buildProotArgs(spec, { ...options, terminalHelpersDir: '/opt/bin' });
+    expect(findSequence(args, '-b', '/opt/bin:/dev/.polythene')).toBeGreaterThan(-1);
+    expect(findSequence(args, '-b', '/dev/pts', '-b', '/dev/ptmx')).toBeGreaterThan(-1);
+    expect(buildProotArgs(spec, options).args).not.toContain('/dev/pts');
+  });
+
   it('uses --kill-on-exit when proot has it', () => {
     expect(buildProotArgs(spec, { ...options, hasKillOnExit: true }).args[0]).toBe(
       '--kill-on-exit',

@@ -1,4 +1,4 @@
-import { MINIMAL_DEVICES, type RunSpec } from '@polythene/probe';
+import { BOX_HELPERS_DIR, MINIMAL_DEVICES, type RunSpec } from '@polythene/probe';
 
 /** Host facts the proot argv depends on (from the probe). */
 export interface ProotArgsOptions {
@@ -19,6 +19,12 @@ export interface ProotArgsOptions {
    * of the run's, so only with root's copies): what is written there is dropped.
    */
   readonly maskedProcPaths?: readonly string[];
+  /**
+   * For a run on a terminal (`--tty`): the host directory of polythene's helpers, bound at
+   * `/dev/.polythene`; the host's devpts and ptmx are bound too, for the pty the helper opens
+   * in the box (`openProotDevDir(…, forTerminal)` makes their mount points).
+   */
+  readonly terminalHelpersDir?: string;
 }
 
 /**
@@ -57,6 +63,12 @@ export function buildProotArgs(
   // never the image's own: nothing the command writes there reaches the image.
   prootArgs.push('-b', `${options.devDir}:/dev`);
   for (const device of options.devices) prootArgs.push('-b', device);
+  if (options.terminalHelpersDir !== undefined) {
+    // proot cannot mount a devpts of the box's own: the host's, which proot does not confine
+    // anyway (a command under proot reaches the host's files; see the guarantees).
+    prootArgs.push('-b', `${options.terminalHelpersDir}:${BOX_HELPERS_DIR}`);
+    prootArgs.push('-b', '/dev/pts', '-b', '/dev/ptmx');
+  }
   prootArgs.push('-b', '/proc');
   for (const path of options.maskedProcPaths ?? []) {
     prootArgs.push('-b', `${options.devDir}/null:${path}`);

@@ -5,10 +5,14 @@ import type { Backend, RunResult, RunSpec } from '@polythene/probe';
 import {
   checkRunSpec,
   decodeExitCode,
+  findTerminalHelper,
   getSignalNumber,
   listChildPids,
+  relayTerminal,
   resolveBindTargets,
+  type SuperviseOptions,
   superviseProcess,
+  wrapCommandForTerminal,
 } from '@polythene/probe';
 import { buildProotArgs, extractProotNotices } from './build-proot-args.ts';
 import { probeProot, prootArgsOptionsFrom, readProotDetails } from './probe-proot.ts';
@@ -56,6 +60,7 @@ export function createProotBackend(): Backend {
     probeRevision: '5',
     description:
       'proot: ptrace-based path translation, no root or namespaces needed; does not confine a hostile command (no filesystem, network or pid isolation)',
+    supportsTerminal: true,
     probe: probeProot,
     run: runWithProot,
   };
@@ -65,7 +70,14 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
   checkRunSpec(given, 'proot');
   // Targets resolved inside the root (proot would too), and refused where an image symlink
   // leads them into /proc, /dev or another bind.
-  const spec: RunSpec = { ...given, binds: resolveBindTargets(given, 'proot') };
+  const resolved: RunSpec = { ...given, binds: resolveBindTargets(given, 'proot') };
+  // On a terminal, proot runs the helper's inner side, which opens a pty from the host's
+  // devpts (proot cannot mount one of its own).
+  const helper = given.terminal ? findTerminalHelper() : undefined;
+  const spec: RunSpec =
+    helper === undefined
+      ? resolved
+      : { ...resolved, argv: wrapCommandForTerminal(resolved.argv, helper) };
   const readOnly = spec.binds.find((bind) => bind.readOnly);
   if (readOnly !== undefined) {
     throw new PolytheneError(
@@ -74,14 +86,15 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
     );
   }
   const details = readProotDetails(spec.probe.details);
-  const devDir = openProotDevDir();
-  const { file, args } = buildProotArgs(
-    spec,
-    prootArgsOptionsFrom(details, process.geteuid?.() === 0, devDir),
-  );
+  const isRoot = process.geteuid?.() === 0;
+  const devDir = openProotDevDir(undefined, undefined, isRoot, helper !== undefined);
+  const { file, args } = buildProotArgs(spec, {
+    ...prootArgsOptionsFrom(details, isRoot, devDir),
+    ...(helper === undefined ? {} : { terminalHelpersDir: helper.hostDir }),
+  });
   let prootPid: number | undefined;
   try {
-    return await superviseProcess({
+    const supervision: SuperviseOptions = {
       backend: 'proot',
       file,
       args,
@@ -133,7 +146,10 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
         }
         return decodeExitCode(exit.code);
       },
-    });
+    };
+    return await superviseProcess(
+      helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
+    );
   } finally {
     devDir.release();
     if (prootPid !== undefined) removeGlueDirectories(prootPid, spec.env);

@@ -66,6 +66,19 @@ describe('openProotDevDir', () => {
     },
   );
 
+  it('for a run on a terminal, adds mount points for devpts, ptmx and the helpers, and removes them', () => {
+    const parent = join(work, 'parent');
+    const run = openProotDevDir({}, [parent], false, true);
+    expect(lstatSync(join(run.path, 'pts')).isDirectory()).toBe(true);
+    expect(lstatSync(join(run.path, '.polythene')).isDirectory()).toBe(true);
+    expect(lstatSync(join(run.path, 'ptmx')).isFile()).toBe(true);
+    run.release();
+    expect(readdirSync(parent)).toEqual([]);
+    const plain = openProotDevDir({}, [parent], false);
+    expect(readdirSync(plain.path)).not.toContain('pts');
+    plain.release();
+  });
+
   it('without device nodes, gives empty files for the host devices to be bound on', () => {
     const run = openProotDevDir({}, [join(work, 'parent')], false);
     expect(run.hasDeviceNodes).toBe(false);

@@ -1,8 +1,10 @@
 import {
   chmodSync,
   closeSync,
+  existsSync,
   linkSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -13,6 +15,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
+  BOX_HELPERS_DIR,
   DEVICE_COPIES_DIR,
   ensureDeviceCopies,
   ensurePrivateDirectory,
@@ -70,6 +73,7 @@ export function openProotDevDir(
     join(dirname(resolveProbeCachePath(env)), 'proot-dev'),
   ],
   withDeviceNodes: boolean = process.geteuid?.() === 0,
+  forTerminal: boolean = false,
 ): ProotDevDir {
   for (const parent of parents) {
     try {
@@ -78,15 +82,15 @@ export function openProotDevDir(
         removeDirsOfGoneProcesses(parent);
         checkedParents.add(parent);
       }
-      if (!withDeviceNodes) return lend(makeDevDir(parent, '', undefined));
+      if (!withDeviceNodes) return lend(makeDevDir(parent, '', undefined, forTerminal));
       const nodes = ensureDeviceCopies(parent);
-      if (nodes !== undefined) return lend(makeDevDir(parent, '', nodes));
+      if (nodes !== undefined) return lend(makeDevDir(parent, '', nodes, forTerminal));
     } catch {
       // Not writable here (or no longer there): try the next place, and check it again later.
       checkedParents.delete(parent);
     }
   }
-  return lend(makeDevDir(env.TMPDIR || '/tmp', 'polythene-proot-dev-', undefined));
+  return lend(makeDevDir(env.TMPDIR || '/tmp', 'polythene-proot-dev-', undefined, forTerminal));
 }
 
 function lend(made: { path: string; hasDeviceNodes: boolean }): ProotDevDir {
@@ -109,6 +113,10 @@ const LINKS: readonly [string, string][] = [
   ['stderr', '/proc/self/fd/2'],
 ];
 const DEVICE_NAMES: readonly string[] = PROOT_DEVICES.map((device) => basename(device));
+// For a run on a terminal (see buildProotArgs): mount points for the host's devpts, its ptmx
+// and the helpers' directory.
+const TERMINAL_DIRS: readonly string[] = ['pts', BOX_HELPERS_DIR.slice('/dev/'.length)];
+const TERMINAL_FILES: readonly string[] = ['ptmx'];
 
 // Named after this process, so that a run can tell the directories of gone ones. With
 // `nodes` (root's device copies, see ensureDeviceCopies), its devices are hard links to
@@ -117,6 +125,7 @@ function makeDevDir(
   parent: string,
   namePrefix: string,
   nodes: string | undefined,
+  forTerminal: boolean,
 ): { path: string; hasDeviceNodes: boolean } {
   const path = mkdtempSync(join(parent, `${namePrefix}${process.pid}-`));
   try {
@@ -128,6 +137,10 @@ function makeDevDir(
       } else {
         closeSync(openSync(join(path, name), 'wx', 0o444));
       }
+    }
+    if (forTerminal) {
+      for (const name of TERMINAL_DIRS) mkdirSync(join(path, name), 0o555);
+      for (const name of TERMINAL_FILES) closeSync(openSync(join(path, name), 'wx', 0o444));
     }
     // Read-only, as /dev is to a command that is not root (proot's emulated root is).
     chmodSync(path, 0o555);
@@ -150,6 +163,8 @@ function removeDevDir(path: string): void {
     chmodSync(path, 0o700);
     for (const [name] of LINKS) unlinkSync(join(path, name));
     for (const name of DEVICE_NAMES) unlinkSync(join(path, name));
+    for (const name of TERMINAL_FILES) rmSync(join(path, name), { force: true });
+    for (const name of TERMINAL_DIRS) if (existsSync(join(path, name))) rmdirSync(join(path, name));
     rmdirSync(path);
   } catch {
     rmSync(path, { recursive: true, force: true });

@@ -177,6 +177,20 @@ export interface RunSpec {
   readonly abortSignal?: AbortSignal;
   /** The probe result this backend returned on this host. */
   readonly probe: AvailableProbe;
+  /**
+   * Run the command on a pseudo-terminal of its own (`exec --tty`). Only given to backends
+   * that say {@link Backend.supportsTerminal}; see `superviseOnTerminal` for the kit.
+   */
+  readonly terminal?: RunTerminal;
+}
+
+/** How a command runs on a terminal of its own (`exec --tty`). */
+export interface RunTerminal {
+  /**
+   * Forward polythene's stdin to the terminal (podman's `-i`); without it the command's
+   * terminal gets no input, as with podman's `-t` alone.
+   */
+  readonly interactive: boolean;
 }
 
 /** How a command ended. Expected outcomes are data: only set-up failures throw. */
@@ -226,6 +240,11 @@ export interface Backend {
    * fingerprint.
    */
   readonly probeRevision?: string;
+  /**
+   * True when `run` honours {@link RunSpec.terminal}: the command gets a pseudo-terminal of
+   * its own inside the box. Absent means it cannot, and `exec --tty` refuses it (exit 125).
+   */
+  readonly supportsTerminal?: boolean;
   /** Finds out, silently, whether this backend can run commands here and what it enforces. */
   probe(context: ProbeContext): Promise<ProbeResult>;
   /** Runs one command; resolves when it and its whole process tree have ended. */

@@ -10,6 +10,7 @@ export type {
   ProbeResult,
   RunResult,
   RunSpec,
+  RunTerminal,
   UnavailableProbe,
 } from './backend.ts';
 export { ALL_GUARANTEES } from './backend.ts';
@@ -76,6 +77,14 @@ export type {
   SuperviseOptions,
 } from './run/supervise-process.ts';
 export { DEFAULT_MAX_OUTPUT_BYTES, superviseProcess } from './run/supervise-process.ts';
+export type { TerminalHelper } from './run/terminal-relay.ts';
+export {
+  BOX_HELPERS_DIR,
+  findTerminalHelper,
+  relayTerminal,
+  TERMINAL_HELPER,
+  wrapCommandForTerminal,
+} from './run/terminal-relay.ts';
 export type {
   BackendSelection,
   ExcludedBackend,

@@ -8,6 +8,7 @@ import {
   killProcessGroupExcept,
   killProcessTree,
   listChildPids,
+  listDescendantPids,
   sendSignal,
 } from './proc-tree.ts';
 import { type SupervisedChild, spawnBackendProcess } from './spawn-backend-process.ts';
@@ -75,6 +76,19 @@ export interface SuperviseOptions {
    * backend process's first child.
    */
   readonly findCommandPid?: (backendPid: number) => number | undefined;
+  /**
+   * A relay to start in front of the exec guard and the backend (the terminal relay, see
+   * `relayTerminal`): polythene spawns `file args -- guard … -- backend …`. The backend's pid
+   * is then the relay's child, the other callbacks are given that, and a tree kill spares the
+   * relay, which ends by itself once the backend has (restoring the user's terminal first).
+   */
+  readonly relay?: { readonly file: string; readonly args: readonly string[] };
+  /**
+   * True when the command's pid is a process that forwards signals to the command's
+   * foreground job itself (the terminal helper's inner side): SIGINT then goes to it alone,
+   * not also to every process the command started.
+   */
+  readonly forwardsSignalsItself?: boolean;
   /** Kills everything the command started; defaults to the backend's process group and tree. */
   readonly killTree?: (backendPid: number) => void;
   /**
@@ -191,7 +205,14 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     let exitedAt = 0;
 
     const isGuardReaping = options.guard?.reapTree === true;
-    const findCommandPid = (pid: number): number | undefined => {
+    // The spawned process is the terminal relay when there is one (it starts the guard), else
+    // the guard, which execs the backend or, reaping, is its parent: the backend process the
+    // callbacks are given.
+    const backendPidOf = (spawnedPid: number): number | undefined =>
+      options.relay === undefined ? spawnedPid : listChildPids(spawnedPid)[0];
+    const findCommandPid = (spawnedPid: number): number | undefined => {
+      const pid = backendPidOf(spawnedPid);
+      if (pid === undefined) return undefined;
       if (options.findCommandPid) return options.findCommandPid(pid);
       // A reaping guard's first child is the backend; the command is the backend's.
       const backendPid = isGuardReaping ? listChildPids(pid)[0] : pid;
@@ -199,9 +220,15 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     };
     let guardKillTimer: NodeJS.Timeout | undefined;
     const killAll = (): void => {
-      const pid = child?.pid;
-      if (pid === undefined || isEnded) return;
+      const spawnedPid = child?.pid;
+      if (spawnedPid === undefined || isEnded) return;
       killedBySupervisor = true;
+      const pid = backendPidOf(spawnedPid);
+      // A relay that has not started the backend yet ends on SIGTERM, restoring the terminal.
+      if (pid === undefined) {
+        sendSignal(spawnedPid, 'SIGTERM');
+        return;
+      }
       if (options.killTree) options.killTree(pid);
       if (!isGuardReaping) {
         killProcessTree(pid);
@@ -219,6 +246,11 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       const commandPid = findCommandPid(pid);
       if (commandPid !== undefined) {
         sendSignal(commandPid, signal);
+        // As a terminal's Ctrl-C reaches the whole foreground job: a shell waiting for its
+        // child handles SIGINT only once the child has ended, so the child must get it too.
+        if (signal === 'SIGINT' && options.forwardsSignalsItself !== true) {
+          for (const pid of listDescendantPids(commandPid)) sendSignal(pid, signal);
+        }
       } else if (attempt < commandPidRetries) {
         // The backend has not started the command yet (still setting up): try again shortly.
         setTimeout(() => deliver(signal, attempt + 1), commandPidRetryMs).unref();
@@ -267,9 +299,19 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
         options.extraStdio?.length ?? 0,
         options.guard,
       );
+      // The terminal relay stays outside the guard: it holds the user's terminal on the host
+      // and restores it however the run ends, while the guard still closes every inherited
+      // fd (the relay's own included) before the backend starts.
+      const spawned =
+        options.relay === undefined
+          ? guarded
+          : {
+              file: options.relay.file,
+              args: [...options.relay.args, '--', guarded.file, ...guarded.args],
+            };
       child = spawnBackendProcess({
-        file: guarded.file,
-        args: guarded.args,
+        file: spawned.file,
+        args: spawned.args,
         env: options.env,
         stdio,
       });
@@ -343,7 +385,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     };
 
     if (child.pid === undefined) return; // 'error' follows.
-    const backendPid = child.pid;
+    const spawnedPid = child.pid;
 
     if (noticeFilter) {
       child.stderr?.on('data', (chunk: Buffer) => noticeFilter.push(chunk));
@@ -373,6 +415,11 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       let hasSeenCommandEnd = false;
       const watch = (): void => {
         if (isEnded || exitStatus !== undefined) return;
+        const backendPid = backendPidOf(spawnedPid);
+        if (backendPid === undefined) {
+          leftoverTimer = setTimeout(watch, leftoverPollMs);
+          return;
+        }
         let hasCommandEnded: boolean;
         if (commandPid !== undefined) {
           hasCommandEnded = !isProcessAlive(commandPid);

@@ -51,6 +51,18 @@ export interface ExecOptions extends StoreOptions {
   readonly input?: string | Uint8Array;
   /** Cap on captured stdout and on captured stderr, in bytes (`pipe` mode). */
   readonly maxOutputBytes?: number;
+  /**
+   * Run the command on a pseudo-terminal of its own in the box (podman's `-t`): job control,
+   * `tty`, window size and SIGWINCH, Ctrl-C from the terminal; stdout and stderr come out
+   * merged, as from a terminal. `TERM` is the host's (else `xterm`) unless `env` sets it.
+   * The user's terminal never enters the box. A backend without `supportsTerminal` refuses.
+   */
+  readonly tty?: boolean;
+  /**
+   * With `tty`: forward stdin to the command's terminal (podman's `-i`), putting polythene's
+   * own terminal in raw mode meanwhile. Without `tty` stdin is always the command's.
+   */
+  readonly interactive?: boolean;
   /** Refuse to run with fewer than the backend's default guarantees instead of warning. */
   readonly strict?: boolean;
   /** Forward SIGINT/SIGTERM/SIGHUP received by this process to the command (the CLI does). */
@@ -132,6 +144,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     home: user.home,
     userName: user.name,
   });
+  if (options.tty === true) setTerminalType(env, options.env ?? [], hostEnv);
   const binds = (options.binds ?? []).map((bind) =>
     typeof bind === 'string' ? parseBind(bind, hostCwd) : bind,
   );
@@ -172,6 +185,12 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       needsOverlay,
       needsReadOnlyBinds: binds.some((bind) => bind.readOnly),
     });
+    if (options.tty === true && selection.backend.supportsTerminal !== true) {
+      throw new PolytheneError(
+        'POLYTHENE_SETUP_FAILED',
+        `${selection.backend.name} cannot run a command on a terminal of its own (--tty); use --isolation=bwrap, proot or chroot`,
+      );
+    }
     const canOverlay = selection.probe.canOverlay === true;
     const root = await prepareRunRoot(store, options.id, entry, {
       isEphemeral,
@@ -200,6 +219,9 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         forwardSignals: options.forwardSignals ?? false,
         abortSignal: options.abortSignal,
         probe: selection.probe,
+        ...(options.tty === true
+          ? { terminal: { interactive: options.interactive ?? false } }
+          : {}),
       });
       logger.verbose(
         `${selection.backend.name} finished in ${result.durationMs} ms: ${
@@ -350,4 +372,17 @@ async function assertWorkdirExists(
 
 function emptyToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * A terminal is in use: the command gets the host's `TERM` (else `xterm`, as podman's `-t`
+ * gives), over the image's, unless `--env` names it.
+ */
+function setTerminalType(
+  env: Record<string, string>,
+  envFlags: readonly string[],
+  hostEnv: Readonly<Record<string, string | undefined>>,
+): void {
+  const isNamed = envFlags.some((flag) => flag === 'TERM' || flag.startsWith('TERM='));
+  if (!isNamed) env.TERM = emptyToUndefined(hostEnv.TERM) ?? 'xterm';
 }

@@ -1,3 +1,4 @@
+import { PolytheneError } from '@polythene/errors';
 import { exec } from '../../api/exec/exec.ts';
 import { EXIT_CODES, exitCodeForSignal } from '../../exit-codes.ts';
 import {
@@ -21,6 +22,13 @@ export async function execCommand(
   options: RawOptions,
 ): Promise<number> {
   const context = readCommandContext(options);
+  const isTty = lastBoolean(options.tty);
+  if (isTty && context.isJson) {
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      '--json captures output, which a terminal cannot give: drop --tty or --json',
+    );
+  }
   // Words before `--` are positional; after it, cac keeps them verbatim in options['--'].
   const command = [...positional.map(String), ...stringList(options['--'], '--')];
   const result = await exec({
@@ -39,6 +47,8 @@ export async function execCommand(
     maxOutputBytes: byteCount(options.maxOutput, '--max-output'),
     strict: lastBoolean(options.strict),
     ephemeral: lastBoolean(options.ephemeral),
+    tty: isTty,
+    interactive: lastBoolean(options.interactive),
     forwardSignals: true,
     logger: context.logger,
   });

@@ -1,0 +1,153 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureTestImages } from '@polythene/test-images';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exec } from '../src/index.ts';
+import { freshStorePath, runPolythene } from './run-polythene.ts';
+
+// `exec --tty` where polythene's stdin is no terminal (a pipe, as in CI): the command still
+// gets a terminal of its own, its output is relayed, and no size is set. The real-terminal
+// behaviour is in terminal.integration.test.ts.
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const exampleBackend = join(repoRoot, 'packages/probe/test/fixtures/example-backend.mjs');
+
+let store: string;
+let id: string;
+
+beforeAll(async () => {
+  const images = await ensureTestImages();
+  store = await freshStorePath();
+  const run = await runPolythene(['pull', images.busybox, '--store', store, '--quiet']);
+  expect(run.exitCode, run.stderr).toBe(0);
+  id = run.stdout.trim();
+});
+
+describe.each(['bwrap', 'proot', 'chroot'])(
+  'polythene exec --tty --isolation %s, no terminal',
+  (backend) => {
+    const exec = (flags: string[], command: string[], input?: string) =>
+      runPolythene(
+        ['exec', id, '--store', store, '--isolation', backend, ...flags, '--', ...command],
+        {
+          env: { TERM: 'vt100' },
+          ...(input === undefined ? {} : { input }),
+        },
+      );
+
+    it('runs the command on a pty of its own with no size, TERM from the host, and its exit code', async () => {
+      const run = await exec(
+        ['--tty'],
+        ['sh', '-c', 'tty; stty -a 2>/dev/null | head -n 1; echo "TERM=$TERM"; exit 3'],
+      );
+      expect(run.exitCode, run.stderr).toBe(3);
+      // A terminal's output (lines end in CR LF); busybox's stty shows no rows and columns
+      // while they are 0.
+      expect(run.stdout).toMatch(
+        /^\/dev\/pts\/\d+\r\nspeed \d+ baud; line = 0;\r\nTERM=vt100\r\n$/,
+      );
+    });
+
+    it('forwards stdin with --interactive, and ends it at its end', async () => {
+      const run = await exec(['--tty', '--interactive'], ['sh'], 'echo "in-$((40 + 2))"\nexit 4\n');
+      expect(run.exitCode, run.stderr).toBe(4);
+      expect(run.stdout).toMatch(/^in-42\r$/m);
+    });
+
+    it('kills the box at --timeout (124), through the relay', async () => {
+      const run = await exec(['--tty', '--timeout', '1'], ['sh', '-c', 'sleep 10; echo after']);
+      expect(run.exitCode, run.stderr).toBe(124);
+      expect(run.stdout).not.toContain('after');
+    });
+
+    it('gives the command no input without --interactive', async () => {
+      const run = await exec(['--tty'], ['sh', '-c', 'read -t 1 line; echo "read $?"'], 'typed\n');
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).not.toContain('typed');
+      expect(run.stdout).toMatch(/^read [1-9]\d*\r$/m);
+    });
+  },
+);
+
+describe('polythene shell, no terminal', () => {
+  it("runs the image's shell (busybox has sh, no bash) on a terminal of its own, with input", async () => {
+    const run = await runPolythene(['shell', id, '--store', store], {
+      input: 'tty\nexit 6\n',
+    });
+    expect(run.exitCode, run.stderr).toBe(6);
+    expect(run.stdout).toMatch(/^\/dev\/pts\/\d+\r$/m);
+  });
+
+  it('prefers bash when the image has one', async () => {
+    const bash = join(store, id, 'usr', 'local', 'bin', 'bash');
+    await mkdir(dirname(bash), { recursive: true });
+    await writeFile(bash, '#!/bin/sh\necho "bash stand-in"\nexec /bin/sh "$@"\n', { mode: 0o755 });
+    try {
+      const run = await runPolythene(['shell', id, '--store', store], { input: 'exit 0\n' });
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^bash stand-in\r$/m);
+    } finally {
+      await rm(bash);
+    }
+  });
+
+  it('runs CMD after -- on a terminal of its own instead', async () => {
+    const run = await runPolythene([
+      'shell',
+      id,
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      'tty; exit 5',
+    ]);
+    expect(run.exitCode, run.stderr).toBe(5);
+    expect(run.stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
+  });
+});
+
+describe('the API with tty', () => {
+  it('captures what the terminal shows in pipe mode, input included, and the exit code', async () => {
+    const result = await exec({
+      id,
+      store,
+      command: ['sh'],
+      tty: true,
+      interactive: true,
+      stdio: 'pipe',
+      input: 'tty\nexit 3\n',
+    });
+    expect(result.exitCode).toBe(3);
+    expect(new TextDecoder().decode(result.stdout)).toMatch(/^\/dev\/pts\/\d+\r$/m);
+  });
+});
+
+describe('exec --tty refusals', () => {
+  it('refuses --tty with --json as a usage error (2)', async () => {
+    const run = await runPolythene(['exec', id, '--store', store, '--tty', '--json', '--', 'true']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/^polythene: --json captures output.*\n$/);
+  });
+
+  it('exits 125 with one line when the backend cannot run a command on a terminal', async () => {
+    const run = await runPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--backend-module',
+      exampleBackend,
+      '--isolation',
+      'example-bwrap',
+      '--tty',
+      '--',
+      'true',
+    ]);
+    expect(run.exitCode).toBe(125);
+    expect(run.stderr).toMatch(
+      /^polythene: example-bwrap cannot run a command on a terminal of its own \(--tty\)[^\n]*\n$/,
+    );
+  });
+});
