@@ -1,11 +1,24 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lchown, mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTestImages } from '@polythene/test-images';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { freshStorePath, removeWhenDone, runPolythene, startPolythene } from './run-polythene.ts';
+import {
+  ensureTestImages,
+  ensureTestImagesAs,
+  ensureTestUser,
+  testUserEnv,
+} from '@polythene/test-images';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import {
+  freshStorePath,
+  POLYTHENE_BIN,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+  startPolythene,
+} from './run-polythene.ts';
 
 // `clone --method copy` of an entry a hostile command is running in: the command swaps a
 // directory of the rootfs with a symlink to a host directory as fast as it can (renameat2
@@ -17,32 +30,44 @@ const MARKER = 'marker';
 const HOST_CONTENT = 'host secret';
 const CLONES = 12;
 
-let store: string;
-let id: string;
-let hostDir: string;
+interface World {
+  readonly run: (args: readonly string[]) => ReturnType<typeof runPolythene>;
+  readonly start: (args: readonly string[]) => { kill: () => void; done: Promise<void> };
+  readonly image: string;
+  readonly store: string;
+  readonly uid: number;
+}
 
-beforeAll(async () => {
-  const images = await ensureTestImages();
-  store = await freshStorePath();
-  const run = await runPolythene(['pull', images.busybox, '--store', store, '--quiet']);
-  expect(run.exitCode, run.stderr).toBe(0);
-  id = run.stdout.trim();
-  const work = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-clone-race-')));
-  hostDir = join(work, 'host');
+// The rootfs gets the hostile helper, a directory, and a symlink to a host directory whose
+// files have the same names (so a copy that follows the symlink meets no error and goes on).
+async function prepareEntry(world: World, hostDir: string): Promise<string> {
+  const pulled = await world.run(['pull', world.image, '--store', world.store, '--quiet']);
+  expect(pulled.exitCode, pulled.stderr).toBe(0);
+  const id = pulled.stdout.trim();
   await mkdir(hostDir);
+  await chmod(hostDir, 0o755);
   for (let index = 0; index < 50; index += 1)
-    await writeFile(join(hostDir, `${MARKER}-${index}`), `${HOST_CONTENT}\n`);
-  const rootfs = join(store, id);
-  execFileSync('gcc', ['-static', '-O2', '-o', join(rootfs, 'swap-paths'), SWAPPER_SOURCE]);
+    await writeFile(join(hostDir, `${MARKER}-${index}`), `${HOST_CONTENT}\n`, { mode: 0o644 });
+  const rootfs = join(world.store, id);
+  const binary = join(rootfs, 'swap-paths');
+  execFileSync('gcc', ['-static', '-O2', '-o', binary, SWAPPER_SOURCE]);
+  await chmod(binary, 0o755);
   await mkdir(join(rootfs, 'd'));
   for (let index = 0; index < 50; index += 1)
     await writeFile(join(rootfs, 'd', `${MARKER}-${index}`), 'box\n');
   await symlink(hostDir, join(rootfs, 'd.lnk'));
-  await chmod(join(rootfs, 'swap-paths'), 0o755);
-});
+  for (const path of [binary, join(rootfs, 'd'), join(rootfs, 'd.lnk')])
+    await lchown(path, world.uid, world.uid === 0 ? 0 : world.uid);
+  for (let index = 0; index < 50; index += 1)
+    await lchown(
+      join(rootfs, 'd', `${MARKER}-${index}`),
+      world.uid,
+      world.uid === 0 ? 0 : world.uid,
+    );
+  return id;
+}
 
-// Files of the copy holding the host's content. The box's directory has the same names as
-// the host's, so a copy that follows the swapped-in symlink meets no error and goes on.
+// Files of the copy holding the host's content.
 function findHostContent(root: string): string[] {
   // grep exits 1 when nothing matches: read its output, not its status.
   const { stdout } = spawnSync('grep', ['-rl', '--no-messages', HOST_CONTENT, root], {
@@ -51,14 +76,19 @@ function findHostContent(root: string): string[] {
   return stdout.split('\n').filter(Boolean);
 }
 
-describe('clone --method copy', () => {
-  it('never copies a host file through a symlink a running command swaps in', async () => {
-    const swapper = startPolythene(
-      [
+function describeCloneRace(name: string, makeWorld: () => Promise<World>): void {
+  describe(`clone --method copy (${name})`, () => {
+    it('never copies a host file through a symlink a running command swaps in', async () => {
+      const world = await makeWorld();
+      const work = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-clone-race-')));
+      await chmod(work, 0o755);
+      const hostDir = join(work, 'host');
+      const id = await prepareEntry(world, hostDir);
+      const swapper = world.start([
         'exec',
         id,
         '--store',
-        store,
+        world.store,
         '--timeout',
         '300',
         '--',
@@ -66,28 +96,63 @@ describe('clone --method copy', () => {
         '/d',
         '/d.lnk',
         hostDir,
-      ],
-      { timeoutMs: 300_000 },
-    );
-    try {
-      // Give the command time to start swapping.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      for (let round = 0; round < CLONES; round += 1) {
-        const clone = await runPolythene(['clone', id, '--store', store, '--method', 'copy']);
-        if (clone.exitCode !== 0) {
-          // Refusing to follow the swapped-in symlink may fail the copy; that is fine, as
-          // long as it leaves nothing behind.
-          expect(clone.stderr).toMatch(/^polythene: cannot copy a root filesystem/);
-          continue;
+      ]);
+      try {
+        // Give the command time to start swapping.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        for (let round = 0; round < CLONES; round += 1) {
+          const clone = await world.run(['clone', id, '--store', world.store, '--method', 'copy']);
+          if (clone.exitCode !== 0) {
+            // Refusing to follow the swapped-in symlink may fail the copy; that is fine, as
+            // long as it leaves nothing behind.
+            expect(clone.stderr).toMatch(/^polythene: cannot copy a root filesystem/);
+            continue;
+          }
+          const cloneId = clone.stdout.trim();
+          expect(findHostContent(join(world.store, cloneId))).toEqual([]);
+          expect((await world.run(['rm', cloneId, '--store', world.store])).exitCode).toBe(0);
         }
-        const cloneId = clone.stdout.trim();
-        expect(findHostContent(join(store, cloneId))).toEqual([]);
-        expect((await runPolythene(['rm', cloneId, '--store', store])).exitCode).toBe(0);
+      } finally {
+        swapper.kill();
+        await swapper.done;
       }
-    } finally {
-      swapper.kill('SIGTERM');
-      await swapper;
-    }
-    expect((await readdir(hostDir)).length).toBe(50);
+      expect((await readdir(hostDir)).length).toBe(50);
+    });
   });
+}
+
+describeCloneRace('root', async () => ({
+  run: runPolythene,
+  start: (args) => {
+    const child = startPolythene(args, { timeoutMs: 300_000 });
+    return { kill: () => child.kill('SIGTERM'), done: child.then(() => undefined) };
+  },
+  image: (await ensureTestImages()).busybox,
+  store: await freshStorePath(),
+  uid: 0,
+}));
+
+describeCloneRace('unprivileged user', async () => {
+  const user = await ensureTestUser();
+  const images = await ensureTestImagesAs(user);
+  return {
+    run: (args) => runPolytheneAs(args),
+    start: (args) => {
+      const child = execa(
+        'runuser',
+        ['-u', user.name, '--', process.execPath, POLYTHENE_BIN, ...args],
+        {
+          env: testUserEnv(user),
+          extendEnv: false,
+          cwd: user.home,
+          reject: false,
+          timeout: 300_000,
+        },
+      );
+      return { kill: () => child.kill('SIGTERM'), done: child.then(() => undefined) };
+    },
+    image: images.busybox,
+    store: removeWhenDone(`/tmp/polythene-clone-race-${process.pid}-${Date.now()}`),
+    uid: user.uid,
+  };
 });

@@ -7,6 +7,7 @@ import {
   openSync,
   type Stats,
 } from 'node:fs';
+import { isUnmappedOwner } from './is-unmapped-owner.ts';
 
 // Linux's O_PATH (same value on x86_64, arm64, riscv64); Node does not export it.
 const O_PATH = 0o10000000;
@@ -102,7 +103,7 @@ function checkDirectory(
       return `${path} is writable by other users (mode ${mode})`;
     return undefined;
   }
-  if (stats.uid !== 0 && stats.uid !== uid)
+  if (stats.uid !== 0 && stats.uid !== uid && !isUnmappedOwner(stats.uid))
     return `${path} is owned by uid ${stats.uid}, who could change what is below it`;
   if ((stats.mode & WRITABLE_BY_OTHERS) !== 0 && (stats.mode & S_ISVTX) === 0)
     return `${path} is writable by other users without the sticky bit (mode ${mode})`;

@@ -1,6 +1,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
+import { isUnmappedOwner } from './is-unmapped-owner.ts';
 
 const S_ISVTX = 0o1000;
 const WRITABLE_BY_OTHERS = 0o022;
@@ -56,7 +57,7 @@ function assertStoreDir(storeDir: string, stats: Stats, uid: number): void {
 }
 
 function assertParent(storeDir: string, path: string, stats: Stats, uid: number): void {
-  if (stats.uid !== 0 && stats.uid !== uid) {
+  if (stats.uid !== 0 && stats.uid !== uid && !isUnmappedOwner(stats.uid)) {
     throw refuse(
       storeDir,
       `its parent ${path} is owned by uid ${stats.uid}, who could rename the store away and put another in its place`,
