@@ -68,6 +68,9 @@ function withOptions<T extends { option(flag: string, description: string): T }>
   return target;
 }
 
+const NAME_HELP =
+  'Name the new entry: 1-64 letters, digits, ".", "_", "-", starting with a letter or digit';
+
 /** Every command, in the order `--help` lists them. */
 const COMMANDS: readonly CommandDefinition[] = [
   {
@@ -81,7 +84,9 @@ const COMMANDS: readonly CommandDefinition[] = [
         .option('--timeout <seconds>', 'Give up after this many seconds (and clean up)')
         .option('--json', 'Print one JSON object (id, image, digest, path, sizes, duration)')
         .option('--quiet', 'No progress on stderr')
+        .option('--name <name>', NAME_HELP, { type: [String] })
         .example('polythene pull docker.io/library/busybox:latest')
+        .example('polythene pull --name dev docker.io/library/debian:12')
         .example('polythene pull oci-archive:./image.tar --pull never')
         .action((image: string, options: RawOptions) =>
           setOutcome(
@@ -94,7 +99,7 @@ const COMMANDS: readonly CommandDefinition[] = [
     register: (cli, setOutcome) =>
       withOptions(
         cli.command(
-          'exec <uuid> [...command]',
+          'exec <entry> [...command]',
           'Run a command inside a root filesystem (put it after --)',
         ),
         EXEC_OPTIONS,
@@ -110,7 +115,7 @@ const COMMANDS: readonly CommandDefinition[] = [
     register: (cli, setOutcome) =>
       withOptions(
         cli.command(
-          'shell <uuid> [...command]',
+          'shell <entry> [...command]',
           "Open the image's shell (bash, else sh) on a terminal of its own, or run a command so",
         ),
         SHELL_OPTIONS,
@@ -129,14 +134,16 @@ const COMMANDS: readonly CommandDefinition[] = [
     names: ['clone'],
     register: (cli, setOutcome) =>
       cli
-        .command('clone <uuid>', 'Copy an entry into a new one and print its UUID')
+        .command('clone <entry>', 'Copy an entry into a new one and print its UUID')
         .option('--method <method>', 'overlay (constant time), copy (full), or auto (default)')
         .option('--json', "Print the new entry's metadata")
         .option(
           '--backend-module <module>',
           'Consider a custom backend for --method auto (repeatable)',
         )
+        .option('--name <name>', NAME_HELP, { type: [String] })
         .example('polythene clone 0190f5c2-…')
+        .example('polythene clone dev --name dev-try')
         .action((uuid: string, options: RawOptions) =>
           setOutcome(
             import('./commands/clone/clone-command.ts').then((m) => m.cloneCommand(uuid, options)),
@@ -147,7 +154,7 @@ const COMMANDS: readonly CommandDefinition[] = [
     names: ['diff'],
     register: (cli, setOutcome) =>
       cli
-        .command('diff <uuid>', 'Show what changed in an entry since it was pulled or cloned')
+        .command('diff <entry>', 'Show what changed in an entry since it was pulled or cloned')
         .option('--json', 'Print {added, modified, deleted}')
         .action((uuid: string, options: RawOptions) =>
           setOutcome(
@@ -162,15 +169,37 @@ const COMMANDS: readonly CommandDefinition[] = [
         .command('list', 'List the root filesystems in the store')
         .alias('ls')
         .option('--json', 'Print a JSON array')
+        .option(
+          '--filter <key=pattern>',
+          'Only entries whose name= or image= matches (* wildcard; repeatable)',
+          {
+            type: [String],
+          },
+        )
+        .example('polythene list --filter name=dev*')
         .action((options: RawOptions) =>
           setOutcome(import('./commands/list/list-command.ts').then((m) => m.listCommand(options))),
+        ),
+  },
+  {
+    names: ['rename'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('rename <entry> <name>', 'Give an entry (UUID or name) a new name, its only one')
+        .example('polythene rename 0190f5c2-… dev')
+        .action((entry: string, name: string, options: RawOptions) =>
+          setOutcome(
+            import('./commands/rename/rename-command.ts').then((m) =>
+              m.renameCommand(String(entry), String(name), options),
+            ),
+          ),
         ),
   },
   {
     names: ['inspect'],
     register: (cli, setOutcome) =>
       cli
-        .command('inspect <uuid>', "Print an entry's recorded metadata as JSON")
+        .command('inspect <entry>', "Print an entry's recorded metadata as JSON")
         .action((uuid: string, options: RawOptions) =>
           setOutcome(
             import('./commands/inspect/inspect-command.ts').then((m) =>
@@ -183,7 +212,7 @@ const COMMANDS: readonly CommandDefinition[] = [
     names: ['rm', 'remove'],
     register: (cli, setOutcome) =>
       cli
-        .command('rm <...uuids>', 'Remove root filesystems from the store')
+        .command('rm <...entries>', 'Remove root filesystems from the store')
         .alias('remove')
         .action((uuids: string[], options: RawOptions) =>
           setOutcome(

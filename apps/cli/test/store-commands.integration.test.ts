@@ -28,7 +28,7 @@ describe('polythene list / inspect / rm / prune', () => {
     await writeFile(join(store, `${orphanMetadata}.json`), '{"schemaVersion":1}');
     const table = await runPolythene(['ls', '--store', store]);
     expect(table.exitCode).toBe(0);
-    expect(table.stdout).toMatch(/^ID\s+IMAGE\s+CREATED\s+SIZE$/m);
+    expect(table.stdout).toMatch(/^ID\s+NAME\s+IMAGE\s+CREATED\s+SIZE$/m);
     expect(table.stdout).toContain(id);
     expect(table.stdout).toContain(images.busybox);
     const json = await runPolythene(['list', '--store', store, '--json']);
@@ -80,7 +80,9 @@ describe('polythene list / inspect / rm / prune', () => {
     ['../x', 2],
     ['/etc', 2],
     ['', 2],
-    ['not-a-uuid', 2],
+    ['not a uuid', 2],
+    // A valid name that no entry has.
+    ['not-a-uuid', 1],
     ['01890a5d-ac96-774b-bcce-b302099a8099', 1],
   ])('refuses id %j with exit %i before touching anything', async (badId, exitCode) => {
     const store = await freshStorePath();

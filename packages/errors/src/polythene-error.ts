@@ -11,6 +11,8 @@ export type PolytheneErrorCode =
   | 'POLYTHENE_ROOTFS_NOT_FOUND'
   /** A store entry cannot be removed: other entries (overlay clones) or running commands are layered on it. */
   | 'POLYTHENE_ENTRY_IN_USE'
+  /** An entry name is already given to another entry of the store. */
+  | 'POLYTHENE_NAME_TAKEN'
   /** The store directory cannot be created, read or written. */
   | 'POLYTHENE_STORE_UNAVAILABLE'
   /** An image reference that podman would misread or that is malformed. */

@@ -10,6 +10,18 @@ export type {
   EntryOrigin,
   ImageConfig,
 } from './entry-metadata.ts';
+export { assertEntryName, assertEntryRef, ENTRY_NAME_RULE, isEntryName } from './entry-name.ts';
+export {
+  assertEntryNameFree,
+  claimEntryName,
+  dropEntryNames,
+  dropStaleEntryNames,
+  NAMES_DIR,
+  readEntryName,
+  readEntryNames,
+  releaseEntryName,
+  resolveEntryRef,
+} from './entry-names.ts';
 export type { MaterializeLayersOptions } from './materialize-layers.ts';
 export { materializeLayers } from './materialize-layers.ts';
 export type { TreeMeasurement } from './measure-tree.ts';

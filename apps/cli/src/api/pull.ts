@@ -6,7 +6,13 @@ import {
   type PullPolicy,
   validateImageRef,
 } from '@polythene/podman-export';
-import type { EntryMetadata } from '@polythene/store';
+import {
+  assertEntryName,
+  assertEntryNameFree,
+  claimEntryName,
+  type EntryMetadata,
+  releaseEntryName,
+} from '@polythene/store';
 import { type Logger, silentLogger } from '../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
@@ -24,12 +30,19 @@ export interface PullOptions extends StoreOptions {
   readonly onProgress?: (event: ExportProgress) => void;
   /** Verbose and warning lines; silent by default. */
   readonly logger?: Logger;
+  /**
+   * A name for the new entry (see `rename`). Claimed before the export starts, so of two
+   * pulls with one name the second fails at once (`POLYTHENE_NAME_TAKEN`) and makes nothing.
+   */
+  readonly name?: string;
 }
 
 /** What {@link pull} made: the new entry's metadata, its path and how long it took. */
 export interface PullResult {
   /** The new entry's id, a UUID. */
   readonly id: string;
+  /** The new entry's name, when one was asked for. */
+  readonly name?: string;
   /** The root filesystem's host path, `<store>/<id>`. */
   readonly path: string;
   /** The recorded metadata (image, digest, config, sizes). */
@@ -48,15 +61,19 @@ export async function pull(options: PullOptions): Promise<PullResult> {
   const startedAt = performance.now();
   const logger = options.logger ?? silentLogger;
   const image = validateImageRef(options.image);
+  const name = options.name === undefined ? undefined : assertEntryName(options.name);
   const store = await openStoreFromOptions(options, true);
   logger.verbose(`store ${store.dir}`);
 
   const cleared = await store.clearStaleTemporaries();
   if (cleared > 0) logger.verbose(`cleared ${cleared} stale temporary entries`);
 
+  if (name !== undefined) await assertEntryNameFree(store.dir, name);
   const entry = await store.createEntry();
   logger.verbose(`extracting into ${entry.path}`);
   try {
+    // Claimed for the pending id: a live pull holds the name, a dead one's claim is stale.
+    if (name !== undefined) await claimEntryName(store.dir, name, entry.id);
     const exported = await exportImage({
       ref: image,
       targetDir: entry.path,
@@ -82,6 +99,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     );
     return {
       id: metadata.id,
+      ...(name === undefined ? {} : { name }),
       path: await store.rootfsPath(metadata.id),
       metadata,
       durationMs: Math.round(performance.now() - startedAt),
@@ -89,6 +107,8 @@ export async function pull(options: PullOptions): Promise<PullResult> {
     };
   } catch (error) {
     await entry.discard();
+    if (name !== undefined)
+      await releaseEntryName(store.dir, name, entry.id).catch(() => undefined);
     throw error;
   }
 }

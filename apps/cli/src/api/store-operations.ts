@@ -1,37 +1,89 @@
 import {
-  assertEntryId,
+  assertEntryName,
+  assertEntryNameFree,
+  assertEntryRef,
+  claimEntryName,
+  dropEntryNames,
+  dropStaleEntryNames,
   type EntryMetadata,
   type PruneReport,
   parseDuration,
+  readEntryNames,
+  resolveEntryRef,
   type StoreEntry,
   type TreeDiff,
 } from '@polythene/store';
 import { silentLogger } from '../logger.ts';
+import { type EntryFilters, matchesEntryFilters } from './entry-filters.ts';
 import { createExecBackendChooser } from './exec/backend-selection.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
-/** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
-export async function list(options: StoreOptions = {}): Promise<StoreEntry[]> {
-  const store = await openStoreFromOptions(options, true, 'read');
-  return store.list();
+/** One entry as {@link list} reports it: the store's view plus its name, if it has one. */
+export interface ListedEntry extends StoreEntry {
+  /** The entry's name (see `polythene rename`), when it has one. */
+  readonly name?: string;
 }
 
-/** The recorded metadata of one entry. */
-export async function inspect(id: string, options: StoreOptions = {}): Promise<EntryMetadata> {
-  assertEntryId(id);
+/** Options for {@link list}. */
+export interface ListOptions extends StoreOptions {
+  /** Keep only entries matching these (see {@link EntryFilters}). */
+  readonly filters?: EntryFilters;
+}
+
+/** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
+export async function list(options: ListOptions = {}): Promise<ListedEntry[]> {
+  const store = await openStoreFromOptions(options, true, 'read');
+  const names = await readEntryNames(store.dir);
+  const entries: ListedEntry[] = (await store.list()).map((entry) => {
+    const name = names.get(entry.id);
+    return name === undefined ? entry : { ...entry, name };
+  });
+  const filters = options.filters;
+  return filters === undefined
+    ? entries
+    : entries.filter((entry) =>
+        matchesEntryFilters(filters, { name: entry.name, image: entry.metadata?.image }),
+      );
+}
+
+/** The recorded metadata of one entry, by id or name. */
+export async function inspect(ref: string, options: StoreOptions = {}): Promise<EntryMetadata> {
+  assertEntryRef(ref);
   const store = await openStoreFromOptions(options, false, 'read');
-  return store.inspect(id);
+  return store.inspect(resolveEntryRef(store.dir, ref));
 }
 
 /**
- * Removes entries. Every id is validated before anything is removed, so a typo in the
- * middle of a list touches nothing.
+ * Removes entries, by id or name, and their names. Every one is looked up before anything
+ * is removed, so a typo in the middle of a list touches nothing.
  */
-export async function remove(ids: readonly string[], options: StoreOptions = {}): Promise<void> {
-  for (const id of ids) assertEntryId(id);
+export async function remove(refs: readonly string[], options: StoreOptions = {}): Promise<void> {
+  for (const ref of refs) assertEntryRef(ref);
   const store = await openStoreFromOptions(options, false);
+  const ids = refs.map((ref) => resolveEntryRef(store.dir, ref));
   for (const id of ids) await store.getEntry(id);
-  for (const id of ids) await store.remove(id);
+  for (const id of ids) {
+    await store.remove(id);
+    await dropEntryNames(store.dir, id);
+  }
+}
+
+/**
+ * Gives an entry (by id or name) a new name, its only one. Throws `POLYTHENE_USAGE` for a
+ * name breaking the rule and `POLYTHENE_NAME_TAKEN` when another entry has it.
+ */
+export async function rename(
+  ref: string,
+  name: string,
+  options: StoreOptions = {},
+): Promise<{ id: string; name: string }> {
+  assertEntryRef(ref);
+  assertEntryName(name);
+  const store = await openStoreFromOptions(options, false);
+  const id = resolveEntryRef(store.dir, ref);
+  await store.rootfsPath(id);
+  await claimEntryName(store.dir, name, id);
+  return { id, name };
 }
 
 /** Options for {@link prune}. */
@@ -40,12 +92,14 @@ export interface PruneOptions extends StoreOptions {
   readonly olderThan?: number | string;
 }
 
-/** Removes old entries, orphans and stale temporaries. */
+/** Removes old entries, orphans, stale temporaries and names whose entry is gone. */
 export async function prune(options: PruneOptions = {}): Promise<PruneReport> {
   const store = await openStoreFromOptions(options, true);
   const olderThanMs =
     typeof options.olderThan === 'string' ? parseDuration(options.olderThan) : options.olderThan;
-  return store.prune({ olderThanMs });
+  const report = await store.prune({ olderThanMs });
+  await dropStaleEntryNames(store.dir);
+  return report;
 }
 
 /** Options for {@link clone}. */
@@ -58,25 +112,41 @@ export interface CloneOptions extends StoreOptions {
   readonly method?: 'auto' | 'overlay' | 'copy';
   /** Custom backend modules to consider for `auto`. */
   readonly backendModules?: readonly string[];
+  /** A name for the new entry; see `rename`. A taken name fails before anything is copied. */
+  readonly name?: string;
 }
 
-/** A new entry holding an independent copy of `id`; the source is never modified. */
-export async function clone(id: string, options: CloneOptions = {}): Promise<EntryMetadata> {
-  assertEntryId(id);
+/**
+ * A new entry holding an independent copy of entry `ref` (an id or a name); the source is
+ * never modified. With `name`, a clone that loses a race for the name is removed again.
+ */
+export async function clone(ref: string, options: CloneOptions = {}): Promise<EntryMetadata> {
+  assertEntryRef(ref);
+  if (options.name !== undefined) assertEntryName(options.name);
   const store = await openStoreFromOptions(options, false);
+  const id = resolveEntryRef(store.dir, ref);
+  if (options.name !== undefined) await assertEntryNameFree(store.dir, options.name);
   let method = options.method ?? 'auto';
   if (method === 'auto') {
     const hostEnv = options.hostEnv ?? process.env;
     method = (await canRunOverlayHere(hostEnv, options.backendModules)) ? 'overlay' : 'copy';
   }
-  return store.cloneEntry(id, { method });
+  const metadata = await store.cloneEntry(id, { method });
+  if (options.name === undefined) return metadata;
+  try {
+    await claimEntryName(store.dir, options.name, metadata.id);
+  } catch (error) {
+    await store.remove(metadata.id).catch(() => undefined);
+    throw error;
+  }
+  return metadata;
 }
 
-/** What changed in an entry since it was pulled or cloned. */
-export async function diff(id: string, options: StoreOptions = {}): Promise<TreeDiff> {
-  assertEntryId(id);
+/** What changed in an entry (by id or name) since it was pulled or cloned. */
+export async function diff(ref: string, options: StoreOptions = {}): Promise<TreeDiff> {
+  assertEntryRef(ref);
   const store = await openStoreFromOptions(options, false, 'read');
-  return store.diffEntry(id);
+  return store.diffEntry(resolveEntryRef(store.dir, ref));
 }
 
 /**

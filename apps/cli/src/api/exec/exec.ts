@@ -7,7 +7,13 @@ import type {
   OverlayLayers,
   RunResult,
 } from '@polythene/probe';
-import { assertEntryId, type EntryLayers, type EntryMetadata, type Store } from '@polythene/store';
+import {
+  assertEntryRef,
+  type EntryLayers,
+  type EntryMetadata,
+  resolveEntryRef,
+  type Store,
+} from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
@@ -25,7 +31,7 @@ export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
 
 /** Options for {@link exec}. */
 export interface ExecOptions extends StoreOptions {
-  /** The store entry to run in. */
+  /** The store entry to run in: its id (a UUID) or its name. */
   readonly id: string;
   /** The command as an argv; no shell is involved. */
   readonly command: readonly string[];
@@ -115,13 +121,14 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       'no command given: polythene exec UUID -- CMD [ARG…]',
     );
   }
-  assertEntryId(options.id);
+  assertEntryRef(options.id);
   const store = await openStoreFromOptions(options, false);
+  const id = resolveEntryRef(store.dir, options.id);
   // One read of the entry's metadata, for both its layers and its image config.
-  const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
+  const { layers: entry, metadata } = await store.entryLayersAndMetadata(id);
   const isEphemeral = options.ephemeral ?? false;
   const isOwnRoot = options.layers === undefined && options.rootfs === undefined;
-  if (!isEphemeral && isOwnRoot) await assertNotABase(store, options.id);
+  if (!isEphemeral && isOwnRoot) await assertNotABase(store, id);
   // What the command will see, for looking up its user, working directory and binary.
   const viewLayers = options.layers
     ? [options.layers.upperDir, ...options.layers.lowerDirs]
@@ -131,7 +138,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         ? [entry.upperDir, ...entry.lowerDirs]
         : [entry.rootfs];
   const resolveInRoot = createRootResolver(viewLayers);
-  const config = imageConfigOf(metadata, options.id, logger);
+  const config = imageConfigOf(metadata, id, logger);
 
   const user = await resolveRootfsUser(
     resolveInRoot,
@@ -192,7 +199,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       );
     }
     const canOverlay = selection.probe.canOverlay === true;
-    const root = await prepareRunRoot(store, options.id, entry, {
+    const root = await prepareRunRoot(store, id, entry, {
       isEphemeral,
       canOverlay,
       explicit: options.layers,

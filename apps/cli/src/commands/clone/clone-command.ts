@@ -1,14 +1,15 @@
 import { clone } from '../../api/store-operations.ts';
-import { oneOf, type RawOptions, stringList } from '../../normalize-options.ts';
+import { lastString, oneOf, type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 
-/** `polythene clone UUID`: prints the new entry's UUID (or `--json` metadata). */
+/** `polythene clone ENTRY [--name NAME]`: prints the new entry's UUID (or `--json` metadata). */
 export async function cloneCommand(uuid: string, options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
   const metadata = await clone(uuid, {
     store: context.store,
     method: oneOf(options.method, '--method', ['auto', 'overlay', 'copy'] as const),
     backendModules: stringList(options.backendModule, '--backend-module'),
+    name: lastString(options.name, '--name'),
   });
   context.logger.verbose(`cloned ${uuid} into ${metadata.id} (${metadata.layout ?? 'directory'})`);
   if (context.isJson) printJson(metadata);

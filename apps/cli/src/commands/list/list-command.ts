@@ -1,16 +1,19 @@
+import { parseEntryFilters } from '../../api/entry-filters.ts';
 import { list } from '../../api/store-operations.ts';
-import type { RawOptions } from '../../normalize-options.ts';
+import { type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatForTerminal } from '../format-for-terminal.ts';
 
-/** `polythene list`: id, image, created, size; orphans marked as such. */
+/** `polythene list [--filter KEY=PATTERN…]`: id, name, image, created, size; orphans marked as such. */
 export async function listCommand(options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
-  const entries = await list({ store: context.store });
+  const filters = parseEntryFilters(stringList(options.filter, '--filter'));
+  const entries = await list({ store: context.store, filters });
   if (context.isJson) {
     printJson(
       entries.map((entry) => ({
         id: entry.id,
+        name: entry.name ?? null,
         status: entry.status,
         image: entry.metadata?.image ?? null,
         createdAt: entry.createdAt,
@@ -24,12 +27,13 @@ export async function listCommand(options: RawOptions): Promise<number> {
   const rows = entries.map((entry) =>
     [
       entry.id,
+      entry.name ?? '',
       entry.status === 'ok' ? (entry.metadata?.image ?? '') : `(${entry.status})`,
       entry.createdAt,
       formatBytes(entry.sizeBytes ?? entry.metadata?.sizeBytes),
     ].map(formatForTerminal),
   );
-  process.stdout.write(formatTable(['ID', 'IMAGE', 'CREATED', 'SIZE'], rows));
+  process.stdout.write(formatTable(['ID', 'NAME', 'IMAGE', 'CREATED', 'SIZE'], rows));
   return 0;
 }
 

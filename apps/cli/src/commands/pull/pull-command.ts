@@ -3,6 +3,7 @@ import { pull } from '../../api/pull.ts';
 import { withReceivedSignal } from '../../cli.ts';
 import {
   lastBoolean,
+  lastString,
   oneOf,
   type RawOptions,
   timeoutMsFromSeconds,
@@ -27,12 +28,14 @@ export async function pullCommand(image: string, options: RawOptions): Promise<n
       abortSignal: interruption.signal,
       onProgress: (event) => progress.update(event),
       logger: context.logger,
+      name: lastString(options.name, '--name'),
     });
     progress.finish();
     if (context.isJson) {
       const { metadata } = result;
       printJson({
         id: result.id,
+        name: result.name ?? null,
         image: metadata.image,
         digest: metadata.digest ?? null,
         imageId: metadata.imageId ?? null,
