@@ -196,6 +196,42 @@ const COMMANDS: readonly CommandDefinition[] = [
         ),
   },
   {
+    names: ['save'],
+    register: (cli, setOutcome) =>
+      cli
+        .command(
+          'save <entry>',
+          'Write an entry (UUID, metadata, tree) to an archive file for load',
+        )
+        .option('-o, --output <file>', 'The archive: .tar, or .tar.zst / .tar.gz to compress', {
+          type: [String],
+        })
+        .option('--json', 'Print {id, path, sizeBytes}')
+        .example('polythene save dev -o dev.tar.zst')
+        .action((entry: string, options: RawOptions) =>
+          setOutcome(
+            import('./commands/save/save-command.ts').then((m) =>
+              m.saveCommand(String(entry), options),
+            ),
+          ),
+        ),
+  },
+  {
+    names: ['load'],
+    register: (cli, setOutcome) =>
+      cli
+        .command('load <file>', 'Load an archive written by save, keeping its UUID; print the UUID')
+        .option('--json', 'Print {id, isNew}')
+        .example('polythene load dev.tar.zst')
+        .action((file: string, options: RawOptions) =>
+          setOutcome(
+            import('./commands/load/load-command.ts').then((m) =>
+              m.loadCommand(String(file), options),
+            ),
+          ),
+        ),
+  },
+  {
     names: ['inspect'],
     register: (cli, setOutcome) =>
       cli

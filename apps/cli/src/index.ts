@@ -2,6 +2,10 @@
 
 export type { Guarantee, OverlayLayers } from '@polythene/probe';
 export type { EntryMetadata, PruneReport, StoreEntry, TreeDiff } from '@polythene/store';
+export type { LoadResult } from './api/archive/load-entry.ts';
+export { load } from './api/archive/load-entry.ts';
+export type { SaveOptions, SaveResult } from './api/archive/save-entry.ts';
+export { save } from './api/archive/save-entry.ts';
 export type { EntryFilters } from './api/entry-filters.ts';
 export { createBuiltinBackends } from './api/exec/backend-selection.ts';
 export type { ExecOptions, ExecResult } from './api/exec/exec.ts';

@@ -11,6 +11,8 @@ export type PolytheneErrorCode =
   | 'POLYTHENE_ROOTFS_NOT_FOUND'
   /** A store entry cannot be removed: other entries (overlay clones) or running commands are layered on it. */
   | 'POLYTHENE_ENTRY_IN_USE'
+  /** The store already holds an entry with that id and different content (loading a saved entry). */
+  | 'POLYTHENE_ENTRY_EXISTS'
   /** An entry name is already given to another entry of the store. */
   | 'POLYTHENE_NAME_TAKEN'
   /** The store directory cannot be created, read or written. */

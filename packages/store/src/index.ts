@@ -45,7 +45,7 @@ export type {
 } from './open-store.ts';
 export { openStore } from './open-store.ts';
 export { parseDuration } from './parse-duration.ts';
-export type { PendingEntry } from './pending-entry.ts';
+export type { CreateEntryOptions, PendingEntry } from './pending-entry.ts';
 export { existsInLayers, readFileInLayers } from './read-file-in-layers.ts';
 export { removeTree } from './remove-tree.ts';
 export type { LayerHit, ResolveInLayersOptions } from './resolve-in-layers.ts';

@@ -23,7 +23,7 @@ import {
 } from './entry-metadata.ts';
 import { isProcessAlive } from './is-process-alive.ts';
 import { materializeLayers } from './materialize-layers.ts';
-import { createPendingEntry, type PendingEntry } from './pending-entry.ts';
+import { type CreateEntryOptions, createPendingEntry, type PendingEntry } from './pending-entry.ts';
 import { removeTree } from './remove-tree.ts';
 import {
   createScratchDir,
@@ -138,7 +138,7 @@ export interface Store {
   /** Absolute path of the store directory. */
   readonly dir: string;
   /** Starts a new entry in a temporary directory; see {@link PendingEntry}. */
-  createEntry(): Promise<PendingEntry>;
+  createEntry(options?: CreateEntryOptions): Promise<PendingEntry>;
   /**
    * The host path of entry `id`'s rootfs. Throws `POLYTHENE_INVALID_ID` for a malformed id
    * or an entry that is a symlink or not a directory, `POLYTHENE_ROOTFS_NOT_FOUND` when absent.
@@ -814,7 +814,7 @@ function createStore(dir: string): Store {
 
   return {
     dir,
-    createEntry: () => createPendingEntry(dir),
+    createEntry: (options?: CreateEntryOptions) => createPendingEntry(dir, options),
     async rootfsPath(id: string): Promise<string> {
       assertEntryId(id);
       if ((await lstatRootfs(id)) === undefined) throw notFound(id);

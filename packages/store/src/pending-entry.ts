@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
-import { formatUntrusted, newEntryId } from './entry-id.ts';
+import { assertEntryId, formatUntrusted, newEntryId } from './entry-id.ts';
 import type { EntryMetadata, EntryMetadataInput } from './entry-metadata.ts';
 import { createTreeMeter } from './measure-tree.ts';
 import { removeTree } from './remove-tree.ts';
@@ -37,9 +37,23 @@ export interface PendingEntry extends AsyncDisposable {
   discard(): Promise<void>;
 }
 
+/** Options for {@link createPendingEntry} (`store.createEntry`). */
+export interface CreateEntryOptions {
+  /**
+   * The id to commit under instead of a new one (loading a saved entry keeps its id). The
+   * caller makes sure no entry has it: commit does not check.
+   */
+  id?: string;
+  /** The creation time to record (ISO 8601) instead of the commit time. */
+  createdAt?: string;
+}
+
 /** Creates `<storeDir>/.tmp-<id>.<pid>` and returns the pending entry around it. */
-export async function createPendingEntry(storeDir: string): Promise<PendingEntry> {
-  const id = newEntryId();
+export async function createPendingEntry(
+  storeDir: string,
+  options: CreateEntryOptions = {},
+): Promise<PendingEntry> {
+  const id = options.id === undefined ? newEntryId() : assertEntryId(options.id);
   const path = join(storeDir, pendingName(id, process.pid));
   const pendingMetadataPath = join(storeDir, pendingMetadataName(id, process.pid));
   const pendingManifestPath = join(storeDir, pendingManifestName(id, process.pid));
@@ -100,7 +114,8 @@ export async function createPendingEntry(storeDir: string): Promise<PendingEntry
         manifest.add(scanned);
       });
       const { sizeBytes, fileCount } = meter.total;
-      const fixed = { schemaVersion: 1 as const, id, createdAt: new Date().toISOString() };
+      const createdAt = options.createdAt ?? new Date().toISOString();
+      const fixed = { schemaVersion: 1 as const, id, createdAt };
       // The store's own fields come first in the file and cannot be overridden by the input.
       const metadata: EntryMetadata = Object.assign({ ...fixed }, input, fixed, {
         sizeBytes,

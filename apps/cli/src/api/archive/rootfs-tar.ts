@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { PolytheneError } from '@polythene/errors';
+
+/** The directory the entry's tree sits under inside an archive. */
+export const ROOTFS_MEMBER = 'rootfs';
+
+/**
+ * Starts GNU tar writing `rootfsDir` as members `rootfs/…` (pax format), sorted by name and
+ * with numeric owners, so one tree always gives the same bytes (what makes a second `load` a no-op).
+ * Symlink targets are left as they are. `done` rejects with tar's first error line.
+ */
+export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Promise<void> } {
+  const child = spawn(
+    'tar',
+    [
+      '--create',
+      '--file=-',
+      // pax keeps nanosecond mtimes; no atime/ctime and no pid in header names, so one
+      // tree always gives the same bytes.
+      '--format=posix',
+      '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+      '--numeric-owner',
+      '--sort=name',
+      // `.` → `rootfs`, `./etc` → `rootfs/etc`; hard-link targets too, symlink targets not.
+      `--transform=s,^\\.,${ROOTFS_MEMBER},S`,
+      `--directory=${rootfsDir}`,
+      '.',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    if (stderr.length < 4096) stderr += text;
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', (error) =>
+      reject(
+        new PolytheneError(
+          'POLYTHENE_EXTRACT_FAILED',
+          `cannot run tar (${error.message}); install the Debian package tar`,
+          { cause: error },
+        ),
+      ),
+    );
+    child.once('close', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new PolytheneError(
+            'POLYTHENE_EXTRACT_FAILED',
+            `tar could not read ${rootfsDir}: ${stderr.trim().split('\n')[0] || `exit ${code}`}`,
+          ),
+        );
+    });
+  });
+  done.catch(() => undefined);
+  return { stdout: child.stdout, done };
+}
