@@ -121,6 +121,7 @@ describe('polythene save / load', () => {
       const target = await freshStorePath();
       const run = await runPolythene(['load', path, '--store', target]);
       expect(run.exitCode, name).toBe(1);
+      expect(run.stderr, name).toMatch(/^polythene: archive .* is refused: .*; nothing was loaded$/m);
       expect(run.stderr.trim().split('\n'), name).toHaveLength(1);
       expect(
         (await listStoreNames(target)).filter((entry) => entry !== '.names'),
@@ -150,9 +151,9 @@ describe('polythene save / load', () => {
       Buffer.from(JSON.stringify({ format: 'polythene-entry-archive', version: 1, metadata })),
       0,
     );
-    const escape = `polythene-escaped-${process.pid}`;
+    const escapedName = `polythene-escaped-${process.pid}`;
     const rootfsPart = createFileMember(
-      `rootfs/../../../../../../tmp/${escape}`,
+      `rootfs/../../../../../../tmp/${escapedName}`,
       Buffer.from('x'),
       0,
     );
@@ -176,7 +177,7 @@ describe('polythene save / load', () => {
     const target = await freshStorePath();
     const run = await runPolythene(['load', file, '--store', target]);
     expect(run.exitCode).toBe(1);
-    await expect(stat(join('/tmp', escape))).rejects.toThrow();
+    await expect(stat(join('/tmp', escapedName))).rejects.toThrow();
     expect((await listStoreNames(target)).filter((entry) => entry !== '.names')).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { PolytheneError } from '@polythene/errors';
+import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import { extractTarStream } from '@polythene/podman-export';
 import { type EntryMetadata, type EntryMetadataInput, withFileLock } from '@polythene/store';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
@@ -33,7 +33,18 @@ export async function load(file: string, options: StoreOptions = {}): Promise<Lo
   await store.clearStaleTemporaries();
   await using staging = await store.createEntry();
   const verifier = new ArchiveVerifier(path);
-  await extractTarStream(await openArchive(path, verifier), staging.path);
+  try {
+    await extractTarStream(await openArchive(path, verifier), staging.path);
+  } catch (error) {
+    // The extractor speaks of image pulls; say which archive, and that nothing stays.
+    if (!hasErrorCode(error, 'POLYTHENE_EXTRACT_FAILED') || error.message.includes(path))
+      throw error;
+    throw new PolytheneError(
+      'POLYTHENE_EXTRACT_FAILED',
+      `archive ${path} is refused: ${error.message.replace(/; pull again$/, '').replace('the image archive', 'it')}; nothing was loaded`,
+      { cause: error },
+    );
+  }
   const { metadata } = verifier.result();
   const rootfs = join(staging.path, ROOTFS_MEMBER);
   if (!(await fs.lstat(rootfs).catch(() => undefined))?.isDirectory())
