@@ -196,6 +196,31 @@ const COMMANDS: readonly CommandDefinition[] = [
         ),
   },
   {
+    names: ['commit'],
+    register: (cli, setOutcome) =>
+      cli
+        .command(
+          'commit <entry> <image>',
+          "Write an entry's tree as an image into podman's storage",
+        )
+        .option(
+          '--change <instruction>',
+          'Edit the config like podman: ENV, WORKDIR, USER, ENTRYPOINT, CMD, LABEL (repeatable)',
+          {
+            type: [String],
+          },
+        )
+        .option('--json', 'Print {id, image, imageId}')
+        .example('polythene commit dev localhost/team/dev:ci --change "ENV CI=1"')
+        .action((entry: string, image: string, options: RawOptions) =>
+          setOutcome(
+            import('./commands/commit/commit-command.ts').then((m) =>
+              m.commitCommand(String(entry), String(image), options),
+            ),
+          ),
+        ),
+  },
+  {
     names: ['save'],
     register: (cli, setOutcome) =>
       cli

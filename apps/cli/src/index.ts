@@ -2,6 +2,8 @@
 
 export type { Guarantee, OverlayLayers } from '@polythene/probe';
 export type { EntryMetadata, PruneReport, StoreEntry, TreeDiff } from '@polythene/store';
+export type { CommitOptions, CommitResult } from './api/archive/commit-entry.ts';
+export { commit } from './api/archive/commit-entry.ts';
 export type { LoadResult } from './api/archive/load-entry.ts';
 export { load } from './api/archive/load-entry.ts';
 export type { SaveOptions, SaveResult } from './api/archive/save-entry.ts';

@@ -121,7 +121,9 @@ describe('polythene save / load', () => {
       const target = await freshStorePath();
       const run = await runPolythene(['load', path, '--store', target]);
       expect(run.exitCode, name).toBe(1);
-      expect(run.stderr, name).toMatch(/^polythene: archive .* is refused: .*; nothing was loaded$/m);
+      expect(run.stderr, name).toMatch(
+        /^polythene: archive .* is refused: .*; nothing was loaded$/m,
+      );
       expect(run.stderr.trim().split('\n'), name).toHaveLength(1);
       expect(
         (await listStoreNames(target)).filter((entry) => entry !== '.names'),
