@@ -7,6 +7,8 @@ export type { PolytheneFixtures } from './create-polythene-test.ts';
 export { createPolytheneTest } from './create-polythene-test.ts';
 export { diffTrees } from './diff-trees.ts';
 export { listLiveScratchDirs } from './live-scratch-dirs.ts';
+export type { EntryOptions } from './open-entry.ts';
+export { openEntry } from './open-entry.ts';
 export type { ClearImageCacheOptions, ImageOptions, PolytheneImage } from './open-image.ts';
 export { clearImageCache, openImage } from './open-image.ts';
 export { polythene } from './polythene.ts';

@@ -1,0 +1,40 @@
+import { PolytheneError } from '@polythene/errors';
+import { openStore, resolveEntryRef, resolveStoreDir } from '@polythene/store';
+import { chooseBoxMethod } from './choose-box-method.ts';
+import { createBox } from './create-box.ts';
+import type { ImageOptions, PolytheneImage } from './open-image.ts';
+
+/** Options for {@link openEntry} (`polythene.entry`): those of `polythene.image` but pulling. */
+export type EntryOptions = Omit<ImageOptions, 'pullPolicy'>;
+
+/**
+ * An entry already in the store, by name or UUID (one prepared with `polythene pull --name`,
+ * `clone --name` or `load`), ready to hand out boxes like `polythene.image`. The entry is
+ * never written to: every box is a throwaway layer or copy over it. Throws
+ * `POLYTHENE_ROOTFS_NOT_FOUND` when the store has no usable entry of that name or id.
+ */
+export async function openEntry(ref: string, options: EntryOptions = {}): Promise<PolytheneImage> {
+  const hostEnv = options.hostEnv ?? process.env;
+  const store = await openStore(resolveStoreDir({ flag: options.store, env: hostEnv }));
+  const id = resolveEntryRef(store.dir, ref);
+  const entry = await store.getEntry(id);
+  if (entry.status !== 'ok')
+    throw new PolytheneError(
+      'POLYTHENE_ROOTFS_NOT_FOUND',
+      `store entry ${ref} cannot be used (${entry.status}); see \`polythene list\``,
+    );
+  const isolation = options.isolation ?? (hostEnv.POLYTHENE_ISOLATION || undefined);
+  const boxMethod = await chooseBoxMethod({
+    requested: options.boxMethod ?? 'auto',
+    isolation,
+    hostEnv,
+  });
+  return {
+    ref,
+    id,
+    store: store.dir,
+    boxMethod,
+    isFreshPull: false,
+    box: () => createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv }),
+  };
+}
