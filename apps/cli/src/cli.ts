@@ -210,6 +210,13 @@ const COMMANDS: readonly CommandDefinition[] = [
             type: [String],
           },
         )
+        .option(
+          '--archive <transport:path>',
+          'Also write the image to oci-archive:PATH or docker-archive:PATH',
+          {
+            type: [String],
+          },
+        )
         .option('--json', 'Print {id, image, imageId}')
         .example('polythene commit dev localhost/team/dev:ci --change "ENV CI=1"')
         .action((entry: string, image: string, options: RawOptions) =>

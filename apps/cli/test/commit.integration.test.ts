@@ -49,12 +49,15 @@ describe('polythene commit', () => {
     await writeFile(join(rootfs, 'srv', 'locked', 'f'), 'x');
     await execa('chown', ['-R', '42:43', join(rootfs, 'srv', 'locked')]);
 
+    const archive = join(store, '..', 'image.oci.tar');
     const committed = await runPolythene([
       'commit',
       'dev',
       imageRef,
       '--change',
       'ENV EXTRA="a b"',
+      '--archive',
+      `oci-archive:${archive}`,
       '--store',
       store,
     ]);
@@ -77,6 +80,16 @@ describe('polythene commit', () => {
     const original = JSON.parse(await readFile(join(store, `${id}.json`), 'utf8')).config;
     const config = JSON.parse(await readFile(join(second, `${backId}.json`), 'utf8')).config;
     expect(config).toEqual({ ...original, env: [...original.env, 'EXTRA=a b'] });
+    // The archive holds the same image.
+    const fromArchive = await runPolythene([
+      'pull',
+      `oci-archive:${archive}`,
+      '--store',
+      second,
+      '--quiet',
+    ]);
+    expect(fromArchive.exitCode, fromArchive.stderr).toBe(0);
+    expect(await listTree(join(second, fromArchive.stdout.trim()))).toBe(await listTree(rootfs));
   });
 
   it('refuses a transport instead of a reference with exit 2', async () => {

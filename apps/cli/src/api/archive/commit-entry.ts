@@ -12,6 +12,11 @@ export interface CommitOptions extends StoreOptions {
    * `ENV KEY=value`, `WORKDIR /dir`, `USER uid:gid`, `ENTRYPOINT ["…"]`, `CMD ["…"]`, `LABEL k=v`.
    */
   readonly changes?: readonly string[];
+  /**
+   * `oci-archive:PATH` or `docker-archive:PATH`: also write the image to that file
+   * (`podman save`). The image is imported into podman's storage first and stays there.
+   */
+  readonly archive?: string;
 }
 
 /** What {@link commit} made. */
@@ -70,7 +75,46 @@ export async function commit(
       options.hostEnv ?? process.env,
     ),
   );
+  if (options.archive !== undefined)
+    await saveArchive(
+      imageRef.replace(/^docker:\/\//, ''),
+      options.archive,
+      options.hostEnv ?? process.env,
+    );
   return { id, image: imageRef, imageId };
+}
+
+async function saveArchive(
+  image: string,
+  archive: string,
+  hostEnv: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
+  const match = /^(oci-archive|docker-archive):(.+)$/.exec(archive);
+  if (match === null)
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      `--archive takes oci-archive:PATH or docker-archive:PATH (got ${JSON.stringify(archive)})`,
+    );
+  const [, transport, path] = match as unknown as [string, string, string];
+  const format = transport === 'oci-archive' ? 'oci-archive' : 'docker-archive';
+  const child = spawn('podman', ['save', '--quiet', '--format', format, '--output', path, image], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: createPodmanEnv(hostEnv) as NodeJS.ProcessEnv,
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    if (stderr.length < 8192) stderr += text;
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(null));
+    child.once('close', resolve);
+  });
+  if (code !== 0)
+    throw new PolytheneError(
+      'POLYTHENE_PULL_FAILED',
+      `podman save to ${archive} failed: ${stderr.trim().split('\n').at(-1) ?? `exit ${code}`}`,
+    );
 }
 
 async function importTree(

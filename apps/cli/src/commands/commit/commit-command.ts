@@ -1,5 +1,5 @@
 import { commit } from '../../api/archive/commit-entry.ts';
-import { type RawOptions, stringList } from '../../normalize-options.ts';
+import { lastString, type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 
 /** `polythene commit ENTRY IMAGE [--change …]`: prints the new image id (or `--json`). */
@@ -12,6 +12,7 @@ export async function commitCommand(
   const result = await commit(entry, image, {
     store: context.store,
     changes: stringList(options.change, '--change'),
+    archive: lastString(options.archive, '--archive'),
   });
   if (context.isJson) printJson(result);
   else process.stdout.write(`${result.imageId}\n`);
