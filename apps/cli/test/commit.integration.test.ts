@@ -1,9 +1,16 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureTestImages, type TestImages } from '@polythene/test-images';
+import {
+  ensureTestImages,
+  ensureTestUser,
+  type LoopbackRegistry,
+  startLoopbackRegistry,
+  type TestImages,
+} from '@polythene/test-images';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStorePath, runPolythene } from './run-polythene.ts';
+import { freshStorePath, removeWhenDone, runPolythene, runPolytheneAs } from './run-polythene.ts';
 
 let images: TestImages;
 const imageRef = `localhost/polythene-commit-test/entry-${process.pid}-${Date.now()}:latest`;
@@ -104,5 +111,81 @@ describe('polythene commit', () => {
     ]);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/^polythene: commit writes into podman's storage/);
+  });
+});
+
+describe('polythene commit, shared through a registry', () => {
+  let registry: LoopbackRegistry;
+  beforeAll(async () => {
+    registry = await startLoopbackRegistry({ requireAuth: true });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('pushes a committed entry with auth, and the test user pulls it back with the same tree and config', async () => {
+    await ensureTestUser();
+    const store = await freshStorePath();
+    const pulled = await runPolythene([
+      'pull',
+      '--name',
+      'prep',
+      images.configured,
+      '--store',
+      store,
+      '--quiet',
+    ]);
+    expect(pulled.exitCode, pulled.stderr).toBe(0);
+    const id = pulled.stdout.trim();
+    // "Install a package": a new executable script, run later from the other store.
+    const tool = join(store, id, 'usr', 'local', 'bin', 'prepared-tool');
+    await execa('mkdir', ['-p', join(store, id, 'usr', 'local', 'bin')]);
+    await writeFile(tool, '#!/bin/sh\necho prepared tool ran\n');
+    await chmod(tool, 0o755);
+    const pushedRef = `${registry.host}/polythene-test/prepared:${process.pid}`;
+    const committed = await runPolythene(['commit', 'prep', pushedRef, '--store', store]);
+    expect(committed.exitCode, committed.stderr).toBe(0);
+
+    const authDir = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-auth-')));
+    await chmod(authDir, 0o755);
+    const authFile = join(authDir, 'auth.json');
+    const { user, password } = registry.credentials ?? { user: '', password: '' };
+    const auth = Buffer.from(`${user}:${password}`).toString('base64');
+    await writeFile(authFile, JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    await chmod(authFile, 0o644);
+    const env = { ...registry.podmanEnv, REGISTRY_AUTH_FILE: authFile };
+    const pushed = await execa('podman', ['push', '--quiet', pushedRef], { env, reject: false });
+    expect(pushed.exitCode, pushed.stderr).toBe(0);
+    await execa('podman', ['rmi', pushedRef], { reject: false });
+
+    const userStore = removeWhenDone(`/tmp/polythene-commit-user-${process.pid}-${Date.now()}`);
+    const back = await runPolytheneAs(['pull', pushedRef, '--store', userStore, '--quiet'], {
+      env,
+    });
+    expect(back.exitCode, back.stderr).toBe(0);
+    const backId = back.stdout.trim();
+    // As seen by the unprivileged user: names, types, modes, sizes, mtimes, link targets.
+    const modesOnly = (listing: string) =>
+      listing
+        .split('\n')
+        .map((line) => line.replace(/ \d+:\d+ /, ' '))
+        .join('\n');
+    expect(modesOnly(await listTree(join(userStore, backId)))).toBe(
+      modesOnly(await listTree(join(store, id))),
+    );
+    const original = JSON.parse(await readFile(join(store, `${id}.json`), 'utf8')).config;
+    expect(JSON.parse(await readFile(join(userStore, `${backId}.json`), 'utf8')).config).toEqual(
+      original,
+    );
+    const ran = await runPolytheneAs([
+      'exec',
+      backId,
+      '--store',
+      userStore,
+      '--',
+      '/usr/local/bin/prepared-tool',
+    ]);
+    expect(ran.exitCode, ran.stderr).toBe(0);
+    expect(ran.stdout.trim()).toBe('prepared tool ran');
   });
 });

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureTestImages, ensureTestUser, type TestImages } from '@polythene/test-images';
