@@ -7,14 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newEntryId } from './entry-id.ts';
 import { assertEntryName, assertEntryRef, ENTRY_NAME_RULE, isEntryName } from './entry-name.ts';
+import { readEntryName, readEntryNames, resolveEntryRef } from './entry-name-lookup.ts';
 import {
   claimEntryName,
   dropEntryNames,
   dropStaleEntryNames,
-  readEntryName,
-  readEntryNames,
   releaseEntryName,
-  resolveEntryRef,
 } from './entry-names.ts';
 
 let storeDir: string;

@@ -1,75 +1,26 @@
-import { closeSync, constants, promises as fs, lstatSync, openSync, readSync } from 'node:fs';
+import { promises as fs, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
-import { isEntryId } from './entry-id.ts';
-import { assertEntryName, assertEntryRef, isEntryName } from './entry-name.ts';
+import { assertEntryName } from './entry-name.ts';
+import {
+  NAMES_LOCK,
+  namePath,
+  namesDir,
+  readAllNames,
+  readEntryName,
+  unavailable,
+} from './entry-name-lookup.ts';
 import { isProcessAlive } from './is-process-alive.ts';
 import { parseTemporaryName } from './store-names.ts';
-import { describeError, errorCode } from './system-error.ts';
+import { errorCode } from './system-error.ts';
 import { withFileLock } from './with-file-lock.ts';
 
 // Names live in `<store>/.names/<name>`, one small file each holding `<uuid>\n`: a directory
 // of their own, so the store's entries, temporaries and other tools' marks are untouched.
 // Every change (claim, rename, release) happens under one flock, `.names/.lock`: a claim
 // checks that the name is free or stale (its entry neither committed nor being made by a
-// live process) and creates it by link(2), which fails if the name exists. Readers take no
+// live process) and renames a complete temporary file onto it. Readers take no
 // lock: a name file appears whole (linked from a complete temporary) or not at all.
-
-/** The directory under the store that holds names. */
-export const NAMES_DIR = '.names';
-const LOCK_NAME = '.lock';
-
-function namesDir(storeDir: string): string {
-  return join(storeDir, NAMES_DIR);
-}
-
-function namePath(storeDir: string, name: string): string {
-  return join(namesDir(storeDir), name);
-}
-
-/** The entry id `name` points to, or undefined when there is no such name (never follows a symlink). */
-export function readEntryName(storeDir: string, name: string): string | undefined {
-  assertEntryName(name);
-  let fd: number;
-  try {
-    fd = openSync(namePath(storeDir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
-    throw unavailable(storeDir, `cannot read name ${name}`, error);
-  }
-  try {
-    const buffer = Buffer.alloc(64);
-    const length = readSync(fd, buffer, 0, buffer.length, 0);
-    const id = buffer.subarray(0, length).toString('utf8').trim();
-    return isEntryId(id) ? id : undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Every name in the store by the entry id it points to (one name per entry). */
-export async function readEntryNames(storeDir: string): Promise<Map<string, string>> {
-  const byId = new Map<string, string>();
-  for (const [id, name] of await readAllNames(storeDir)) if (!byId.has(id)) byId.set(id, name);
-  return byId;
-}
-
-/**
- * The entry id `ref` stands for: `ref` itself when it is a UUID, else the entry named `ref`.
- * Throws `POLYTHENE_INVALID_ID` when `ref` is neither a UUID nor a valid name, and
- * `POLYTHENE_ROOTFS_NOT_FOUND` when no entry has that name.
- */
-export function resolveEntryRef(storeDir: string, ref: string): string {
-  assertEntryRef(ref);
-  if (isEntryId(ref)) return ref;
-  const id = readEntryName(storeDir, ref);
-  if (id !== undefined) return id;
-  throw new PolytheneError(
-    'POLYTHENE_ROOTFS_NOT_FOUND',
-    `no entry named ${ref} in store ${storeDir}: run \`polythene list\` to see entries and their names`,
-  );
-}
 
 /** True when entry `id` is committed (its rootfs exists) or being made by a live process. */
 async function isEntryLive(storeDir: string, id: string): Promise<boolean> {
@@ -97,14 +48,6 @@ function nameTaken(storeDir: string, name: string, id: string): PolytheneError {
   );
 }
 
-function unavailable(storeDir: string, what: string, error: unknown): PolytheneError {
-  return new PolytheneError(
-    'POLYTHENE_STORE_UNAVAILABLE',
-    `${what} in store ${storeDir}: ${describeError(error)}; check that the store is writable`,
-    { cause: error },
-  );
-}
-
 async function withNamesLock<T>(storeDir: string, fn: () => Promise<T>): Promise<T> {
   const dir = namesDir(storeDir);
   try {
@@ -118,7 +61,7 @@ async function withNamesLock<T>(storeDir: string, fn: () => Promise<T>): Promise
       `${dir} is not a directory; polythene keeps entry names there: remove it with \`rm ${dir}\``,
     );
   }
-  return withFileLock(join(dir, LOCK_NAME), fn);
+  return withFileLock(join(dir, NAMES_LOCK), fn);
 }
 
 // Under the lock: makes `name` point to `id`, replacing only a stale name.
@@ -146,23 +89,6 @@ async function unlinkNamesOf(storeDir: string, id: string, keep?: string): Promi
         throw unavailable(storeDir, `cannot drop name ${name}`, error);
     });
   }
-}
-
-async function readAllNames(storeDir: string): Promise<Array<[string, string]>> {
-  let names: string[];
-  try {
-    names = await fs.readdir(namesDir(storeDir));
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [];
-    throw unavailable(storeDir, 'cannot list names', error);
-  }
-  const pairs: Array<[string, string]> = [];
-  for (const name of names.sort()) {
-    if (!isEntryName(name)) continue;
-    const id = readEntryName(storeDir, name);
-    if (id !== undefined) pairs.push([id, name]);
-  }
-  return pairs;
 }
 
 /**

@@ -12,15 +12,18 @@ export type {
 } from './entry-metadata.ts';
 export { assertEntryName, assertEntryRef, ENTRY_NAME_RULE, isEntryName } from './entry-name.ts';
 export {
+  NAMES_DIR,
+  NAMES_LOCK,
+  readEntryName,
+  readEntryNames,
+  resolveEntryRef,
+} from './entry-name-lookup.ts';
+export {
   assertEntryNameFree,
   claimEntryName,
   dropEntryNames,
   dropStaleEntryNames,
-  NAMES_DIR,
-  readEntryName,
-  readEntryNames,
   releaseEntryName,
-  resolveEntryRef,
 } from './entry-names.ts';
 export type { MaterializeLayersOptions } from './materialize-layers.ts';
 export { materializeLayers } from './materialize-layers.ts';

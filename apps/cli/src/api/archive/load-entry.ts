@@ -3,7 +3,13 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import { extractTarStream } from '@polythene/podman-export';
-import { type EntryMetadata, type EntryMetadataInput, withFileLock } from '@polythene/store';
+import {
+  type EntryMetadata,
+  type EntryMetadataInput,
+  NAMES_DIR,
+  NAMES_LOCK,
+  withFileLock,
+} from '@polythene/store';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { compressionForPath, startCompressionFilter } from './archive-compression.ts';
 import { ArchiveVerifier } from './archive-verifier.ts';
@@ -55,7 +61,7 @@ export async function load(file: string, options: StoreOptions = {}): Promise<Lo
   const id = metadata.id;
   // One load at a time per store decides whether the id is free, so two loads of one id
   // cannot both commit it.
-  return await withFileLock(join(store.dir, '.names', '.lock'), async () => {
+  return await withFileLock(join(store.dir, NAMES_DIR, NAMES_LOCK), async () => {
     if ((await fs.lstat(join(store.dir, id)).catch(() => undefined)) !== undefined) {
       if ((await digestEntryTree(store, id)) === verifier.rootfsDigest())
         return { id, isNew: false };
