@@ -140,14 +140,23 @@ export function prepareRunLimits(
     },
     finish(result) {
       // A backend that spawned without the hooks ran its command outside the cgroup.
-      if (!hasEntered) return { limits: 'none' };
+      if (!hasEntered) {
+        if (isAsked) {
+          context.logger.warn(
+            `${result.backend} started the command without polythene's spawn hooks: the run had no limits`,
+          );
+        }
+        return { limits: 'none' };
+      }
       const usage = runCgroup.readUsage();
       const hasFailed = result.exitCode !== 0 || result.signal !== null || result.timedOut;
-      const limit = usage.memoryLimitHit
-        ? 'memory'
-        : usage.pidsLimitHit && hasFailed
-          ? 'pids'
-          : undefined;
+      // A process the memory limit killed that the command survived is no outcome of the run.
+      const limit =
+        usage.memoryLimitHit && hasFailed
+          ? 'memory'
+          : usage.pidsLimitHit && hasFailed
+            ? 'pids'
+            : undefined;
       return {
         limits: hierarchies.version,
         ...(limit !== undefined ? { limit } : {}),
