@@ -248,7 +248,12 @@ describe.skipIf(!hasCgroupV1)('resource limits with cgroup v1 (as root)', () => 
       [...flags, '--timeout', '30'],
       ['sh', '-c', 'sleep 60 & sleep 60'],
     );
-    await waitFor(() => (pidsInGuard() >= 3 ? true : undefined));
+    // polythene forwards signals once the command runs: wait for it in its run cgroup.
+    await waitFor(() => {
+      const name = runCgroupsInGuard()[0];
+      if (name === undefined) return undefined;
+      return Number(readFileSync(`${guard}/${name}/pids.current`, 'utf8')) >= 2 ? true : undefined;
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     interrupted.kill('SIGINT');
     expect((await interrupted).exitCode).toBe(130);
