@@ -37,7 +37,13 @@ describe('cgroup v2 (prepared files)', () => {
     expect(hierarchies).toEqual({
       version: 'v2',
       parents: { pids: delegated, memory: delegated, cpu: delegated },
+      ownDirectory: join(mount, own),
     });
+    // Polythene returns to its own cgroup after the spawn, not to the delegated ancestor.
+    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 8 });
+    cgroup.enter();
+    cgroup.leave();
+    expect(readFileSync(join(mount, own, 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
   });
 
   it('prefers its own cgroup when it delegates the controllers', () => {

@@ -19,6 +19,11 @@ export interface CgroupHierarchies {
    * gives the CPU time); with `cpu,cpuacct` co-mounted the `cpu` parent has it.
    */
   readonly cpuacctParent?: string;
+  /**
+   * v2 only: polythene's own cgroup, where it returns after a spawn when the parent is an
+   * ancestor of it (v1: the parents are its own cgroups).
+   */
+  readonly ownDirectory?: string;
   /** Why limits cannot be enforced (when `version` is `none`), for warnings and `backends`. */
   readonly reason?: string;
 }
@@ -166,7 +171,8 @@ function findV2Parent(
         for (const controller of CONTROLLERS) {
           if (enabled.includes(controller)) parents[controller] = directory;
         }
-        return { version: 'v2', parents };
+        const ownDirectory = joinCgroupPath(mount, own);
+        return { version: 'v2', parents, ...(ownDirectory !== undefined ? { ownDirectory } : {}) };
       }
     }
     if (path === '/' || path === '') return undefined;

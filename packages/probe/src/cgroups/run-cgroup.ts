@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import type { CgroupHierarchies, LimitController } from './find-cgroup-hierarchies.ts';
 import { killCgroupProcesses, ownerStamp } from './stale-run-cgroups.ts';
 
@@ -84,7 +84,7 @@ export function createRunCgroup(hierarchies: CgroupHierarchies, limits: Resource
     leave() {
       for (const { parent } of created) {
         try {
-          writeMembership(parent, isV2);
+          writeMembership(hierarchies.ownDirectory ?? parent, isV2);
         } catch {
           // Never in it (enter failed first), or the parent is gone: nothing to undo.
         }
@@ -113,11 +113,22 @@ export function createRunCgroup(hierarchies: CgroupHierarchies, limits: Resource
   return cgroup;
 }
 
-// v1: `tasks` moves the one thread (the main thread, whose id is the pid), which is the one
-// that forks: node's other threads never count against the run's pids limit. v2 has no
-// per-thread membership outside threaded subtrees: the whole process moves.
+// v1: `tasks` moves the one thread that forks, this one (the main thread, or a worker's when
+// the API runs in a worker thread): node's other threads never count against the run's pids
+// limit. v2 has no per-thread membership outside threaded subtrees: the whole process moves.
 function writeMembership(directory: string, isV2: boolean): void {
-  writeFileSync(`${directory}/${isV2 ? 'cgroup.procs' : 'tasks'}`, String(process.pid));
+  writeFileSync(
+    `${directory}/${isV2 ? 'cgroup.procs' : 'tasks'}`,
+    isV2 ? String(process.pid) : readThreadId(),
+  );
+}
+
+let threadId: string | undefined;
+
+/** This thread's kernel id (module state is per thread: each worker loads its own copy). */
+function readThreadId(): string {
+  threadId ??= readlinkSync('/proc/thread-self').split('/').at(-1) ?? String(process.pid);
+  return threadId;
 }
 
 function writeLimits(
