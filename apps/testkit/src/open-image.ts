@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { hasErrorCode } from '@polythene/errors';
 import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
 import { pull } from 'polythene';
-import type { Box } from './box-types.ts';
+import type { Box, BoxLimits } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
 import {
@@ -48,8 +48,11 @@ export interface PolytheneImage {
   readonly boxMethod: BoxMethod;
   /** True when this call pulled the image; false when it reused the cached copy. */
   readonly isFreshPull: boolean;
-  /** A fresh disposable box: dispose it with `await using` or `box.dispose()`. */
-  box(): Promise<Box>;
+  /**
+   * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `limits` cap
+   * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`.
+   */
+  box(limits?: BoxLimits): Promise<Box>;
 }
 
 const openImages = new Map<string, Promise<PolytheneImage>>();
@@ -125,7 +128,8 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: () => createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv }),
+    box: (limits) =>
+      createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv, limits }),
   };
 }
 

@@ -22,6 +22,12 @@ import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
+import {
+  type LimitOptions,
+  type LimitsOutcome,
+  prepareRunLimits,
+  resolveRequestedLimits,
+} from './run-limits.ts';
 
 /** How long a forwarded signal may take to end the command before its tree is killed. */
 export const DEFAULT_KILL_GRACE_MS: number = 5_000;
@@ -30,7 +36,7 @@ export const DEFAULT_KILL_GRACE_MS: number = 5_000;
 export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
 
 /** Options for {@link exec}. */
-export interface ExecOptions extends StoreOptions {
+export interface ExecOptions extends StoreOptions, LimitOptions {
   /** The store entry to run in: its id (a UUID) or its name. */
   readonly id: string;
   /** The command as an argv; no shell is involved. */
@@ -99,7 +105,7 @@ export interface ExecOptions extends StoreOptions {
 }
 
 /** How the command ended, and where. */
-export interface ExecResult extends RunResult {
+export interface ExecResult extends RunResult, LimitsOutcome {
   /** The guarantees the backend enforced for this run. */
   readonly guarantees: readonly Guarantee[];
   /** The store entry's rootfs path. */
@@ -122,6 +128,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     );
   }
   assertEntryRef(options.id);
+  const requestedLimits = resolveRequestedLimits(options, hostEnv);
   const store = await openStoreFromOptions(options, false);
   const id = resolveEntryRef(store.dir, options.id);
   // One read of the entry's metadata, for both its layers and its image config.
@@ -199,6 +206,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       );
     }
     const canOverlay = selection.probe.canOverlay === true;
+    const limits = prepareRunLimits(requestedLimits, { strict: options.strict ?? false, logger });
     const root = await prepareRunRoot(store, id, entry, {
       isEphemeral,
       canOverlay,
@@ -226,6 +234,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         forwardSignals: options.forwardSignals ?? false,
         abortSignal: options.abortSignal,
         probe: selection.probe,
+        spawnHooks: limits.spawnHooks,
         ...(options.tty === true
           ? { terminal: { interactive: options.interactive ?? false } }
           : {}),
@@ -239,7 +248,13 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
               : `exit ${result.exitCode}`
         }`,
       );
-      return { ...result, guarantees: selection.probe.guarantees, rootfs: root.rootfs };
+      const limitsOutcome = limits.finish(result);
+      return {
+        ...result,
+        ...limitsOutcome,
+        guarantees: selection.probe.guarantees,
+        rootfs: root.rootfs,
+      };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
       // The command never started. A set-up failure is this run's answer (125): the entry or
@@ -252,6 +267,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       unavailable.push({ name: selection.backend.name, reason: 'unavailable on a fresh probe' });
     } finally {
       // Not `await using`: its helper costs every exec more than this plain call.
+      limits.dispose();
       await root[Symbol.asyncDispose]();
     }
   }
