@@ -2,7 +2,7 @@ export { assertStoreOwned } from './assert-store-owned.ts';
 export { checkStorePermissions } from './check-store-permissions.ts';
 export type { DiffLayersOptions, TreeDiff } from './diff-layers.ts';
 export { diffLayers } from './diff-layers.ts';
-export { assertEntryId, isEntryId, newEntryId } from './entry-id.ts';
+export { assertEntryId, isEntryId, isEntryName, isEntryRef, newEntryId } from './entry-id.ts';
 export type {
   EntryLayout,
   EntryMetadata,

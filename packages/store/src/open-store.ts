@@ -14,7 +14,7 @@ import { hasErrorCode, isPolytheneError, PolytheneError } from '@polythene/error
 import { assertStoreOwned } from './assert-store-owned.ts';
 import { copyTree } from './copy-tree.ts';
 import { diffLayers, type TreeDiff } from './diff-layers.ts';
-import { assertEntryId, newEntryId } from './entry-id.ts';
+import { assertEntryId, isEntryId, newEntryId } from './entry-id.ts';
 import {
   type EntryLayout,
   type EntryMetadata,
@@ -54,13 +54,14 @@ export interface StoreEntry {
   /** Host path of the rootfs, `<store>/<id>` (it does not exist when `status` is `missing-rootfs`). */
   path: string;
   /**
-   * `ok`: rootfs and valid metadata. `missing-metadata`: a rootfs whose metadata file is
-   * absent or unreadable (made by hand, or by an older tool); it still runs. `missing-rootfs`:
+   * `ok`: rootfs and valid metadata. `hand-made`: a directory named by the name rule (not a
+   * UUID) without metadata, put there by hand; it runs, and `prune` leaves it alone.
+   * `missing-metadata`: a UUID rootfs whose metadata file is absent or unreadable; it still runs. `missing-rootfs`:
    * metadata left behind without its rootfs (e.g. after `rm -rf <store>/<id>`); `prune`
    * removes it. `missing-lower`: an overlay clone one of whose lower entries is gone; it
    * cannot run, and `prune` removes it.
    */
-  status: 'ok' | 'missing-metadata' | 'missing-rootfs' | 'missing-lower';
+  status: 'ok' | 'hand-made' | 'missing-metadata' | 'missing-rootfs' | 'missing-lower';
   /** How the entry is stored (`directory` when the metadata is missing). */
   layout: EntryLayout;
   /** For an `overlay` entry: its lower entries, top-most first. */
@@ -281,7 +282,7 @@ function createStore(dir: string): Store {
   function notFound(id: string): PolytheneError {
     return new PolytheneError(
       'POLYTHENE_ROOTFS_NOT_FOUND',
-      `no root filesystem ${id} in store ${dir}: run \`polythene list\` to see entries, or \`polythene pull IMAGE\` to make one`,
+      `No such UUID rootfs: ${id} (store ${dir}): run \`polythene list\` to see entries, or \`polythene pull IMAGE\` to make one`,
     );
   }
 
@@ -357,7 +358,9 @@ function createStore(dir: string): Store {
       rootfs === undefined
         ? 'missing-rootfs'
         : metadata === undefined
-          ? 'missing-metadata'
+          ? isEntryId(id)
+            ? 'missing-metadata'
+            : 'hand-made'
           : isLowerMissing
             ? 'missing-lower'
             : 'ok';
@@ -584,6 +587,8 @@ function createStore(dir: string): Store {
         if (await removeOrphanMetadata(entry.id)) report.removedOrphanMetadata += 1;
         continue;
       }
+      // Made by hand, not by polythene: only `rm NAME` deletes it.
+      if (entry.status === 'hand-made') continue;
       const isOld =
         options.olderThanMs !== undefined &&
         nowMs - Date.parse(entry.createdAt) > options.olderThanMs;

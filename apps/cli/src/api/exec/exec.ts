@@ -112,7 +112,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   if (options.command.length === 0) {
     throw new PolytheneError(
       'POLYTHENE_USAGE',
-      'no command given: polythene exec UUID -- CMD [ARG…]',
+      'No command provided: polythene exec UUID -- CMD [ARG…]',
     );
   }
   assertEntryId(options.id);
