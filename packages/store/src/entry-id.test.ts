@@ -57,18 +57,14 @@ describe('isEntryId / assertEntryId', () => {
     }
   });
 
-  it.each([
-    'tools',
-    'ABC',
-    'a',
-    'my_image-1.2',
-    '9lives',
-    'x'.repeat(64),
-  ])('accepts the hand-made entry name %j', (name) => {
-    expect(isEntryId(name)).toBe(false);
-    expect(isEntryName(name)).toBe(true);
-    expect(assertEntryId(name)).toBe(name);
-  });
+  it.each(['tools', 'ABC', 'a', 'my_image-1.2', '9lives', 'x'.repeat(64)])(
+    'accepts the hand-made entry name %j',
+    (name) => {
+      expect(isEntryId(name)).toBe(false);
+      expect(isEntryName(name)).toBe(true);
+      expect(assertEntryId(name)).toBe(name);
+    },
+  );
 
   it.each([
     '.tmp-0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b.12',

@@ -119,6 +119,15 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   const store = await openStoreFromOptions(options, false);
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
+  // Checks --isolation (an unknown one is a usage error) before the command is looked up.
+  const chooser = await createExecBackendChooser({
+    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
+    backendModules: options.backendModules,
+    hostEnv,
+    cwd: hostCwd,
+    strict: options.strict ?? false,
+    logger,
+  });
   const isEphemeral = options.ephemeral ?? false;
   const isOwnRoot = options.layers === undefined && options.rootfs === undefined;
   if (!isEphemeral && isOwnRoot) await assertNotABase(store, options.id);
@@ -169,14 +178,6 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   // Overlay roots need a backend that mounts overlayfs; an ephemeral run merely prefers one.
   const needsOverlay =
     options.layers !== undefined || (isOwnRoot && entry.layout === 'overlay' && !isEphemeral);
-  const chooser = await createExecBackendChooser({
-    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
-    backendModules: options.backendModules,
-    hostEnv,
-    cwd: hostCwd,
-    strict: options.strict ?? false,
-    logger,
-  });
   // Backends found unavailable on this host after all (a stale cached probe): the only ones
   // a run falls back past. See the catch below.
   const unavailable: ExcludedBackend[] = [];
