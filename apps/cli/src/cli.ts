@@ -191,6 +191,7 @@ const COMMANDS: readonly CommandDefinition[] = [
       cli
         .command('rm <...uuids>', 'Remove root filesystems from the store')
         .alias('remove')
+        .option('--force', 'Stop the commands running in them first (as --timeout does)')
         .action((uuids: string[], options: RawOptions) =>
           setOutcome(
             import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options)),

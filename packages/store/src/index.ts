@@ -10,6 +10,8 @@ export type {
   EntryOrigin,
   ImageConfig,
 } from './entry-metadata.ts';
+export type { InUseMark } from './in-use-marks.ts';
+export { readProcessStartTime } from './in-use-marks.ts';
 export type { MaterializeLayersOptions } from './materialize-layers.ts';
 export { materializeLayers } from './materialize-layers.ts';
 export type { TreeMeasurement } from './measure-tree.ts';

@@ -21,6 +21,7 @@ import {
   type EntryMetadataInput,
   parseEntryMetadata,
 } from './entry-metadata.ts';
+import { clearStaleMarks, findRunningUsers, type InUseMark, markInUse } from './in-use-marks.ts';
 import { isProcessAlive } from './is-process-alive.ts';
 import { materializeLayers } from './materialize-layers.ts';
 import { createPendingEntry, type PendingEntry } from './pending-entry.ts';
@@ -90,6 +91,8 @@ export interface PruneReport {
   removedTemporaries: number;
   /** Metadata files without a rootfs removed. */
   removedOrphanMetadata: number;
+  /** Entries due for removal but kept because commands run in them, with those pids. */
+  skippedInUse: { id: string; pids: number[] }[];
 }
 
 /** Options for {@link Store.cloneEntry}. */
@@ -163,9 +166,18 @@ export interface Store {
    * Removes entry `id` (rootfs, metadata, manifest and overlay work dir, or orphan metadata
    * alone). Of concurrent removals of one id exactly one succeeds; the others get
    * `POLYTHENE_ROOTFS_NOT_FOUND`. A base of other entries, or of a live scratch layer, is
-   * refused with `POLYTHENE_ENTRY_IN_USE` naming them.
+   * refused with `POLYTHENE_ENTRY_IN_USE` naming them; so is an entry commands run in (see
+   * {@link Store.markInUse}), naming their pids.
    */
   remove(id: string): Promise<void>;
+  /**
+   * Marks entry `id` as in use by this process (a running command) until `release`, so that
+   * `remove` and `prune` leave it alone. Best effort: `isMarked` is false on a store that
+   * cannot take the mark (read-only). Does not check that the entry exists.
+   */
+  markInUse(id: string): InUseMark;
+  /** Pids of the processes running commands in entry `id` now (stale marks ignored). */
+  runningUsers(id: string): number[];
   /**
    * Removes stale temporaries, orphan metadata, manifests and work dirs, overlay clones whose
    * lower is gone, and entries older than `olderThanMs`, clones before the entries they are
@@ -463,6 +475,15 @@ function createStore(dir: string): Store {
     );
   }
 
+  function assertNotRunning(id: string): void {
+    const pids = findRunningUsers(dir, id);
+    if (pids.length === 0) return;
+    throw new PolytheneError(
+      'POLYTHENE_ENTRY_IN_USE',
+      `cannot remove entry ${id}: commands are running in it (pid${pids.length > 1 ? 's' : ''} ${pids.join(', ')}); wait for them to end, or stop them and remove it with \`polythene rm --force\``,
+    );
+  }
+
   async function remove(id: string): Promise<void> {
     assertEntryId(id);
     const rootfs = await lstatRootfs(id);
@@ -471,6 +492,7 @@ function createStore(dir: string): Store {
       throw notFound(id);
     }
     await assertNotInUse(id);
+    assertNotRunning(id);
     const trashPath = join(dir, trashName(id, process.pid));
     try {
       // The atomic step: whoever renames the rootfs away owns the removal; from here on
@@ -489,8 +511,10 @@ function createStore(dir: string): Store {
     // A clone records its intent (pending metadata or scratch file) before it checks that its
     // lowers exist; we check for users again after the rootfs is gone. So either the clone
     // sees the lower missing, or we see the clone and put the rootfs back.
+    // The same for running commands: an exec marks the entry before it looks it up.
     try {
       await assertNotInUse(id);
+      assertNotRunning(id);
     } catch (error) {
       await fs.rename(trashPath, entryPath(id));
       throw error;
@@ -579,7 +603,13 @@ function createStore(dir: string): Store {
 
   async function prune(options: PruneOptions = {}): Promise<PruneReport> {
     const nowMs = (options.now ?? new Date()).getTime();
-    const report: PruneReport = { removedIds: [], removedTemporaries: 0, removedOrphanMetadata: 0 };
+    const report: PruneReport = {
+      removedIds: [],
+      removedTemporaries: 0,
+      removedOrphanMetadata: 0,
+      skippedInUse: [],
+    };
+    clearStaleMarks(dir);
     report.removedTemporaries = await clearStaleTemporaries();
     const candidates: string[] = [];
     for (const entry of await list()) {
@@ -612,6 +642,10 @@ function createStore(dir: string): Store {
       }
       if (refused.length === remaining.length) break;
       remaining = refused;
+    }
+    for (const id of remaining) {
+      const pids = findRunningUsers(dir, id);
+      if (pids.length > 0) report.skippedInUse.push({ id, pids });
     }
     return report;
   }
@@ -842,6 +876,8 @@ function createStore(dir: string): Store {
     getEntry,
     list,
     remove,
+    markInUse: (id) => markInUse(dir, id),
+    runningUsers: (id) => findRunningUsers(dir, id),
     prune,
     clearStaleTemporaries,
     cloneEntry,

@@ -117,6 +117,24 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   }
   assertEntryId(options.id);
   const store = await openStoreFromOptions(options, false);
+  // While the command runs, rm and prune leave the entry alone. Marked before the entry is
+  // looked up: a removal that sees no mark has renamed the entry away, and the lookup fails.
+  const mark = store.markInUse(options.id);
+  if (!mark.isMarked) logger.verbose(`${options.id} not marked as in use (read-only store?)`);
+  try {
+    return await execMarked(options, store, logger, hostEnv, hostCwd);
+  } finally {
+    mark.release();
+  }
+}
+
+async function execMarked(
+  options: ExecOptions,
+  store: Store,
+  logger: Logger,
+  hostEnv: NodeJS.ProcessEnv,
+  hostCwd: string,
+): Promise<ExecResult> {
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
   // Checks --isolation (an unknown one is a usage error) before the command is looked up.
