@@ -342,7 +342,12 @@ describe('orphans and damaged entries', () => {
     });
 
     const report = await store.prune();
-    expect(report).toEqual({ removedIds: [], removedTemporaries: 0, removedOrphanMetadata: 1 });
+    expect(report).toEqual({
+      removedIds: [],
+      removedTemporaries: 0,
+      removedOrphanMetadata: 1,
+      skippedInUse: [],
+    });
     expect((await store.list()).map((entry) => entry.id).sort()).toEqual(
       [okId, bareId, corruptId].sort(),
     );
@@ -394,6 +399,7 @@ describe('stale temporaries', () => {
       removedIds: [],
       removedTemporaries: 1,
       removedOrphanMetadata: 0,
+      skippedInUse: [],
     });
   });
 });
@@ -408,6 +414,7 @@ describe('prune by age', () => {
       removedIds: [],
       removedTemporaries: 0,
       removedOrphanMetadata: 0,
+      skippedInUse: [],
     });
     expect((await store.list()).length).toBe(2);
 
