@@ -45,7 +45,7 @@ export function readProcessStartTime(pid: number): string | undefined {
   try {
     const fd = openSync(`/proc/${pid}/stat`, 'r');
     try {
-      text = statBuffer.latin1Slice(0, readSync(fd, statBuffer, 0, statBuffer.length, 0));
+      text = statBuffer.toString('latin1', 0, readSync(fd, statBuffer, 0, statBuffer.length, 0));
     } finally {
       closeSync(fd);
     }
