@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ensureTestImages, type TestImages } from '@polythene/test-images';
@@ -97,6 +98,17 @@ describe('stale and unprivileged marks', () => {
 });
 
 describe('a read-only store', () => {
+  it.each([['list'], ['backends'], ['inspect', 'x'], ['diff', 'x'], ['exec', 'x', '--', 'true']])(
+    '%j never creates a missing store',
+    async (...args) => {
+      const parent = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-nostore-')));
+      const store = join(parent, 'new', 'deep', 'store');
+      const run = await runPolythene([...args, '-s', store]);
+      expect(run.exitCode).toBe(args[0] === 'list' || args[0] === 'backends' ? 0 : 1);
+      expect(await readdir(parent)).toEqual([]);
+    },
+  );
+
   it('runs list and exec, and refuses rm in one line', async () => {
     const store = await freshStorePath();
     const id = await pullInto(store);

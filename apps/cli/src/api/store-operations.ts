@@ -1,3 +1,4 @@
+import { hasErrorCode } from '@polythene/errors';
 import {
   assertEntryId,
   type EntryMetadata,
@@ -13,7 +14,16 @@ import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
 /** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
 export async function list(options: StoreOptions = {}): Promise<StoreEntry[]> {
-  const store = await openStoreFromOptions(options, true, 'read');
+  let store: Awaited<ReturnType<typeof openStoreFromOptions>>;
+  try {
+    // A read-only command never creates the store (nor its parents).
+    store = await openStoreFromOptions(options, false, 'read');
+  } catch (error) {
+    const cause =
+      error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+    if (hasErrorCode(error, 'POLYTHENE_STORE_UNAVAILABLE') && cause?.code === 'ENOENT') return [];
+    throw error;
+  }
   return store.list();
 }
 
