@@ -1,5 +1,6 @@
 import {
   closeSync,
+  existsSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -66,7 +67,9 @@ export function markInUse(storeDir: string, id: string): InUseMark {
   const dir = join(storeDir, IN_USE_DIR);
   const path = join(dir, `${id}.${process.pid}.${ownStartTime}`);
   const held = heldMarks.get(path) ?? 0;
-  if (held === 0 && !tryLink(dir, path)) return { isMarked: false, release: () => {} };
+  if (held === 0 && !tryLink(dir, path, join(storeDir, id))) {
+    return { isMarked: false, release: () => {} };
+  }
   heldMarks.set(path, held + 1);
   let isReleased = false;
   return {
@@ -89,7 +92,7 @@ export function markInUse(storeDir: string, id: string): InUseMark {
   };
 }
 
-function tryLink(dir: string, path: string): boolean {
+function tryLink(dir: string, path: string, entryPath: string): boolean {
   const anchor = join(dir, ANCHOR);
   try {
     linkSync(anchor, path);
@@ -99,7 +102,9 @@ function tryLink(dir: string, path: string): boolean {
     if (code === 'EEXIST') return true; // our own mark, left by a run we lost count of
     if (code !== 'ENOENT') return false;
   }
-  // First mark in this store: make the directory and the anchor, then link once more.
+  // First mark in this store: make the directory and the anchor, then link once more. Not
+  // for an entry that does not exist: a failed exec leaves the store as it was.
+  if (!existsSync(entryPath)) return false;
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
