@@ -554,7 +554,12 @@ function createStore(dir: string): Store {
 
   async function list(): Promise<StoreEntry[]> {
     const found = new Map<string, { hasRootfs: boolean; hasMetadata: boolean }>();
+    // Entries being committed (`.tmp-<id>.<pid>`) or removed (`.trash-<id>.<pid>`): their
+    // metadata may be in place while their rootfs is not; they are not orphans to show.
+    const inTransit = new Set<string>();
     for (const dirent of await fs.readdir(dir, { withFileTypes: true })) {
+      const temporary = parseTemporaryName(dirent.name);
+      if (temporary !== undefined && temporary.kind !== 'scratch') inTransit.add(temporary.id);
       const parsed = parseEntryName(dirent.name);
       if (parsed === undefined) continue;
       const seen = found.get(parsed.id) ?? { hasRootfs: false, hasMetadata: false };
@@ -562,20 +567,42 @@ function createStore(dir: string): Store {
       if (parsed.part === 'rootfs' && dirent.isDirectory()) seen.hasRootfs = true;
       found.set(parsed.id, seen);
     }
+    let secondLook: { names: Set<string>; inTransit: Set<string> } | undefined;
+    const isSettledOrphan = async (id: string): Promise<boolean> => {
+      if (inTransit.has(id)) return false;
+      if (secondLook === undefined) {
+        const names = await fs.readdir(dir);
+        const again = new Set<string>();
+        for (const name of names) {
+          const temporary = parseTemporaryName(name);
+          if (temporary !== undefined && temporary.kind !== 'scratch') again.add(temporary.id);
+        }
+        secondLook = { names: new Set(names), inTransit: again };
+      }
+      return (
+        !secondLook.inTransit.has(id) &&
+        !secondLook.names.has(id) &&
+        secondLook.names.has(metadataName(id))
+      );
+    };
     const entries: StoreEntry[] = [];
     for (const [id, seen] of found) {
       if (!seen.hasRootfs && !seen.hasMetadata) continue;
       // Entries come and go while we look (pulls, removals): re-read each one and skip
       // those that vanished instead of failing the whole listing.
-      const rootfs = seen.hasRootfs
-        ? await fs.lstat(entryPath(id)).catch(() => undefined)
-        : undefined;
+      const rootfs =
+        seen.hasRootfs || inTransit.has(id)
+          ? await fs.lstat(entryPath(id)).catch(() => undefined)
+          : undefined;
       const metadata = seen.hasMetadata ? await readMetadata(id) : undefined;
       const valid = metadata === undefined || 'invalid' in metadata ? undefined : metadata;
       const isRootfsDir = rootfs?.isDirectory() === true;
-      if (!isRootfsDir && valid === undefined) {
-        // A damaged metadata file with no rootfs is still an orphan worth showing.
+      if (!isRootfsDir) {
         if (metadata === undefined) continue;
+        // Metadata without a rootfs: an orphan (shown, even damaged) only when a second look
+        // agrees. A commit renames its metadata in before its rootfs, a removal its rootfs
+        // out before its metadata, and a directory read racing a rename can miss both names.
+        if (!(await isSettledOrphan(id))) continue;
       }
       const isLowerMissing = (valid?.lowerIds ?? []).some(
         (lowerId) => found.get(lowerId)?.hasRootfs !== true,
