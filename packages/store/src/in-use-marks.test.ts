@@ -105,4 +105,11 @@ describe('in-use marks', () => {
     expect(store.runningUsers(id)).toEqual([]);
     await store.remove(id);
   });
+
+  it('marks nothing, and makes no .inuse, for an entry that does not exist', async () => {
+    const mark = markInUse(store.dir, 'missing');
+    expect(mark.isMarked).toBe(false);
+    mark.release();
+    expect(await readdir(store.dir)).toEqual([]);
+  });
 });
