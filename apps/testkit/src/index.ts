@@ -4,6 +4,7 @@ export type {
   BoxBind,
   BoxExecOptions,
   BoxExecResult,
+  BoxLimits,
   BoxOptions,
   BoxWriteFileOptions,
 } from './box-types.ts';

@@ -50,8 +50,9 @@ export interface PolytheneImage {
   /** True when this call pulled the image; false when it reused the cached copy. */
   readonly isFreshPull: boolean;
   /**
-   * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `binds` and
-   * `workspace` bind host paths into it for every command it runs.
+   * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `limits` cap
+   * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`;
+   * `binds` and `workspace` bind host paths into it for every command it runs.
    */
   box(options?: BoxOptions): Promise<Box>;
 }
@@ -129,16 +130,19 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: async (boxOptions = {}) =>
-      createBox({
+    box: async (boxOptions = {}) => {
+      const { binds, workspace, ...limits } = boxOptions;
+      return createBox({
         store,
         ref,
         entryId: id,
         method: boxMethod,
         isolation,
         hostEnv,
-        ...resolveBoxBinds(boxOptions, process.cwd()),
-      }),
+        limits,
+        ...resolveBoxBinds({ binds, workspace }, process.cwd()),
+      });
+    },
   };
 }
 
