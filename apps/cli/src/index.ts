@@ -19,6 +19,7 @@ export type {
   ListedEntry,
   ListOptions,
   PruneOptions,
+  RemoveOptions,
 } from './api/store-operations.ts';
 export {
   canRunOverlayHere,

@@ -81,7 +81,8 @@ describe('polythene list / inspect / rm / prune', () => {
     ['/etc', 2],
     ['', 2],
     ['not a uuid', 2],
-    // A valid name that no entry has.
+    ['0190A3C4-5B6D-7E8F-9A0B-1C2D3E4F5A6B', 2],
+    // A valid hand-made entry's name that names nothing, as a missing UUID.
     ['not-a-uuid', 1],
     ['01890a5d-ac96-774b-bcce-b302099a8099', 1],
   ])('refuses id %j with exit %i before touching anything', async (badId, exitCode) => {

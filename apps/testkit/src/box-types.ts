@@ -53,6 +53,25 @@ export interface BoxExecResult {
   readonly limit?: 'memory' | 'pids';
 }
 
+/**
+ * A host path bound into a box: `'SRC:DEST'` (read-only), `'SRC:DEST:rw'`, or an object
+ * whose `readOnly` defaults to true. SRC may be relative to the current directory.
+ */
+export type BoxBind =
+  | string
+  | { readonly source: string; readonly target: string; readonly readOnly?: boolean };
+
+/** Options for `image.box()`: limits, and what every command of the box sees besides its root. */
+export interface BoxOptions extends BoxLimits {
+  /** Host paths bound into the box, read-only unless they say otherwise (as exec's `--bind`). */
+  readonly binds?: readonly BoxBind[];
+  /**
+   * A host directory (true: the current one) bound read-write at `/workspace`, where
+   * commands start unless `cwd` says otherwise (as exec's `--workspace`).
+   */
+  readonly workspace?: string | true;
+}
+
 /** Options for {@link Box.writeFile}. */
 export interface BoxWriteFileOptions {
   /** Permission bits; a new file defaults to 0644, an existing one keeps its mode. */

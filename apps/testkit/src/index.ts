@@ -1,9 +1,11 @@
 export type { TreeDiff } from '@polythene/store';
 export type {
   Box,
+  BoxBind,
   BoxExecOptions,
   BoxExecResult,
   BoxLimits,
+  BoxOptions,
   BoxWriteFileOptions,
 } from './box-types.ts';
 export type { BoxMethod } from './choose-box-method.ts';

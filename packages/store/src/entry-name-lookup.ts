@@ -1,8 +1,8 @@
 import { closeSync, constants, promises as fs, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
-import { isEntryId } from './entry-id.ts';
-import { assertEntryName, assertEntryRef, isEntryName } from './entry-name.ts';
+import { isEntryId, isEntryName } from './entry-id.ts';
+import { assertEntryName, assertEntryRef } from './entry-name.ts';
 import { describeError, errorCode } from './system-error.ts';
 
 // Reading names: what every command taking an entry needs, `exec` included, so nothing here
@@ -52,19 +52,16 @@ export async function readEntryNames(storeDir: string): Promise<Map<string, stri
 }
 
 /**
- * The entry id `ref` stands for: `ref` itself when it is a UUID, else the entry named `ref`.
- * Throws `POLYTHENE_INVALID_ID` when `ref` is neither a UUID nor a valid name, and
- * `POLYTHENE_ROOTFS_NOT_FOUND` when no entry has that name.
+ * What the store should look up for `ref`, in the order UUID, name, hand-made directory:
+ * `ref` itself when it is a UUID; the UUID of the entry named `ref` (`.names/<ref>`); else
+ * `ref` unchanged, for a hand-made directory `<store>/<ref>` (the store answers
+ * `POLYTHENE_ROOTFS_NOT_FOUND` when there is none). Throws `POLYTHENE_INVALID_ID` when `ref`
+ * is neither a UUID nor a valid name.
  */
 export function resolveEntryRef(storeDir: string, ref: string): string {
   assertEntryRef(ref);
   if (isEntryId(ref)) return ref;
-  const id = readEntryName(storeDir, ref);
-  if (id !== undefined) return id;
-  throw new PolytheneError(
-    'POLYTHENE_ROOTFS_NOT_FOUND',
-    `no entry named ${ref} in store ${storeDir}: run \`polythene list\` to see entries and their names`,
-  );
+  return readEntryName(storeDir, ref) ?? ref;
 }
 
 /** Every (id, name) pair in the store, by name order; junk in the directory is skipped. */

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newEntryId } from './entry-id.ts';
-import { assertEntryName, assertEntryRef, ENTRY_NAME_RULE, isEntryName } from './entry-name.ts';
+import { isEntryName, newEntryId } from './entry-id.ts';
+import { assertEntryName, assertEntryRef, ENTRY_NAME_RULE } from './entry-name.ts';
 import { readEntryName, readEntryNames, resolveEntryRef } from './entry-name-lookup.ts';
 import {
   claimEntryName,

@@ -2,7 +2,7 @@ export { assertStoreOwned } from './assert-store-owned.ts';
 export { checkStorePermissions } from './check-store-permissions.ts';
 export type { DiffLayersOptions, TreeDiff } from './diff-layers.ts';
 export { diffLayers } from './diff-layers.ts';
-export { assertEntryId, isEntryId, newEntryId } from './entry-id.ts';
+export { assertEntryId, isEntryId, isEntryName, isEntryRef, newEntryId } from './entry-id.ts';
 export type {
   EntryLayout,
   EntryMetadata,
@@ -10,7 +10,7 @@ export type {
   EntryOrigin,
   ImageConfig,
 } from './entry-metadata.ts';
-export { assertEntryName, assertEntryRef, ENTRY_NAME_RULE, isEntryName } from './entry-name.ts';
+export { assertEntryName, assertEntryRef, ENTRY_NAME_RULE } from './entry-name.ts';
 export {
   NAMES_DIR,
   NAMES_LOCK,
@@ -25,6 +25,8 @@ export {
   dropStaleEntryNames,
   releaseEntryName,
 } from './entry-names.ts';
+export type { InUseMark } from './in-use-marks.ts';
+export { readProcessStartTime } from './in-use-marks.ts';
 export type { MaterializeLayersOptions } from './materialize-layers.ts';
 export { materializeLayers } from './materialize-layers.ts';
 export type { TreeMeasurement } from './measure-tree.ts';

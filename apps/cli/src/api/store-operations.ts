@@ -1,3 +1,4 @@
+import { hasErrorCode } from '@polythene/errors';
 import {
   assertEntryName,
   assertEntryNameFree,
@@ -16,6 +17,7 @@ import {
 import { silentLogger } from '../logger.ts';
 import { type EntryFilters, matchesEntryFilters } from './entry-filters.ts';
 import { createExecBackendChooser } from './exec/backend-selection.ts';
+import { stopRunningUsers } from './stop-running-users.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
 /** One entry as {@link list} reports it: the store's view plus its name, if it has one. */
@@ -32,7 +34,16 @@ export interface ListOptions extends StoreOptions {
 
 /** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
 export async function list(options: ListOptions = {}): Promise<ListedEntry[]> {
-  const store = await openStoreFromOptions(options, true, 'read');
+  let store: Awaited<ReturnType<typeof openStoreFromOptions>>;
+  try {
+    // A read-only command never creates the store (nor its parents).
+    store = await openStoreFromOptions(options, false, 'read');
+  } catch (error) {
+    const cause =
+      error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+    if (hasErrorCode(error, 'POLYTHENE_STORE_UNAVAILABLE') && cause?.code === 'ENOENT') return [];
+    throw error;
+  }
   const names = await readEntryNames(store.dir);
   const entries: ListedEntry[] = (await store.list()).map((entry) => {
     const name = names.get(entry.id);
@@ -53,16 +64,25 @@ export async function inspect(ref: string, options: StoreOptions = {}): Promise<
   return store.inspect(resolveEntryRef(store.dir, ref));
 }
 
+/** Options for {@link remove}. */
+export interface RemoveOptions extends StoreOptions {
+  /** Stop the commands running in the entries first (as a timeout does), then remove them. */
+  readonly force?: boolean;
+}
+
 /**
  * Removes entries, by id or name, and their names. Every one is looked up before anything
- * is removed, so a typo in the middle of a list touches nothing.
+ * is removed, so a typo in the middle of a list touches nothing. An entry commands run in is
+ * refused (`POLYTHENE_ENTRY_IN_USE` naming their pids), unless `force`.
  */
-export async function remove(refs: readonly string[], options: StoreOptions = {}): Promise<void> {
+export async function remove(refs: readonly string[], options: RemoveOptions = {}): Promise<void> {
   for (const ref of refs) assertEntryRef(ref);
   const store = await openStoreFromOptions(options, false);
   const ids = refs.map((ref) => resolveEntryRef(store.dir, ref));
   for (const id of ids) await store.getEntry(id);
   for (const id of ids) {
+    const pids = store.runningUsers(id);
+    if (options.force === true && pids.length > 0) await stopRunningUsers(id, pids);
     await store.remove(id);
     await dropEntryNames(store.dir, id);
   }

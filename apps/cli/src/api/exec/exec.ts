@@ -124,15 +124,45 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   if (options.command.length === 0) {
     throw new PolytheneError(
       'POLYTHENE_USAGE',
-      'no command given: polythene exec UUID -- CMD [ARG…]',
+      'No command provided: polythene exec UUID -- CMD [ARG…]',
     );
   }
   assertEntryRef(options.id);
   const requestedLimits = resolveRequestedLimits(options, hostEnv);
   const store = await openStoreFromOptions(options, false);
+  // UUID, then name, then a hand-made directory of that name.
   const id = resolveEntryRef(store.dir, options.id);
+  // While the command runs, rm and prune leave the entry alone. Marked before the entry is
+  // looked up: a removal that sees no mark has renamed the entry away, and the lookup fails.
+  const mark = store.markInUse(id);
+  if (!mark.isMarked) logger.verbose(`${id} not marked as in use (read-only store?)`);
+  try {
+    return await execMarked({ ...options, id }, store, logger, hostEnv, hostCwd, requestedLimits);
+  } finally {
+    mark.release();
+  }
+}
+
+async function execMarked(
+  options: ExecOptions,
+  store: Store,
+  logger: Logger,
+  hostEnv: NodeJS.ProcessEnv,
+  hostCwd: string,
+  requestedLimits: ReturnType<typeof resolveRequestedLimits>,
+): Promise<ExecResult> {
+  const id = options.id;
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(id);
+  // Checks --isolation (an unknown one is a usage error) before the command is looked up.
+  const chooser = await createExecBackendChooser({
+    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
+    backendModules: options.backendModules,
+    hostEnv,
+    cwd: hostCwd,
+    strict: options.strict ?? false,
+    logger,
+  });
   const isEphemeral = options.ephemeral ?? false;
   const isOwnRoot = options.layers === undefined && options.rootfs === undefined;
   if (!isEphemeral && isOwnRoot) await assertNotABase(store, id);
@@ -183,14 +213,6 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   // Overlay roots need a backend that mounts overlayfs; an ephemeral run merely prefers one.
   const needsOverlay =
     options.layers !== undefined || (isOwnRoot && entry.layout === 'overlay' && !isEphemeral);
-  const chooser = await createExecBackendChooser({
-    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
-    backendModules: options.backendModules,
-    hostEnv,
-    cwd: hostCwd,
-    strict: options.strict ?? false,
-    logger,
-  });
   // Backends found unavailable on this host after all (a stale cached probe): the only ones
   // a run falls back past. See the catch below.
   const unavailable: ExcludedBackend[] = [];
