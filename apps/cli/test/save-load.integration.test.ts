@@ -126,7 +126,7 @@ describe('polythene save / load', () => {
       );
       expect(run.stderr.trim().split('\n'), name).toHaveLength(1);
       expect(
-        (await listStoreNames(target)).filter((entry) => entry !== '.names'),
+        (await listStoreNames(target)).filter((entry) => entry !== '.names' && entry !== '.inuse'),
         name,
       ).toEqual([]);
     }
@@ -180,7 +180,7 @@ describe('polythene save / load', () => {
     const run = await runPolythene(['load', file, '--store', target]);
     expect(run.exitCode).toBe(1);
     await expect(stat(join('/tmp', escapedName))).rejects.toThrow();
-    expect((await listStoreNames(target)).filter((entry) => entry !== '.names')).toEqual([]);
+    expect((await listStoreNames(target)).filter((entry) => entry !== '.names' && entry !== '.inuse')).toEqual([]);
   });
 
   it("loads a root store's archive into an unprivileged user's store, keeping the id", async () => {
