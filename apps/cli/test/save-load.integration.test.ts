@@ -180,7 +180,9 @@ describe('polythene save / load', () => {
     const run = await runPolythene(['load', file, '--store', target]);
     expect(run.exitCode).toBe(1);
     await expect(stat(join('/tmp', escapedName))).rejects.toThrow();
-    expect((await listStoreNames(target)).filter((entry) => entry !== '.names' && entry !== '.inuse')).toEqual([]);
+    expect(
+      (await listStoreNames(target)).filter((entry) => entry !== '.names' && entry !== '.inuse'),
+    ).toEqual([]);
   });
 
   it("loads a root store's archive into an unprivileged user's store, keeping the id", async () => {
