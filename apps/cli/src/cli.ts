@@ -1,9 +1,11 @@
 import { PolytheneError } from '@polythene/errors';
 import { type CAC, cac } from 'cac';
+import { isExecInBox } from './commands/boxes/is-exec-in-box.ts';
 import { execCommand } from './commands/exec/exec-command.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
 import type { RawOptions } from './normalize-options.ts';
 import { type ParsedExecArgv, parseExecArgv } from './parse-exec-argv.ts';
+import { BOX_COMMANDS } from './commands/boxes/box-command-definitions.ts';
 
 /** What a command action resolves to: the process exit code. */
 type CommandOutcome = Promise<number>;
@@ -221,6 +223,7 @@ const COMMANDS: readonly CommandDefinition[] = [
           ),
         ),
   },
+  ...BOX_COMMANDS,
   {
     names: ['backends'],
     register: (cli, setOutcome) =>
@@ -267,6 +270,15 @@ function buildCli(
 export async function runCli(argv: readonly string[], version: string): Promise<number> {
   let outcome: CommandOutcome | undefined;
   try {
+    if (argv[0] === '__box-keeper') {
+      // The detached process `start` leaves behind to keep a box (not for users).
+      const { runBoxKeeper } = await import('./api/boxes/box-keeper.ts');
+      return await runBoxKeeper(String(argv[1]), String(argv[2]));
+    }
+    if (argv[0] === 'exec' && isExecInBox(argv.slice(1))) {
+      const { execInCommand } = await import('./commands/boxes/exec-in-command.ts');
+      return await execInCommand(argv.slice(1));
+    }
     if (argv[0] === 'exec') {
       // The usual forms skip cac (see parseExecArgv); anything else, `--help` included, and
       // every mistake go through cac below.

@@ -182,6 +182,12 @@ export interface RunSpec {
    * that say {@link Backend.supportsTerminal}; see `superviseOnTerminal` for the kit.
    */
   readonly terminal?: RunTerminal;
+  /**
+   * Bind polythene's helpers' directory read-only at `/dev/.polythene` (as for a terminal
+   * run) without a terminal: a box that stays up runs its holder from there. Backends that
+   * cannot (proot) ignore it; `polythene start` refuses them first.
+   */
+  readonly helpers?: boolean;
 }
 
 /** How a command runs on a terminal of its own (`exec --tty`). */
