@@ -1,7 +1,7 @@
 /*
  * polythene-box: the two sides of a box that stays up (`polythene start`, `exec --in`).
  *
- *   polythene-box init [--expire-after-ms N] [--grace-ms N]
+ *   polythene-box init --pid-namespace [--expire-after-ms N] [--grace-ms N]
  *     Runs inside the box as the process that holds it (bwrap's command, or pid 1 of the
  *     chroot chain's pid namespace). It reaps every zombie re-parented to it (a child
  *     subreaper), counts SIGUSR1 as "the box was used now", and ends the box on SIGTERM,
@@ -69,6 +69,8 @@ static long long parse_number(const char *text, const char *what) {
 
 /* ---- init ------------------------------------------------------------------------------- */
 
+static int in_own_pid_namespace = 0;
+
 /* True while a process other than pid 1 and this one is left in the box's /proc. */
 static int others_left(void) {
   DIR *dir = opendir("/proc");
@@ -93,10 +95,11 @@ static void reap_all(void) {
 }
 
 static int end_box(long long grace_ms) {
-  /* kill(-1) reaches every process of the pid namespace but its init: only sound in the
-   * box's own pid namespace, where this is pid 1 (chroot's chain) or 2 (under bwrap's init).
+  /* kill(-1) reaches every process of the pid namespace but its init (bwrap's, or the chroot
+   * chain's set-up shell, which ends with this): only sound in the box's own pid namespace,
+   * which --pid-namespace says (polythene starts a box only with a backend that makes one).
    * Anywhere else it would signal the caller's whole host session: refuse. */
-  if (getpid() > 2) fail_plain("not in a pid namespace of its own: refusing to end the box");
+  if (!in_own_pid_namespace) fail_plain("not told it runs in a pid namespace of its own (--pid-namespace): refusing to signal every process");
   kill(-1, SIGTERM);
   kill(-1, SIGCONT);
   long long deadline = now_ms() + grace_ms;
@@ -116,9 +119,11 @@ static int run_init(int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--expire-after-ms") == 0 && i + 1 < argc)
       expire_ms = parse_number(argv[++i], "--expire-after-ms needs a number");
+    else if (strcmp(argv[i], "--pid-namespace") == 0)
+      in_own_pid_namespace = 1;
     else if (strcmp(argv[i], "--grace-ms") == 0 && i + 1 < argc)
       grace_ms = parse_number(argv[++i], "--grace-ms needs a number");
-    else fail_plain("usage: polythene-box init [--expire-after-ms N] [--grace-ms N]");
+    else fail_plain("usage: polythene-box init --pid-namespace [--expire-after-ms N] [--grace-ms N]");
   }
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t set;

@@ -44,6 +44,7 @@ export async function runBoxKeeper(storeDir: string, id: string): Promise<number
       command: [
         holderPath,
         'init',
+        '--pid-namespace',
         ...(record.expireAfterMs === undefined
           ? []
           : ['--expire-after-ms', String(record.expireAfterMs)]),
