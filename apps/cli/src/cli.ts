@@ -187,6 +187,7 @@ const COMMANDS: readonly CommandDefinition[] = [
       cli
         .command('rm <...uuids>', 'Remove root filesystems from the store')
         .alias('remove')
+        .option('--force', 'Stop the running boxes of these entries first')
         .action((uuids: string[], options: RawOptions) =>
           setOutcome(
             import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options)),

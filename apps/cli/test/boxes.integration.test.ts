@@ -50,7 +50,8 @@ function hostPidsRunning(text: string): number[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) pids.push(Number(name));
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(text)) pids.push(Number(name));
     } catch {
       // Gone meanwhile.
     }
@@ -58,10 +59,16 @@ function hostPidsRunning(text: string): number[] {
   return pids;
 }
 
-function expectNothingLeft(id: string, marker: string): void {
+function keeperOf(id: string): number {
+  return JSON.parse(readFileSync(join(store, '.boxes', id, 'box.json'), 'utf8')).keeperPid;
+}
+
+function expectNothingLeft(id: string, marker: string, keeperPid: number): void {
   expect(existsSync(join(store, '.boxes', id))).toBe(false);
   expect(hostPidsRunning(marker)).toEqual([]);
-  expect(readdirSync(store).filter((name) => name.startsWith('.scratch-'))).toEqual([]);
+  expect(existsSync(`/proc/${keeperPid}`)).toBe(false);
+  // The box's throwaway layer (named after its keeper) is gone.
+  expect(readdirSync(store).filter((name) => name.endsWith(`.${keeperPid}`))).toEqual([]);
   expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(store);
 }
 
@@ -110,10 +117,11 @@ describe.each(['bwrap', 'chroot'])('a box with %s', (isolation) => {
     );
     expect(hostPidsRunning(marker)).toHaveLength(1);
 
+    const keeper = keeperOf(box);
     const stop = await runPolythene(['stop', name, '--store', store]);
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(stop.stdout.trim()).toBe(box);
-    expectNothingLeft(box, marker);
+    expectNothingLeft(box, marker, keeper);
   });
 });
 
@@ -174,7 +182,9 @@ describe('the life of a box', () => {
     for (let attempt = 0; attempt < 200 && id === undefined; attempt += 1) {
       await sleep(25);
       const ids = existsSync(join(store, '.boxes')) ? readdirSync(join(store, '.boxes')) : [];
-      id = ids.find((each) => existsSync(join(store, '.boxes', each, 'holder.json')));
+      id = ids.find(
+        (each) => !started.includes(each) && existsSync(join(store, '.boxes', each, 'holder.json')),
+      );
     }
     starting.kill('SIGKILL');
     await starting;
@@ -186,9 +196,10 @@ describe('the life of a box', () => {
     const marker = `sleep 4242${process.pid}`;
     await runPolythene(['exec', '--in', name, '--detach', '--store', store, '--', 'sh', '-c', `exec ${marker}`]);
     expect(hostPidsRunning(marker)).toHaveLength(1);
+    const keeper = keeperOf(box);
     expect((await runPolythene(['stop', name, '--store', store])).exitCode).toBe(0);
     expect(existsSync(`/proc/${pid}`)).toBe(false);
-    expectNothingLeft(box, marker);
+    expectNothingLeft(box, marker, keeper);
   });
 
   it('--expire-after ends an idle box by itself', async () => {
@@ -196,6 +207,7 @@ describe('the life of a box', () => {
     const marker = `sleep 4343${process.pid}`;
     await runPolythene(['exec', '--in', box, '--detach', '--store', store, '--', 'sh', '-c', `exec ${marker}`]);
     const { pid } = holderOf(box);
+    const keeper = keeperOf(box);
     // Used at 1 s: the idle time starts again then.
     await sleep(1_000);
     expect((await runPolythene(['exec', '--in', box, '--store', store, '--', 'true'])).exitCode).toBe(0);
@@ -206,7 +218,7 @@ describe('the life of a box', () => {
     await sleep(300);
     const ps = await runPolythene(['ps', '--store', store, '--json']);
     expect(JSON.parse(ps.stdout).map((each: { id: string }) => each.id)).not.toContain(box);
-    expectNothingLeft(box, marker);
+    expectNothingLeft(box, marker, keeper);
   });
 
   it('a box whose holder was killed is cleaned by the next ps', async () => {

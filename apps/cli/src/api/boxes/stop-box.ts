@@ -19,7 +19,10 @@ const POLL_MS = 50;
 export async function stopBox(options: StopBoxOptions): Promise<string> {
   const store = await openStoreFromOptions(options, false);
   const box = await findBox(store.dir, options.box);
+  const hadKeeper = isSameProcess(box.record.keeperPid, box.record.keeperStartTime);
   await endBox(store.dir, box, options.graceMs ?? 5_000);
+  // A keeper killed earlier never removed the box's scratch layer: a stale temporary now.
+  if (!hadKeeper) await store.clearStaleTemporaries();
   return box.record.id;
 }
 

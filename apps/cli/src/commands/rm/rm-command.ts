@@ -1,11 +1,16 @@
 import { remove } from '../../api/store-operations.ts';
-import type { RawOptions } from '../../normalize-options.ts';
+import { lastBoolean, type RawOptions } from '../../normalize-options.ts';
 import { readCommandContext } from '../command-context.ts';
 
 /** `polythene rm UUID…`: removes entries; validates every id before removing any. */
 export async function rmCommand(uuids: string[], options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
   const ids = uuids.map(String);
+  // A running box holds its entry: refuse, naming it, or with --force stop it first.
+  const { settleBoxesOfEntries } = await import('../../api/boxes/boxes-of-entry.ts');
+  const { openStoreFromOptions } = await import('../../api/store-options.ts');
+  const store = await openStoreFromOptions({ store: context.store }, false);
+  await settleBoxesOfEntries(store.dir, ids, lastBoolean(options.force));
   await remove(ids, { store: context.store });
   for (const id of ids) context.logger.verbose(`removed ${id}`);
   return 0;
