@@ -59,6 +59,16 @@ function hostPidsRunning(text: string): number[] {
   return pids;
 }
 
+/** True while `pid` runs (a zombie left for an adopting reaper has ended). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
 function keeperOf(id: string): number {
   return JSON.parse(readFileSync(join(store, '.boxes', id, 'box.json'), 'utf8')).keeperPid;
 }
@@ -66,7 +76,7 @@ function keeperOf(id: string): number {
 function expectNothingLeft(id: string, marker: string, keeperPid: number): void {
   expect(existsSync(join(store, '.boxes', id))).toBe(false);
   expect(hostPidsRunning(marker)).toEqual([]);
-  expect(existsSync(`/proc/${keeperPid}`)).toBe(false);
+  expect(isRunning(keeperPid)).toBe(false);
   // The box's throwaway layer (named after its keeper) is gone.
   expect(readdirSync(store).filter((name) => name.endsWith(`.${keeperPid}`))).toEqual([]);
   expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(store);
@@ -198,7 +208,7 @@ describe('the life of a box', () => {
     expect(hostPidsRunning(marker)).toHaveLength(1);
     const keeper = keeperOf(box);
     expect((await runPolythene(['stop', name, '--store', store])).exitCode).toBe(0);
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(isRunning(pid)).toBe(false);
     expectNothingLeft(box, marker, keeper);
   });
 
@@ -212,9 +222,9 @@ describe('the life of a box', () => {
     await sleep(1_000);
     expect((await runPolythene(['exec', '--in', box, '--store', store, '--', 'true'])).exitCode).toBe(0);
     await sleep(2_200);
-    expect(existsSync(`/proc/${pid}`)).toBe(true);
-    for (let waited = 0; waited < 8_000 && existsSync(`/proc/${pid}`); waited += 100) await sleep(100);
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(isRunning(pid)).toBe(true);
+    for (let waited = 0; waited < 8_000 && isRunning(pid); waited += 100) await sleep(100);
+    expect(isRunning(pid)).toBe(false);
     await sleep(300);
     const ps = await runPolythene(['ps', '--store', store, '--json']);
     expect(JSON.parse(ps.stdout).map((each: { id: string }) => each.id)).not.toContain(box);
