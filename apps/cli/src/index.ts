@@ -19,3 +19,13 @@ export {
 } from './api/store-operations.ts';
 export type { StoreOptions } from './api/store-options.ts';
 export { EXIT_CODES, exitCodeForError, exitCodeForSignal } from './exit-codes.ts';
+export type { BoxStatus } from './api/boxes/box-state.ts';
+export type { ExecInBoxOptions, ExecInBoxResult } from './api/boxes/exec-in-box.ts';
+export { execInBox } from './api/boxes/exec-in-box.ts';
+export type { BoxCommandOptions } from './api/boxes/prepare-box-command.ts';
+export type { BoxProcess } from './api/boxes/spawn-in-box.ts';
+export { spawnInBox } from './api/boxes/spawn-in-box.ts';
+export type { StartBoxOptions, StartedBox } from './api/boxes/start-box.ts';
+export { startBox } from './api/boxes/start-box.ts';
+export type { StopBoxOptions } from './api/boxes/stop-box.ts';
+export { stopBox } from './api/boxes/stop-box.ts';
