@@ -29,3 +29,4 @@ export type { StartBoxOptions, StartedBox } from './api/boxes/start-box.ts';
 export { startBox } from './api/boxes/start-box.ts';
 export type { StopBoxOptions } from './api/boxes/stop-box.ts';
 export { stopBox } from './api/boxes/stop-box.ts';
+export { readBoxLog } from './api/boxes/read-box-log.ts';

@@ -1,6 +1,13 @@
 export type { TreeDiff } from '@polythene/store';
 export type { Box, BoxExecOptions, BoxExecResult, BoxWriteFileOptions } from './box-types.ts';
 export type { BoxMethod } from './choose-box-method.ts';
+export type {
+  LiveBox,
+  LiveBoxOptions,
+  LiveBoxProcess,
+  LiveBoxSpawnOptions,
+  WaitOptions,
+} from './live-box-types.ts';
 export type { BackendConformanceSuiteOptions } from './conformance/define-backend-conformance-suite.ts';
 export { defineBackendConformanceSuite } from './conformance/define-backend-conformance-suite.ts';
 export type { PolytheneFixtures } from './create-polythene-test.ts';

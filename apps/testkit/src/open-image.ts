@@ -5,6 +5,8 @@ import { pull } from 'polythene';
 import type { Box } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
+import { createLiveBox } from './create-live-box.ts';
+import type { LiveBox, LiveBoxOptions } from './live-box-types.ts';
 import {
   IMAGE_LOCK_NAME,
   type ImageIndexRecord,
@@ -50,6 +52,11 @@ export interface PolytheneImage {
   readonly isFreshPull: boolean;
   /** A fresh disposable box: dispose it with `await using` or `box.dispose()`. */
   box(): Promise<Box>;
+  /**
+   * A box that stays up (`polythene start`, bwrap or chroot): services started in it are
+   * reachable from its next commands; disposing it stops everything in it.
+   */
+  box(options: LiveBoxOptions): Promise<LiveBox>;
 }
 
 const openImages = new Map<string, Promise<PolytheneImage>>();
@@ -125,7 +132,10 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: () => createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv }),
+    box: ((boxOptions?: LiveBoxOptions) =>
+      boxOptions?.keepAlive === true
+        ? createLiveBox({ ...boxOptions, store: store.dir, entryId: id, isolation, hostEnv })
+        : createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv })) as PolytheneImage['box'],
   };
 }
 

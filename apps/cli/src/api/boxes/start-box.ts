@@ -44,6 +44,8 @@ export interface StartedBox {
   readonly id: string;
   readonly name: string | undefined;
   readonly backend: string;
+  /** Host pid of its holder: `/proc/<pid>/net/tcp` shows the box's own network namespace. */
+  readonly holderPid: number;
 }
 
 const START_LOOK_MS = 20;
@@ -117,7 +119,7 @@ export async function startBox(options: StartBoxOptions): Promise<StartedBox> {
   while (Date.now() < deadline) {
     const box = await readBox(storeDir, id);
     if (box?.state === 'running' && box.holder !== undefined) {
-      return { id, name: options.name, backend: box.holder.backend };
+      return { id, name: options.name, backend: box.holder.backend, holderPid: box.holder.pid };
     }
     if (box === undefined || readStartTime(keeperPid) !== keeperStartTime) {
       const reason = lastLogLine(storeDir, id) || 'its keeper exited';
