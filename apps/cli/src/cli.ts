@@ -1,11 +1,11 @@
 import { PolytheneError } from '@polythene/errors';
 import { type CAC, cac } from 'cac';
+import { BOX_COMMANDS } from './commands/boxes/box-command-definitions.ts';
 import { isExecInBox } from './commands/boxes/is-exec-in-box.ts';
 import { execCommand } from './commands/exec/exec-command.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
 import type { RawOptions } from './normalize-options.ts';
 import { type ParsedExecArgv, parseExecArgv } from './parse-exec-argv.ts';
-import { BOX_COMMANDS } from './commands/boxes/box-command-definitions.ts';
 
 /** What a command action resolves to: the process exit code. */
 type CommandOutcome = Promise<number>;

@@ -82,10 +82,20 @@ function expectNothingLeft(id: string, marker: string, keeperPid: number): void 
   expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(store);
 }
 
-async function fetchInBox(box: string, port: number): Promise<{ exitCode: number; stdout: string }> {
+async function fetchInBox(
+  box: string,
+  port: number,
+): Promise<{ exitCode: number; stdout: string }> {
   return runPolythene([
-    'exec', '--in', box, '--store', store, '--',
-    'wget', '-qO-', `http://127.0.0.1:${port}/passwd`,
+    'exec',
+    '--in',
+    box,
+    '--store',
+    store,
+    '--',
+    'wget',
+    '-qO-',
+    `http://127.0.0.1:${port}/passwd`,
   ]);
 }
 
@@ -103,8 +113,16 @@ describe.each(['bwrap', 'chroot'])('a box with %s', (isolation) => {
     const port = 8000 + Math.floor(Math.random() * 1000);
     const marker = `httpd -f -p 127.0.0.1:${port}`;
     const detach = await runPolythene([
-      'exec', '--in', name, '--detach', '--store', store, '--',
-      'sh', '-c', `echo serving on ${port}; exec ${marker} -h /etc`,
+      'exec',
+      '--in',
+      name,
+      '--detach',
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      `echo serving on ${port}; exec ${marker} -h /etc`,
     ]);
     expect(detach.exitCode, detach.stderr).toBe(0);
     expect(detach.stdout).toBe('');
@@ -114,8 +132,17 @@ describe.each(['bwrap', 'chroot'])('a box with %s', (isolation) => {
     expect(page.stdout).toContain('root:x:0:0');
 
     const fresh = await runPolythene([
-      'exec', entry, '--store', store, '--ephemeral', '--isolation', isolation, '--',
-      'wget', '-qO-', `http://127.0.0.1:${port}/passwd`,
+      'exec',
+      entry,
+      '--store',
+      store,
+      '--ephemeral',
+      '--isolation',
+      isolation,
+      '--',
+      'wget',
+      '-qO-',
+      `http://127.0.0.1:${port}/passwd`,
     ]);
     expect(fresh.exitCode).not.toBe(0);
 
@@ -139,8 +166,15 @@ describe('exec --in', () => {
   it("runs in the box's pid namespace and root, as its user, with no capabilities", async () => {
     const box = await startBox();
     const run = await runPolythene([
-      'exec', '--in', box, '--store', store, '--',
-      'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; grep CapEff /proc/self/status; ls /proc | grep -c "^[0-9]"',
+      'exec',
+      '--in',
+      box,
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      'cat /proc/1/cmdline | tr "\\0" " "; echo; grep CapEff /proc/self/status; ls /proc | grep -c "^[0-9]"',
     ]);
     expect(run.exitCode, run.stderr).toBe(0);
     const [init, caps] = run.stdout.split('\n');
@@ -151,9 +185,27 @@ describe('exec --in', () => {
 
   it('exits with the command status, and 127 for a command the box lacks', async () => {
     const box = await startBox();
-    const failed = await runPolythene(['exec', '--in', box, '--store', store, '--', 'sh', '-c', 'exit 7']);
+    const failed = await runPolythene([
+      'exec',
+      '--in',
+      box,
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      'exit 7',
+    ]);
     expect(failed.exitCode).toBe(7);
-    const missing = await runPolythene(['exec', '--in', box, '--store', store, '--', 'no-such-command']);
+    const missing = await runPolythene([
+      'exec',
+      '--in',
+      box,
+      '--store',
+      store,
+      '--',
+      'no-such-command',
+    ]);
     expect(missing.exitCode).toBe(127);
     expect(missing.stderr).toContain('no-such-command');
     await runPolythene(['stop', box, '--store', store]);
@@ -167,13 +219,43 @@ describe('two boxes of one entry', () => {
     const port = 9000 + Math.floor(Math.random() * 1000);
     for (const box of [first, second]) {
       const run = await runPolythene([
-        'exec', '--in', box, '--detach', '--store', store, '--',
-        'httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', '/etc',
+        'exec',
+        '--in',
+        box,
+        '--detach',
+        '--store',
+        store,
+        '--',
+        'httpd',
+        '-f',
+        '-p',
+        `127.0.0.1:${port}`,
+        '-h',
+        '/etc',
       ]);
       expect(run.exitCode, run.stderr).toBe(0);
     }
-    await runPolythene(['exec', '--in', first, '--store', store, '--', 'sh', '-c', 'echo mine > /tmp/only-first']);
-    const seen = await runPolythene(['exec', '--in', second, '--store', store, '--', 'cat', '/tmp/only-first']);
+    await runPolythene([
+      'exec',
+      '--in',
+      first,
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      'echo mine > /tmp/only-first',
+    ]);
+    const seen = await runPolythene([
+      'exec',
+      '--in',
+      second,
+      '--store',
+      store,
+      '--',
+      'cat',
+      '/tmp/only-first',
+    ]);
     expect(seen.exitCode).not.toBe(0);
     const processes = await runPolythene(['exec', '--in', second, '--store', store, '--', 'ps']);
     expect(processes.stdout.match(/httpd/g)).toHaveLength(1);
@@ -202,9 +284,22 @@ describe('the life of a box', () => {
     const box = id as string;
     started.push(box);
     const { pid } = holderOf(box);
-    expect((await runPolythene(['exec', '--in', name, '--store', store, '--', 'true'])).exitCode).toBe(0);
+    expect(
+      (await runPolythene(['exec', '--in', name, '--store', store, '--', 'true'])).exitCode,
+    ).toBe(0);
     const marker = `sleep 4242${process.pid}`;
-    await runPolythene(['exec', '--in', name, '--detach', '--store', store, '--', 'sh', '-c', `exec ${marker}`]);
+    await runPolythene([
+      'exec',
+      '--in',
+      name,
+      '--detach',
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      `exec ${marker}`,
+    ]);
     expect(hostPidsRunning(marker)).toHaveLength(1);
     const keeper = keeperOf(box);
     expect((await runPolythene(['stop', name, '--store', store])).exitCode).toBe(0);
@@ -215,12 +310,25 @@ describe('the life of a box', () => {
   it('--expire-after ends an idle box by itself', async () => {
     const box = await startBox('--expire-after', '3s');
     const marker = `sleep 4343${process.pid}`;
-    await runPolythene(['exec', '--in', box, '--detach', '--store', store, '--', 'sh', '-c', `exec ${marker}`]);
+    await runPolythene([
+      'exec',
+      '--in',
+      box,
+      '--detach',
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      `exec ${marker}`,
+    ]);
     const { pid } = holderOf(box);
     const keeper = keeperOf(box);
     // Used at 1 s: the idle time starts again then.
     await sleep(1_000);
-    expect((await runPolythene(['exec', '--in', box, '--store', store, '--', 'true'])).exitCode).toBe(0);
+    expect(
+      (await runPolythene(['exec', '--in', box, '--store', store, '--', 'true'])).exitCode,
+    ).toBe(0);
     await sleep(2_200);
     expect(isRunning(pid)).toBe(true);
     for (let waited = 0; waited < 8_000 && isRunning(pid); waited += 100) await sleep(100);
@@ -266,7 +374,15 @@ describe('the life of a box', () => {
 
 describe('bad input', () => {
   it('exec --in an unknown or stopped box: exit 1, one line', async () => {
-    const unknown = await runPolythene(['exec', '--in', 'no-such-box', '--store', store, '--', 'true']);
+    const unknown = await runPolythene([
+      'exec',
+      '--in',
+      'no-such-box',
+      '--store',
+      store,
+      '--',
+      'true',
+    ]);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     expect(unknown.stderr).toContain('no-such-box');
@@ -318,22 +434,48 @@ describe('as an unprivileged user (bwrap in a user namespace)', () => {
     try {
       const port = 8000 + Math.floor(Math.random() * 1000);
       const detach = await runPolytheneAs([
-        'exec', '--in', 'web', '--detach', '--store', userStore, '--',
-        'httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', '/etc',
+        'exec',
+        '--in',
+        'web',
+        '--detach',
+        '--store',
+        userStore,
+        '--',
+        'httpd',
+        '-f',
+        '-p',
+        `127.0.0.1:${port}`,
+        '-h',
+        '/etc',
       ]);
       expect(detach.exitCode, detach.stderr).toBe(0);
       let page = { exitCode: -1, stdout: '', stderr: '' };
       for (let attempt = 0; attempt < 50 && page.exitCode !== 0; attempt += 1) {
         page = await runPolytheneAs([
-          'exec', '--in', 'web', '--store', userStore, '--',
-          'wget', '-qO-', `http://127.0.0.1:${port}/passwd`,
+          'exec',
+          '--in',
+          'web',
+          '--store',
+          userStore,
+          '--',
+          'wget',
+          '-qO-',
+          `http://127.0.0.1:${port}/passwd`,
         ]);
         if (page.exitCode !== 0) await sleep(100);
       }
       expect(page.exitCode, page.stderr).toBe(0);
       expect(page.stdout).toContain('root:x:0:0');
       const caps = await runPolytheneAs([
-        'exec', '--in', 'web', '--store', userStore, '--', 'grep', 'CapEff', '/proc/self/status',
+        'exec',
+        '--in',
+        'web',
+        '--store',
+        userStore,
+        '--',
+        'grep',
+        'CapEff',
+        '/proc/self/status',
       ]);
       expect(caps.stdout.trim()).toBe('CapEff:\t0000000000000000');
     } finally {

@@ -211,7 +211,11 @@ function toEnvFlags(env: BoxExecOptions['env']): string[] | undefined {
   return flags;
 }
 
-function toExitCode(exitCode: number | null, signal: NodeJS.Signals | null, timedOut: boolean): number {
+function toExitCode(
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  timedOut: boolean,
+): number {
   if (timedOut) return 124;
   if (exitCode !== null) return exitCode;
   const signalNumber = signal === null ? undefined : osConstants.signals[signal];

@@ -1,6 +1,11 @@
 export type { TreeDiff } from '@polythene/store';
 export type { Box, BoxExecOptions, BoxExecResult, BoxWriteFileOptions } from './box-types.ts';
 export type { BoxMethod } from './choose-box-method.ts';
+export type { BackendConformanceSuiteOptions } from './conformance/define-backend-conformance-suite.ts';
+export { defineBackendConformanceSuite } from './conformance/define-backend-conformance-suite.ts';
+export type { PolytheneFixtures } from './create-polythene-test.ts';
+export { createPolytheneTest } from './create-polythene-test.ts';
+export { diffTrees } from './diff-trees.ts';
 export type {
   LiveBox,
   LiveBoxOptions,
@@ -8,11 +13,6 @@ export type {
   LiveBoxSpawnOptions,
   WaitOptions,
 } from './live-box-types.ts';
-export type { BackendConformanceSuiteOptions } from './conformance/define-backend-conformance-suite.ts';
-export { defineBackendConformanceSuite } from './conformance/define-backend-conformance-suite.ts';
-export type { PolytheneFixtures } from './create-polythene-test.ts';
-export { createPolytheneTest } from './create-polythene-test.ts';
-export { diffTrees } from './diff-trees.ts';
 export { listLiveScratchDirs } from './live-scratch-dirs.ts';
 export type { ClearImageCacheOptions, ImageOptions, PolytheneImage } from './open-image.ts';
 export { clearImageCache, openImage } from './open-image.ts';

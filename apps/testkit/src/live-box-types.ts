@@ -51,7 +51,10 @@ export interface LiveBox extends AsyncDisposable {
   /** Runs a command in the box and captures its output, as `Box.exec` does. */
   exec(command: string | readonly string[], options?: BoxExecOptions): Promise<BoxExecResult>;
   /** Starts a command (a service) in the box and returns at once. */
-  spawn(command: string | readonly string[], options?: LiveBoxSpawnOptions): Promise<LiveBoxProcess>;
+  spawn(
+    command: string | readonly string[],
+    options?: LiveBoxSpawnOptions,
+  ): Promise<LiveBoxProcess>;
   /** Resolves once something in the box listens on TCP `port` (its own network namespace). */
   waitForPort(port: number, options?: WaitOptions): Promise<void>;
   /** Resolves once a spawned command's output, or the box's log, matches `pattern`. */

@@ -6,13 +6,13 @@ import type { Box } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
 import { createLiveBox } from './create-live-box.ts';
-import type { LiveBox, LiveBoxOptions } from './live-box-types.ts';
 import {
   IMAGE_LOCK_NAME,
   type ImageIndexRecord,
   readImageIndex,
   writeImageIndex,
 } from './image-index.ts';
+import type { LiveBox, LiveBoxOptions } from './live-box-types.ts';
 import { resolveTestRunId } from './resolve-test-run-id.ts';
 
 /** Options for {@link openImage} (`polythene.image`). */
@@ -135,7 +135,14 @@ async function openImageUncached(
     box: ((boxOptions?: LiveBoxOptions) =>
       boxOptions?.keepAlive === true
         ? createLiveBox({ ...boxOptions, store: store.dir, entryId: id, isolation, hostEnv })
-        : createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv })) as PolytheneImage['box'],
+        : createBox({
+            store,
+            ref,
+            entryId: id,
+            method: boxMethod,
+            isolation,
+            hostEnv,
+          })) as PolytheneImage['box'],
   };
 }
 

@@ -22,8 +22,8 @@ describe('waitUntil', () => {
     expect(calls).toBe(3);
   });
   it('throws a timeout naming what it waited for', async () => {
-    await expect(waitUntil('port 5432', async () => false, { timeoutMs: 20, intervalMs: 5 })).rejects.toThrow(
-      /port 5432: not ready after 20 ms/,
-    );
+    await expect(
+      waitUntil('port 5432', async () => false, { timeoutMs: 20, intervalMs: 5 }),
+    ).rejects.toThrow(/port 5432: not ready after 20 ms/);
   });
 });

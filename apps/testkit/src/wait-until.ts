@@ -30,6 +30,6 @@ export function isListeningIn(procNetTcp: string, port: number): boolean {
   return procNetTcp.split('\n').some((line) => {
     const fields = line.trim().split(/\s+/);
     const local = fields[1];
-    return local !== undefined && local.endsWith(`:${hexPort}`) && fields[3] === '0A';
+    return local?.endsWith(`:${hexPort}`) === true && fields[3] === '0A';
   });
 }

@@ -49,7 +49,9 @@ describe('a box that stays up', () => {
       const page = await box.exec(['wget', '-qO-', `http://127.0.0.1:${port}/passwd`]);
       expect(page.exitCode, page.stderr).toBe(0);
       expect(page.stdout).toContain('root:x:0:0');
-      await box.waitForCommand(['wget', '-qO-', `http://127.0.0.1:${port}/group`], { timeoutMs: 5_000 });
+      await box.waitForCommand(['wget', '-qO-', `http://127.0.0.1:${port}/group`], {
+        timeoutMs: 5_000,
+      });
       expect(hostProcessesMatching(marker)).not.toEqual([]);
       // A fresh box of the same image has a network of its own.
       await using other = await image.box();

@@ -72,7 +72,8 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
       ? resolved
       : {
           ...resolved,
-          argv: helper === undefined ? resolved.argv : wrapCommandForTerminal(resolved.argv, helper),
+          argv:
+            helper === undefined ? resolved.argv : wrapCommandForTerminal(resolved.argv, helper),
           binds: [
             ...resolved.binds,
             { source: helpersDir, target: BOX_HELPERS_DIR, readOnly: true },

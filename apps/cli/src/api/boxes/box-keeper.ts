@@ -82,7 +82,8 @@ export async function runBoxKeeper(storeDir: string, id: string): Promise<number
   } catch (error) {
     isDone = true;
     await watch;
-    const message = isPolytheneError(error) || error instanceof Error ? error.message : String(error);
+    const message =
+      isPolytheneError(error) || error instanceof Error ? error.message : String(error);
     process.stderr.write(`polythene: ${message.split('\n', 1)[0]}\n`);
     // The state stays for `start`, which reads the reason from the log and removes it (or
     // the next `ps` does, the keeper being gone).

@@ -188,10 +188,7 @@ export async function findBox(storeDir: string, ref: string): Promise<BoxStatus>
   const boxes = await listBoxes(storeDir);
   const box = boxes.find((each) => each.record.id === ref || each.record.name === ref);
   if (box === undefined) {
-    throw new PolytheneError(
-      'POLYTHENE_BOX_NOT_FOUND',
-      `no running box ${ref} (see polythene ps)`,
-    );
+    throw new PolytheneError('POLYTHENE_BOX_NOT_FOUND', `no running box ${ref} (see polythene ps)`);
   }
   return box;
 }

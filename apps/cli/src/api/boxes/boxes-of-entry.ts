@@ -16,11 +16,15 @@ export async function settleBoxesOfEntries(
   if (!force) {
     const [first] = boxes;
     if (first === undefined) return;
-    const shown = first.record.name === undefined ? first.record.id : `${first.record.id} (${first.record.name})`;
+    const shown =
+      first.record.name === undefined
+        ? first.record.id
+        : `${first.record.id} (${first.record.name})`;
     throw new PolytheneError(
       'POLYTHENE_ENTRY_IN_USE',
       `cannot remove entry ${first.record.entry}: box ${shown} runs on it; stop it (polythene stop) or pass --force`,
     );
   }
-  for (const entry of new Set(boxes.map((box) => box.record.entry))) await stopBoxesOf(storeDir, entry);
+  for (const entry of new Set(boxes.map((box) => box.record.entry)))
+    await stopBoxesOf(storeDir, entry);
 }

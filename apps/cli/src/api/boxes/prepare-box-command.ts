@@ -97,7 +97,17 @@ export async function prepareBoxCommand(options: BoxCommandOptions): Promise<Pre
     ...options.command,
   ];
   await touchLastUsed(store.dir, record.id);
-  return { storeDir: store.dir, record, holder, helper, args, env, uid: user.uid, gid: user.gid, cwd };
+  return {
+    storeDir: store.dir,
+    record,
+    holder,
+    helper,
+    args,
+    env,
+    uid: user.uid,
+    gid: user.gid,
+    cwd,
+  };
 }
 
 /** The exec guard's command line in front of `helper args`: no inherited fd, no keyring. */

@@ -156,7 +156,10 @@ function lastLogLine(storeDir: string, id: string): string {
 function findCliScript(): string {
   const own =
     typeof __filename === 'string' ? dirname(__filename) : dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(own, 'polythene.cjs'), join(own, '..', '..', '..', 'dist', 'polythene.cjs')]) {
+  for (const candidate of [
+    join(own, 'polythene.cjs'),
+    join(own, '..', '..', '..', 'dist', 'polythene.cjs'),
+  ]) {
     if (existsSync(candidate)) return candidate;
   }
   throw new PolytheneError(

@@ -38,8 +38,10 @@ async function endBox(storeDir: string, box: BoxStatus, graceMs: number): Promis
   const holder = box.holder;
   // The holder ends the box itself on SIGTERM (its processes get SIGTERM, then SIGKILL after
   // its own grace), and the keeper then removes the scratch layer and the state.
-  if (holder !== undefined && isSameProcess(holder.pid, holder.startTime)) signal(holder.pid, 'SIGTERM');
-  else if (keeperPid !== undefined && isSameProcess(keeperPid, keeperStartTime)) signal(keeperPid, 'SIGTERM');
+  if (holder !== undefined && isSameProcess(holder.pid, holder.startTime))
+    signal(holder.pid, 'SIGTERM');
+  else if (keeperPid !== undefined && isSameProcess(keeperPid, keeperStartTime))
+    signal(keeperPid, 'SIGTERM');
   const deadline = Date.now() + graceMs + 2_000;
   while (Date.now() < deadline && isSameProcess(keeperPid, keeperStartTime)) await sleep(POLL_MS);
   if (isSameProcess(keeperPid, keeperStartTime) && keeperPid !== undefined) {
@@ -50,7 +52,8 @@ async function endBox(storeDir: string, box: BoxStatus, graceMs: number): Promis
     while (Date.now() < last && isSameProcess(keeperPid, keeperStartTime)) await sleep(POLL_MS);
     if (isSameProcess(keeperPid, keeperStartTime)) signal(keeperPid, 'SIGKILL');
   }
-  if (holder !== undefined && isSameProcess(holder.pid, holder.startTime)) signal(holder.pid, 'SIGKILL');
+  if (holder !== undefined && isSameProcess(holder.pid, holder.startTime))
+    signal(holder.pid, 'SIGKILL');
   await cleanDeadBox(storeDir, box);
 }
 

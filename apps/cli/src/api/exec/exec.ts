@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import {
-  BOX_HELPERS_DIR,
   type BindMount,
+  BOX_HELPERS_DIR,
   type ExcludedBackend,
   type Guarantee,
   type OverlayLayers,

@@ -4,7 +4,10 @@ import type { RawOptions } from '../../normalize-options.ts';
 type Register = (cli: CAC, setOutcome: (outcome: Promise<number>) => void) => void;
 
 /** `start`, `ps`, `stop` and `logs`, registered by cli.ts beside the other commands. */
-export const BOX_COMMANDS: readonly { readonly names: readonly string[]; readonly register: Register }[] = [
+export const BOX_COMMANDS: readonly {
+  readonly names: readonly string[];
+  readonly register: Register;
+}[] = [
   {
     names: ['start'],
     register: (cli, setOutcome) =>
@@ -20,9 +23,7 @@ export const BOX_COMMANDS: readonly { readonly names: readonly string[]; readonl
         .option('--json', 'Print {id, name, backend}')
         .example('polythene start 0190… --name web --expire-after 10m')
         .action((uuid: string, options: RawOptions) =>
-          setOutcome(
-            import('./start-command.ts').then((m) => m.startCommand(uuid, options)),
-          ),
+          setOutcome(import('./start-command.ts').then((m) => m.startCommand(uuid, options))),
         ),
   },
   {

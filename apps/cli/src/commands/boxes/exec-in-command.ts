@@ -42,7 +42,10 @@ export async function execInCommand(argv: readonly string[]): Promise<number> {
   const context = readCommandContext(options);
   const timeoutMs = timeoutMsFromSeconds(options.timeout);
   if (isDetached && (timeoutMs !== undefined || context.isJson)) {
-    throw new PolytheneError('POLYTHENE_USAGE', '--detach takes no --timeout or --json: its output goes to polythene logs');
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      '--detach takes no --timeout or --json: its output goes to polythene logs',
+    );
   }
   const command = [...cli.args.map(String), ...stringList(options['--'], '--')];
   const result = await execInBox({

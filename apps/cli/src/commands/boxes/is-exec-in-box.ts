@@ -2,7 +2,5 @@
 export function isExecInBox(argv: readonly string[]): boolean {
   const dashes = argv.indexOf('--');
   const words = dashes === -1 ? argv : argv.slice(0, dashes);
-  return words.some(
-    (word) => word === '--in' || word.startsWith('--in=') || word === '--detach',
-  );
+  return words.some((word) => word === '--in' || word.startsWith('--in=') || word === '--detach');
 }

@@ -1,8 +1,8 @@
 import { listBoxes } from '../../api/boxes/box-state.ts';
 import { openStoreFromOptions } from '../../api/store-options.ts';
 import type { RawOptions } from '../../normalize-options.ts';
-import { formatForTerminal } from '../format-for-terminal.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
+import { formatForTerminal } from '../format-for-terminal.ts';
 
 /** `polythene ps`: the running boxes (a dead one is cleaned away, not shown). */
 export async function psCommand(options: RawOptions): Promise<number> {
@@ -32,9 +32,15 @@ export async function psCommand(options: RawOptions): Promise<number> {
       box.backend ?? box.state,
     ]),
   ].map((row) => row.map((cell) => formatForTerminal(cell)));
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   for (const row of rows) {
-    process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()}\n`);
+    process.stdout.write(
+      `${row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
   }
   return 0;
 }

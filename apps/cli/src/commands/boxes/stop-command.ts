@@ -8,7 +8,11 @@ export async function stopCommand(boxes: string[], options: RawOptions): Promise
   const grace = lastString(options.time, '--time');
   const graceMs = grace === undefined ? undefined : Math.round(Number(grace) * 1000);
   for (const box of boxes.map(String)) {
-    const id = await stopBox({ store: context.store, box, ...(graceMs === undefined || Number.isNaN(graceMs) ? {} : { graceMs }) });
+    const id = await stopBox({
+      store: context.store,
+      box,
+      ...(graceMs === undefined || Number.isNaN(graceMs) ? {} : { graceMs }),
+    });
     process.stdout.write(`${id}\n`);
   }
   return 0;
