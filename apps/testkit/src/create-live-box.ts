@@ -31,6 +31,7 @@ export async function createLiveBox(options: CreateLiveBoxOptions): Promise<Live
     hostEnv,
     isolation: options.isolation,
     ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.binds === undefined ? {} : { binds: options.binds }),
     ...(options.expireAfterMs === undefined ? {} : { expireAfterMs: options.expireAfterMs }),
   });
   const boxId = started.id;

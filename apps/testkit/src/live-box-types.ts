@@ -7,6 +7,8 @@ export interface LiveBoxOptions {
   readonly keepAlive: true;
   /** A name for the box (`polythene ps` shows it); default none. */
   readonly name?: string;
+  /** Host paths bound into the box for its whole life: `SRC:DEST[:ro]`. */
+  readonly binds?: readonly string[];
   /** End the box once idle this long, even if the test never disposes it. */
   readonly expireAfterMs?: number;
 }
