@@ -354,6 +354,20 @@ describe('the life of a box', () => {
     expect(again.exitCode).toBe(1);
   });
 
+  it('a box whose keeper was SIGKILLed dies with it; ps cleans its state, prune its scratch', async () => {
+    const box = await startBox();
+    const { pid } = holderOf(box);
+    const keeper = keeperOf(box);
+    process.kill(keeper, 'SIGKILL');
+    for (let waited = 0; waited < 5_000 && isRunning(pid); waited += 100) await sleep(100);
+    expect(isRunning(pid)).toBe(false);
+    const ps = await runPolythene(['ps', '--store', store, '--json']);
+    expect(ps.stdout).not.toContain(box);
+    expect(existsSync(join(store, '.boxes', box))).toBe(false);
+    expect((await runPolythene(['prune', '--store', store])).exitCode).toBe(0);
+    expect(readdirSync(store).filter((name) => name.endsWith(`.${keeper}`))).toEqual([]);
+  });
+
   it('rm refuses an entry with a running box and names it; rm --force stops it first', async () => {
     const clone = await runPolythene(['clone', entry, '--store', store]);
     expect(clone.exitCode, clone.stderr).toBe(0);
