@@ -183,6 +183,37 @@ describe('exec --in', () => {
     await runPolythene(['stop', box, '--store', store]);
   });
 
+  it("enters a box whose image user is not root (bwrap's nested user namespace) as that user", async () => {
+    const box = await startBox('--user', '1000', '--isolation', 'bwrap');
+    const run = await runPolythene([
+      'exec',
+      '--in',
+      box,
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      'id -u; grep CapEff /proc/self/status; touch /tmp/mine && stat -c %u /tmp/mine',
+    ]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe('1000\nCapEff:\t0000000000000000\n1000\n');
+    const other = await runPolythene([
+      'exec',
+      '--in',
+      box,
+      '--store',
+      store,
+      '--user',
+      '0',
+      '--',
+      'id',
+    ]);
+    expect(other.exitCode).toBe(125);
+    expect(other.stderr).toContain('maps only its own user');
+    await runPolythene(['stop', box, '--store', store]);
+  });
+
   it('exits with the command status, and 127 for a command the box lacks', async () => {
     const box = await startBox();
     const failed = await runPolythene([

@@ -210,8 +210,8 @@ static void drop_privileges(uid_t uid, gid_t gid) {
   gid_t groups[1] = {gid};
   /* In a user namespace whose setgroups is denied, the groups cannot change (EPERM). */
   if (setgroups(1, groups) != 0 && errno != EPERM) fail("cannot set groups");
-  if (setresgid(gid, gid, gid) != 0) fail("cannot take the box user's group");
-  if (setresuid(uid, uid, uid) != 0) fail("cannot take the box user's uid (not mapped in this box?)");
+  if (setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
+    fail("cannot become that user in this box (a box in a user namespace maps only its own user)");
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
@@ -271,9 +271,17 @@ static int run_enter(int argc, char **argv) {
     fail("the box's holder is gone");
   }
   kill(pid, SIGUSR1);
+  /* The box's namespaces may be owned by a user namespace above the holder's own (root's
+   * bwrap dropping to the image user nests one): whatever our privileges already allow is
+   * entered first, the user namespace next (which gives its privileges and drops ours), then
+   * the rest. An unprivileged caller enters the user namespace first, as nsenter does. */
+  int entered[5] = {0};
+  if (geteuid() == 0) {
+    for (int i = 0; i < 5; i++) entered[i] = setns(fds[i], types[i]) == 0;
+  }
   if (joins_user && setns(user_ns, CLONE_NEWUSER) != 0) fail("cannot enter the box's user namespace");
   for (int i = 0; i < 5; i++) {
-    if (setns(fds[i], types[i]) != 0) fail("cannot enter the box's namespaces");
+    if (!entered[i] && setns(fds[i], types[i]) != 0) fail("cannot enter the box's namespaces");
     close(fds[i]);
   }
   close(user_ns);
