@@ -2,6 +2,7 @@
 // same run; the markdown report also lands in bench-results/latest.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchBoxes } from './box-bench.ts';
 import { benchCopy } from './copy-bench.ts';
 import { benchExec } from './exec-bench.ts';
 import { benchPull } from './pull-bench.ts';
@@ -11,6 +12,7 @@ const sections: string[] = [];
 if (!only || only === 'pull') sections.push(...(await benchPull()));
 if (!only || only === 'exec') sections.push(...(await benchExec()));
 if (!only || only === 'copy') sections.push(...(await benchCopy()));
+if (!only || only === 'boxes') sections.push(...(await benchBoxes()));
 const outDir = join(import.meta.dirname, '..', '..', '..', 'bench-results');
 await mkdir(outDir, { recursive: true });
 await writeFile(join(outDir, 'latest.md'), `# Polythene benchmarks\n\n${sections.join('\n')}`);
