@@ -2,17 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
-import { BOX_HELPERS_DIR } from '@polythene/probe';
 import { exec } from '../exec/exec.ts';
+import { holderPathInBox } from './box-helper.ts';
 import { type BoxRecord, boxDir, readStartTime, writeJson } from './box-state.ts';
-
-/** The native helper that holds a box (`init`) and enters it (`enter`). */
-export const BOX_HELPER = 'polythene-box';
-
-/** The holder's path inside the box: the helpers' directory the backend binds into /dev. */
-export function holderPathInBox(): string {
-  return `${BOX_HELPERS_DIR}/${BOX_HELPER}-${process.arch}`;
-}
 
 // SIGTERM to the keeper reaches the holder (forwarded), which ends the box; this long later
 // the keeper kills what is left.

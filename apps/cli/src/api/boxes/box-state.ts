@@ -185,8 +185,15 @@ export async function cleanDeadBox(storeDir: string, box: BoxStatus): Promise<vo
 
 /** The running (or starting) box named or numbered `ref`; a `POLYTHENE_BOX_NOT_FOUND` otherwise. */
 export async function findBox(storeDir: string, ref: string): Promise<BoxStatus> {
-  const boxes = await listBoxes(storeDir);
-  const box = boxes.find((each) => each.record.id === ref || each.record.name === ref);
+  // An id names its directory: no need to read every box (exec --in's hot path).
+  const byId = isEntryId(ref) ? await readBox(storeDir, ref) : undefined;
+  if (byId?.state === 'dead') await cleanDeadBox(storeDir, byId);
+  const box =
+    byId !== undefined
+      ? byId.state === 'dead'
+        ? undefined
+        : byId
+      : (await listBoxes(storeDir)).find((each) => each.record.name === ref);
   if (box === undefined) {
     throw new PolytheneError('POLYTHENE_BOX_NOT_FOUND', `no running box ${ref} (see polythene ps)`);
   }

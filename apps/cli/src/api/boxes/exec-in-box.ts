@@ -4,7 +4,7 @@ import { PolytheneError } from '@polythene/errors';
 import { type RunResult, superviseProcess } from '@polythene/probe';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES } from '../exec/exec.ts';
-import { boxLogPath, touchLastUsed } from './box-state.ts';
+import { boxLogPath } from './box-state.ts';
 import {
   type BoxCommandOptions,
   guardedCommandLine,
@@ -100,7 +100,6 @@ export async function execInBox(options: ExecInBoxOptions): Promise<ExecInBoxRes
       return { exitCode: exit.code, signal: exit.signal };
     },
   });
-  await touchLastUsed(storeDir, record.id);
   return { ...result, box: record.id };
 }
 

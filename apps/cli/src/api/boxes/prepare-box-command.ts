@@ -4,7 +4,7 @@ import { buildCommandEnvironment } from '../exec/command-environment.ts';
 import { createRootResolver } from '../exec/root-view.ts';
 import { resolveRootfsUser } from '../exec/rootfs-user.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
-import { BOX_HELPER } from './box-keeper.ts';
+import { BOX_HELPER } from './box-helper.ts';
 import { type BoxHolder, type BoxRecord, findBox, touchLastUsed } from './box-state.ts';
 
 /** What a command in a running box is: shared by `exec --in` and the testkit's `spawn`. */

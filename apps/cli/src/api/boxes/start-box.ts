@@ -6,7 +6,7 @@ import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
 import { assertEntryId, newEntryId } from '@polythene/store';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
-import { BOX_HELPER } from './box-keeper.ts';
+import { BOX_HELPER } from './box-helper.ts';
 import {
   assertBoxName,
   type BoxRecord,
