@@ -3,6 +3,7 @@ import { type CAC, cac } from 'cac';
 import { BOX_COMMANDS } from './commands/boxes/box-command-definitions.ts';
 import { isExecInBox } from './commands/boxes/is-exec-in-box.ts';
 import { execCommand } from './commands/exec/exec-command.ts';
+import { assertDashedLimitValues } from './commands/exec/limit-flags.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
 import type { RawOptions } from './normalize-options.ts';
 import { type ParsedExecArgv, parseExecArgv } from './parse-exec-argv.ts';
@@ -48,6 +49,9 @@ const EXEC_OPTIONS: readonly OptionDefinition[] = [
   ['--strict', 'Refuse to run with fewer isolation guarantees than the default (exit 125)'],
   ['--backend-module <module>', 'Register a custom backend from a package or path (repeatable)'],
   ['--ephemeral', 'Run on a throwaway copy: changes vanish afterwards'],
+  ['--memory <size>', 'Memory limit, e.g. 512m or 1g (killed: exit 137)'],
+  ['--cpus <n>', 'CPU limit in CPUs, a fraction allowed (e.g. 0.5)'],
+  ['--pids-limit <n>', 'Cap on processes (env POLYTHENE_PIDS_LIMIT, default 4096; 0: none)'],
   ...TERMINAL_OPTIONS,
 ];
 
@@ -287,6 +291,7 @@ export async function runCli(argv: readonly string[], version: string): Promise<
       if (parsed !== undefined) {
         return await execCommand(parsed.uuid, parsed.positional, parsed.options);
       }
+      assertDashedLimitValues(argv.slice(1));
     }
     const cli = buildCli(
       version,

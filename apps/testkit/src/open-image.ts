@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { hasErrorCode } from '@polythene/errors';
 import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
 import { pull } from 'polythene';
-import type { Box } from './box-types.ts';
+import type { Box, BoxLimits } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
 import { createLiveBox } from './create-live-box.ts';
@@ -50,13 +50,16 @@ export interface PolytheneImage {
   readonly boxMethod: BoxMethod;
   /** True when this call pulled the image; false when it reused the cached copy. */
   readonly isFreshPull: boolean;
-  /** A fresh disposable box: dispose it with `await using` or `box.dispose()`. */
-  box(): Promise<Box>;
   /**
    * A box that stays up (`polythene start`, bwrap or chroot): services started in it are
    * reachable from its next commands; disposing it stops everything in it.
    */
   box(options: LiveBoxOptions): Promise<LiveBox>;
+  /**
+   * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `limits` cap
+   * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`.
+   */
+  box(limits?: BoxLimits): Promise<Box>;
 }
 
 const openImages = new Map<string, Promise<PolytheneImage>>();
@@ -132,9 +135,9 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: ((boxOptions?: LiveBoxOptions) =>
-      boxOptions?.keepAlive === true
-        ? createLiveBox({ ...boxOptions, store: store.dir, entryId: id, isolation, hostEnv })
+    box: ((options?: LiveBoxOptions | BoxLimits) =>
+      options !== undefined && 'keepAlive' in options && options.keepAlive === true
+        ? createLiveBox({ ...options, store: store.dir, entryId: id, isolation, hostEnv })
         : createBox({
             store,
             ref,
@@ -142,6 +145,7 @@ async function openImageUncached(
             method: boxMethod,
             isolation,
             hostEnv,
+            limits: options as BoxLimits | undefined,
           })) as PolytheneImage['box'],
   };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { benchBoxes } from './box-bench.ts';
 import { benchCopy } from './copy-bench.ts';
 import { benchExec } from './exec-bench.ts';
+import { benchLimits } from './limits-bench.ts';
 import { benchPull } from './pull-bench.ts';
 
 const only = process.argv[2];
@@ -13,6 +14,7 @@ if (!only || only === 'pull') sections.push(...(await benchPull()));
 if (!only || only === 'exec') sections.push(...(await benchExec()));
 if (!only || only === 'copy') sections.push(...(await benchCopy()));
 if (!only || only === 'boxes') sections.push(...(await benchBoxes()));
+if (!only || only === 'limits') sections.push(...(await benchLimits()));
 const outDir = join(import.meta.dirname, '..', '..', '..', 'bench-results');
 await mkdir(outDir, { recursive: true });
 await writeFile(join(outDir, 'latest.md'), `# Polythene benchmarks\n\n${sections.join('\n')}`);

@@ -17,6 +17,12 @@ import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
+import {
+  type LimitOptions,
+  type LimitsOutcome,
+  prepareRunLimits,
+  resolveRequestedLimits,
+} from './run-limits.ts';
 
 /** How long a forwarded signal may take to end the command before its tree is killed. */
 export const DEFAULT_KILL_GRACE_MS: number = 5_000;
@@ -25,7 +31,7 @@ export const DEFAULT_KILL_GRACE_MS: number = 5_000;
 export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
 
 /** Options for {@link exec}. */
-export interface ExecOptions extends StoreOptions {
+export interface ExecOptions extends StoreOptions, LimitOptions {
   /** The store entry to run in. */
   readonly id: string;
   /** The command as an argv; no shell is involved. */
@@ -101,7 +107,7 @@ export interface ExecOptions extends StoreOptions {
 }
 
 /** How the command ended, and where. */
-export interface ExecResult extends RunResult {
+export interface ExecResult extends RunResult, LimitsOutcome {
   /** The guarantees the backend enforced for this run. */
   readonly guarantees: readonly Guarantee[];
   /** The store entry's rootfs path. */
@@ -124,6 +130,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     );
   }
   assertEntryId(options.id);
+  const requestedLimits = resolveRequestedLimits(options, hostEnv);
   const store = await openStoreFromOptions(options, false);
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
@@ -202,6 +209,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     }
     options.onBackendChosen?.(selection.backend.name, selection.probe.guarantees);
     const canOverlay = selection.probe.canOverlay === true;
+    const limits = prepareRunLimits(requestedLimits, { strict: options.strict ?? false, logger });
     const root = await prepareRunRoot(store, options.id, entry, {
       isEphemeral,
       canOverlay,
@@ -230,6 +238,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         abortSignal: options.abortSignal,
         probe: selection.probe,
         ...(options.helpers === true ? { helpers: true } : {}),
+        spawnHooks: limits.spawnHooks,
         ...(options.tty === true
           ? { terminal: { interactive: options.interactive ?? false } }
           : {}),
@@ -243,7 +252,13 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
               : `exit ${result.exitCode}`
         }`,
       );
-      return { ...result, guarantees: selection.probe.guarantees, rootfs: root.rootfs };
+      const limitsOutcome = limits.finish(result);
+      return {
+        ...result,
+        ...limitsOutcome,
+        guarantees: selection.probe.guarantees,
+        rootfs: root.rootfs,
+      };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
       // The command never started. A set-up failure is this run's answer (125): the entry or
@@ -256,6 +271,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       unavailable.push({ name: selection.backend.name, reason: 'unavailable on a fresh probe' });
     } finally {
       // Not `await using`: its helper costs every exec more than this plain call.
+      limits.dispose();
       await root[Symbol.asyncDispose]();
     }
   }
