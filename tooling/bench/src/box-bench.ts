@@ -31,6 +31,7 @@ export async function benchBoxes(): Promise<string[]> {
   // `--store` first: whatever follows `--` is the command's.
   const cli = (command: string, ...args: string[]): Promise<void> =>
     run(process.execPath, [POLYTHENE_BIN, command, '--store', store, ...args]);
+  let boxId: string | undefined;
   try {
     const pulled = await execa(process.execPath, [
       POLYTHENE_BIN,
@@ -52,6 +53,7 @@ export async function benchBoxes(): Promise<string[]> {
       '--json',
     ]);
     const box = JSON.parse(started.stdout) as { id: string };
+    boxId = box.id;
     const holder = JSON.parse(
       await readFile(join(store, '.boxes', box.id, 'holder.json'), 'utf8'),
     ) as { pid: number };
@@ -73,9 +75,10 @@ export async function benchBoxes(): Promise<string[]> {
       ],
       RUNS,
     );
-    await cli('stop', box.id);
     return [report('exec --in a running box vs a fresh exec', results, 'node -e 0')];
   } finally {
+    // Before its store goes: a box left running would outlive the bench.
+    if (boxId !== undefined) await cli('stop', boxId).catch(() => {});
     await rm(work, { recursive: true, force: true });
   }
 }
