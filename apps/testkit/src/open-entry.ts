@@ -1,7 +1,11 @@
 import { PolytheneError } from '@polythene/errors';
 import { openStore, resolveEntryRef, resolveStoreDir } from '@polythene/store';
+import { resolveBoxBinds } from './box-binds.ts';
+import type { BoxOptions } from './box-types.ts';
 import { chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
+import { createLiveBox } from './create-live-box.ts';
+import type { LiveBoxOptions } from './live-box-types.ts';
 import type { ImageOptions, PolytheneImage } from './open-image.ts';
 
 /** Options for {@link openEntry} (`polythene.entry`): those of `polythene.image` but pulling. */
@@ -35,6 +39,22 @@ export async function openEntry(ref: string, options: EntryOptions = {}): Promis
     store: store.dir,
     boxMethod,
     isFreshPull: false,
-    box: () => createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv }),
+    // As `polythene.image` does: a live box with `keepAlive`, else a disposable one.
+    box: (async (boxOptions?: LiveBoxOptions | BoxOptions) => {
+      if (boxOptions !== undefined && 'keepAlive' in boxOptions && boxOptions.keepAlive === true) {
+        return createLiveBox({ ...boxOptions, store: store.dir, entryId: id, isolation, hostEnv });
+      }
+      const { binds, workspace, ...limits } = (boxOptions ?? {}) as BoxOptions;
+      return createBox({
+        store,
+        ref,
+        entryId: id,
+        method: boxMethod,
+        isolation,
+        hostEnv,
+        limits,
+        ...resolveBoxBinds({ binds, workspace }, process.cwd()),
+      });
+    }) as PolytheneImage['box'],
   };
 }
