@@ -33,8 +33,9 @@ export interface BwrapRunPlan {
    * Set for a uid-0 command when the probe found a full id map: `polythene-userns` creates a
    * user namespace with this map and bwrap runs as its root (no `--unshare-user`), so the
    * command is root of the namespace with the container capability set. Root's helper runs
-   * after the mount prefix (the overlay is mounted by the host's root); an unprivileged
-   * caller's runs first (newuidmap), and the overlay is mounted inside it with `userxattr`.
+   * after the mount prefix (the overlay is mounted by the host's root); for an unprivileged
+   * caller the exec guard enters the namespace first (newuidmap is setuid, so this must come
+   * before the guard sets no_new_privs), and the overlay is mounted inside it with `userxattr`.
    */
   readonly idMap?: IdMap;
 }
@@ -254,12 +255,16 @@ export function buildBwrapCommandLine(
 ): { readonly file: string; readonly args: string[] } {
   const { idMap } = plan;
   if (idMap === undefined) return buildPlainCommandLine(spec, plan, paths);
-  if (!paths.userns) throw new Error('the polythene-userns helper is needed for an id map');
   const bwrapCommand = [paths.bwrap, '--args', String(BWRAP_FDS.args), '--', ...spec.argv];
   // Root writes the maps itself, after the host's root mounted the overlay; newuidmap maps
   // from outside everything, and the overlay is mounted as root of the new namespace.
   const isRootMap = idMap.newuidmap === undefined;
-  const inner = isRootMap ? wrapInUserNamespace(paths.userns, idMap, bwrapCommand) : bwrapCommand;
+  if (isRootMap && !paths.userns) {
+    throw new Error('the polythene-userns helper is needed for an id map');
+  }
+  const inner = isRootMap
+    ? wrapInUserNamespace(paths.userns as string, idMap, bwrapCommand)
+    : bwrapCommand;
   let mounted = inner;
   if (spec.overlay !== undefined) {
     const { unshare, mount, sh } = paths;
@@ -280,7 +285,8 @@ export function buildBwrapCommandLine(
     );
     mounted = [prefix.file, ...prefix.args];
   }
-  return toCommandLine(isRootMap ? mounted : wrapInUserNamespace(paths.userns, idMap, mounted));
+  // Unprivileged, the exec guard in front enters the namespace (see the backend).
+  return toCommandLine(mounted);
 }
 
 function toCommandLine(argv: readonly string[]): {

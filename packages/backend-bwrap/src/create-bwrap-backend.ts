@@ -119,6 +119,8 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
       env: {},
       controls: spec,
       extraStdio: [argsFile.fd, statusFile.fd],
+      // Unprivileged, the guard enters the box's user namespace before it sets no_new_privs.
+      ...(plan.idMap?.newuidmap === undefined ? {} : { guard: { userNamespace: plan.idMap } }),
       findCommandPid: () => {
         // bwrap's init is pid 1 of the sandbox; the command is its child.
         const { childPid } = readStatus();

@@ -7,6 +7,7 @@ import type {
   OverlayLayers,
   RunResult,
 } from '@polythene/probe';
+import { resolveCapabilities } from '@polythene/probe';
 import { assertEntryId, type EntryLayers, type EntryMetadata, type Store } from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
@@ -65,6 +66,13 @@ export interface ExecOptions extends StoreOptions {
   readonly interactive?: boolean;
   /** Refuse to run with fewer than the backend's default guarantees instead of warning. */
   readonly strict?: boolean;
+  /**
+   * Capabilities added to in-box root's container set (podman's `--cap-add`: `NET_RAW`,
+   * `CAP_NET_RAW` or `ALL`); a non-root user gets none either way.
+   */
+  readonly capAdd?: readonly string[];
+  /** Capabilities dropped from that set (podman's `--cap-drop`; `ALL` empties it). */
+  readonly capDrop?: readonly string[];
   /** Forward SIGINT/SIGTERM/SIGHUP received by this process to the command (the CLI does). */
   readonly forwardSignals?: boolean;
   /** Aborting ends the command as SIGTERM would. */
@@ -116,6 +124,11 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     );
   }
   assertEntryId(options.id);
+  // A misspelt capability is a usage error before anything else happens.
+  const capabilities =
+    options.capAdd?.length || options.capDrop?.length
+      ? resolveCapabilities(options.capAdd, options.capDrop)
+      : undefined;
   const store = await openStoreFromOptions(options, false);
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
@@ -219,6 +232,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         forwardSignals: options.forwardSignals ?? false,
         abortSignal: options.abortSignal,
         probe: selection.probe,
+        ...(capabilities === undefined ? {} : { capabilities }),
         ...(options.tty === true
           ? { terminal: { interactive: options.interactive ?? false } }
           : {}),
