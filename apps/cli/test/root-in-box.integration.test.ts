@@ -159,7 +159,7 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
       expect(run.stdout).toContain('crontab -rwxr-sr-x');
     });
 
-    it('as root: in-box root cannot mount, write /proc/sys or load modules', async () => {
+    it('as root: in-box root cannot mount, read a device it made, or write /proc/sys or sysrq', async () => {
       const run = await execRoot(
         [
           'mkdir -p /mnt/t; mount -t tmpfs none /mnt/t 2>/dev/null && echo mounted',
