@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 
@@ -33,6 +32,9 @@ export async function removeTreeInUserNamespace(path: string): Promise<boolean> 
     '--',
     path,
   ];
+  // Loaded here, not at the top: every exec loads the store, few remove a tree (and exec's
+  // fast path never loads node:child_process).
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     execFile('unshare', args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }, (error) =>
       resolve(error === null),
