@@ -34,7 +34,7 @@ export async function removeTreeInUserNamespace(path: string): Promise<boolean> 
   ];
   // Loaded here, not at the top: every exec loads the store, few remove a tree (and exec's
   // fast path never loads node:child_process).
-  const { execFile } = await import('node:child_process');
+  const { execFile } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve) => {
     execFile('unshare', args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }, (error) =>
       resolve(error === null),
