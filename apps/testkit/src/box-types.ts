@@ -2,6 +2,19 @@ import type { Guarantee } from '@polythene/probe';
 import type { TreeDiff } from '@polythene/store';
 import type { BoxMethod } from './choose-box-method.ts';
 
+/**
+ * Resource limits for every command run in a box (`image.box({ memory: '256m' })`), enforced
+ * with a cgroup per command where polythene can write one; see the users' guide, "Limits".
+ */
+export interface BoxLimits {
+  /** Memory cap: bytes, or podman's syntax (`512m`, `1g`); the command is killed (137) past it. */
+  readonly memory?: number | string;
+  /** CPU bandwidth in CPUs; a fraction allowed (`0.5`). */
+  readonly cpus?: number | string;
+  /** Cap on processes and threads; 0 = none. Default `POLYTHENE_PIDS_LIMIT`, else 4096. */
+  readonly pidsLimit?: number | string;
+}
+
 /** Options for {@link Box.exec}. */
 export interface BoxExecOptions {
   /** Variables to set, on top of the image's Env: `{ KEY: 'value' }` or `['KEY=value']`. */
@@ -36,6 +49,27 @@ export interface BoxExecResult {
   readonly guarantees: readonly Guarantee[];
   /** Wall-clock time of the run in milliseconds. */
   readonly durationMs: number;
+  /** The limit the run hit: `memory` (killed, exit 137) or `pids` (a fork failed). */
+  readonly limit?: 'memory' | 'pids';
+}
+
+/**
+ * A host path bound into a box: `'SRC:DEST'` (read-only), `'SRC:DEST:rw'`, or an object
+ * whose `readOnly` defaults to true. SRC may be relative to the current directory.
+ */
+export type BoxBind =
+  | string
+  | { readonly source: string; readonly target: string; readonly readOnly?: boolean };
+
+/** Options for `image.box()`: limits, and what every command of the box sees besides its root. */
+export interface BoxOptions extends BoxLimits {
+  /** Host paths bound into the box, read-only unless they say otherwise (as exec's `--bind`). */
+  readonly binds?: readonly BoxBind[];
+  /**
+   * A host directory (true: the current one) bound read-write at `/workspace`, where
+   * commands start unless `cwd` says otherwise (as exec's `--workspace`).
+   */
+  readonly workspace?: string | true;
 }
 
 /** Options for {@link Box.writeFile}. */

@@ -10,7 +10,13 @@ import {
   writeFileInLayers,
 } from '@polythene/store';
 import { exec } from 'polythene';
-import type { Box, BoxExecOptions, BoxExecResult, BoxWriteFileOptions } from './box-types.ts';
+import type {
+  Box,
+  BoxExecOptions,
+  BoxExecResult,
+  BoxLimits,
+  BoxWriteFileOptions,
+} from './box-types.ts';
 import type { BoxMethod } from './choose-box-method.ts';
 import { diffTrees } from './diff-trees.ts';
 import { registerScratchDir, unregisterScratchDir, watchStore } from './live-scratch-dirs.ts';
@@ -23,6 +29,12 @@ export interface CreateBoxOptions {
   readonly method: BoxMethod;
   readonly isolation: string | undefined;
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
+  /** `SRC:DEST:ro|rw` binds for every command (see resolveBoxBinds). */
+  readonly binds?: readonly string[];
+  /** Absolute host directory bound at /workspace for every command. */
+  readonly workspace?: string | undefined;
+  /** Limits for every command run in the box. */
+  readonly limits?: BoxLimits;
 }
 
 const decoder = new TextDecoder();
@@ -93,9 +105,12 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       workdir: execOptions.cwd,
       user: execOptions.user === undefined ? undefined : String(execOptions.user),
       timeoutMs: execOptions.timeoutMs,
+      binds: options.binds,
+      workspace: options.workspace,
       stdio: 'pipe',
       input: execOptions.input ?? '',
       abortSignal: abortController.signal,
+      ...options.limits,
       ...rootArgs,
     });
     running.add(run);
@@ -103,7 +118,10 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       const result = await run;
       return {
         command: argv,
-        exitCode: toExitCode(result.exitCode, result.signal, result.timedOut),
+        exitCode:
+          result.limit === 'memory'
+            ? 137
+            : toExitCode(result.exitCode, result.signal, result.timedOut),
         signal: result.signal,
         timedOut: result.timedOut,
         stdout: decoder.decode(result.stdout ?? new Uint8Array()),
@@ -111,6 +129,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
         backend: result.backend,
         guarantees: result.guarantees,
         durationMs: result.durationMs,
+        ...(result.limit !== undefined ? { limit: result.limit } : {}),
       };
     } finally {
       running.delete(run);

@@ -1,5 +1,13 @@
 export type { TreeDiff } from '@polythene/store';
-export type { Box, BoxExecOptions, BoxExecResult, BoxWriteFileOptions } from './box-types.ts';
+export type {
+  Box,
+  BoxBind,
+  BoxExecOptions,
+  BoxExecResult,
+  BoxLimits,
+  BoxOptions,
+  BoxWriteFileOptions,
+} from './box-types.ts';
 export type { BoxMethod } from './choose-box-method.ts';
 export type { BackendConformanceSuiteOptions } from './conformance/define-backend-conformance-suite.ts';
 export { defineBackendConformanceSuite } from './conformance/define-backend-conformance-suite.ts';

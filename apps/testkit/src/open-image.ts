@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { hasErrorCode } from '@polythene/errors';
 import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
 import { pull } from 'polythene';
-import type { Box } from './box-types.ts';
+import { resolveBoxBinds } from './box-binds.ts';
+import type { Box, BoxOptions } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
 import {
@@ -48,8 +49,12 @@ export interface PolytheneImage {
   readonly boxMethod: BoxMethod;
   /** True when this call pulled the image; false when it reused the cached copy. */
   readonly isFreshPull: boolean;
-  /** A fresh disposable box: dispose it with `await using` or `box.dispose()`. */
-  box(): Promise<Box>;
+  /**
+   * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `limits` cap
+   * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`;
+   * `binds` and `workspace` bind host paths into it for every command it runs.
+   */
+  box(options?: BoxOptions): Promise<Box>;
 }
 
 const openImages = new Map<string, Promise<PolytheneImage>>();
@@ -125,7 +130,19 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: () => createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv }),
+    box: async (boxOptions = {}) => {
+      const { binds, workspace, ...limits } = boxOptions;
+      return createBox({
+        store,
+        ref,
+        entryId: id,
+        method: boxMethod,
+        isolation,
+        hostEnv,
+        limits,
+        ...resolveBoxBinds({ binds, workspace }, process.cwd()),
+      });
+    },
   };
 }
 

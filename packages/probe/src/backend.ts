@@ -193,6 +193,21 @@ export interface RunSpec {
    * default podman's 11 (`CONTAINER_DEFAULT_CAPABILITIES`). A non-root uid gets none.
    */
   readonly capabilities?: readonly string[];
+  /**
+   * Called synchronously right before the backend process is spawned and right after it
+   * (also when the spawn fails): polythene enters the run's cgroup there, so the backend and
+   * the command start in it (`exec`'s resource limits). `superviseProcess` calls them; a
+   * backend that spawns by other means must too, or the run's limits do not hold.
+   */
+  readonly spawnHooks?: SpawnHooks;
+}
+
+/** See {@link RunSpec.spawnHooks}. */
+export interface SpawnHooks {
+  /** Right before the spawn. */
+  readonly before: () => void;
+  /** Right after the spawn. */
+  readonly after: () => void;
 }
 
 /** How a command runs on a terminal of its own (`exec --tty`). */

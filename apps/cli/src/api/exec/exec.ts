@@ -17,6 +17,12 @@ import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
+import {
+  type LimitOptions,
+  type LimitsOutcome,
+  prepareRunLimits,
+  resolveRequestedLimits,
+} from './run-limits.ts';
 
 /** How long a forwarded signal may take to end the command before its tree is killed. */
 export const DEFAULT_KILL_GRACE_MS: number = 5_000;
@@ -25,7 +31,7 @@ export const DEFAULT_KILL_GRACE_MS: number = 5_000;
 export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
 
 /** Options for {@link exec}. */
-export interface ExecOptions extends StoreOptions {
+export interface ExecOptions extends StoreOptions, LimitOptions {
   /** The store entry to run in. */
   readonly id: string;
   /** The command as an argv; no shell is involved. */
@@ -101,7 +107,7 @@ export interface ExecOptions extends StoreOptions {
 }
 
 /** How the command ended, and where. */
-export interface ExecResult extends RunResult {
+export interface ExecResult extends RunResult, LimitsOutcome {
   /** The guarantees the backend enforced for this run. */
   readonly guarantees: readonly Guarantee[];
   /** The store entry's rootfs path. */
@@ -120,7 +126,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   if (options.command.length === 0) {
     throw new PolytheneError(
       'POLYTHENE_USAGE',
-      'no command given: polythene exec UUID -- CMD [ARG…]',
+      'No command provided: polythene exec UUID -- CMD [ARG…]',
     );
   }
   assertEntryId(options.id);
@@ -129,9 +135,38 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     options.capAdd?.length || options.capDrop?.length
       ? resolveCapabilities(options.capAdd, options.capDrop)
       : undefined;
+  const requestedLimits = resolveRequestedLimits(options, hostEnv);
   const store = await openStoreFromOptions(options, false);
+  // While the command runs, rm and prune leave the entry alone. Marked before the entry is
+  // looked up: a removal that sees no mark has renamed the entry away, and the lookup fails.
+  const mark = store.markInUse(options.id);
+  if (!mark.isMarked) logger.verbose(`${options.id} not marked as in use (read-only store?)`);
+  try {
+    return await execMarked(options, store, logger, hostEnv, hostCwd, requestedLimits);
+  } finally {
+    mark.release();
+  }
+}
+
+async function execMarked(
+  options: ExecOptions,
+  store: Store,
+  logger: Logger,
+  hostEnv: NodeJS.ProcessEnv,
+  hostCwd: string,
+  requestedLimits: ReturnType<typeof resolveRequestedLimits>,
+): Promise<ExecResult> {
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
+  // Checks --isolation (an unknown one is a usage error) before the command is looked up.
+  const chooser = await createExecBackendChooser({
+    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
+    backendModules: options.backendModules,
+    hostEnv,
+    cwd: hostCwd,
+    strict: options.strict ?? false,
+    logger,
+  });
   const isEphemeral = options.ephemeral ?? false;
   const isOwnRoot = options.layers === undefined && options.rootfs === undefined;
   if (!isEphemeral && isOwnRoot) await assertNotABase(store, options.id);
@@ -182,14 +217,6 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   // Overlay roots need a backend that mounts overlayfs; an ephemeral run merely prefers one.
   const needsOverlay =
     options.layers !== undefined || (isOwnRoot && entry.layout === 'overlay' && !isEphemeral);
-  const chooser = await createExecBackendChooser({
-    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
-    backendModules: options.backendModules,
-    hostEnv,
-    cwd: hostCwd,
-    strict: options.strict ?? false,
-    logger,
-  });
   // Backends found unavailable on this host after all (a stale cached probe): the only ones
   // a run falls back past. See the catch below.
   const unavailable: ExcludedBackend[] = [];
@@ -205,6 +232,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       );
     }
     const canOverlay = selection.probe.canOverlay === true;
+    const limits = prepareRunLimits(requestedLimits, { strict: options.strict ?? false, logger });
     const root = await prepareRunRoot(store, options.id, entry, {
       isEphemeral,
       canOverlay,
@@ -233,6 +261,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         abortSignal: options.abortSignal,
         probe: selection.probe,
         ...(capabilities === undefined ? {} : { capabilities }),
+        spawnHooks: limits.spawnHooks,
         ...(options.tty === true
           ? { terminal: { interactive: options.interactive ?? false } }
           : {}),
@@ -246,7 +275,13 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
               : `exit ${result.exitCode}`
         }`,
       );
-      return { ...result, guarantees: selection.probe.guarantees, rootfs: root.rootfs };
+      const limitsOutcome = limits.finish(result);
+      return {
+        ...result,
+        ...limitsOutcome,
+        guarantees: selection.probe.guarantees,
+        rootfs: root.rootfs,
+      };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
       // The command never started. A set-up failure is this run's answer (125): the entry or
@@ -259,6 +294,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       unavailable.push({ name: selection.backend.name, reason: 'unavailable on a fresh probe' });
     } finally {
       // Not `await using`: its helper costs every exec more than this plain call.
+      limits.dispose();
       await root[Symbol.asyncDispose]();
     }
   }

@@ -8,9 +8,10 @@ import {
   optionalPath,
   type RawOptions,
   stringList,
-  timeoutMsFromSeconds,
+  timeoutMsFromFlagOrEnv,
 } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
+import { limitFlags, limitsJson, reportLimitHit } from './limit-flags.ts';
 
 /**
  * `polythene exec UUID -- CMD…`: exits with the command's status, 128+n when it died of
@@ -42,13 +43,14 @@ export async function execCommand(
     user: lastString(options.user, '--user'),
     binds: stringList(options.bind, '--bind'),
     workspace: optionalPath(options.workspace),
-    timeoutMs: timeoutMsFromSeconds(options.timeout),
+    timeoutMs: timeoutMsFromFlagOrEnv(options.timeout),
     stdio: context.isJson ? 'pipe' : 'inherit',
     maxOutputBytes: byteCount(options.maxOutput, '--max-output'),
     strict: lastBoolean(options.strict),
     capAdd: stringList(options.capAdd, '--cap-add'),
     capDrop: stringList(options.capDrop, '--cap-drop'),
     ephemeral: lastBoolean(options.ephemeral),
+    ...limitFlags(options),
     tty: isTty,
     interactive: lastBoolean(options.interactive),
     forwardSignals: true,
@@ -67,8 +69,11 @@ export async function execCommand(
       stderr: decoder.decode(result.stderr ?? new Uint8Array()),
       stdoutTruncated: result.stdoutTruncated ?? false,
       stderrTruncated: result.stderrTruncated ?? false,
+      ...limitsJson(result),
     });
   }
+  reportLimitHit(result);
+  if (result.limit === 'memory') return EXIT_CODES.memoryLimit;
   if (result.timedOut) return EXIT_CODES.timeout;
   if (result.signal) return exitCodeForSignal(result.signal);
   return result.exitCode ?? EXIT_CODES.failure;
