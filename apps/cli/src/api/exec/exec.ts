@@ -130,11 +130,6 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     );
   }
   assertEntryId(options.id);
-  // A misspelt capability is a usage error before anything else happens.
-  const capabilities =
-    options.capAdd?.length || options.capDrop?.length
-      ? resolveCapabilities(options.capAdd, options.capDrop)
-      : undefined;
   const requestedLimits = resolveRequestedLimits(options, hostEnv);
   const store = await openStoreFromOptions(options, false);
   // While the command runs, rm and prune leave the entry alone. Marked before the entry is
@@ -156,6 +151,11 @@ async function execMarked(
   hostCwd: string,
   requestedLimits: ReturnType<typeof resolveRequestedLimits>,
 ): Promise<ExecResult> {
+  // A misspelt capability is a usage error before the entry is read.
+  const capabilities =
+    options.capAdd?.length || options.capDrop?.length
+      ? resolveCapabilities(options.capAdd, options.capDrop)
+      : undefined;
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
   // Checks --isolation (an unknown one is a usage error) before the command is looked up.
