@@ -7,8 +7,8 @@ import {
   type Guarantee,
   type OverlayLayers,
   type RunResult,
+  resolveCapabilities,
 } from '@polythene/probe';
-import { resolveCapabilities } from '@polythene/probe';
 import { assertEntryId, type EntryLayers, type EntryMetadata, type Store } from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
