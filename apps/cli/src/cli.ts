@@ -50,6 +50,8 @@ const EXEC_OPTIONS: readonly OptionDefinition[] = [
   ['--json', 'Capture output and print one JSON object with the result'],
   ['--max-output <bytes>', 'With --json: cap on captured stdout and stderr each (default 16M)'],
   ['--strict', 'Refuse to run with fewer isolation guarantees than the default (exit 125)'],
+  ['--cap-add <cap>', "Add a capability to in-box root's container set (repeatable; ALL)"],
+  ['--cap-drop <cap>', "Drop a capability from in-box root's set (repeatable; ALL)"],
   ['--backend-module <module>', 'Register a custom backend from a package or path (repeatable)'],
   ['--ephemeral', 'Run on a throwaway copy: changes vanish afterwards'],
   ['--memory <size>', 'Memory limit, e.g. 512m or 1g (killed: exit 137)'],

@@ -1,8 +1,11 @@
 import {
+  CONTAINER_DEFAULT_CAPABILITIES,
   findDeviceCopies,
+  type IdMap,
   listDeviceCopyNames,
   type OverlayLayers,
   type RunSpec,
+  wrapInUserNamespace,
 } from '@polythene/probe';
 
 /** How bwrap is started for one run, as decided by {@link planBwrapRun}. */
@@ -26,6 +29,15 @@ export interface BwrapRunPlan {
    * `userxattr` in its own user namespace, where it is uid 0, and bwrap runs in there).
    */
   readonly overlayMount: 'none' | 'as-root' | 'in-user-namespace';
+  /**
+   * Set for a uid-0 command when the probe found a full id map: `polythene-userns` creates a
+   * user namespace with this map and bwrap runs as its root (no `--unshare-user`), so the
+   * command is root of the namespace with the container capability set. Root's helper runs
+   * after the mount prefix (the overlay is mounted by the host's root); for an unprivileged
+   * caller the exec guard enters the namespace first (newuidmap is setuid, so this must come
+   * before the guard sets no_new_privs), and the overlay is mounted inside it with `userxattr`.
+   */
+  readonly idMap?: IdMap;
 }
 
 /** File descriptors of the bwrap process, fixed so the argv builder stays pure. */
@@ -43,6 +55,8 @@ export interface BwrapHelperPaths {
   readonly mount?: string;
   /** A POSIX shell. */
   readonly sh?: string;
+  /** The `polythene-userns` helper, needed with {@link BwrapRunPlan.idMap}. */
+  readonly userns?: string;
   /**
    * The staging directory (traversable by the image user) where the rootfs is mounted at
    * `rootfs` and bind source i at `bind-i`, inside the private mount namespace only.
@@ -130,10 +144,14 @@ export function buildMountPrefix(
 export function planBwrapRun(
   spec: Pick<RunSpec, 'uid' | 'gid' | 'overlay'>,
   isRoot: boolean,
+  idMap?: IdMap,
 ): BwrapRunPlan {
   const wantsRoot = spec.uid === 0 && spec.gid === 0;
   const overlayMount =
     spec.overlay === undefined ? 'none' : isRoot ? 'as-root' : 'in-user-namespace';
+  if (wantsRoot && idMap !== undefined) {
+    return { usesUserNamespace: false, dropsToImageUser: false, overlayMount, idMap };
+  }
   if (isRoot && wantsRoot)
     return { usesUserNamespace: false, dropsToImageUser: false, overlayMount };
   return { usesUserNamespace: true, dropsToImageUser: isRoot, overlayMount };
@@ -211,7 +229,14 @@ export function buildBwrapArgs(
   if (plan.usesUserNamespace) {
     args.push('--unshare-user', '--uid', String(spec.uid), '--gid', String(spec.gid));
   }
-  args.push('--cap-drop', 'ALL', '--new-session', '--die-with-parent');
+  args.push('--cap-drop', 'ALL');
+  // Root of the box's own user namespace holds the container set there, and nothing outside.
+  if (plan.idMap !== undefined) {
+    for (const name of spec.capabilities ?? CONTAINER_DEFAULT_CAPABILITIES) {
+      args.push('--cap-add', name);
+    }
+  }
+  args.push('--new-session', '--die-with-parent');
   args.push('--json-status-fd', String(BWRAP_FDS.status));
   args.push('--chdir', spec.cwd, '--clearenv');
   for (const [name, value] of Object.entries(spec.env)) args.push('--setenv', name, value);
@@ -224,6 +249,55 @@ export function buildBwrapArgs(
  * drops to the image user (then through setpriv).
  */
 export function buildBwrapCommandLine(
+  spec: Pick<RunSpec, 'argv' | 'uid' | 'gid' | 'rootfs' | 'binds' | 'overlay'>,
+  plan: BwrapRunPlan,
+  paths: BwrapHelperPaths,
+): { readonly file: string; readonly args: string[] } {
+  const { idMap } = plan;
+  if (idMap === undefined) return buildPlainCommandLine(spec, plan, paths);
+  const bwrapCommand = [paths.bwrap, '--args', String(BWRAP_FDS.args), '--', ...spec.argv];
+  // Root writes the maps itself, after the host's root mounted the overlay; newuidmap maps
+  // from outside everything, and the overlay is mounted as root of the new namespace.
+  const isRootMap = idMap.newuidmap === undefined;
+  if (isRootMap && !paths.userns) {
+    throw new Error('the polythene-userns helper is needed for an id map');
+  }
+  const inner = isRootMap
+    ? wrapInUserNamespace(paths.userns as string, idMap, bwrapCommand)
+    : bwrapCommand;
+  let mounted = inner;
+  if (spec.overlay !== undefined) {
+    const { unshare, mount, sh } = paths;
+    if (!unshare || !mount || !sh) {
+      throw new Error('unshare, mount and sh are needed to mount an overlay root');
+    }
+    const prefix = buildMountPrefix(
+      { unshare, sh, mount },
+      {
+        inUserNamespace: false,
+        rootTarget: findBwrapRoot(spec, plan, undefined),
+        rootSource: spec.rootfs,
+        overlayOptions: buildOverlayOptions(spec.overlay, !isRootMap),
+        bindDir: '',
+        bindSources: [],
+      },
+      inner,
+    );
+    mounted = [prefix.file, ...prefix.args];
+  }
+  // Unprivileged, the exec guard in front enters the namespace (see the backend).
+  return toCommandLine(mounted);
+}
+
+function toCommandLine(argv: readonly string[]): {
+  readonly file: string;
+  readonly args: string[];
+} {
+  const [file, ...args] = argv;
+  return { file: file as string, args };
+}
+
+function buildPlainCommandLine(
   spec: Pick<RunSpec, 'argv' | 'uid' | 'gid' | 'rootfs' | 'binds' | 'overlay'>,
   plan: BwrapRunPlan,
   paths: BwrapHelperPaths,

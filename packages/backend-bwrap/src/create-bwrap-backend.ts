@@ -33,6 +33,7 @@ import {
 } from './build-bwrap-args.ts';
 import { type BwrapStatus, parseBwrapStatus } from './parse-bwrap-status.ts';
 import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
+import { readIdMapDetails } from './probe-id-map.ts';
 
 /**
  * Creates the bubblewrap backend: the strongest built-in isolation (own network, pid, ipc and
@@ -42,13 +43,13 @@ import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
 export function createBwrapBackend(): Backend {
   return {
     name: 'bwrap',
-    binaries: ['bwrap', 'unshare', 'setpriv'],
+    binaries: ['bwrap', 'unshare', 'setpriv', 'newuidmap'],
     // Bump when the probe's result changes meaning (2: canOverlay; 3: the filesystem and
     // keyring guarantees).
-    probeRevision: '3',
+    probeRevision: '4',
     aliases: ['bubblewrap'],
     description:
-      'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',
+      'bubblewrap: namespaces, fresh /proc, minimal /dev; root in the box is root of its own user namespace with the container capability set (needs user namespaces when not root)',
     supportsTerminal: true,
     probe: probeBwrap,
     run: runWithBwrap,
@@ -81,7 +82,7 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
         };
   const details = readBwrapDetails(spec.probe.details);
   const isRoot = process.geteuid?.() === 0;
-  const plan = planBwrapRun(spec, isRoot);
+  const plan = planBwrapRun(spec, isRoot, readIdMapDetails(spec.probe.details)?.map);
   const canDrop =
     details.hasUserNamespaces &&
     details.setprivPath !== '' &&
@@ -95,8 +96,9 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
     );
   }
   const stagingDir = plan.dropsToImageUser ? createStagingDir(spec) : undefined;
-  // Without a user namespace the command is the host's root, owner of the device nodes.
-  const deviceCopies = plan.usesUserNamespace ? undefined : findBwrapDeviceCopies();
+  // Without a user namespace, or in root's identity-mapped one, the command is (for files) the
+  // host's root, owner of the device nodes.
+  const deviceCopies = plan.usesUserNamespace || !isRoot ? undefined : findBwrapDeviceCopies();
   const options = buildBwrapArgs(spec, plan, stagingDir, deviceCopies);
   const commandLine = buildBwrapCommandLine(spec, plan, {
     bwrap: details.bwrapPath,
@@ -104,6 +106,7 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
     unshare: details.unsharePath,
     mount: details.mountPath,
     sh: details.shPath,
+    userns: readIdMapDetails(spec.probe.details)?.helper,
     ...(stagingDir === undefined ? {} : { stagingDir }),
   });
 
@@ -120,6 +123,8 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
       env: {},
       controls: spec,
       extraStdio: [argsFile.fd, statusFile.fd],
+      // Unprivileged, the guard enters the box's user namespace before it sets no_new_privs.
+      ...(plan.idMap?.newuidmap === undefined ? {} : { guard: { userNamespace: plan.idMap } }),
       findCommandPid: () => {
         // bwrap's init is pid 1 of the sandbox; the command is its child.
         const { childPid } = readStatus();

@@ -5,6 +5,7 @@ import {
   readUserNamespaceKnobs,
   runQuietly,
 } from '@polythene/probe';
+import { describeIdMap, probeIdMap } from './probe-id-map.ts';
 import { tryOverlayRoot } from './try-overlay-root.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
@@ -97,6 +98,8 @@ export async function probeBwrap(context: ProbeContext): Promise<ProbeResult> {
     { bwrap: bwrapPath, unshare: unsharePath, mount: mountPath, sh: shPath },
     context.isRoot,
   );
+  // A uid-0 box runs in a user namespace of its own with every id 0–65535 mapped.
+  const idMap = await probeIdMap(context.hostEnv, bwrapPath, buildSandboxArgs(false));
   const details: BwrapDetails = {
     bwrapPath,
     setprivPath,
@@ -109,9 +112,11 @@ export async function probeBwrap(context: ProbeContext): Promise<ProbeResult> {
   return {
     available: true,
     version,
-    guarantees: [...ALL_GUARANTEES],
-    lost: {},
-    details: { ...details },
+    guarantees: ALL_GUARANTEES.filter(
+      (guarantee) => guarantee !== 'ids' || idMap.map !== undefined,
+    ),
+    lost: idMap.map === undefined ? { ids: idMap.lostReason } : {},
+    details: { ...details, ...describeIdMap(idMap) },
     canOverlay: overlayRefusal === '',
   };
 }

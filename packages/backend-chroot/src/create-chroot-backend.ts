@@ -34,7 +34,7 @@ export function createChrootBackend(): Backend {
     binaries: ['unshare', 'capsh', 'setpriv'],
     // Bump when the probe's result changes meaning (2: canOverlay; 3: cp required; 4: the
     // filesystem and keyring guarantees).
-    probeRevision: '4',
+    probeRevision: '5',
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
     supportsTerminal: true,

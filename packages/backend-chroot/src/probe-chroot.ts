@@ -87,8 +87,16 @@ export async function probeChroot(context: ProbeContext): Promise<ProbeResult> {
   const hasIpc = all || (await tryUnshare(['--ipc']));
   const hasUts = all || (await tryUnshare(['--uts']));
   const setprivPath = findExecutable('setpriv', context.hostEnv) ?? '';
-  // filesystem: a real chroot with the escape capabilities dropped; keyring: the exec guard.
-  const guarantees: Guarantee[] = ['dev', 'capabilities', 'new-session', 'filesystem', 'keyring'];
+  // filesystem: a real chroot with the escape capabilities dropped; keyring: the exec guard;
+  // ids: the command is the host's root, so every id is real.
+  const guarantees: Guarantee[] = [
+    'dev',
+    'capabilities',
+    'new-session',
+    'filesystem',
+    'keyring',
+    'ids',
+  ];
   const lost: Partial<Record<Guarantee, string>> = {};
   const refused = (what: string): string => `this host refuses ${what} namespaces even to root`;
   if (hasNet) guarantees.push('network');

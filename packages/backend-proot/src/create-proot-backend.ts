@@ -57,7 +57,7 @@ export function createProotBackend(): Backend {
     binaries: ['proot', 'setpriv'],
     // Bump when the probe's result changes meaning (2: canOverlay; 3: root's /proc reason;
     // 4: canBindReadOnly; 5: filesystem lost, keyring and tree-kill through the exec guard).
-    probeRevision: '5',
+    probeRevision: '6',
     description:
       'proot: ptrace-based path translation, no root or namespaces needed; does not confine a hostile command (no filesystem, network or pid isolation)',
     supportsTerminal: true,

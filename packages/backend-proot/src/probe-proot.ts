@@ -62,6 +62,7 @@ export async function probeProot(context: ProbeContext): Promise<ProbeResult> {
       ? "proot binds the host's /proc (it cannot mount a fresh one): host processes are visible, and a root command can change the host kernel's settings through /proc/sys"
       : "proot binds the host's /proc (it cannot mount a fresh one): host processes, and the environment of every process of the same user, are visible",
     filesystem: PROOT_FILESYSTEM_REASON,
+    ids: 'proot only emulates root (-0): chown to another id, and setuid binaries, do not take effect',
   };
   if (setprivPath !== '') guarantees.push('capabilities');
   else

@@ -18,6 +18,10 @@
  *   group included: they are re-parented here), then exits as ARGV did. SIGTERM, SIGINT,
  *   SIGHUP, or polythene's death (parent-death signal) kill the whole tree at once.
  *
+ * - --uid-map MAP --gid-map MAP [--newuidmap PATH --newgidmap PATH]: first becomes uid 0 of a
+ *   new user namespace with these maps (see userns-map.h), before no_new_privs is set, since
+ *   newuidmap/newgidmap are setuid; a box of an unprivileged caller with a subuid range.
+ *
  * Its own failures are one line on stderr starting "polythene-exec-guard: ", exit 125.
  */
 #include <dirent.h>
@@ -39,6 +43,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static const char *userns_program = "polythene-exec-guard";
+#include "userns-map.h"
 
 #define MAX_KEPT 16
 #define MAX_PIDS 4096
@@ -438,6 +445,7 @@ int main(int argc, char **argv) {
   int kept[MAX_KEPT];
   int kept_count = 0;
   int keyring = 0, untranslated = 0, reaping = 0;
+  const char *newuidmap = NULL, *newgidmap = NULL, *uid_map = NULL, *gid_map = NULL;
   int i = 1;
   for (; i < argc; i++) {
     const char *arg = argv[i];
@@ -458,6 +466,14 @@ int main(int argc, char **argv) {
       untranslated = 1;
     } else if (strcmp(arg, "--reap") == 0) {
       reaping = 1;
+    } else if (strcmp(arg, "--uid-map") == 0 && i + 1 < argc) {
+      uid_map = argv[++i];
+    } else if (strcmp(arg, "--gid-map") == 0 && i + 1 < argc) {
+      gid_map = argv[++i];
+    } else if (strcmp(arg, "--newuidmap") == 0 && i + 1 < argc) {
+      newuidmap = argv[++i];
+    } else if (strcmp(arg, "--newgidmap") == 0 && i + 1 < argc) {
+      newgidmap = argv[++i];
     } else {
       fprintf(stderr, "polythene-exec-guard: unknown option %s\n", arg);
       return 125;
@@ -466,10 +482,18 @@ int main(int argc, char **argv) {
   if (i >= argc) {
     fprintf(stderr,
             "usage: polythene-exec-guard [--keep-fd N]... [--keyring] [--deny-untranslated] "
-            "[--reap] -- ARGV...\n");
+            "[--reap] [--uid-map MAP --gid-map MAP [--newuidmap PATH --newgidmap PATH]] -- "
+            "ARGV...\n");
     return 125;
   }
   close_inherited_fds(kept, kept_count);
+  /* Before no_new_privs (the seccomp filter below): newuidmap and newgidmap are setuid. */
+  if ((uid_map == NULL) != (gid_map == NULL)) {
+    fprintf(stderr, "polythene-exec-guard: give both --uid-map and --gid-map\n");
+    return 125;
+  }
+  if (uid_map != NULL && enter_user_namespace(newuidmap, newgidmap, uid_map, gid_map) != 0)
+    return 125;
   if (keyring) join_fresh_session_keyring();
   if (keyring || untranslated) install_filter(keyring, untranslated);
   if (reaping) run_reaping(argv + i);

@@ -34,7 +34,12 @@ export type Guarantee =
    */
   | 'filesystem'
   /** No key of the caller's session or user keyring is readable (fresh session keyring). */
-  | 'keyring';
+  | 'keyring'
+  /**
+   * In-box ids 0–65535 are all mapped (a user namespace with a full range, or real root):
+   * `chown`, `useradd` and package installs work as in a container.
+   */
+  | 'ids';
 
 /** Every guarantee, in the order tables print them. */
 export const ALL_GUARANTEES: readonly Guarantee[] = [
@@ -49,6 +54,7 @@ export const ALL_GUARANTEES: readonly Guarantee[] = [
   'tree-kill',
   'filesystem',
   'keyring',
+  'ids',
 ];
 
 /** What a probe is told about the host. */
@@ -182,6 +188,11 @@ export interface RunSpec {
    * that say {@link Backend.supportsTerminal}; see `superviseOnTerminal` for the kit.
    */
   readonly terminal?: RunTerminal;
+  /**
+   * The capabilities (`CAP_*` names) a uid-0 command holds, bounded by its user namespace;
+   * default podman's 11 (`CONTAINER_DEFAULT_CAPABILITIES`). A non-root uid gets none.
+   */
+  readonly capabilities?: readonly string[];
   /**
    * Bind polythene's helpers' directory read-only at `/dev/.polythene` (as for a terminal
    * run) without a terminal: a box that stays up runs its holder from there. Backends that

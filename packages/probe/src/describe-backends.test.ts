@@ -28,6 +28,7 @@ describe('describeBackends', () => {
             'new-session',
             'filesystem',
             'keyring',
+            'ids',
           ],
           {
             network: 'proot cannot cut the network',

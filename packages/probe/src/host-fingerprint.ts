@@ -7,6 +7,9 @@ const userNamespaceKnobs = [
   '/proc/sys/user/max_user_namespaces',
   '/proc/sys/kernel/unprivileged_userns_clone',
   '/proc/sys/kernel/apparmor_restrict_unprivileged_userns',
+  // The subordinate id ranges decide whether a box gets a full id map (the `ids` guarantee).
+  '/etc/subuid',
+  '/etc/subgid',
 ];
 
 function readKnob(path: string): string {

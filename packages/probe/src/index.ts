@@ -32,6 +32,21 @@ export type { BackendDescription, DescribeBackendsOptions } from './describe-bac
 export { describeBackends } from './describe-backends.ts';
 export { formatProbeFailure } from './format-probe-failure.ts';
 export { computeHostFingerprint, readProcessRestrictions } from './host-fingerprint.ts';
+export {
+  CONTAINER_DEFAULT_CAPABILITIES,
+  KNOWN_CAPABILITIES,
+  normalizeCapabilityName,
+  resolveCapabilities,
+} from './ids/container-capabilities.ts';
+export type { IdMap, IdMapInputs, IdMapPlan } from './ids/plan-id-map.ts';
+export { BOX_ID_COUNT, planIdMap, readIdMapInputs } from './ids/plan-id-map.ts';
+export type { IdRange } from './ids/read-subordinate-ids.ts';
+export { parseSubordinateIds, readSubordinateIds } from './ids/read-subordinate-ids.ts';
+export {
+  findUsernsHelper,
+  USERNS_HELPER,
+  wrapInUserNamespace,
+} from './ids/wrap-in-user-namespace.ts';
 export type { IsolationPolicyOptions, LostGuarantee } from './isolation-policy.ts';
 export { checkIsolationPolicy, findLostGuarantees } from './isolation-policy.ts';
 export type { LoadBackendModuleOptions } from './load-backend-module.ts';

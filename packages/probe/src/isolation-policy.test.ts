@@ -19,6 +19,7 @@ describe('findLostGuarantees', () => {
       { guarantee: 'new-session', reason: 'not enforced by this backend' },
       { guarantee: 'filesystem', reason: 'not enforced by this backend' },
       { guarantee: 'keyring', reason: 'not enforced by this backend' },
+      { guarantee: 'ids', reason: 'not enforced by this backend' },
     ]);
   });
 

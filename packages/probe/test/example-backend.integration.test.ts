@@ -60,12 +60,15 @@ describe.skipIf(!hasBwrap)('the documented example backend (bwrap missing on thi
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('loads through loadBackendModule and probes available with every guarantee but keyring', () => {
+  it('loads through loadBackendModule and probes available with every guarantee but keyring and ids', () => {
     expect(backend.name).toBe('example-bwrap');
     expect(probe.version).toMatch(/^\d+\.\d+/);
-    const required = ALL_GUARANTEES.filter((guarantee) => guarantee !== 'keyring');
+    const required = ALL_GUARANTEES.filter(
+      (guarantee) => guarantee !== 'keyring' && guarantee !== 'ids',
+    );
     expect(checkIsolationPolicy(probe, { strict: true, required })).toBeUndefined();
     expect(probe.lost.keyring).toMatch(/session keyring/);
+    expect(probe.lost.ids).toMatch(/maps one id/);
   });
 
   it('runs a command in the busybox rootfs with only the given env, cwd and ids', async () => {

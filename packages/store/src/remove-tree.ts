@@ -2,6 +2,7 @@ import { constants, existsSync, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
+import { removeTreeInUserNamespace } from './remove-tree-in-user-namespace.ts';
 import { describeError, errorCode } from './system-error.ts';
 
 // Linux's O_PATH (same value on x86_64, arm64, riscv64); Node does not export it. It opens a
@@ -44,9 +45,14 @@ export async function removeTree(path: string): Promise<void> {
     if (stats.isDirectory()) await removeDirectoryTree(absolutePath);
     else await fs.unlink(absolutePath).catch(ignoreMissing);
   } catch (error) {
+    // Files a box made as a subordinate id: removable as root of the user's own namespace.
+    const code = errorCode(error);
+    if (!isRoot && stats.isDirectory() && (code === 'EACCES' || code === 'EPERM')) {
+      if (await removeTreeInUserNamespace(absolutePath)) return;
+    }
     throw new PolytheneError(
       'POLYTHENE_STORE_UNAVAILABLE',
-      `could not delete ${absolutePath}: ${describeError(error)}; files owned by another user need that user or root to remove them`,
+      `could not delete ${absolutePath}: ${describeError(error)}; files owned by another user need that user or root to remove them (files of your subordinate ids: \`podman unshare rm -rf ${absolutePath}\`)`,
       { cause: error },
     );
   }

@@ -1,4 +1,5 @@
 import { requireNativeHelper } from '@polythene/native';
+import type { IdMap } from '../ids/plan-id-map.ts';
 
 /** The native helper every backend process is started through (`native/polythene-exec-guard.c`). */
 export const EXEC_GUARD_HELPER = 'polythene-exec-guard';
@@ -18,6 +19,11 @@ export interface ExecGuardOptions {
    * pid namespace (proot).
    */
   readonly reapTree?: boolean;
+  /**
+   * First become uid 0 of a new user namespace with this map (newuidmap/newgidmap write it,
+   * which must happen before the guard sets no_new_privs: they are setuid).
+   */
+  readonly userNamespace?: IdMap;
 }
 
 /**
@@ -41,5 +47,12 @@ export function wrapWithExecGuard(
   for (let fd = 3; fd < 3 + keptFdCount; fd += 1) guardArgs.push('--keep-fd', String(fd));
   if (options.denyUntranslatedSyscalls) guardArgs.push('--deny-untranslated');
   if (options.reapTree) guardArgs.push('--reap');
+  const map = options.userNamespace;
+  if (map !== undefined) {
+    guardArgs.push('--uid-map', map.uidMap, '--gid-map', map.gidMap);
+    if (map.newuidmap !== undefined && map.newgidmap !== undefined) {
+      guardArgs.push('--newuidmap', map.newuidmap, '--newgidmap', map.newgidmap);
+    }
+  }
   return { file: guard, args: [...guardArgs, '--', file, ...args] };
 }

@@ -7,6 +7,7 @@ import {
   type Guarantee,
   type OverlayLayers,
   type RunResult,
+  resolveCapabilities,
 } from '@polythene/probe';
 import {
   assertEntryRef,
@@ -78,6 +79,13 @@ export interface ExecOptions extends StoreOptions, LimitOptions {
   readonly interactive?: boolean;
   /** Refuse to run with fewer than the backend's default guarantees instead of warning. */
   readonly strict?: boolean;
+  /**
+   * Capabilities added to in-box root's container set (podman's `--cap-add`: `NET_RAW`,
+   * `CAP_NET_RAW` or `ALL`); a non-root user gets none either way.
+   */
+  readonly capAdd?: readonly string[];
+  /** Capabilities dropped from that set (podman's `--cap-drop`; `ALL` empties it). */
+  readonly capDrop?: readonly string[];
   /** Forward SIGINT/SIGTERM/SIGHUP received by this process to the command (the CLI does). */
   readonly forwardSignals?: boolean;
   /** Aborting ends the command as SIGTERM would. */
@@ -160,6 +168,11 @@ async function execMarked(
   requestedLimits: ReturnType<typeof resolveRequestedLimits>,
 ): Promise<ExecResult> {
   const id = options.id;
+  // A misspelt capability is a usage error before the entry is read.
+  const capabilities =
+    options.capAdd?.length || options.capDrop?.length
+      ? resolveCapabilities(options.capAdd, options.capDrop)
+      : undefined;
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(id);
   // Checks --isolation (an unknown one is a usage error) before the command is looked up.
@@ -266,6 +279,7 @@ async function execMarked(
         forwardSignals: options.forwardSignals ?? false,
         abortSignal: options.abortSignal,
         probe: selection.probe,
+        ...(capabilities === undefined ? {} : { capabilities }),
         ...(options.helpers === true ? { helpers: true } : {}),
         spawnHooks: limits.spawnHooks,
         ...(options.tty === true

@@ -47,6 +47,8 @@ export async function execCommand(
     stdio: context.isJson ? 'pipe' : 'inherit',
     maxOutputBytes: byteCount(options.maxOutput, '--max-output'),
     strict: lastBoolean(options.strict),
+    capAdd: stringList(options.capAdd, '--cap-add'),
+    capDrop: stringList(options.capDrop, '--cap-drop'),
     ephemeral: lastBoolean(options.ephemeral),
     ...limitFlags(options),
     tty: isTty,

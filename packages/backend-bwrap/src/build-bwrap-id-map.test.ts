@@ -1,0 +1,101 @@
+import type { AvailableProbe, IdMap, RunSpec } from '@polythene/probe';
+import { describe, expect, it } from 'vitest';
+import { buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
+
+const probe: AvailableProbe = {
+  available: true,
+  version: '0.8.0',
+  guarantees: [],
+  lost: {},
+  details: {},
+};
+const spec: RunSpec = {
+  rootfs: '/store/abc',
+  argv: ['/bin/sh', '-c', 'id'],
+  env: { PATH: '/bin' },
+  cwd: '/',
+  uid: 0,
+  gid: 0,
+  binds: [],
+  stdio: 'pipe',
+  killGraceMs: 1000,
+  forwardSignals: true,
+  probe,
+};
+const overlay = { lowerDirs: ['/store/base'], upperDir: '/box/upper', workDir: '/box/work' };
+const rootMap: IdMap = { uidMap: '0 0 65536', gidMap: '0 0 65536' };
+const userMap: IdMap = {
+  uidMap: '0 1001 1 1 100000 65535',
+  gidMap: '0 1001 1 1 100000 65535',
+  newuidmap: '/usr/bin/newuidmap',
+  newgidmap: '/usr/bin/newgidmap',
+};
+const paths = {
+  bwrap: '/usr/bin/bwrap',
+  unshare: '/usr/bin/unshare',
+  mount: '/usr/bin/mount',
+  sh: '/bin/sh',
+  userns: '/opt/polythene-userns',
+};
+
+describe('a uid-0 run with an id map', () => {
+  it('runs bwrap as root of the mapped namespace: no --unshare-user, the container caps', () => {
+    const plan = planBwrapRun(spec, true, rootMap);
+    expect(plan).toMatchObject({ usesUserNamespace: false, dropsToImageUser: false });
+    const args = buildBwrapArgs(spec, plan);
+    expect(args).not.toContain('--unshare-user');
+    const caps = args.flatMap((arg, i) => (arg === '--cap-add' ? [args[i + 1]] : []));
+    expect(caps).toHaveLength(11);
+    expect(caps).toContain('CAP_SYS_CHROOT');
+    expect(caps).not.toContain('CAP_SYS_ADMIN');
+    expect(args.indexOf('--cap-drop')).toBeLessThan(args.indexOf('--cap-add'));
+    // For files the identity-mapped root is the host's: /proc/sys stays read-only.
+    expect(args.join(' ')).toContain('--ro-bind /proc/sys /proc/sys');
+  });
+
+  it('gives the capabilities the spec names instead', () => {
+    const plan = planBwrapRun(spec, true, rootMap);
+    const args = buildBwrapArgs({ ...spec, capabilities: ['CAP_KILL'] }, plan);
+    expect(args.filter((arg) => arg === '--cap-add')).toHaveLength(1);
+  });
+
+  it('keeps a non-root image user on the one-id namespace', () => {
+    const plan = planBwrapRun({ ...spec, uid: 1000, gid: 1000 }, true, rootMap);
+    expect(plan.idMap).toBeUndefined();
+    expect(buildBwrapArgs({ ...spec, uid: 1000, gid: 1000 }, plan)).toContain('--unshare-user');
+  });
+
+  it('as root: the helper maps the ids after the host root mounted the overlay', () => {
+    const plan = planBwrapRun({ ...spec, overlay }, true, rootMap);
+    const line = buildBwrapCommandLine({ ...spec, overlay }, plan, paths);
+    expect(line.file).toBe('/usr/bin/unshare');
+    expect(line.args).not.toContain('--user');
+    const helperAt = line.args.indexOf('/opt/polythene-userns');
+    expect(helperAt).toBeGreaterThan(line.args.indexOf('-c'));
+    expect(line.args.slice(helperAt + 1, helperAt + 6)).toEqual([
+      '--uid-map',
+      '0 0 65536',
+      '--gid-map',
+      '0 0 65536',
+      '--',
+    ]);
+    expect(line.args[helperAt + 6]).toBe('/usr/bin/bwrap');
+    expect(line.args.some((arg) => arg.includes('userxattr'))).toBe(false);
+  });
+
+  it('as root without an overlay: the helper starts bwrap', () => {
+    const plan = planBwrapRun(spec, true, rootMap);
+    const line = buildBwrapCommandLine(spec, plan, paths);
+    expect(line.file).toBe('/opt/polythene-userns');
+    expect(line.args.slice(-6)).toEqual(['--args', '3', '--', '/bin/sh', '-c', 'id']);
+  });
+
+  it('unprivileged: no helper in the argv (the exec guard maps), overlay with userxattr', () => {
+    const plan = planBwrapRun({ ...spec, overlay }, false, userMap);
+    const line = buildBwrapCommandLine({ ...spec, overlay }, plan, paths);
+    expect(line.file).toBe('/usr/bin/unshare');
+    expect(line.args).not.toContain('/opt/polythene-userns');
+    expect(line.args).not.toContain('--user');
+    expect(line.args.some((arg) => arg.endsWith(',userxattr'))).toBe(true);
+  });
+});
