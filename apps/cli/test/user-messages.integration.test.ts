@@ -93,6 +93,35 @@ describe('diff of an unchanged entry', () => {
   });
 });
 
+describe('a set-up failure', () => {
+  it.each(['bwrap', 'chroot'])(
+    "%s: one line giving the reason once, not the backend twice or mount's dmesg hint",
+    async (backend) => {
+      // A directory bound onto a file: the backend's mount fails before the command starts.
+      const run = await runPolythene([
+        'exec',
+        baseId,
+        '-s',
+        store,
+        '-i',
+        backend,
+        '--json',
+        '--bind',
+        `${store}:/etc/passwd`,
+        '--',
+        'true',
+      ]);
+      expect(run.exitCode, run.stderr).toBe(125);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^polythene: ${backend} could not set up the sandbox: `));
+      expect(lines[0]?.split(backend)).toHaveLength(2);
+      expect(lines[0]).not.toContain('dmesg');
+      expect(lines[0]).toMatch(/passwd/);
+    },
+  );
+});
+
 describe('list', () => {
   it("shows an overlay clone's own size and which entries are bases or clones", async () => {
     const cloneId = await cloneOf(baseId);
