@@ -35,5 +35,14 @@ if ! command -v pnpm >/dev/null 2>&1; then
   as_root npm install -g pnpm@10 >/dev/null
 fi
 
+# Quiet unless something fails: pnpm's and turbo's banners and summaries are not what a
+# user needs to see, and the log is shown in full when the build fails.
+echo "setup: installing dependencies and building" >&2
 pnpm install --frozen-lockfile --reporter=silent
-pnpm build --output-logs=errors-only
+build_log=$(mktemp)
+if ! pnpm --silent build --output-logs=errors-only >"$build_log" 2>&1; then
+  cat "$build_log" >&2
+  rm -f "$build_log"
+  exit 1
+fi
+rm -f "$build_log"

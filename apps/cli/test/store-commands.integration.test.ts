@@ -28,7 +28,7 @@ describe('polythene list / inspect / rm / prune', () => {
     await writeFile(join(store, `${orphanMetadata}.json`), '{"schemaVersion":1}');
     const table = await runPolythene(['ls', '--store', store]);
     expect(table.exitCode).toBe(0);
-    expect(table.stdout).toMatch(/^ID\s+NAME\s+IMAGE\s+CREATED\s+SIZE$/m);
+    expect(table.stdout).toMatch(/^ID\s+NAME\s+IMAGE\s+CREATED\s+SIZE\s+KIND$/m);
     expect(table.stdout).toContain(id);
     expect(table.stdout).toContain(images.busybox);
     const json = await runPolythene(['list', '--store', store, '--json']);

@@ -30,7 +30,7 @@ export interface BuiltinConformanceOptions {
   readonly guarantees: readonly Guarantee[];
   readonly canOverlay: boolean;
   /** The SIGKILL-of-polythene check: claimed, or why not. */
-  readonly sigkill: { readonly isClaimed: boolean; readonly reason?: string };
+  readonly sigkill: { readonly isClaimed: boolean };
   /** As the unprivileged test user: what the backend must claim, or that it is unavailable. */
   readonly unprivileged:
     | { readonly guarantees: readonly Guarantee[]; readonly canOverlay: boolean }

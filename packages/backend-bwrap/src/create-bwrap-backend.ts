@@ -31,6 +31,7 @@ import {
   findBwrapDeviceCopies,
   planBwrapRun,
 } from './build-bwrap-args.ts';
+import { describeBwrapError } from './describe-bwrap-error.ts';
 import { type BwrapStatus, parseBwrapStatus } from './parse-bwrap-status.ts';
 import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
 import { readIdMapDetails } from './probe-id-map.ts';
@@ -185,16 +186,4 @@ function removeStagingDir(dir: string): void {
   } catch {
     // Left behind as empty mount points in the host's temp dir; harmless.
   }
-}
-
-function describeBwrapError(stderr: Uint8Array | undefined): string {
-  if (stderr === undefined) return "see bwrap's message above";
-  const lines = new TextDecoder()
-    .decode(stderr)
-    .split('\n')
-    .map((text) => text.trim())
-    .filter((text) => text !== '');
-  // bwrap's own complaint if there is one, else the mount helper's (an overlay that failed).
-  const line = lines.filter((text) => text.startsWith('bwrap:')).at(-1) ?? lines.at(-1);
-  return line ?? 'bwrap exited before starting the command';
 }

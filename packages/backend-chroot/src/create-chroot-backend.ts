@@ -17,6 +17,7 @@ import {
   wrapCommandForTerminal,
 } from '@polythene/probe';
 import { buildChrootArgs, type ChrootMount } from './build-chroot-args.ts';
+import { describeSetupError } from './describe-setup-error.ts';
 import {
   chrootArgsOptionsFrom,
   chrootHostDev,
@@ -134,7 +135,7 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
           if (exit.signal !== null) return { exitCode: null, signal: exit.signal };
           throw new PolytheneError(
             'POLYTHENE_SETUP_FAILED',
-            `chroot could not set up the sandbox: ${describeError(exit.stderr)}`,
+            `chroot could not set up the sandbox: ${describeSetupError(exit.stderr)}`,
           );
         }
         if (exit.code === null) return { exitCode: null, signal: exit.signal };
@@ -172,15 +173,4 @@ function prepareMountTarget(rootfs: string, target: string, isDirectory: boolean
     );
   }
   return full;
-}
-
-function describeError(stderr: Uint8Array | undefined): string {
-  if (stderr === undefined) return 'see the message above';
-  const line = new TextDecoder()
-    .decode(stderr)
-    .split('\n')
-    .map((text) => text.trim())
-    .filter(Boolean)
-    .at(-1);
-  return line ?? 'the set-up script exited before starting the command';
 }

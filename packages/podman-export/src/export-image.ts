@@ -11,6 +11,7 @@ import { ownerBootLabel, ownerPidLabel, pullLabel, readBootId } from './containe
 import { createPodmanEnv } from './create-podman-env.ts';
 import { type ExtractStats, extractTarStream } from './extract-tar-stream.ts';
 import { type ImageConfig, type InspectedImage, inspectImage } from './inspect-image.ts';
+import { isLocalOnlyImage, localImageMissing } from './local-only-image.ts';
 import { pickUsefulLine } from './pick-useful-line.ts';
 import { removeLeftoverContainers } from './remove-leftover-containers.ts';
 import {
@@ -234,6 +235,8 @@ async function resolveImage(
     if (!('line' in local) && local.stdout.trim().length > 0) {
       return local.stdout.trim().split('\n')[0] ?? '';
     }
+    // Podman would try https://localhost/ and report a refused connection: say what it is.
+    if (isLocalOnlyImage(name)) throw localImageMissing(ref);
     if (policy === 'never') {
       throw new PolytheneError(
         'POLYTHENE_PULL_FAILED',

@@ -24,6 +24,7 @@ import {
 import { clearStaleMarks, findRunningUsers, type InUseMark, markInUse } from './in-use-marks.ts';
 import { isProcessAlive } from './is-process-alive.ts';
 import { materializeLayers } from './materialize-layers.ts';
+import { measureTree } from './measure-tree.ts';
 import { type CreateEntryOptions, createPendingEntry, type PendingEntry } from './pending-entry.ts';
 import { removeTree } from './remove-tree.ts';
 import {
@@ -71,7 +72,10 @@ export interface StoreEntry {
   metadata?: EntryMetadata;
   /** ISO 8601 creation time: the metadata's, else the rootfs directory's mtime. */
   createdAt: string;
-  /** Apparent rootfs size in bytes, when the metadata records it. */
+  /**
+   * Apparent rootfs size in bytes, when the metadata records it. From `list`, an overlay
+   * clone's is its own upper layer's, measured at the listing (not its base's).
+   */
   sizeBytes?: number;
 }
 
@@ -607,7 +611,14 @@ function createStore(dir: string): Store {
       const isLowerMissing = (valid?.lowerIds ?? []).some(
         (lowerId) => found.get(lowerId)?.hasRootfs !== true,
       );
-      entries.push(toEntry(id, isRootfsDir ? rootfs : undefined, valid, isLowerMissing));
+      const entry = toEntry(id, isRootfsDir ? rootfs : undefined, valid, isLowerMissing);
+      // An overlay clone's metadata records its merged view (its base's size); what the
+      // clone itself holds on disk is its upper layer, measured now (it grows as commands write).
+      if (entry.layout === 'overlay' && isRootfsDir) {
+        const own = await measureTree(entryPath(id)).catch(() => undefined);
+        if (own !== undefined) entry.sizeBytes = own.sizeBytes;
+      }
+      entries.push(entry);
     }
     return entries.sort(
       (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),

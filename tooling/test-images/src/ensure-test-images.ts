@@ -7,7 +7,7 @@ import { createBusyboxRootfs, readHostBusybox } from './create-busybox-rootfs.ts
 import { createHelloBinary } from './create-hello-binary.ts';
 import { createRootfsTarball } from './create-rootfs-tarball.ts';
 import type { TestImages } from './fixture-types.ts';
-import { runPodman } from './run-podman.ts';
+import { hasPodmanImage, runPodman } from './run-podman.ts';
 import { withFileLock } from './with-file-lock.ts';
 
 /** Bump when what the images contain changes, so cached images are rebuilt. */
@@ -80,6 +80,14 @@ async function computeStamp(): Promise<string> {
 }
 
 async function areImagesCurrent(stamp: string): Promise<boolean> {
+  // On a fresh machine the images are simply not there yet: say so plainly, rather than
+  // print podman's "image not known", which reads as an error.
+  for (const ref of [busyboxRef, configuredRef, noShellRef]) {
+    if (!(await hasPodmanImage(ref))) {
+      process.stderr.write('test-images: building the local test images (first run)\n');
+      return false;
+    }
+  }
   try {
     const labels = await runPodman([
       'image',
@@ -98,7 +106,7 @@ async function areImagesCurrent(stamp: string): Promise<boolean> {
     return false;
   } catch (error) {
     process.stderr.write(
-      `test-images: building: ${error instanceof Error ? error.message : error}\n`,
+      `test-images: rebuilding, their labels are unreadable: ${error instanceof Error ? error.message : error}\n`,
     );
     return false;
   }

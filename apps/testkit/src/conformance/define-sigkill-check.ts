@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Backend, ProbeResult } from '@polythene/probe';
 import { expect, it } from 'vitest';
 import { createMarker, findSleepers, waitFor } from './conformance-checks.ts';
 import { CONFORMANCE_SCRIPT_PATH } from './define-scripted-conformance-suite.ts';
@@ -15,12 +16,16 @@ export interface SigkillCheckOptions {
   /** The tsx binary that runs the conformance script. */
   readonly tsx: string;
   /**
-   * False when the backend does not claim `tree-kill` here: the test then checks that it says
-   * why (`reason`) instead.
+   * Whether this backend is expected to claim `tree-kill` here. The check compares it with
+   * what the backend's own probe says (never with a reason the test supplies): a probe that
+   * claims tree-kill must pass the SIGKILL test, and one that does not must say why in its
+   * `lost` list.
    */
   readonly isClaimed: boolean;
-  /** Why it is not claimed, as the probe reports it. */
-  readonly reason?: string;
+  /** The environment of the probe and of the process standing in for polythene (PATH). */
+  readonly hostEnv?: NodeJS.ProcessEnv;
+  /** Test title suffix, for a second check of one backend (another PATH). */
+  readonly title?: string;
 }
 
 /**
@@ -29,13 +34,16 @@ export interface SigkillCheckOptions {
  * may survive. A separate node process stands in for polythene.
  */
 export function defineSigkillCheck(options: SigkillCheckOptions): void {
-  if (!options.isClaimed) {
-    it('does not claim tree-kill, and says why (no silent downgrade)', () => {
-      expect(options.reason ?? '').toMatch(/\S/);
-    });
-    return;
-  }
-  it('leaves no process behind when polythene itself is killed with SIGKILL', async () => {
+  it(`claims tree-kill as its probe proves: no process left when polythene is SIGKILLed, or a reason from the probe${options.title ?? ''}`, async () => {
+    const probe = await probeBackend(options);
+    expect(probe, probe.available ? '' : probe.reason).toMatchObject({ available: true });
+    if (!probe.available) return;
+    const isClaimed = probe.guarantees.includes('tree-kill');
+    expect(isClaimed, 'tree-kill claimed by the probe').toBe(options.isClaimed);
+    if (!isClaimed) {
+      expect(probe.lost['tree-kill'] ?? '', "the probe's own reason").toMatch(/\S/);
+      return;
+    }
     const marker = createMarker();
     const rootfs = await options.rootfs();
     const child = spawn(
@@ -43,6 +51,7 @@ export function defineSigkillCheck(options: SigkillCheckOptions): void {
       [CONFORMANCE_SCRIPT_PATH, options.backendModule, options.factory, rootfs, '--hold', marker],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
+        env: options.hostEnv ?? process.env,
       },
     );
     try {
@@ -76,4 +85,16 @@ export function defineSigkillCheck(options: SigkillCheckOptions): void {
       for (const pid of findSleepers(marker)) process.kill(pid, 'SIGKILL');
     }
   }, 60_000);
+}
+
+async function probeBackend(options: SigkillCheckOptions): Promise<ProbeResult> {
+  const module = (await import(options.backendModule)) as Record<string, unknown>;
+  const factory = module[options.factory];
+  if (typeof factory !== 'function')
+    throw new Error(`${options.backendModule} has no factory ${options.factory}`);
+  const backend = (await factory()) as Backend;
+  return backend.probe({
+    isRoot: process.geteuid?.() === 0,
+    hostEnv: options.hostEnv ?? process.env,
+  });
 }

@@ -21,6 +21,7 @@ import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
+import { assertStoreWritableFor } from './read-only-store.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
@@ -371,6 +372,7 @@ async function prepareRunRoot(
     };
   }
   if (options.isEphemeral) {
+    await assertStoreWritableFor({ kind: 'ephemeral' }, store.dir);
     if (options.canOverlay) {
       const scratch = await store.createScratchLayer(id);
       return {
@@ -395,6 +397,7 @@ async function prepareRunRoot(
   }
   if (entry.layout === 'overlay') {
     const { lowerDirs, upperDir, workDir } = entry;
+    await assertStoreWritableFor({ kind: 'overlay-clone', id, upperDir }, store.dir);
     return {
       rootfs: lowerDirs[0] ?? upperDir,
       overlay: { lowerDirs, upperDir, workDir },

@@ -12,6 +12,7 @@ import {
 } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { limitFlags, limitsJson, reportLimitHit } from './limit-flags.ts';
+import { reportTimeout } from './report-timeout.ts';
 
 /**
  * `polythene exec UUID -- CMD…`: exits with the command's status, 128+n when it died of
@@ -32,6 +33,7 @@ export async function execCommand(
   }
   // Words before `--` are positional; after it, cac keeps them verbatim in options['--'].
   const command = [...positional.map(String), ...stringList(options['--'], '--')];
+  const timeoutMs = timeoutMsFromFlagOrEnv(options.timeout);
   const result = await exec({
     id: uuid,
     command,
@@ -43,7 +45,7 @@ export async function execCommand(
     user: lastString(options.user, '--user'),
     binds: stringList(options.bind, '--bind'),
     workspace: optionalPath(options.workspace),
-    timeoutMs: timeoutMsFromFlagOrEnv(options.timeout),
+    timeoutMs,
     stdio: context.isJson ? 'pipe' : 'inherit',
     maxOutputBytes: byteCount(options.maxOutput, '--max-output'),
     strict: lastBoolean(options.strict),
@@ -73,6 +75,7 @@ export async function execCommand(
     });
   }
   reportLimitHit(result);
+  reportTimeout(result.timedOut, timeoutMs);
   if (result.limit === 'memory') return EXIT_CODES.memoryLimit;
   if (result.timedOut) return EXIT_CODES.timeout;
   if (result.signal) return exitCodeForSignal(result.signal);

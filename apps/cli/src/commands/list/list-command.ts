@@ -4,11 +4,15 @@ import { type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatForTerminal } from '../format-for-terminal.ts';
 
-/** `polythene list [--filter KEY=PATTERN…]`: id, name, image, created, size; orphans marked as such. */
+/**
+ * `polythene list [--filter KEY=PATTERN…]`: id, name, image, created, size (an overlay clone's
+ * own), kind (base, clone); orphans marked as such.
+ */
 export async function listCommand(options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
   const filters = parseEntryFilters(stringList(options.filter, '--filter'));
   const entries = await list({ store: context.store, filters });
+  const baseIds = new Set(entries.flatMap((entry) => entry.lowerIds ?? []));
   if (context.isJson) {
     printJson(
       entries.map((entry) => ({
@@ -19,6 +23,9 @@ export async function listCommand(options: RawOptions): Promise<number> {
         createdAt: entry.createdAt,
         sizeBytes: entry.sizeBytes ?? entry.metadata?.sizeBytes ?? null,
         path: entry.path,
+        layout: entry.layout,
+        lowerIds: entry.lowerIds ?? [],
+        isBase: baseIds.has(entry.id),
       })),
     );
     return 0;
@@ -31,10 +38,19 @@ export async function listCommand(options: RawOptions): Promise<number> {
       entry.status === 'ok' ? (entry.metadata?.image ?? '') : `(${entry.status})`,
       entry.createdAt,
       formatBytes(entry.sizeBytes ?? entry.metadata?.sizeBytes),
+      describeKind(entry.layout === 'overlay', baseIds.has(entry.id)),
     ].map(formatForTerminal),
   );
-  process.stdout.write(formatTable(['ID', 'NAME', 'IMAGE', 'CREATED', 'SIZE'], rows));
+  process.stdout.write(formatTable(['ID', 'NAME', 'IMAGE', 'CREATED', 'SIZE', 'KIND'], rows));
   return 0;
+}
+
+/**
+ * `base` (an overlay clone's lower: rm refuses it while clones exist), `clone` (an overlay
+ * clone: SIZE is what it adds), both, or empty for a plain entry.
+ */
+function describeKind(isClone: boolean, isBase: boolean): string {
+  return [isClone ? 'clone' : '', isBase ? 'base' : ''].filter(Boolean).join(', ');
 }
 
 /** Left-aligned columns separated by two spaces. */
