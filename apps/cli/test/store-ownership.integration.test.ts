@@ -76,7 +76,7 @@ describe('as root', () => {
 
   it('defaults to /var/tmp/polythene', async () => {
     const run = await runPolythene(['inspect', SOME_ID]);
-    expect(run.stderr).toMatch(/store \/var\/tmp\/polythene[ ;:]/);
+    expect(run.stderr).toMatch(/store \/var\/tmp\/polythene[ ;:)]/);
   });
 });
 

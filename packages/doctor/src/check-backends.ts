@@ -2,6 +2,13 @@ import { ALL_GUARANTEES, type BackendDescription, type Guarantee } from '@polyth
 import type { DoctorCheck } from './doctor-types.ts';
 
 /**
+ * Guarantees whose loss doctor reports as a warning, not a failure: without a subordinate id
+ * range a box maps one id, which confines the command as well but fails chown to other ids;
+ * the subordinate-id checks above carry the fix.
+ */
+const WARN_ONLY_GUARANTEES: readonly string[] = ['ids'];
+
+/**
  * The isolation guarantees the default backend must give for doctor to pass. Only the ones
  * this version of polythene knows are asked for (a guarantee added later, such as
  * `filesystem` or `ids`, joins the list by its name).
@@ -44,6 +51,21 @@ export function checkBackends(
   const missing = primary.available
     ? REQUIRED_GUARANTEES.filter((guarantee) => !primary.guarantees.includes(guarantee))
     : [...REQUIRED_GUARANTEES];
+  const failing = missing.filter((guarantee) => !WARN_ONLY_GUARANTEES.includes(guarantee));
+  if (primary.available && missing.length > 0 && failing.length === 0) {
+    checks.push({
+      id: 'backend.default',
+      group,
+      title: 'default backend',
+      state: 'warn',
+      detail: `${primary.name} runs without ${missing.join(', ')}: one id is mapped in the box, so chown to other ids fails`,
+      fix: {
+        summary: 'give this user a subordinate id range (see subordinate ids above)',
+        commands: [],
+      },
+    });
+    return checks;
+  }
   checks.push(
     missing.length === 0
       ? {
