@@ -46,6 +46,15 @@ const EXEC_OPTIONS: readonly OptionDefinition[] = [
   ['--strict', 'Refuse to run with fewer isolation guarantees than the default (exit 125)'],
   ['--backend-module <module>', 'Register a custom backend from a package or path (repeatable)'],
   ['--ephemeral', 'Run on a throwaway copy: changes vanish afterwards'],
+  [
+    '--network <mode>',
+    'none (default: loopback only), host, or private (slirp4netns) (env POLYTHENE_NETWORK)',
+  ],
+  // podman's -p: the one short form besides -s, -t, -i and -q, with podman's meaning.
+  [
+    '-p, --publish <HOST_PORT:BOX_PORT[/tcp|udp]>',
+    "With --network private: the host's 127.0.0.1:HOST_PORT reaches BOX_PORT (repeatable)",
+  ],
   ...TERMINAL_OPTIONS,
 ];
 
@@ -58,7 +67,10 @@ const SHELL_OPTIONS: readonly OptionDefinition[] = EXEC_OPTIONS.filter(
 );
 
 /** Every flag `exec` takes, for {@link parseExecArgv}. */
-export const EXEC_FLAGS: readonly string[] = [STORE_OPTION, ...EXEC_OPTIONS].map(([flag]) => flag);
+export const EXEC_FLAGS: readonly string[] = [STORE_OPTION, ...EXEC_OPTIONS].map(([flag]) =>
+  // The fast parse knows long forms only; a short one sends the argv to cac.
+  flag.replace(/^-\w, /, ''),
+);
 
 function withOptions<T extends { option(flag: string, description: string): T }>(
   target: T,

@@ -17,7 +17,10 @@ import {
   decodeExitCode,
   findTerminalHelper,
   listChildPids,
+  openBlockPipe,
   openSideChannelFile,
+  type PrivateNetwork,
+  readProcStat,
   relayTerminal,
   resolveBindTargets,
   type SuperviseOptions,
@@ -25,11 +28,13 @@ import {
   superviseProcess,
   wrapCommandForTerminal,
 } from '@polythene/probe';
+import { attachPrivateNetwork, findSlirp } from './attach-private-network.ts';
 import {
   buildBwrapArgs,
   buildBwrapCommandLine,
   findBwrapDeviceCopies,
   planBwrapRun,
+  wrapInNetworkNamespace,
 } from './build-bwrap-args.ts';
 import { type BwrapStatus, parseBwrapStatus } from './parse-bwrap-status.ts';
 import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
@@ -50,6 +55,7 @@ export function createBwrapBackend(): Backend {
     description:
       'bubblewrap: namespaces, fresh /proc, minimal /dev, no capabilities (needs user namespaces when not root)',
     supportsTerminal: true,
+    networkModes: ['none', 'host', 'private'],
     probe: probeBwrap,
     run: runWithBwrap,
   };
@@ -94,7 +100,15 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
   // Without a user namespace the command is the host's root, owner of the device nodes.
   const deviceCopies = plan.usesUserNamespace ? undefined : findBwrapDeviceCopies();
   const options = buildBwrapArgs(spec, plan, stagingDir, deviceCopies);
-  const commandLine = buildBwrapCommandLine(spec, plan, {
+  const isPrivateNetwork = spec.network?.mode === 'private';
+  const slirpPath = isPrivateNetwork ? findSlirp() : '';
+  if (isPrivateNetwork && (details.unsharePath === '' || details.shPath === '')) {
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      'bwrap: --network private needs unshare and sh (install the util-linux and dash packages)',
+    );
+  }
+  const bwrapCommandLine = buildBwrapCommandLine(spec, plan, {
     bwrap: details.bwrapPath,
     setpriv: details.setprivPath,
     unshare: details.unsharePath,
@@ -102,12 +116,22 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
     sh: details.shPath,
     ...(stagingDir === undefined ? {} : { stagingDir }),
   });
+  const commandLine = isPrivateNetwork
+    ? wrapInNetworkNamespace(
+        bwrapCommandLine,
+        { unshare: details.unsharePath, sh: details.shPath },
+        isRoot,
+      )
+    : bwrapCommandLine;
 
   // Options in and status out through files, not pipes: nothing to drain while it runs, and
   // the status is read only when it matters (a signal to forward, the exit).
   const argsFile = openSideChannelFile(options.map((arg) => `${arg}\0`).join(''));
   const statusFile = openSideChannelFile();
   const readStatus = (): BwrapStatus => parseBwrapStatus(statusFile.readText());
+  const blockPipe = isPrivateNetwork ? openBlockPipe() : undefined;
+  let network: PrivateNetwork | undefined;
+  let networkError: unknown;
   try {
     const supervision: SuperviseOptions = {
       backend: 'bwrap',
@@ -115,7 +139,7 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
       args: commandLine.args,
       env: {},
       controls: spec,
-      extraStdio: [argsFile.fd, statusFile.fd],
+      extraStdio: [argsFile.fd, statusFile.fd, ...(blockPipe ? [blockPipe.fd] : [])],
       findCommandPid: () => {
         // bwrap's init is pid 1 of the sandbox; the command is its child.
         const { childPid } = readStatus();
@@ -139,10 +163,43 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
         );
       },
     };
-    return await superviseProcess(
+    let hasEnded = false;
+    const running = superviseProcess(
       helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
-    );
+    ).finally(() => {
+      hasEnded = true;
+    });
+    if (blockPipe && spec.network) {
+      // The sandbox waits on the block pipe; a network that fails ends it before the command.
+      attachPrivateNetwork(slirpPath, {
+        network: spec.network,
+        readChildPid: () => readStatus().childPid,
+        hasEnded: () => hasEnded,
+        release: () => blockPipe.release(),
+        isUnprivileged: !isRoot,
+      }).then(
+        (attached) => {
+          network = attached;
+        },
+        (error: unknown) => {
+          networkError = error;
+          const { childPid } = readStatus();
+          if (childPid !== undefined) {
+            const bwrapPid = readProcStat(childPid)?.ppid;
+            sendSignal(childPid, 'SIGKILL');
+            if (bwrapPid !== undefined) sendSignal(bwrapPid, 'SIGKILL');
+          }
+        },
+      );
+    }
+    const result = await running;
+    if (networkError !== undefined) throw networkError;
+    return result;
+  } catch (error) {
+    throw networkError ?? error;
   } finally {
+    network?.stop();
+    blockPipe?.close();
     argsFile.close();
     statusFile.close();
     if (stagingDir !== undefined) removeStagingDir(stagingDir);

@@ -16,7 +16,11 @@ import {
   superviseProcess,
   wrapCommandForTerminal,
 } from '@polythene/probe';
-import { buildChrootArgs, type ChrootMount } from './build-chroot-args.ts';
+import {
+  buildChrootArgs,
+  type ChrootArgsOptions,
+  type ChrootMount,
+} from './build-chroot-args.ts';
 import {
   chrootArgsOptionsFrom,
   chrootHostDev,
@@ -38,6 +42,8 @@ export function createChrootBackend(): Backend {
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
     supportsTerminal: true,
+    // `private` would need slirp4netns attached before the command starts: not built yet.
+    networkModes: ['none', 'host'],
     probe: probeChroot,
     run: runWithChroot,
   };
@@ -94,7 +100,7 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
       };
     }),
   };
-  const { file, args, mountTable } = buildChrootArgs(spec, chrootArgsOptionsFrom(details), {
+  const { file, args, mountTable } = buildChrootArgs(spec, withHostNetwork(chrootArgsOptionsFrom(details), spec), {
     ...mounts,
     ...chrootHostDev(),
     ...(helper === undefined ? {} : { helpersDir: helper.hostDir }),
@@ -180,4 +186,10 @@ function describeError(stderr: Uint8Array | undefined): string {
     .filter(Boolean)
     .at(-1);
   return line ?? 'the set-up script exited before starting the command';
+}
+
+// `--network host`: no network namespace of its own, and the host's loopback left alone.
+function withHostNetwork(options: ChrootArgsOptions, spec: RunSpec): ChrootArgsOptions {
+  if (spec.network?.mode !== 'host') return options;
+  return { ...options, ip: '', namespaces: { ...options.namespaces, net: false } };
 }

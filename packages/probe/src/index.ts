@@ -5,15 +5,18 @@ export type {
   BindMount,
   Guarantee,
   MissingTool,
+  NetworkMode,
   OverlayLayers,
   ProbeContext,
   ProbeResult,
+  PublishedPort,
+  RunNetwork,
   RunResult,
   RunSpec,
   RunTerminal,
   UnavailableProbe,
 } from './backend.ts';
-export { ALL_GUARANTEES } from './backend.ts';
+export { ALL_GUARANTEES, NETWORK_MODES } from './backend.ts';
 export type { BackendRegistry } from './backend-registry.ts';
 export { createRegistry } from './backend-registry.ts';
 export { createProbeContext } from './create-probe-context.ts';
@@ -63,6 +66,10 @@ export {
   readProcStat,
   sendSignal,
 } from './run/proc-tree.ts';
+export type { BlockPipe } from './run/open-block-pipe.ts';
+export { openBlockPipe } from './run/open-block-pipe.ts';
+export type { PrivateNetwork, PrivateNetworkOptions } from './run/private-network.ts';
+export { startPrivateNetwork } from './run/private-network.ts';
 export { resolveBindTargets } from './run/resolve-bind-targets.ts';
 export type { OverlayTrialLayers } from './run/run-overlay-trial.ts';
 export { runOverlayTrial } from './run/run-overlay-trial.ts';

@@ -3,6 +3,7 @@ import { createChrootBackend } from '@polythene/backend-chroot';
 import { createProotBackend } from '@polythene/backend-proot';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import {
+  ALL_GUARANTEES,
   type AvailableProbe,
   type Backend,
   type BackendRegistry,
@@ -76,6 +77,8 @@ export interface RootRequirements {
   readonly needsOverlay: boolean;
   /** A bind is read-only: backends whose probe says `canBindReadOnly: false` are passed over. */
   readonly needsReadOnlyBinds?: boolean;
+  /** The run asks for a network (`--network host|private`): no-network is not required. */
+  readonly isNetworkWanted?: boolean;
 }
 
 /** Chooses backends for one exec. */
@@ -196,11 +199,15 @@ export async function createExecBackendChooser(
         }
       }
       // Under --strict this throws, naming every missing guarantee with its reason.
+      const required = requirements?.isNetworkWanted
+        ? ALL_GUARANTEES.filter((guarantee) => guarantee !== 'network')
+        : ALL_GUARANTEES;
       checkIsolationPolicy(selection.probe, {
         strict: options.strict,
         backendName: selection.backend.name,
+        required,
       });
-      const lost = findLostGuarantees(selection.probe);
+      const lost = findLostGuarantees(selection.probe, required);
       if (lost.length > 0) {
         // One short line; `polythene backends` has the reasons.
         logger.warn(

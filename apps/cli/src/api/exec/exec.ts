@@ -4,7 +4,9 @@ import type {
   BindMount,
   ExcludedBackend,
   Guarantee,
+  NetworkMode,
   OverlayLayers,
+  PublishedPort,
   RunResult,
 } from '@polythene/probe';
 import { assertEntryId, type EntryLayers, type EntryMetadata, type Store } from '@polythene/store';
@@ -12,6 +14,8 @@ import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
+import { type NetworkFiles, prepareNetworkFiles } from './network/network-files.ts';
+import { assertNetworkMode, resolveNetwork } from './network/resolve-network.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
@@ -90,6 +94,13 @@ export interface ExecOptions extends StoreOptions {
    * backend without overlayfs); the entry supplies the image config.
    */
   readonly rootfs?: string;
+  /**
+   * `none` (default: loopback only), `host` (the host's network, its resolv.conf and hosts)
+   * or `private` (own network through slirp4netns); default `POLYTHENE_NETWORK`, else `none`.
+   */
+  readonly network?: NetworkMode | string;
+  /** With `private`: `HOST_PORT:BOX_PORT[/tcp|udp]` strings or parsed ports (127.0.0.1 only). */
+  readonly publish?: readonly (string | PublishedPort)[];
 }
 
 /** How the command ended, and where. */
@@ -98,6 +109,8 @@ export interface ExecResult extends RunResult {
   readonly guarantees: readonly Guarantee[];
   /** The store entry's rootfs path. */
   readonly rootfs: string;
+  /** The network mode the command ran with. */
+  readonly network: NetworkMode;
 }
 
 /**
@@ -116,6 +129,12 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     );
   }
   assertEntryId(options.id);
+  const network = resolveNetwork({
+    network: options.network,
+    publish: options.publish,
+    hostEnv,
+    isRoot: process.geteuid?.() === 0,
+  });
   const store = await openStoreFromOptions(options, false);
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
@@ -184,7 +203,9 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     const selection = await chooser.choose(unavailable, {
       needsOverlay,
       needsReadOnlyBinds: binds.some((bind) => bind.readOnly),
+      isNetworkWanted: network.mode !== 'none',
     });
+    assertNetworkMode(selection.backend, network.mode);
     if (options.tty === true && selection.backend.supportsTerminal !== true) {
       throw new PolytheneError(
         'POLYTHENE_SETUP_FAILED',
@@ -198,10 +219,17 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       explicit: options.layers,
       explicitRootfs: options.rootfs,
     });
+    let networkFiles: NetworkFiles | undefined;
     logger.verbose(
       `running ${commandPath} as ${user.uid}:${user.gid} in ${cwd} with ${selection.backend.name}${root.description}`,
     );
     try {
+      networkFiles = await prepareNetworkFiles(network.mode, resolveInRoot, logger);
+      // Copies made for this run: proot, which cannot bind read-only, may get them writable.
+      const networkBinds = networkFiles.binds.map((bind) => ({
+        ...bind,
+        readOnly: selection.probe.canBindReadOnly !== false,
+      }));
       const result = await selection.backend.run({
         rootfs: root.rootfs,
         ...(root.overlay ? { overlay: root.overlay } : {}),
@@ -210,7 +238,8 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         cwd,
         uid: user.uid,
         gid: user.gid,
-        binds,
+        binds: [...networkBinds, ...binds],
+        ...(network.mode === 'none' ? {} : { network }),
         stdio: options.stdio ?? 'inherit',
         input: options.input,
         maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
@@ -232,7 +261,11 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
               : `exit ${result.exitCode}`
         }`,
       );
-      return { ...result, guarantees: selection.probe.guarantees, rootfs: root.rootfs };
+      const guarantees =
+        network.mode === 'none'
+          ? selection.probe.guarantees
+          : selection.probe.guarantees.filter((guarantee) => guarantee !== 'network');
+      return { ...result, guarantees, rootfs: root.rootfs, network: network.mode };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
       // The command never started. A set-up failure is this run's answer (125): the entry or
@@ -245,6 +278,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       unavailable.push({ name: selection.backend.name, reason: 'unavailable on a fresh probe' });
     } finally {
       // Not `await using`: its helper costs every exec more than this plain call.
+      await networkFiles?.[Symbol.asyncDispose]();
       await root[Symbol.asyncDispose]();
     }
   }
