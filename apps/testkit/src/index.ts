@@ -1,5 +1,11 @@
 export type { TreeDiff } from '@polythene/store';
-export type { Box, BoxExecOptions, BoxExecResult, BoxWriteFileOptions } from './box-types.ts';
+export type {
+  Box,
+  BoxExecOptions,
+  BoxExecResult,
+  BoxOptions,
+  BoxWriteFileOptions,
+} from './box-types.ts';
 export type { BoxMethod } from './choose-box-method.ts';
 export type { BackendConformanceSuiteOptions } from './conformance/define-backend-conformance-suite.ts';
 export { defineBackendConformanceSuite } from './conformance/define-backend-conformance-suite.ts';

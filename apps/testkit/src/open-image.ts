@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { hasErrorCode } from '@polythene/errors';
 import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
 import { pull } from 'polythene';
-import type { Box } from './box-types.ts';
+import type { Box, BoxOptions } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
 import {
@@ -49,7 +49,7 @@ export interface PolytheneImage {
   /** True when this call pulled the image; false when it reused the cached copy. */
   readonly isFreshPull: boolean;
   /** A fresh disposable box: dispose it with `await using` or `box.dispose()`. */
-  box(): Promise<Box>;
+  box(options?: BoxOptions): Promise<Box>;
 }
 
 const openImages = new Map<string, Promise<PolytheneImage>>();
@@ -125,7 +125,16 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: () => createBox({ store, ref, entryId: id, method: boxMethod, isolation, hostEnv }),
+    box: (boxOptions = {}) =>
+      createBox({
+        store,
+        ref,
+        entryId: id,
+        method: boxMethod,
+        isolation,
+        hostEnv,
+        ...(boxOptions.network === undefined ? {} : { network: boxOptions.network }),
+      }),
   };
 }
 

@@ -16,11 +16,7 @@ import {
   superviseProcess,
   wrapCommandForTerminal,
 } from '@polythene/probe';
-import {
-  buildChrootArgs,
-  type ChrootArgsOptions,
-  type ChrootMount,
-} from './build-chroot-args.ts';
+import { buildChrootArgs, type ChrootArgsOptions, type ChrootMount } from './build-chroot-args.ts';
 import {
   chrootArgsOptionsFrom,
   chrootHostDev,
@@ -100,11 +96,15 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
       };
     }),
   };
-  const { file, args, mountTable } = buildChrootArgs(spec, withHostNetwork(chrootArgsOptionsFrom(details), spec), {
-    ...mounts,
-    ...chrootHostDev(),
-    ...(helper === undefined ? {} : { helpersDir: helper.hostDir }),
-  });
+  const { file, args, mountTable } = buildChrootArgs(
+    spec,
+    withHostNetwork(chrootArgsOptionsFrom(details), spec),
+    {
+      ...mounts,
+      ...chrootHostDev(),
+      ...(helper === undefined ? {} : { helpersDir: helper.hostDir }),
+    },
+  );
   // The set-up script reads its mount table from one file and writes "ready" to the other,
   // just before it starts the command. Files, not pipes: mount reads a table only from a
   // file, and nothing is left to drain while the command runs.

@@ -54,6 +54,10 @@ export {
 } from './run/device-copies.ts';
 export { findExecutable } from './run/find-executable.ts';
 export { locateInRootfs } from './run/locate-in-rootfs.ts';
+export type { BlockPipe } from './run/open-block-pipe.ts';
+export { openBlockPipe } from './run/open-block-pipe.ts';
+export type { PrivateNetwork, PrivateNetworkOptions } from './run/private-network.ts';
+export { startPrivateNetwork } from './run/private-network.ts';
 export type { ProcStat } from './run/proc-tree.ts';
 export {
   isProcessAlive,
@@ -66,10 +70,6 @@ export {
   readProcStat,
   sendSignal,
 } from './run/proc-tree.ts';
-export type { BlockPipe } from './run/open-block-pipe.ts';
-export { openBlockPipe } from './run/open-block-pipe.ts';
-export type { PrivateNetwork, PrivateNetworkOptions } from './run/private-network.ts';
-export { startPrivateNetwork } from './run/private-network.ts';
 export { resolveBindTargets } from './run/resolve-bind-targets.ts';
 export type { OverlayTrialLayers } from './run/run-overlay-trial.ts';
 export { runOverlayTrial } from './run/run-overlay-trial.ts';

@@ -91,7 +91,8 @@ export function parsePublish(value: string): PublishedPort {
 }
 
 function checkPort(port: PublishedPort): PublishedPort {
-  const isPort = (value: number): boolean => Number.isInteger(value) && value >= 1 && value <= 65535;
+  const isPort = (value: number): boolean =>
+    Number.isInteger(value) && value >= 1 && value <= 65535;
   if (!isPort(port.hostPort) || !isPort(port.boxPort) || !['tcp', 'udp'].includes(port.protocol)) {
     throw new PolytheneError(
       'POLYTHENE_USAGE',
