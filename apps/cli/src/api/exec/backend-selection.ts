@@ -15,6 +15,7 @@ import {
   findLostGuarantees,
   formatProbeFailure,
   loadBackendModule,
+  type NetworkMode,
   type ProbeContext,
   parseBackendList,
   probeBackend,
@@ -22,6 +23,7 @@ import {
 } from '@polythene/probe';
 import { findModuleImporter } from '../../launcher/module-importer.ts';
 import type { Logger } from '../../logger.ts';
+import { assertNetworkMode } from './network/resolve-network.ts';
 
 /** The built-in backends, in the default probe order. */
 export function createBuiltinBackends(): Backend[] {
@@ -77,8 +79,11 @@ export interface RootRequirements {
   readonly needsOverlay: boolean;
   /** A bind is read-only: backends whose probe says `canBindReadOnly: false` are passed over. */
   readonly needsReadOnlyBinds?: boolean;
-  /** The run asks for a network (`--network host|private`): no-network is not required. */
-  readonly isNetworkWanted?: boolean;
+  /**
+   * The `--network` mode: one the backend cannot give is refused (125) before any warning;
+   * with `host` or `private`, no-network is not a guarantee the run asks for.
+   */
+  readonly networkMode?: NetworkMode;
 }
 
 /** Chooses backends for one exec. */
@@ -199,9 +204,12 @@ export async function createExecBackendChooser(
         }
       }
       // Under --strict this throws, naming every missing guarantee with its reason.
-      const required = requirements?.isNetworkWanted
-        ? ALL_GUARANTEES.filter((guarantee) => guarantee !== 'network')
-        : ALL_GUARANTEES;
+      const networkMode = requirements?.networkMode ?? 'none';
+      assertNetworkMode(selection.backend, networkMode);
+      const required =
+        networkMode !== 'none'
+          ? ALL_GUARANTEES.filter((guarantee) => guarantee !== 'network')
+          : ALL_GUARANTEES;
       checkIsolationPolicy(selection.probe, {
         strict: options.strict,
         backendName: selection.backend.name,

@@ -15,7 +15,7 @@ import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
 import { type NetworkFiles, prepareNetworkFiles } from './network/network-files.ts';
-import { assertNetworkMode, resolveNetwork } from './network/resolve-network.ts';
+import { resolveNetwork } from './network/resolve-network.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
@@ -203,9 +203,8 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     const selection = await chooser.choose(unavailable, {
       needsOverlay,
       needsReadOnlyBinds: binds.some((bind) => bind.readOnly),
-      isNetworkWanted: network.mode !== 'none',
+      networkMode: network.mode,
     });
-    assertNetworkMode(selection.backend, network.mode);
     if (options.tty === true && selection.backend.supportsTerminal !== true) {
       throw new PolytheneError(
         'POLYTHENE_SETUP_FAILED',
