@@ -3,6 +3,8 @@
 import { execa } from 'execa';
 import { createBusyboxRootfs } from './create-busybox-rootfs.ts';
 import { createLargeRootfs } from './create-large-rootfs.ts';
+
+import { ensureDebianImage } from './ensure-debian-image.ts';
 import { ensureLargeImage } from './ensure-large-image.ts';
 import { ensureTestImages } from './ensure-test-images.ts';
 import { ensureTestImagesAs } from './ensure-test-images-as.ts';
@@ -14,6 +16,8 @@ const usage = `usage: tsx tooling/test-images/src/cli.ts [command]
 commands:
   images          build the test images for the current user's podman (default)
   large           build the large benchmark image
+  debian          (root) build localhost/polythene-test/debian:bookworm with debootstrap
+  debs PKG...     download PKG and its Depends closure into the deb cache
   user            (root) create the test user and build its images
   registry-smoke  start a loopback registry, push busybox, pull it back, stop
   rootfs DIR      write the busybox rootfs as a plain directory (no podman)
@@ -30,6 +34,10 @@ async function runCommand(command: string, dir: string | undefined): Promise<unk
       return ensureTestImages();
     case 'large':
       return ensureLargeImage();
+    case 'debian':
+      return ensureDebianImage();
+    case 'debs':
+      return (await import('./ensure-deb-cache.ts')).ensureDebCache(process.argv.slice(3));
     case 'user': {
       const user = await ensureTestUser();
       return { user, images: await ensureTestImagesAs(user) };

@@ -69,6 +69,32 @@ export interface LargeImage {
   readonly sizeBytes: number;
 }
 
+/** The local Debian bookworm minbase image (see `ensureDebianImage`). */
+export interface DebianImage {
+  /** `localhost/polythene-test/debian:bookworm`, in the current user's podman. */
+  readonly ref: string;
+  /** The archive it was imported from (numeric owners, modes, `security.capability`); root's cache. */
+  readonly tarPath: string;
+}
+
+/** Downloaded Debian packages (see `ensureDebCache`). */
+export interface DebCache {
+  /** Directory holding exactly the `.deb` files below (world-readable). */
+  readonly dir: string;
+  /** The `.deb` file names, sorted: the requested packages and their `Depends` closure. */
+  readonly files: readonly string[];
+}
+
+/** A flat APT repository served over HTTP on 127.0.0.1 (see `startAptRepository`). */
+export interface AptRepository {
+  /** `http://127.0.0.1:PORT/`. */
+  readonly url: string;
+  /** A sources.list line for it: `deb [trusted=yes] http://127.0.0.1:PORT/ ./`. */
+  readonly sourcesLine: string;
+  /** Stops the server and removes the repository's directory. */
+  stop(): Promise<void>;
+}
+
 /** Options for {@link runAsTestUser}. */
 export interface RunAsTestUserOptions {
   /** Variables added to the clean base environment ({@link testUserEnv}); these win. */
