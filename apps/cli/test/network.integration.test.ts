@@ -187,7 +187,7 @@ describe('--network private', () => {
 
   it('reaches a server beyond the host through slirp4netns, but not the host loopback', async () => {
     const run = await execIn(
-      ['--network', 'private', '--json'],
+      ['--network', 'private', '--ephemeral', '--json'],
       `${fetchIn(`http://${nsAddress}:${nsPort}/`)}; echo; ${fetchIn(`http://10.0.2.2:${hostPort}/`)} || echo LOOPBACK-CUT; cat /etc/resolv.conf`,
     );
     const result = JSON.parse(run.stdout);
@@ -306,6 +306,8 @@ describe('--network private', () => {
       userStore,
       '--network',
       'private',
+      // On a throwaway overlay: mounted in the user namespace slirp4netns joins.
+      '--ephemeral',
       '--json',
       '--',
       'sh',

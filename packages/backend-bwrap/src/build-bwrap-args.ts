@@ -49,6 +49,12 @@ export interface BwrapHelperPaths {
    * `rootfs` and bind source i at `bind-i`, inside the private mount namespace only.
    */
   readonly stagingDir?: string;
+  /**
+   * True when the command line already starts in a user namespace of its own where the caller
+   * is uid 0 (`--network private`, see {@link wrapInNetworkNamespace}): an overlay is mounted
+   * there, not in one more nested below it, whose network namespace slirp4netns could not join.
+   */
+  readonly isInOwnUserNamespace?: boolean;
 }
 
 // Runs in a fresh private mount namespace (as root, or as uid 0 of the caller's own user
@@ -261,7 +267,8 @@ export function buildBwrapCommandLine(
   return buildMountPrefix(
     { unshare, sh, mount },
     {
-      inUserNamespace: plan.overlayMount === 'in-user-namespace',
+      inUserNamespace:
+        plan.overlayMount === 'in-user-namespace' && paths.isInOwnUserNamespace !== true,
       rootTarget: findBwrapRoot(spec, plan, stagingDir),
       rootSource: spec.rootfs,
       overlayOptions:

@@ -115,6 +115,7 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
     mount: details.mountPath,
     sh: details.shPath,
     ...(stagingDir === undefined ? {} : { stagingDir }),
+    isInOwnUserNamespace: isPrivateNetwork && !isRoot,
   });
   const commandLine = isPrivateNetwork
     ? wrapInNetworkNamespace(
