@@ -234,7 +234,7 @@ describe('--network private', () => {
     }
   });
 
-  it('leaves nothing running after a timeout or a SIGKILL of polythene', async () => {
+  it('leaves nothing running after a timeout, Ctrl-C or a SIGKILL of polythene', async () => {
     const timedOut = startPolythene([
       'exec',
       id,
@@ -251,6 +251,22 @@ describe('--network private', () => {
     const timedOutTree = await waitForTree(timedOut.pid ?? 0);
     expect((await timedOut).exitCode).toBe(124);
     await expectAllGone(timedOutTree);
+
+    const interrupted = startPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--network',
+      'private',
+      '--',
+      'sleep',
+      '60',
+    ]);
+    const interruptedTree = await waitForTree(interrupted.pid ?? 0);
+    interrupted.kill('SIGINT');
+    expect((await interrupted).exitCode).toBe(130);
+    await expectAllGone(interruptedTree);
 
     const killed = startPolythene([
       'exec',

@@ -15,7 +15,7 @@ import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
 import { type NetworkFiles, prepareNetworkFiles } from './network/network-files.ts';
-import { resolveNetwork } from './network/resolve-network.ts';
+import { guaranteesWithNetwork, resolveNetwork } from './network/resolve-network.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
@@ -94,10 +94,7 @@ export interface ExecOptions extends StoreOptions {
    * backend without overlayfs); the entry supplies the image config.
    */
   readonly rootfs?: string;
-  /**
-   * `none` (default: loopback only), `host` (the host's network, its resolv.conf and hosts)
-   * or `private` (own network through slirp4netns); default `POLYTHENE_NETWORK`, else `none`.
-   */
+  /** `none` (loopback only), `host` or `private` (slirp4netns); default POLYTHENE_NETWORK, else none. */
   readonly network?: NetworkMode | string;
   /** With `private`: `HOST_PORT:BOX_PORT[/tcp|udp]` strings or parsed ports (127.0.0.1 only). */
   readonly publish?: readonly (string | PublishedPort)[];
@@ -223,12 +220,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       `running ${commandPath} as ${user.uid}:${user.gid} in ${cwd} with ${selection.backend.name}${root.description}`,
     );
     try {
-      networkFiles = await prepareNetworkFiles(network.mode, resolveInRoot, logger);
-      // Copies made for this run: proot, which cannot bind read-only, may get them writable.
-      const networkBinds = networkFiles.binds.map((bind) => ({
-        ...bind,
-        readOnly: selection.probe.canBindReadOnly !== false,
-      }));
+      networkFiles = await prepareNetworkFiles(network.mode, resolveInRoot, selection, logger);
       const result = await selection.backend.run({
         rootfs: root.rootfs,
         ...(root.overlay ? { overlay: root.overlay } : {}),
@@ -237,7 +229,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         cwd,
         uid: user.uid,
         gid: user.gid,
-        binds: [...networkBinds, ...binds],
+        binds: [...networkFiles.binds, ...binds],
         ...(network.mode === 'none' ? {} : { network }),
         stdio: options.stdio ?? 'inherit',
         input: options.input,
@@ -260,10 +252,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
               : `exit ${result.exitCode}`
         }`,
       );
-      const guarantees =
-        network.mode === 'none'
-          ? selection.probe.guarantees
-          : selection.probe.guarantees.filter((guarantee) => guarantee !== 'network');
+      const guarantees = guaranteesWithNetwork(selection.probe.guarantees, network.mode);
       return { ...result, guarantees, rootfs: root.rootfs, network: network.mode };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;

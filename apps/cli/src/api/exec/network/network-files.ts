@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BindMount, NetworkMode } from '@polythene/probe';
+import type { AvailableProbe, BindMount, NetworkMode } from '@polythene/probe';
 import type { Logger } from '../../../logger.ts';
 import type { ResolveInRoot } from '../root-view.ts';
 
@@ -28,8 +28,11 @@ const noFiles: NetworkFiles = { binds: [], [Symbol.asyncDispose]: async () => {}
 export async function prepareNetworkFiles(
   mode: NetworkMode,
   resolveInRoot: ResolveInRoot,
+  selection: { readonly probe: Pick<AvailableProbe, 'canBindReadOnly'> },
   logger: Logger,
 ): Promise<NetworkFiles> {
+  // Copies made for this run: proot, which cannot bind read-only, may get them writable.
+  const readOnly = selection.probe.canBindReadOnly !== false;
   if (mode === 'none') return noFiles;
   const wanted: [string, () => Promise<string>][] =
     mode === 'host'
@@ -55,7 +58,7 @@ export async function prepareNetworkFiles(
     for (const [target, read] of present) {
       const source = join(dir, target.slice('/etc/'.length));
       await writeFile(source, await readHostFile(read), { mode: 0o644 });
-      binds.push({ source, target, readOnly: true });
+      binds.push({ source, target, readOnly });
     }
     return { binds, [Symbol.asyncDispose]: dispose };
   } catch (error) {

@@ -1,6 +1,7 @@
 import { PolytheneError } from '@polythene/errors';
 import {
   type Backend,
+  type Guarantee,
   NETWORK_MODES,
   type NetworkMode,
   type PublishedPort,
@@ -62,6 +63,14 @@ export function assertNetworkMode(backend: Backend, mode: NetworkMode): void {
     'POLYTHENE_SETUP_FAILED',
     `--network ${mode}: ${why}; use --isolation=bwrap${mode === 'private' ? '' : ' or chroot'}`,
   );
+}
+
+/** What a run enforced: with a network asked for, no-network is not among it. */
+export function guaranteesWithNetwork(
+  guarantees: readonly Guarantee[],
+  mode: NetworkMode,
+): readonly Guarantee[] {
+  return mode === 'none' ? guarantees : guarantees.filter((guarantee) => guarantee !== 'network');
 }
 
 function parseNetworkMode(value: string, isFromEnv: boolean): NetworkMode {
