@@ -1,6 +1,7 @@
 import { PolytheneError } from '@polythene/errors';
 import { type CAC, cac } from 'cac';
 import { execCommand } from './commands/exec/exec-command.ts';
+import { assertDashedLimitValues } from './commands/exec/limit-flags.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
 import type { RawOptions } from './normalize-options.ts';
 import { type ParsedExecArgv, parseExecArgv } from './parse-exec-argv.ts';
@@ -55,6 +56,9 @@ const EXEC_OPTIONS: readonly OptionDefinition[] = [
     '-p, --publish <HOST_PORT:BOX_PORT[/tcp|udp]>',
     "With --network private: the host's 127.0.0.1:HOST_PORT reaches BOX_PORT (repeatable)",
   ],
+  ['--memory <size>', 'Memory limit, e.g. 512m or 1g (killed: exit 137)'],
+  ['--cpus <n>', 'CPU limit in CPUs, a fraction allowed (e.g. 0.5)'],
+  ['--pids-limit <n>', 'Cap on processes (env POLYTHENE_PIDS_LIMIT, default 4096; 0: none)'],
   ...TERMINAL_OPTIONS,
 ];
 
@@ -286,6 +290,7 @@ export async function runCli(argv: readonly string[], version: string): Promise<
       if (parsed !== undefined) {
         return await execCommand(parsed.uuid, parsed.positional, parsed.options);
       }
+      assertDashedLimitValues(argv.slice(1));
     }
     const cli = buildCli(
       version,

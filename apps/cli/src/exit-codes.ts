@@ -20,6 +20,8 @@ export const EXIT_CODES = {
   noBackend: 126,
   /** The command does not exist in the root filesystem. */
   commandNotFound: 127,
+  /** `exec`: the run's memory limit (`--memory`) killed it (128 + SIGKILL). */
+  memoryLimit: 137,
 } as const;
 
 const exitCodeByErrorCode: Record<PolytheneErrorCode, number> = {

@@ -2,6 +2,19 @@ import type { Guarantee } from '@polythene/probe';
 import type { TreeDiff } from '@polythene/store';
 import type { BoxMethod } from './choose-box-method.ts';
 
+/**
+ * Resource limits for every command run in a box (`image.box({ memory: '256m' })`), enforced
+ * with a cgroup per command where polythene can write one; see the users' guide, "Limits".
+ */
+export interface BoxLimits {
+  /** Memory cap: bytes, or podman's syntax (`512m`, `1g`); the command is killed (137) past it. */
+  readonly memory?: number | string;
+  /** CPU bandwidth in CPUs; a fraction allowed (`0.5`). */
+  readonly cpus?: number | string;
+  /** Cap on processes and threads; 0 = none. Default `POLYTHENE_PIDS_LIMIT`, else 4096. */
+  readonly pidsLimit?: number | string;
+}
+
 /** Options for {@link Box.exec}. */
 export interface BoxExecOptions {
   /** Variables to set, on top of the image's Env: `{ KEY: 'value' }` or `['KEY=value']`. */
@@ -24,8 +37,8 @@ export interface BoxExecOptions {
 }
 
 /** How a command in a box ended. Every result names the backend that ran it. */
-/** Options for `image.box()`: defaults for every command in the box. */
-export interface BoxOptions {
+/** Options for `image.box()`: limits and defaults for every command in the box. */
+export interface BoxOptions extends BoxLimits {
   /**
    * `none` (default: loopback only), `host` (the host's network, resolv.conf and hosts) or
    * `private` (own network through slirp4netns); `exec` may override it per command.
@@ -55,6 +68,8 @@ export interface BoxExecResult {
   readonly network: 'none' | 'host' | 'private';
   /** Wall-clock time of the run in milliseconds. */
   readonly durationMs: number;
+  /** The limit the run hit: `memory` (killed, exit 137) or `pids` (a fork failed). */
+  readonly limit?: 'memory' | 'pids';
 }
 
 /** Options for {@link Box.writeFile}. */

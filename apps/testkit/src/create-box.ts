@@ -10,7 +10,13 @@ import {
   writeFileInLayers,
 } from '@polythene/store';
 import { exec } from 'polythene';
-import type { Box, BoxExecOptions, BoxExecResult, BoxWriteFileOptions } from './box-types.ts';
+import type {
+  Box,
+  BoxExecOptions,
+  BoxExecResult,
+  BoxLimits,
+  BoxWriteFileOptions,
+} from './box-types.ts';
 import type { BoxMethod } from './choose-box-method.ts';
 import { diffTrees } from './diff-trees.ts';
 import { registerScratchDir, unregisterScratchDir, watchStore } from './live-scratch-dirs.ts';
@@ -25,6 +31,8 @@ export interface CreateBoxOptions {
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
   /** The box's default network mode; undefined leaves it to `POLYTHENE_NETWORK`. */
   readonly network?: string;
+  /** Limits for every command run in the box. */
+  readonly limits?: BoxLimits;
 }
 
 const decoder = new TextDecoder();
@@ -100,6 +108,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       stdio: 'pipe',
       input: execOptions.input ?? '',
       abortSignal: abortController.signal,
+      ...options.limits,
       ...rootArgs,
     });
     running.add(run);
@@ -107,7 +116,10 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       const result = await run;
       return {
         command: argv,
-        exitCode: toExitCode(result.exitCode, result.signal, result.timedOut),
+        exitCode:
+          result.limit === 'memory'
+            ? 137
+            : toExitCode(result.exitCode, result.signal, result.timedOut),
         signal: result.signal,
         timedOut: result.timedOut,
         stdout: decoder.decode(result.stdout ?? new Uint8Array()),
@@ -116,6 +128,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
         guarantees: result.guarantees,
         network: result.network,
         durationMs: result.durationMs,
+        ...(result.limit !== undefined ? { limit: result.limit } : {}),
       };
     } finally {
       running.delete(run);

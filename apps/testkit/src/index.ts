@@ -3,6 +3,7 @@ export type {
   Box,
   BoxExecOptions,
   BoxExecResult,
+  BoxLimits,
   BoxOptions,
   BoxWriteFileOptions,
 } from './box-types.ts';

@@ -48,7 +48,11 @@ export interface PolytheneImage {
   readonly boxMethod: BoxMethod;
   /** True when this call pulled the image; false when it reused the cached copy. */
   readonly isFreshPull: boolean;
-  /** A fresh disposable box: dispose it with `await using` or `box.dispose()`. */
+  /**
+   * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `options` cap
+   * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`,
+   * and give its default `network`.
+   */
   box(options?: BoxOptions): Promise<Box>;
 }
 
@@ -125,16 +129,19 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: (boxOptions = {}) =>
-      createBox({
+    box: (boxOptions = {}) => {
+      const { network, ...limits } = boxOptions;
+      return createBox({
         store,
         ref,
         entryId: id,
         method: boxMethod,
         isolation,
         hostEnv,
-        ...(boxOptions.network === undefined ? {} : { network: boxOptions.network }),
-      }),
+        limits,
+        ...(network === undefined ? {} : { network }),
+      });
+    },
   };
 }
 

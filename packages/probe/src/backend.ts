@@ -216,6 +216,21 @@ export interface RunSpec {
    * ordinary binds.
    */
   readonly network?: RunNetwork;
+  /**
+   * Called synchronously right before the backend process is spawned and right after it
+   * (also when the spawn fails): polythene enters the run's cgroup there, so the backend and
+   * the command start in it (`exec`'s resource limits). `superviseProcess` calls them; a
+   * backend that spawns by other means must too, or the run's limits do not hold.
+   */
+  readonly spawnHooks?: SpawnHooks;
+}
+
+/** See {@link RunSpec.spawnHooks}. */
+export interface SpawnHooks {
+  /** Right before the spawn. */
+  readonly before: () => void;
+  /** Right after the spawn. */
+  readonly after: () => void;
 }
 
 /** How a command runs on a terminal of its own (`exec --tty`). */

@@ -14,11 +14,22 @@ export type {
   RunResult,
   RunSpec,
   RunTerminal,
+  SpawnHooks,
   UnavailableProbe,
 } from './backend.ts';
 export { ALL_GUARANTEES, NETWORK_MODES } from './backend.ts';
 export type { BackendRegistry } from './backend-registry.ts';
 export { createRegistry } from './backend-registry.ts';
+export type {
+  CgroupHierarchies,
+  CgroupSources,
+  LimitController,
+  LimitsEnforcement,
+} from './cgroups/find-cgroup-hierarchies.ts';
+export { findCgroupHierarchies } from './cgroups/find-cgroup-hierarchies.ts';
+export type { ResourceLimits, RunCgroup, RunCgroupUsage } from './cgroups/run-cgroup.ts';
+export { createRunCgroup } from './cgroups/run-cgroup.ts';
+export { RUN_CGROUP_PREFIX, sweepStaleRunCgroups } from './cgroups/stale-run-cgroups.ts';
 export { createProbeContext } from './create-probe-context.ts';
 export type { BackendDescription, DescribeBackendsOptions } from './describe-backends.ts';
 export { describeBackends } from './describe-backends.ts';

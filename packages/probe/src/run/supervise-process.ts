@@ -23,6 +23,7 @@ export type RunControls = Pick<
   | 'killGraceMs'
   | 'forwardSignals'
   | 'abortSignal'
+  | 'spawnHooks'
 >;
 
 /** How the backend process ended, for {@link SuperviseOptions.interpretExit}. */
@@ -309,12 +310,17 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
               file: options.relay.file,
               args: [...options.relay.args, '--', guarded.file, ...guarded.args],
             };
-      child = spawnBackendProcess({
-        file: spawned.file,
-        args: spawned.args,
-        env: options.env,
-        stdio,
-      });
+      controls.spawnHooks?.before();
+      try {
+        child = spawnBackendProcess({
+          file: spawned.file,
+          args: spawned.args,
+          env: options.env,
+          stdio,
+        });
+      } finally {
+        controls.spawnHooks?.after();
+      }
     } catch (error) {
       cleanUp();
       // A missing exec guard says itself which guarantee it costs.

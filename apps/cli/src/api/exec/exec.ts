@@ -20,6 +20,12 @@ import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
+import {
+  type LimitOptions,
+  type LimitsOutcome,
+  prepareRunLimits,
+  resolveRequestedLimits,
+} from './run-limits.ts';
 
 /** How long a forwarded signal may take to end the command before its tree is killed. */
 export const DEFAULT_KILL_GRACE_MS: number = 5_000;
@@ -28,7 +34,7 @@ export const DEFAULT_KILL_GRACE_MS: number = 5_000;
 export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
 
 /** Options for {@link exec}. */
-export interface ExecOptions extends StoreOptions {
+export interface ExecOptions extends StoreOptions, LimitOptions {
   /** The store entry to run in. */
   readonly id: string;
   /** The command as an argv; no shell is involved. */
@@ -101,7 +107,7 @@ export interface ExecOptions extends StoreOptions {
 }
 
 /** How the command ended, and where. */
-export interface ExecResult extends RunResult {
+export interface ExecResult extends RunResult, LimitsOutcome {
   /** The guarantees the backend enforced for this run. */
   readonly guarantees: readonly Guarantee[];
   /** The store entry's rootfs path. */
@@ -132,6 +138,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     hostEnv,
     isRoot: process.geteuid?.() === 0,
   });
+  const requestedLimits = resolveRequestedLimits(options, hostEnv);
   const store = await openStoreFromOptions(options, false);
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
@@ -209,6 +216,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       );
     }
     const canOverlay = selection.probe.canOverlay === true;
+    const limits = prepareRunLimits(requestedLimits, { strict: options.strict ?? false, logger });
     const root = await prepareRunRoot(store, options.id, entry, {
       isEphemeral,
       canOverlay,
@@ -239,6 +247,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
         forwardSignals: options.forwardSignals ?? false,
         abortSignal: options.abortSignal,
         probe: selection.probe,
+        spawnHooks: limits.spawnHooks,
         ...(options.tty === true
           ? { terminal: { interactive: options.interactive ?? false } }
           : {}),
@@ -252,8 +261,14 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
               : `exit ${result.exitCode}`
         }`,
       );
-      const guarantees = guaranteesWithNetwork(selection.probe.guarantees, network.mode);
-      return { ...result, guarantees, rootfs: root.rootfs, network: network.mode };
+      const limitsOutcome = limits.finish(result);
+      return {
+        ...result,
+        ...limitsOutcome,
+        guarantees: guaranteesWithNetwork(selection.probe.guarantees, network.mode),
+        rootfs: root.rootfs,
+        network: network.mode,
+      };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
       // The command never started. A set-up failure is this run's answer (125): the entry or
@@ -267,6 +282,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     } finally {
       // Not `await using`: its helper costs every exec more than this plain call.
       await networkFiles?.[Symbol.asyncDispose]();
+      limits.dispose();
       await root[Symbol.asyncDispose]();
     }
   }

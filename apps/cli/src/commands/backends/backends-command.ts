@@ -3,6 +3,7 @@ import { createExecRegistry } from '../../api/exec/backend-selection.ts';
 import { type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatTable } from '../list/list-command.ts';
+import { describeLimits, formatLimitsLine } from './describe-limits.ts';
 
 /** `polythene backends`: every registered backend, available here or why not, and its guarantees. */
 export async function backendsCommand(options: RawOptions): Promise<number> {
@@ -16,8 +17,12 @@ export async function backendsCommand(options: RawOptions): Promise<number> {
   const descriptions = await describeBackends(registry, createProbeContext(process.env), {
     cache: createProbeCache({ log: (line) => context.logger.verbose(line) }),
   });
+  // Limits are the host's, the same whichever backend runs: each available one says them.
+  const limits = describeLimits();
   if (context.isJson) {
-    printJson(descriptions);
+    printJson(
+      descriptions.map((backend) => (backend.available ? { ...backend, ...limits } : backend)),
+    );
     return 0;
   }
   const rows = descriptions.map((backend) => [
@@ -32,7 +37,7 @@ export async function backendsCommand(options: RawOptions): Promise<number> {
     formatTable(
       ['BACKEND', 'AVAILABLE', 'VERSION', 'ENFORCES (or why not)', 'LOST', 'NETWORK'],
       rows,
-    ),
+    ) + formatLimitsLine(limits),
   );
   return 0;
 }

@@ -11,6 +11,7 @@ import {
   timeoutMsFromSeconds,
 } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
+import { limitFlags, limitsJson, reportLimitHit } from './limit-flags.ts';
 
 /**
  * `polythene exec UUID -- CMD…`: exits with the command's status, 128+n when it died of
@@ -49,6 +50,7 @@ export async function execCommand(
     ephemeral: lastBoolean(options.ephemeral),
     network: lastString(options.network, '--network'),
     publish: stringList(options.publish, '--publish'),
+    ...limitFlags(options),
     tty: isTty,
     interactive: lastBoolean(options.interactive),
     forwardSignals: true,
@@ -68,8 +70,11 @@ export async function execCommand(
       stderr: decoder.decode(result.stderr ?? new Uint8Array()),
       stdoutTruncated: result.stdoutTruncated ?? false,
       stderrTruncated: result.stderrTruncated ?? false,
+      ...limitsJson(result),
     });
   }
+  reportLimitHit(result);
+  if (result.limit === 'memory') return EXIT_CODES.memoryLimit;
   if (result.timedOut) return EXIT_CODES.timeout;
   if (result.signal) return exitCodeForSignal(result.signal);
   return result.exitCode ?? EXIT_CODES.failure;

@@ -1,3 +1,4 @@
+import { findCgroupHierarchies, sweepStaleRunCgroups } from '@polythene/probe';
 import { prune } from '../../api/store-operations.ts';
 import { lastString, type RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
@@ -5,6 +6,10 @@ import { printJson, readCommandContext } from '../command-context.ts';
 /** `polythene prune [--older-than DURATION]`. */
 export async function pruneCommand(options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
+  // Run cgroups a SIGKILLed polythene left (each exec sweeps them too).
+  for (const directory of sweepStaleRunCgroups(findCgroupHierarchies())) {
+    context.logger.verbose(`removed stale cgroup ${directory}`);
+  }
   const report = await prune({
     store: context.store,
     olderThan: lastString(options.olderThan, '--older-than'),
