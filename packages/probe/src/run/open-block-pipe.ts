@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,8 @@ export function openBlockPipe(): BlockPipe {
   const dir = mkdtempSync(join(tmpdir(), 'polythene-block-'));
   try {
     const path = join(dir, 'fifo');
+    // Loaded here, not at the top: the exec hot path never loads node:child_process.
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore' });
     const fd = openSync(path, 'r+');
     let isOpen = true;

@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -74,6 +73,8 @@ export async function startPrivateNetwork(options: PrivateNetworkOptions): Promi
     netns,
     'tap0',
   ];
+  // Loaded here, not at the top: the exec hot path never loads child_process nor net.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const child = spawn(options.slirpPath, args, {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
     env: {},
@@ -155,7 +156,7 @@ function addHostForward(apiSocket: string, port: PublishedPort): Promise<void> {
   });
   const shown = `--publish ${port.hostPort}:${port.boxPort}/${port.protocol}`;
   return new Promise((resolve, reject) => {
-    const socket = connect(apiSocket);
+    const socket = process.getBuiltinModule('node:net').connect(apiSocket);
     let reply = '';
     socket.setTimeout(5_000, () => socket.destroy(new Error('no answer from slirp4netns')));
     socket.on('connect', () => socket.end(request));

@@ -1,6 +1,4 @@
 import { statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AvailableProbe, BindMount, NetworkMode } from '@polythene/probe';
 import type { Logger } from '../../../logger.ts';
@@ -34,6 +32,9 @@ export async function prepareNetworkFiles(
   // Copies made for this run: proot, which cannot bind read-only, may get them writable.
   const readOnly = selection.probe.canBindReadOnly !== false;
   if (mode === 'none') return noFiles;
+  // Loaded only here: `none`, the default, costs exec no module load.
+  const { mkdtemp, readFile, rm, writeFile } = process.getBuiltinModule('node:fs/promises');
+  const { tmpdir } = process.getBuiltinModule('node:os');
   const wanted: [string, () => Promise<string>][] =
     mode === 'host'
       ? [
