@@ -19,12 +19,12 @@ interface CommandDefinition {
 type OptionDefinition = readonly [flag: string, description: string];
 
 const STORE_OPTION: OptionDefinition = [
-  '--store <dir>',
+  '-s, --store <dir>',
   'Store directory (env POLYTHENE_STORE, default /var/tmp/polythene)',
 ];
 
 // exec's, not shell's (which always runs on a terminal, with input). No short forms: -t and
-// -i are --timeout and --isolation.
+// -i are --timeout and --isolation, as in the Python tool.
 const TERMINAL_OPTIONS: readonly OptionDefinition[] = [
   ['--tty', 'Run the command on a terminal of its own (podman -t; not with --json)'],
   ['--interactive', 'With --tty: forward stdin to that terminal (podman -i)'],
@@ -33,7 +33,7 @@ const TERMINAL_OPTIONS: readonly OptionDefinition[] = [
 // One list for exec's cac registration and its fast parse (see parseExecArgv).
 const EXEC_OPTIONS: readonly OptionDefinition[] = [
   [
-    '--isolation <backend>',
+    '-i, --isolation <backend>',
     'Backend to try first: bwrap (bubblewrap), proot, chroot (env POLYTHENE_ISOLATION)',
   ],
   ['--env <KEY[=VALUE]>', 'Set a variable, or copy KEY from the host (repeatable)'],
@@ -41,7 +41,10 @@ const EXEC_OPTIONS: readonly OptionDefinition[] = [
   ['--user <user[:group]>', "User inside the rootfs (default: the image's, else root)"],
   ['--bind <src:dest[:ro]>', 'Bind a host path into the rootfs (repeatable)'],
   ['--workspace [dir]', 'Bind DIR (default: the current directory) at /workspace and start there'],
-  ['--timeout <seconds>', 'Kill the whole command tree after this many seconds (exit 124)'],
+  [
+    '-t, --timeout <seconds>',
+    'Kill the whole command tree after this many seconds (exit 124; env POLYTHENE_TIMEOUT)',
+  ],
   ['--json', 'Capture output and print one JSON object with the result'],
   ['--max-output <bytes>', 'With --json: cap on captured stdout and stderr each (default 16M)'],
   ['--strict', 'Refuse to run with fewer isolation guarantees than the default (exit 125)'],
@@ -94,9 +97,12 @@ const COMMANDS: readonly CommandDefinition[] = [
         .option('--pull <policy>', 'When to contact the registry: always, missing or never', {
           default: 'missing',
         })
-        .option('--timeout <seconds>', 'Give up after this many seconds (and clean up)')
+        .option(
+          '-t, --timeout <seconds>',
+          'Give up after this many seconds, and clean up (env POLYTHENE_TIMEOUT)',
+        )
         .option('--json', 'Print one JSON object (id, image, digest, path, sizes, duration)')
-        .option('--quiet', 'No progress on stderr')
+        .option('-q, --quiet', 'No progress on stderr')
         .example('polythene pull docker.io/library/busybox:latest')
         .example('polythene pull oci-archive:./image.tar --pull never')
         .action((image: string, options: RawOptions) =>
@@ -201,6 +207,7 @@ const COMMANDS: readonly CommandDefinition[] = [
       cli
         .command('rm <...uuids>', 'Remove root filesystems from the store')
         .alias('remove')
+        .option('--force', 'Stop the commands running in them first (as --timeout does)')
         .action((uuids: string[], options: RawOptions) =>
           setOutcome(
             import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options)),
@@ -300,6 +307,13 @@ export async function runCli(argv: readonly string[], version: string): Promise<
       argv[0],
     );
     cli.parse(['node', 'polythene', ...argv], { run: false });
+    if (cli.options.version && cli.matchedCommand) {
+      // cac reads -v/--version anywhere; after a command word it would do nothing and exit 0.
+      throw new PolytheneError(
+        'POLYTHENE_USAGE',
+        `${cli.matchedCommand.name}: unknown option ${argv.includes('-v') ? '-v' : '--version'}`,
+      );
+    }
     if (cli.options.help || cli.options.version) return EXIT_CODES.ok;
     if (!cli.matchedCommand) {
       if (cli.args.length > 0) {

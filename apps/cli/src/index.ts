@@ -7,7 +7,7 @@ export type { ExecOptions, ExecResult } from './api/exec/exec.ts';
 export { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, exec } from './api/exec/exec.ts';
 export type { PullOptions, PullResult } from './api/pull.ts';
 export { pull } from './api/pull.ts';
-export type { CloneOptions, PruneOptions } from './api/store-operations.ts';
+export type { CloneOptions, PruneOptions, RemoveOptions } from './api/store-operations.ts';
 export {
   canRunOverlayHere,
   clone,

@@ -5,6 +5,7 @@ import {
   oneOf,
   optionalPath,
   stringList,
+  timeoutMsFromFlagOrEnv,
   timeoutMsFromSeconds,
 } from './normalize-options.ts';
 
@@ -30,6 +31,16 @@ describe('option normalisation', () => {
         expect.objectContaining({ code: 'POLYTHENE_USAGE' }),
       );
     }
+  });
+
+  it('takes POLYTHENE_TIMEOUT when --timeout is absent; the flag wins', () => {
+    expect(timeoutMsFromFlagOrEnv(undefined, { POLYTHENE_TIMEOUT: '2' })).toBe(2000);
+    expect(timeoutMsFromFlagOrEnv(5, { POLYTHENE_TIMEOUT: '2' })).toBe(5000);
+    expect(timeoutMsFromFlagOrEnv(undefined, { POLYTHENE_TIMEOUT: '' })).toBeUndefined();
+    expect(timeoutMsFromFlagOrEnv(undefined, {})).toBeUndefined();
+    expect(() => timeoutMsFromFlagOrEnv(undefined, { POLYTHENE_TIMEOUT: 'x' })).toThrow(
+      'POLYTHENE_TIMEOUT x: expected a positive number of seconds',
+    );
   });
 
   it('reads byte counts with binary suffixes', () => {

@@ -47,6 +47,21 @@ export function timeoutMsFromSeconds(value: unknown, flag = '--timeout'): number
   return Math.round(seconds * 1000);
 }
 
+/**
+ * `--timeout`, else `POLYTHENE_TIMEOUT` (the Python tool's variable; empty counts as unset),
+ * as milliseconds; neither → undefined. The flag wins.
+ */
+export function timeoutMsFromFlagOrEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+): number | undefined {
+  if (value !== undefined) return timeoutMsFromSeconds(value);
+  const fromEnv = env.POLYTHENE_TIMEOUT;
+  return fromEnv === undefined || fromEnv === ''
+    ? undefined
+    : timeoutMsFromSeconds(fromEnv, 'POLYTHENE_TIMEOUT');
+}
+
 /** A positive whole number of bytes, with an optional K/M/G suffix (powers of 1024). */
 export function byteCount(value: unknown, flag: string): number | undefined {
   const text = lastString(value, flag);

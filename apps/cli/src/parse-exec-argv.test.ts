@@ -31,6 +31,9 @@ describe('parseExecArgv', () => {
     ],
     [[uuid, '--workdir', '/tmp', '--user', 'nobody', '--', 'x', '--json', '-h']],
     [[uuid, '--', '--', 'x']],
+    [[uuid, '-s', '/s', '-t', '5', '-i', 'proot', '--', 'x']],
+    [['-s', '/s', uuid, '--isolation=proot', '--timeout', '1.5', '--', 'x']],
+    [[uuid, '-i', 'bubblewrap', '--json', '--', 'x', '-s']],
     [[uuid, '', '--env', '']],
     [[uuid]],
   ])('agrees with cac on %j', (argv) => {
@@ -54,6 +57,10 @@ describe('parseExecArgv', () => {
     [['--workspace', uuid, '--', 'x']],
     [[uuid, '-']],
     [[uuid, '-t', '--', 'sh']],
+    [[uuid, '-s', '/a', '--store', '/b', '--', 'x']],
+    [[uuid, '-s/a', '--', 'x']],
+    [[uuid, '-st', '--', 'x']],
+    [[uuid, '-v', '--', 'x']],
     [[uuid, '--tty', 'sh']],
   ])('leaves %j to cac', (argv) => {
     expect(parseExecArgv(argv, EXEC_FLAGS)).toBeUndefined();

@@ -12,7 +12,8 @@ export interface ParsedExecArgv {
 /**
  * Parses the arguments after `exec` exactly as cac (through mri) would, for the forms exec is
  * called with: words, `--` and everything after it, and the long options in `flags` (cac's
- * `--name`, `--name <value>` or `--name [value]`) as `--name value` or `--name=value`.
+ * `--name`, `--name <value>` or `--name [value]`, each maybe with a short form `-n, `) as
+ * `--name value`, `--name=value` or `-n value`.
  * Anything else (help, version, short, negated or unknown options, a missing value, a flag
  * followed by a word mri would take apart) gives undefined, and cac parses and reports it.
  *
@@ -24,15 +25,23 @@ export function parseExecArgv(
   argv: readonly string[],
   flags: readonly string[],
 ): ParsedExecArgv | undefined {
-  const kinds = new Map<string, { key: string; kind: 'value' | 'optional' | 'boolean' }>();
+  const kinds = new Map<string, ExecOptionKind>();
+  const shortKinds = new Map<string, ExecOptionKind>();
   for (const flag of flags) {
-    const [name = '', placeholder = ''] = flag.split(' ');
+    // `--name <value>`, or with a short form `-n, --name <value>`.
+    const [first = '', second = '', third = ''] = flag.split(' ');
+    const hasShort = first.endsWith(',');
+    const name = hasShort ? second : first;
+    const placeholder = hasShort ? third : second;
     const kind = placeholder.startsWith('<')
       ? 'value'
       : placeholder.startsWith('[')
         ? 'optional'
         : 'boolean';
-    kinds.set(name.slice(2), { key: camelCase(name.slice(2)), kind });
+    const short = hasShort ? first.slice(1, -1) : undefined;
+    const option = { key: camelCase(name.slice(2)), kind, short } as const;
+    kinds.set(name.slice(2), option);
+    if (short !== undefined) shortKinds.set(short, option);
   }
 
   // cac takes `--` and what follows out before mri sees the rest.
@@ -46,9 +55,14 @@ export function parseExecArgv(
       positional.push(word);
       continue;
     }
-    if (!word.startsWith('--')) return undefined;
-    const equals = word.indexOf('=');
-    const option = kinds.get(equals === -1 ? word.slice(2) : word.slice(2, equals));
+    // A short option only as `-x VALUE`; cac takes `-xVALUE`, `-x=VALUE` and bundles.
+    const isShort = !word.startsWith('--');
+    const equals = isShort ? -1 : word.indexOf('=');
+    const option = isShort
+      ? word.length === 2
+        ? shortKinds.get(word.slice(1))
+        : undefined
+      : kinds.get(equals === -1 ? word.slice(2) : word.slice(2, equals));
     if (option === undefined) return undefined;
     const next = words[index + 1];
     const hasNextValue = next !== undefined && !next.startsWith('-');
@@ -71,6 +85,11 @@ export function parseExecArgv(
     }
     const previous = options[option.key];
     const coerced = coerceLikeMri(value);
+    if (option.short !== undefined) {
+      // mri sets an aliased option under both names; a repeat of one is left to cac.
+      if (previous !== undefined) return undefined;
+      options[option.short] = coerced;
+    }
     options[option.key] =
       previous === undefined
         ? coerced
@@ -87,6 +106,12 @@ function coerceLikeMri(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const number = +value;
   return number * 0 === 0 ? number : value;
+}
+
+interface ExecOptionKind {
+  readonly key: string;
+  readonly kind: 'value' | 'optional' | 'boolean';
+  readonly short: string | undefined;
 }
 
 function camelCase(name: string): string {

@@ -476,7 +476,7 @@ describe('the Python tool contract', () => {
     expect(unknown.stderr).toBe('polythene: Unknown option `--bogus` (see polythene --help)\n');
     const missing = await runPolythene(['exec', busyboxId, '--store']);
     expect(missing.exitCode).toBe(2);
-    expect(missing.stderr).toContain('`--store <dir>` value is missing');
+    expect(missing.stderr).toContain('--store <dir>` value is missing');
     const help = await runPolythene(['exec', '--help']);
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toContain('--backend-module <module>');

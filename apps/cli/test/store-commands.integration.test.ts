@@ -80,7 +80,10 @@ describe('polythene list / inspect / rm / prune', () => {
     ['../x', 2],
     ['/etc', 2],
     ['', 2],
-    ['not-a-uuid', 2],
+    ['not a uuid', 2],
+    ['0190A3C4-5B6D-7E8F-9A0B-1C2D3E4F5A6B', 2],
+    // A valid hand-made entry's name that names nothing, as a missing UUID.
+    ['not-a-uuid', 1],
     ['01890a5d-ac96-774b-bcce-b302099a8099', 1],
   ])('refuses id %j with exit %i before touching anything', async (badId, exitCode) => {
     const store = await freshStorePath();

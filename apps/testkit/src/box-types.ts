@@ -37,15 +37,6 @@ export interface BoxExecOptions {
 }
 
 /** How a command in a box ended. Every result names the backend that ran it. */
-/** Options for `image.box()`: limits and defaults for every command in the box. */
-export interface BoxOptions extends BoxLimits {
-  /**
-   * `none` (default: loopback only), `host` (the host's network, resolv.conf and hosts) or
-   * `private` (own network through slirp4netns); `exec` may override it per command.
-   */
-  readonly network?: 'none' | 'host' | 'private';
-}
-
 /** How a box command ended. */
 export interface BoxExecResult {
   /** The argv that ran (a string command is `['/bin/sh', '-c', command]`). */
@@ -70,6 +61,30 @@ export interface BoxExecResult {
   readonly durationMs: number;
   /** The limit the run hit: `memory` (killed, exit 137) or `pids` (a fork failed). */
   readonly limit?: 'memory' | 'pids';
+}
+
+/**
+ * A host path bound into a box: `'SRC:DEST'` (read-only), `'SRC:DEST:rw'`, or an object
+ * whose `readOnly` defaults to true. SRC may be relative to the current directory.
+ */
+export type BoxBind =
+  | string
+  | { readonly source: string; readonly target: string; readonly readOnly?: boolean };
+
+/** Options for `image.box()`: limits, and what every command of the box sees besides its root. */
+export interface BoxOptions extends BoxLimits {
+  /** Host paths bound into the box, read-only unless they say otherwise (as exec's `--bind`). */
+  readonly binds?: readonly BoxBind[];
+  /**
+   * A host directory (true: the current one) bound read-write at `/workspace`, where
+   * commands start unless `cwd` says otherwise (as exec's `--workspace`).
+   */
+  readonly workspace?: string | true;
+  /**
+   * `none` (default: loopback only), `host` (the host's network, resolv.conf and hosts) or
+   * `private` (own network through slirp4netns); `exec` may override it per command.
+   */
+  readonly network?: 'none' | 'host' | 'private';
 }
 
 /** Options for {@link Box.writeFile}. */

@@ -31,6 +31,10 @@ export interface CreateBoxOptions {
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
   /** The box's default network mode; undefined leaves it to `POLYTHENE_NETWORK`. */
   readonly network?: string;
+  /** `SRC:DEST:ro|rw` binds for every command (see resolveBoxBinds). */
+  readonly binds?: readonly string[];
+  /** Absolute host directory bound at /workspace for every command. */
+  readonly workspace?: string | undefined;
   /** Limits for every command run in the box. */
   readonly limits?: BoxLimits;
 }
@@ -105,6 +109,8 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       workdir: execOptions.cwd,
       user: execOptions.user === undefined ? undefined : String(execOptions.user),
       timeoutMs: execOptions.timeoutMs,
+      binds: options.binds,
+      workspace: options.workspace,
       stdio: 'pipe',
       input: execOptions.input ?? '',
       abortSignal: abortController.signal,

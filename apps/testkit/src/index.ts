@@ -1,6 +1,7 @@
 export type { TreeDiff } from '@polythene/store';
 export type {
   Box,
+  BoxBind,
   BoxExecOptions,
   BoxExecResult,
   BoxLimits,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { hasErrorCode } from '@polythene/errors';
 import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
 import { pull } from 'polythene';
+import { resolveBoxBinds } from './box-binds.ts';
 import type { Box, BoxOptions } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
@@ -49,9 +50,10 @@ export interface PolytheneImage {
   /** True when this call pulled the image; false when it reused the cached copy. */
   readonly isFreshPull: boolean;
   /**
-   * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `options` cap
-   * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`,
-   * and give its default `network`.
+   * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `limits` cap
+   * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`;
+   * `binds` and `workspace` bind host paths into it for every command it runs; `network` is
+   * its commands' default network mode.
    */
   box(options?: BoxOptions): Promise<Box>;
 }
@@ -129,8 +131,8 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: (boxOptions = {}) => {
-      const { network, ...limits } = boxOptions;
+    box: async (boxOptions = {}) => {
+      const { binds, workspace, network, ...limits } = boxOptions;
       return createBox({
         store,
         ref,
@@ -139,6 +141,7 @@ async function openImageUncached(
         isolation,
         hostEnv,
         limits,
+        ...resolveBoxBinds({ binds, workspace }, process.cwd()),
         ...(network === undefined ? {} : { network }),
       });
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertEntryId, isEntryId, newEntryId } from './entry-id.ts';
+import { assertEntryId, isEntryId, isEntryName, newEntryId } from './entry-id.ts';
 
 describe('newEntryId', () => {
   it('makes canonical version 7 UUIDs with the RFC 9562 variant', () => {
@@ -55,6 +55,31 @@ describe('isEntryId / assertEntryId', () => {
     ]) {
       expect(assertEntryId(id)).toBe(id);
     }
+  });
+
+  it.each(['tools', 'ABC', 'a', 'my_image-1.2', '9lives', 'x'.repeat(64)])(
+    'accepts the hand-made entry name %j',
+    (name) => {
+      expect(isEntryId(name)).toBe(false);
+      expect(isEntryName(name)).toBe(true);
+      expect(assertEntryId(name)).toBe(name);
+    },
+  );
+
+  it.each([
+    '.tmp-0190a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b.12',
+    '.hidden',
+    '-rf',
+    '_x',
+    'x'.repeat(65),
+    'a b',
+    'a/b',
+    '..',
+    'caf\u00e9',
+    '0190A3C4-5B6D-7E8F-9A0B-1C2D3E4F5A6B',
+    'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz',
+  ])('refuses the name %j', (name) => {
+    expect(isEntryName(name)).toBe(false);
   });
 
   it('names the bad value escaped and truncated', () => {

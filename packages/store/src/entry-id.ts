@@ -60,14 +60,44 @@ export function isEntryId(value: string): boolean {
 }
 
 /**
- * Returns `value` when it is a valid entry id; otherwise throws `POLYTHENE_INVALID_ID`
+ * True when `value` names a hand-made entry: a directory put into the store by hand or by
+ * scripts around the Python tool. The name rule: 1–64 ASCII letters, digits, `.`, `_` and
+ * `-`, starting with a letter or digit, and not UUID-shaped (so a mistyped UUID is an error,
+ * not a name). The store's own `.tmp-…`, `.work-…` names start with a dot and never qualify;
+ * a name holds no `/` and is never `.` or `..`, so it cannot leave the store either.
+ */
+export function isEntryName(value: string): boolean {
+  if (value.length === 0 || value.length > 64 || isUuidShaped(value)) return false;
+  for (let index = 0; index < value.length; index += 1) {
+    const char = value[index] as string;
+    const isAlnum =
+      (char >= '0' && char <= '9') || (char >= 'a' && char <= 'z') || (char >= 'A' && char <= 'Z');
+    if (!isAlnum && (index === 0 || (char !== '.' && char !== '_' && char !== '-'))) return false;
+  }
+  return true;
+}
+
+/** True for an entry id (a UUID) or a hand-made entry's name: what the store accepts. */
+export function isEntryRef(value: string): boolean {
+  return isEntryId(value) || isEntryName(value);
+}
+
+// 8-4-4-4-12 with dashes in place (whatever the other characters), or 32 or more hex digits
+// and dashes: a UUID, maybe mistyped or in upper case.
+function isUuidShaped(value: string): boolean {
+  if (value.length === 36 && [8, 13, 18, 23].every((index) => value[index] === '-')) return true;
+  return value.length >= 32 && /^[0-9a-fA-F-]+$/.test(value);
+}
+
+/**
+ * Returns `value` when it is a valid entry id or name; otherwise throws `POLYTHENE_INVALID_ID`
  * naming the value (escaped and truncated so it is safe to print).
  */
 export function assertEntryId(value: string): string {
-  if (typeof value === 'string' && isEntryId(value)) return value;
+  if (typeof value === 'string' && isEntryRef(value)) return value;
   throw new PolytheneError(
     'POLYTHENE_INVALID_ID',
-    `invalid store entry id ${formatUntrusted(String(value))}: expected a lowercase UUID as printed by \`polythene pull\` (see \`polythene list\`)`,
+    `invalid store entry id ${formatUntrusted(String(value))}: expected a lowercase UUID as printed by \`polythene pull\` or a hand-made entry's name (see \`polythene list\`)`,
   );
 }
 

@@ -1,4 +1,4 @@
-import { isEntryId } from './entry-id.ts';
+import { isEntryRef } from './entry-id.ts';
 
 /** The parts of an image's config (`podman image inspect` `.Config`) that exec uses. */
 export interface ImageConfig {
@@ -110,7 +110,7 @@ export function parseEntryMetadata(
     return { invalid: `unknown layout ${JSON.stringify(layout)}` };
   if (layout === 'overlay') {
     const lowerIds = value.lowerIds;
-    if (!isStringArray(lowerIds) || lowerIds.length === 0 || !lowerIds.every(isEntryId))
+    if (!isStringArray(lowerIds) || lowerIds.length === 0 || !lowerIds.every(isEntryRef))
       return { invalid: 'an overlay entry needs lowerIds, a non-empty list of entry ids' };
     if (lowerIds.includes(id)) return { invalid: 'an overlay entry cannot be its own lower' };
   }

@@ -2,7 +2,7 @@ export { assertStoreOwned } from './assert-store-owned.ts';
 export { checkStorePermissions } from './check-store-permissions.ts';
 export type { DiffLayersOptions, TreeDiff } from './diff-layers.ts';
 export { diffLayers } from './diff-layers.ts';
-export { assertEntryId, isEntryId, newEntryId } from './entry-id.ts';
+export { assertEntryId, isEntryId, isEntryName, isEntryRef, newEntryId } from './entry-id.ts';
 export type {
   EntryLayout,
   EntryMetadata,
@@ -10,6 +10,8 @@ export type {
   EntryOrigin,
   ImageConfig,
 } from './entry-metadata.ts';
+export type { InUseMark } from './in-use-marks.ts';
+export { readProcessStartTime } from './in-use-marks.ts';
 export type { MaterializeLayersOptions } from './materialize-layers.ts';
 export { materializeLayers } from './materialize-layers.ts';
 export type { TreeMeasurement } from './measure-tree.ts';

@@ -190,7 +190,7 @@ describe('pending entries', () => {
 
 describe('ids and symlinked entries', () => {
   it('validates ids before building any path', async () => {
-    for (const bad of ['../x', '/etc', '', 'ABC', ' x']) {
+    for (const bad of ['../x', '/etc', '', '.tmp-x', ' x', 'a/b', 'x'.repeat(65)]) {
       for (const call of [store.rootfsPath, store.inspect, store.remove, store.getEntry]) {
         await expect(call(bad)).rejects.toMatchObject({ code: 'POLYTHENE_INVALID_ID' });
       }
@@ -342,7 +342,12 @@ describe('orphans and damaged entries', () => {
     });
 
     const report = await store.prune();
-    expect(report).toEqual({ removedIds: [], removedTemporaries: 0, removedOrphanMetadata: 1 });
+    expect(report).toEqual({
+      removedIds: [],
+      removedTemporaries: 0,
+      removedOrphanMetadata: 1,
+      skippedInUse: [],
+    });
     expect((await store.list()).map((entry) => entry.id).sort()).toEqual(
       [okId, bareId, corruptId].sort(),
     );
@@ -394,6 +399,7 @@ describe('stale temporaries', () => {
       removedIds: [],
       removedTemporaries: 1,
       removedOrphanMetadata: 0,
+      skippedInUse: [],
     });
   });
 });
@@ -408,6 +414,7 @@ describe('prune by age', () => {
       removedIds: [],
       removedTemporaries: 0,
       removedOrphanMetadata: 0,
+      skippedInUse: [],
     });
     expect((await store.list()).length).toBe(2);
 

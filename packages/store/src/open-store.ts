@@ -14,13 +14,14 @@ import { hasErrorCode, isPolytheneError, PolytheneError } from '@polythene/error
 import { assertStoreOwned } from './assert-store-owned.ts';
 import { copyTree } from './copy-tree.ts';
 import { diffLayers, type TreeDiff } from './diff-layers.ts';
-import { assertEntryId, newEntryId } from './entry-id.ts';
+import { assertEntryId, isEntryId, newEntryId } from './entry-id.ts';
 import {
   type EntryLayout,
   type EntryMetadata,
   type EntryMetadataInput,
   parseEntryMetadata,
 } from './entry-metadata.ts';
+import { clearStaleMarks, findRunningUsers, type InUseMark, markInUse } from './in-use-marks.ts';
 import { isProcessAlive } from './is-process-alive.ts';
 import { materializeLayers } from './materialize-layers.ts';
 import { createPendingEntry, type PendingEntry } from './pending-entry.ts';
@@ -54,13 +55,14 @@ export interface StoreEntry {
   /** Host path of the rootfs, `<store>/<id>` (it does not exist when `status` is `missing-rootfs`). */
   path: string;
   /**
-   * `ok`: rootfs and valid metadata. `missing-metadata`: a rootfs whose metadata file is
-   * absent or unreadable (made by hand, or by an older tool); it still runs. `missing-rootfs`:
+   * `ok`: rootfs and valid metadata. `hand-made`: a directory named by the name rule (not a
+   * UUID) without metadata, put there by hand; it runs, and `prune` leaves it alone.
+   * `missing-metadata`: a UUID rootfs whose metadata file is absent or unreadable; it still runs. `missing-rootfs`:
    * metadata left behind without its rootfs (e.g. after `rm -rf <store>/<id>`); `prune`
    * removes it. `missing-lower`: an overlay clone one of whose lower entries is gone; it
    * cannot run, and `prune` removes it.
    */
-  status: 'ok' | 'missing-metadata' | 'missing-rootfs' | 'missing-lower';
+  status: 'ok' | 'hand-made' | 'missing-metadata' | 'missing-rootfs' | 'missing-lower';
   /** How the entry is stored (`directory` when the metadata is missing). */
   layout: EntryLayout;
   /** For an `overlay` entry: its lower entries, top-most first. */
@@ -89,6 +91,8 @@ export interface PruneReport {
   removedTemporaries: number;
   /** Metadata files without a rootfs removed. */
   removedOrphanMetadata: number;
+  /** Entries due for removal but kept because commands run in them, with those pids. */
+  skippedInUse: { id: string; pids: number[] }[];
 }
 
 /** Options for {@link Store.cloneEntry}. */
@@ -162,9 +166,18 @@ export interface Store {
    * Removes entry `id` (rootfs, metadata, manifest and overlay work dir, or orphan metadata
    * alone). Of concurrent removals of one id exactly one succeeds; the others get
    * `POLYTHENE_ROOTFS_NOT_FOUND`. A base of other entries, or of a live scratch layer, is
-   * refused with `POLYTHENE_ENTRY_IN_USE` naming them.
+   * refused with `POLYTHENE_ENTRY_IN_USE` naming them; so is an entry commands run in (see
+   * {@link Store.markInUse}), naming their pids.
    */
   remove(id: string): Promise<void>;
+  /**
+   * Marks entry `id` as in use by this process (a running command) until `release`, so that
+   * `remove` and `prune` leave it alone. Best effort: `isMarked` is false on a store that
+   * cannot take the mark (read-only). Does not check that the entry exists.
+   */
+  markInUse(id: string): InUseMark;
+  /** Pids of the processes running commands in entry `id` now (stale marks ignored). */
+  runningUsers(id: string): number[];
   /**
    * Removes stale temporaries, orphan metadata, manifests and work dirs, overlay clones whose
    * lower is gone, and entries older than `olderThanMs`, clones before the entries they are
@@ -281,7 +294,7 @@ function createStore(dir: string): Store {
   function notFound(id: string): PolytheneError {
     return new PolytheneError(
       'POLYTHENE_ROOTFS_NOT_FOUND',
-      `no root filesystem ${id} in store ${dir}: run \`polythene list\` to see entries, or \`polythene pull IMAGE\` to make one`,
+      `No such UUID rootfs: ${id} (store ${dir}): run \`polythene list\` to see entries, or \`polythene pull IMAGE\` to make one`,
     );
   }
 
@@ -357,7 +370,9 @@ function createStore(dir: string): Store {
       rootfs === undefined
         ? 'missing-rootfs'
         : metadata === undefined
-          ? 'missing-metadata'
+          ? isEntryId(id)
+            ? 'missing-metadata'
+            : 'hand-made'
           : isLowerMissing
             ? 'missing-lower'
             : 'ok';
@@ -460,6 +475,15 @@ function createStore(dir: string): Store {
     );
   }
 
+  function assertNotRunning(id: string): void {
+    const pids = findRunningUsers(dir, id);
+    if (pids.length === 0) return;
+    throw new PolytheneError(
+      'POLYTHENE_ENTRY_IN_USE',
+      `cannot remove entry ${id}: commands are running in it (pid${pids.length > 1 ? 's' : ''} ${pids.join(', ')}); wait for them to end, or stop them and remove it with \`polythene rm --force\``,
+    );
+  }
+
   async function remove(id: string): Promise<void> {
     assertEntryId(id);
     const rootfs = await lstatRootfs(id);
@@ -468,6 +492,7 @@ function createStore(dir: string): Store {
       throw notFound(id);
     }
     await assertNotInUse(id);
+    assertNotRunning(id);
     const trashPath = join(dir, trashName(id, process.pid));
     try {
       // The atomic step: whoever renames the rootfs away owns the removal; from here on
@@ -486,8 +511,10 @@ function createStore(dir: string): Store {
     // A clone records its intent (pending metadata or scratch file) before it checks that its
     // lowers exist; we check for users again after the rootfs is gone. So either the clone
     // sees the lower missing, or we see the clone and put the rootfs back.
+    // The same for running commands: an exec marks the entry before it looks it up.
     try {
       await assertNotInUse(id);
+      assertNotRunning(id);
     } catch (error) {
       await fs.rename(trashPath, entryPath(id));
       throw error;
@@ -527,7 +554,12 @@ function createStore(dir: string): Store {
 
   async function list(): Promise<StoreEntry[]> {
     const found = new Map<string, { hasRootfs: boolean; hasMetadata: boolean }>();
+    // Entries being committed (`.tmp-<id>.<pid>`) or removed (`.trash-<id>.<pid>`): their
+    // metadata may be in place while their rootfs is not; they are not orphans to show.
+    const inTransit = new Set<string>();
     for (const dirent of await fs.readdir(dir, { withFileTypes: true })) {
+      const temporary = parseTemporaryName(dirent.name);
+      if (temporary !== undefined && temporary.kind !== 'scratch') inTransit.add(temporary.id);
       const parsed = parseEntryName(dirent.name);
       if (parsed === undefined) continue;
       const seen = found.get(parsed.id) ?? { hasRootfs: false, hasMetadata: false };
@@ -535,20 +567,42 @@ function createStore(dir: string): Store {
       if (parsed.part === 'rootfs' && dirent.isDirectory()) seen.hasRootfs = true;
       found.set(parsed.id, seen);
     }
+    let secondLook: { names: Set<string>; inTransit: Set<string> } | undefined;
+    const isSettledOrphan = async (id: string): Promise<boolean> => {
+      if (inTransit.has(id)) return false;
+      if (secondLook === undefined) {
+        const names = await fs.readdir(dir);
+        const again = new Set<string>();
+        for (const name of names) {
+          const temporary = parseTemporaryName(name);
+          if (temporary !== undefined && temporary.kind !== 'scratch') again.add(temporary.id);
+        }
+        secondLook = { names: new Set(names), inTransit: again };
+      }
+      return (
+        !secondLook.inTransit.has(id) &&
+        !secondLook.names.has(id) &&
+        secondLook.names.has(metadataName(id))
+      );
+    };
     const entries: StoreEntry[] = [];
     for (const [id, seen] of found) {
       if (!seen.hasRootfs && !seen.hasMetadata) continue;
       // Entries come and go while we look (pulls, removals): re-read each one and skip
       // those that vanished instead of failing the whole listing.
-      const rootfs = seen.hasRootfs
-        ? await fs.lstat(entryPath(id)).catch(() => undefined)
-        : undefined;
+      const rootfs =
+        seen.hasRootfs || inTransit.has(id)
+          ? await fs.lstat(entryPath(id)).catch(() => undefined)
+          : undefined;
       const metadata = seen.hasMetadata ? await readMetadata(id) : undefined;
       const valid = metadata === undefined || 'invalid' in metadata ? undefined : metadata;
       const isRootfsDir = rootfs?.isDirectory() === true;
-      if (!isRootfsDir && valid === undefined) {
-        // A damaged metadata file with no rootfs is still an orphan worth showing.
+      if (!isRootfsDir) {
         if (metadata === undefined) continue;
+        // Metadata without a rootfs: an orphan (shown, even damaged) only when a second look
+        // agrees. A commit renames its metadata in before its rootfs, a removal its rootfs
+        // out before its metadata, and a directory read racing a rename can miss both names.
+        if (!(await isSettledOrphan(id))) continue;
       }
       const isLowerMissing = (valid?.lowerIds ?? []).some(
         (lowerId) => found.get(lowerId)?.hasRootfs !== true,
@@ -576,7 +630,13 @@ function createStore(dir: string): Store {
 
   async function prune(options: PruneOptions = {}): Promise<PruneReport> {
     const nowMs = (options.now ?? new Date()).getTime();
-    const report: PruneReport = { removedIds: [], removedTemporaries: 0, removedOrphanMetadata: 0 };
+    const report: PruneReport = {
+      removedIds: [],
+      removedTemporaries: 0,
+      removedOrphanMetadata: 0,
+      skippedInUse: [],
+    };
+    clearStaleMarks(dir);
     report.removedTemporaries = await clearStaleTemporaries();
     const candidates: string[] = [];
     for (const entry of await list()) {
@@ -584,6 +644,8 @@ function createStore(dir: string): Store {
         if (await removeOrphanMetadata(entry.id)) report.removedOrphanMetadata += 1;
         continue;
       }
+      // Made by hand, not by polythene: only `rm NAME` deletes it.
+      if (entry.status === 'hand-made') continue;
       const isOld =
         options.olderThanMs !== undefined &&
         nowMs - Date.parse(entry.createdAt) > options.olderThanMs;
@@ -607,6 +669,10 @@ function createStore(dir: string): Store {
       }
       if (refused.length === remaining.length) break;
       remaining = refused;
+    }
+    for (const id of remaining) {
+      const pids = findRunningUsers(dir, id);
+      if (pids.length > 0) report.skippedInUse.push({ id, pids });
     }
     return report;
   }
@@ -837,6 +903,8 @@ function createStore(dir: string): Store {
     getEntry,
     list,
     remove,
+    markInUse: (id) => markInUse(dir, id),
+    runningUsers: (id) => findRunningUsers(dir, id),
     prune,
     clearStaleTemporaries,
     cloneEntry,

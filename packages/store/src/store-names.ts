@@ -1,4 +1,4 @@
-import { isEntryId } from './entry-id.ts';
+import { isEntryId, isEntryName } from './entry-id.ts';
 
 // Names inside the store directory. Everything the store creates that is not a committed
 // entry starts with a dot, so `find <store> -maxdepth 1 -type d -name '????????-*'` style
@@ -82,8 +82,8 @@ export function parseTemporaryName(name: string): TemporaryName | undefined {
 export type EntryPart = 'rootfs' | 'metadata' | 'manifest' | 'work' | 'base-marker';
 
 /**
- * Parses `<uuid>`, `<uuid>.json`, `<uuid>.manifest`, `.work-<uuid>` or `.base-<uuid>`;
- * undefined for anything else.
+ * Parses `<uuid>`, `<uuid>.json`, `<uuid>.manifest`, `.work-<uuid>`, `.base-<uuid>` or a
+ * hand-made entry's `<name>` (see isEntryName); undefined for anything else.
  */
 export function parseEntryName(name: string): { id: string; part: EntryPart } | undefined {
   if (isEntryId(name)) return { id: name, part: 'rootfs' };
@@ -95,5 +95,7 @@ export function parseEntryName(name: string): { id: string; part: EntryPart } | 
     return { id: name.slice(6), part: 'work' };
   if (name.startsWith('.base-') && isEntryId(name.slice(6)))
     return { id: name.slice(6), part: 'base-marker' };
+  // A hand-made entry: a directory named by the name rule, without metadata of its own.
+  if (isEntryName(name)) return { id: name, part: 'rootfs' };
   return undefined;
 }

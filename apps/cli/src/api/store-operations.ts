@@ -1,3 +1,4 @@
+import { hasErrorCode } from '@polythene/errors';
 import {
   assertEntryId,
   type EntryMetadata,
@@ -8,11 +9,21 @@ import {
 } from '@polythene/store';
 import { silentLogger } from '../logger.ts';
 import { createExecBackendChooser } from './exec/backend-selection.ts';
+import { stopRunningUsers } from './stop-running-users.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
 /** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
 export async function list(options: StoreOptions = {}): Promise<StoreEntry[]> {
-  const store = await openStoreFromOptions(options, true, 'read');
+  let store: Awaited<ReturnType<typeof openStoreFromOptions>>;
+  try {
+    // A read-only command never creates the store (nor its parents).
+    store = await openStoreFromOptions(options, false, 'read');
+  } catch (error) {
+    const cause =
+      error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+    if (hasErrorCode(error, 'POLYTHENE_STORE_UNAVAILABLE') && cause?.code === 'ENOENT') return [];
+    throw error;
+  }
   return store.list();
 }
 
@@ -23,15 +34,26 @@ export async function inspect(id: string, options: StoreOptions = {}): Promise<E
   return store.inspect(id);
 }
 
+/** Options for {@link remove}. */
+export interface RemoveOptions extends StoreOptions {
+  /** Stop the commands running in the entries first (as a timeout does), then remove them. */
+  readonly force?: boolean;
+}
+
 /**
  * Removes entries. Every id is validated before anything is removed, so a typo in the
- * middle of a list touches nothing.
+ * middle of a list touches nothing. An entry commands run in is refused
+ * (`POLYTHENE_ENTRY_IN_USE` naming their pids), unless `force`.
  */
-export async function remove(ids: readonly string[], options: StoreOptions = {}): Promise<void> {
+export async function remove(ids: readonly string[], options: RemoveOptions = {}): Promise<void> {
   for (const id of ids) assertEntryId(id);
   const store = await openStoreFromOptions(options, false);
   for (const id of ids) await store.getEntry(id);
-  for (const id of ids) await store.remove(id);
+  for (const id of ids) {
+    const pids = store.runningUsers(id);
+    if (options.force === true && pids.length > 0) await stopRunningUsers(id, pids);
+    await store.remove(id);
+  }
 }
 
 /** Options for {@link prune}. */

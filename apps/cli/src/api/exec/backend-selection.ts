@@ -139,10 +139,11 @@ export async function createExecBackendChooser(
   // Only for the built-ins (custom modules are loaded anew for each exec), and not when
   // verbose, which says how each backend was chosen.
   const canReuse = !hasCustomBackends && !logger.isVerbose;
+  // An unknown --isolation is a usage error (2) naming the valid backends, before any run.
   const preferredName =
-    options.preferred === undefined
+    options.preferred === undefined || options.preferred.trim() === ''
       ? undefined
-      : (registry.get(options.preferred)?.name ?? options.preferred);
+      : registry.resolveName(options.preferred);
   return {
     async choose(unavailable, requirements) {
       const excluded: ExcludedBackend[] = [...unavailable];

@@ -7,6 +7,7 @@ import type {
   NetworkMode,
   OverlayLayers,
   PublishedPort,
+  RunNetwork,
   RunResult,
 } from '@polythene/probe';
 import { assertEntryId, type EntryLayers, type EntryMetadata, type Store } from '@polythene/store';
@@ -128,7 +129,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   if (options.command.length === 0) {
     throw new PolytheneError(
       'POLYTHENE_USAGE',
-      'no command given: polythene exec UUID -- CMD [ARG…]',
+      'No command provided: polythene exec UUID -- CMD [ARG…]',
     );
   }
   assertEntryId(options.id);
@@ -140,8 +141,37 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   });
   const requestedLimits = resolveRequestedLimits(options, hostEnv);
   const store = await openStoreFromOptions(options, false);
+  // While the command runs, rm and prune leave the entry alone. Marked before the entry is
+  // looked up: a removal that sees no mark has renamed the entry away, and the lookup fails.
+  const mark = store.markInUse(options.id);
+  if (!mark.isMarked) logger.verbose(`${options.id} not marked as in use (read-only store?)`);
+  try {
+    return await execMarked(options, store, logger, hostEnv, hostCwd, requestedLimits, network);
+  } finally {
+    mark.release();
+  }
+}
+
+async function execMarked(
+  options: ExecOptions,
+  store: Store,
+  logger: Logger,
+  hostEnv: NodeJS.ProcessEnv,
+  hostCwd: string,
+  requestedLimits: ReturnType<typeof resolveRequestedLimits>,
+  network: RunNetwork,
+): Promise<ExecResult> {
   // One read of the entry's metadata, for both its layers and its image config.
   const { layers: entry, metadata } = await store.entryLayersAndMetadata(options.id);
+  // Checks --isolation (an unknown one is a usage error) before the command is looked up.
+  const chooser = await createExecBackendChooser({
+    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
+    backendModules: options.backendModules,
+    hostEnv,
+    cwd: hostCwd,
+    strict: options.strict ?? false,
+    logger,
+  });
   const isEphemeral = options.ephemeral ?? false;
   const isOwnRoot = options.layers === undefined && options.rootfs === undefined;
   if (!isEphemeral && isOwnRoot) await assertNotABase(store, options.id);
@@ -192,14 +222,6 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   // Overlay roots need a backend that mounts overlayfs; an ephemeral run merely prefers one.
   const needsOverlay =
     options.layers !== undefined || (isOwnRoot && entry.layout === 'overlay' && !isEphemeral);
-  const chooser = await createExecBackendChooser({
-    preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
-    backendModules: options.backendModules,
-    hostEnv,
-    cwd: hostCwd,
-    strict: options.strict ?? false,
-    logger,
-  });
   // Backends found unavailable on this host after all (a stale cached probe): the only ones
   // a run falls back past. See the catch below.
   const unavailable: ExcludedBackend[] = [];

@@ -17,7 +17,7 @@ export async function resolveCommandInRootfs(
   if (command === '') {
     throw new PolytheneError(
       'POLYTHENE_USAGE',
-      'no command given: polythene exec UUID -- CMD [ARG…]',
+      'No command provided: polythene exec UUID -- CMD [ARG…]',
     );
   }
   const candidates = command.includes('/')

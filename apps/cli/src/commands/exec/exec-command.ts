@@ -8,7 +8,7 @@ import {
   optionalPath,
   type RawOptions,
   stringList,
-  timeoutMsFromSeconds,
+  timeoutMsFromFlagOrEnv,
 } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { limitFlags, limitsJson, reportLimitHit } from './limit-flags.ts';
@@ -43,7 +43,7 @@ export async function execCommand(
     user: lastString(options.user, '--user'),
     binds: stringList(options.bind, '--bind'),
     workspace: optionalPath(options.workspace),
-    timeoutMs: timeoutMsFromSeconds(options.timeout),
+    timeoutMs: timeoutMsFromFlagOrEnv(options.timeout),
     stdio: context.isJson ? 'pipe' : 'inherit',
     maxOutputBytes: byteCount(options.maxOutput, '--max-output'),
     strict: lastBoolean(options.strict),

@@ -18,6 +18,11 @@ export async function pruneCommand(options: RawOptions): Promise<number> {
     printJson(report);
   } else {
     for (const id of report.removedIds) process.stdout.write(`${id}\n`);
+    for (const { id, pids } of report.skippedInUse) {
+      process.stderr.write(
+        `polythene: skipped ${id}: commands are running in it (pids ${pids.join(', ')})\n`,
+      );
+    }
     process.stderr.write(
       `polythene: removed ${report.removedIds.length} entries, ${report.removedTemporaries} stale temporaries, ${report.removedOrphanMetadata} orphan metadata files\n`,
     );

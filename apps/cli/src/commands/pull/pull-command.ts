@@ -5,7 +5,7 @@ import {
   lastBoolean,
   oneOf,
   type RawOptions,
-  timeoutMsFromSeconds,
+  timeoutMsFromFlagOrEnv,
 } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { createProgressDisplay } from './progress-display.ts';
@@ -15,7 +15,7 @@ export async function pullCommand(image: string, options: RawOptions): Promise<n
   const isQuiet = lastBoolean(options.quiet);
   const context = readCommandContext(options, isQuiet);
   const pullPolicy = oneOf(options.pull, '--pull', ['always', 'missing', 'never'] as const);
-  const timeoutMs = timeoutMsFromSeconds(options.timeout);
+  const timeoutMs = timeoutMsFromFlagOrEnv(options.timeout);
   const progress = createProgressDisplay(process.stderr, isQuiet || context.isJson);
   using interruption = listenForInterruption();
   try {

@@ -1,12 +1,15 @@
 import { remove } from '../../api/store-operations.ts';
-import type { RawOptions } from '../../normalize-options.ts';
+import { lastBoolean, type RawOptions } from '../../normalize-options.ts';
 import { readCommandContext } from '../command-context.ts';
 
-/** `polythene rm UUID…`: removes entries; validates every id before removing any. */
+/**
+ * `polythene rm UUID…`: removes entries; validates every id before removing any. Refuses an
+ * entry commands run in (exit 1), unless `--force` stops them first.
+ */
 export async function rmCommand(uuids: string[], options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
   const ids = uuids.map(String);
-  await remove(ids, { store: context.store });
+  await remove(ids, { store: context.store, force: lastBoolean(options.force) });
   for (const id of ids) context.logger.verbose(`removed ${id}`);
   return 0;
 }
