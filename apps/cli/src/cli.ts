@@ -54,7 +54,7 @@ const EXEC_OPTIONS: readonly OptionDefinition[] = [
     '--network <mode>',
     'none (default: loopback only), host, or private (slirp4netns) (env POLYTHENE_NETWORK)',
   ],
-  // podman's -p: the one short form besides -s, -t, -i and -q, with podman's meaning.
+  // podman's -p, with podman's meaning.
   [
     '-p, --publish <HOST_PORT:BOX_PORT[/tcp|udp]>',
     "With --network private: the host's 127.0.0.1:HOST_PORT reaches BOX_PORT (repeatable)",
@@ -74,10 +74,7 @@ const SHELL_OPTIONS: readonly OptionDefinition[] = EXEC_OPTIONS.filter(
 );
 
 /** Every flag `exec` takes, for {@link parseExecArgv}. */
-export const EXEC_FLAGS: readonly string[] = [STORE_OPTION, ...EXEC_OPTIONS].map(([flag]) =>
-  // The fast parse knows long forms only; a short one sends the argv to cac.
-  flag.replace(/^-\w, /, ''),
-);
+export const EXEC_FLAGS: readonly string[] = [STORE_OPTION, ...EXEC_OPTIONS].map(([flag]) => flag);
 
 function withOptions<T extends { option(flag: string, description: string): T }>(
   target: T,
