@@ -1,5 +1,7 @@
 import { PolytheneError } from '@polythene/errors';
 import { type CAC, cac } from 'cac';
+import { BOX_COMMANDS } from './commands/boxes/box-command-definitions.ts';
+import { isExecInBox } from './commands/boxes/is-exec-in-box.ts';
 import { execCommand } from './commands/exec/exec-command.ts';
 import { assertDashedLimitValues } from './commands/exec/limit-flags.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
@@ -204,7 +206,10 @@ const COMMANDS: readonly CommandDefinition[] = [
       cli
         .command('rm <...uuids>', 'Remove root filesystems from the store')
         .alias('remove')
-        .option('--force', 'Stop the commands running in them first (as --timeout does)')
+        .option(
+          '--force',
+          'Stop the commands and the running boxes in them first (as --timeout does)',
+        )
         .action((uuids: string[], options: RawOptions) =>
           setOutcome(
             import('./commands/rm/rm-command.ts').then((m) => m.rmCommand(uuids, options)),
@@ -241,6 +246,7 @@ const COMMANDS: readonly CommandDefinition[] = [
           ),
         ),
   },
+  ...BOX_COMMANDS,
   {
     names: ['backends'],
     register: (cli, setOutcome) =>
@@ -287,6 +293,15 @@ function buildCli(
 export async function runCli(argv: readonly string[], version: string): Promise<number> {
   let outcome: CommandOutcome | undefined;
   try {
+    if (argv[0] === '__box-keeper') {
+      // The detached process `start` leaves behind to keep a box (not for users).
+      const { runBoxKeeper } = await import('./api/boxes/box-keeper.ts');
+      return await runBoxKeeper(String(argv[1]), String(argv[2]));
+    }
+    if (argv[0] === 'exec' && isExecInBox(argv.slice(1))) {
+      const { execInCommand } = await import('./commands/boxes/exec-in-command.ts');
+      return await execInCommand(argv.slice(1));
+    }
     if (argv[0] === 'exec') {
       // The usual forms skip cac (see parseExecArgv); anything else, `--help` included, and
       // every mistake go through cac below.

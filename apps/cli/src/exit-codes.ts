@@ -41,6 +41,7 @@ const exitCodeByErrorCode: Record<PolytheneErrorCode, number> = {
   POLYTHENE_BACKEND_MODULE: EXIT_CODES.setupFailed,
   POLYTHENE_NO_BACKEND: EXIT_CODES.noBackend,
   POLYTHENE_COMMAND_NOT_FOUND: EXIT_CODES.commandNotFound,
+  POLYTHENE_BOX_NOT_FOUND: EXIT_CODES.failure,
 };
 
 /**

@@ -14,6 +14,13 @@ export { defineBackendConformanceSuite } from './conformance/define-backend-conf
 export type { PolytheneFixtures } from './create-polythene-test.ts';
 export { createPolytheneTest } from './create-polythene-test.ts';
 export { diffTrees } from './diff-trees.ts';
+export type {
+  LiveBox,
+  LiveBoxOptions,
+  LiveBoxProcess,
+  LiveBoxSpawnOptions,
+  WaitOptions,
+} from './live-box-types.ts';
 export { listLiveScratchDirs } from './live-scratch-dirs.ts';
 export type { ClearImageCacheOptions, ImageOptions, PolytheneImage } from './open-image.ts';
 export { clearImageCache, openImage } from './open-image.ts';

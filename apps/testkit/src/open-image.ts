@@ -6,12 +6,14 @@ import { resolveBoxBinds } from './box-binds.ts';
 import type { Box, BoxOptions } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
+import { createLiveBox } from './create-live-box.ts';
 import {
   IMAGE_LOCK_NAME,
   type ImageIndexRecord,
   readImageIndex,
   writeImageIndex,
 } from './image-index.ts';
+import type { LiveBox, LiveBoxOptions } from './live-box-types.ts';
 import { resolveTestRunId } from './resolve-test-run-id.ts';
 
 /** Options for {@link openImage} (`polythene.image`). */
@@ -49,6 +51,11 @@ export interface PolytheneImage {
   readonly boxMethod: BoxMethod;
   /** True when this call pulled the image; false when it reused the cached copy. */
   readonly isFreshPull: boolean;
+  /**
+   * A box that stays up (`polythene start`, bwrap or chroot): services started in it are
+   * reachable from its next commands; disposing it stops everything in it.
+   */
+  box(options: LiveBoxOptions): Promise<LiveBox>;
   /**
    * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `limits` cap
    * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`;
@@ -131,8 +138,11 @@ async function openImageUncached(
     store: store.dir,
     boxMethod,
     isFreshPull,
-    box: async (boxOptions = {}) => {
-      const { binds, workspace, network, ...limits } = boxOptions;
+    box: (async (options?: LiveBoxOptions | BoxOptions) => {
+      if (options !== undefined && 'keepAlive' in options && options.keepAlive === true) {
+        return createLiveBox({ ...options, store: store.dir, entryId: id, isolation, hostEnv });
+      }
+      const { binds, workspace, network, ...limits } = (options ?? {}) as BoxOptions;
       return createBox({
         store,
         ref,
@@ -144,7 +154,7 @@ async function openImageUncached(
         ...resolveBoxBinds({ binds, workspace }, process.cwd()),
         ...(network === undefined ? {} : { network }),
       });
-    },
+    }) as PolytheneImage['box'],
   };
 }
 

@@ -70,15 +70,19 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
   // read-only into bwrap's own /dev, after the image's targets were resolved), which opens a
   // pty in the box's devpts.
   const helper = given.terminal ? findTerminalHelper() : undefined;
+  // A box that stays up runs its holder from the same directory (`RunSpec.helpers`).
+  const helpersDir =
+    helper?.hostDir ?? (given.helpers === true ? findTerminalHelper().hostDir : undefined);
   const spec: RunSpec =
-    helper === undefined
+    helpersDir === undefined
       ? resolved
       : {
           ...resolved,
-          argv: wrapCommandForTerminal(resolved.argv, helper),
+          argv:
+            helper === undefined ? resolved.argv : wrapCommandForTerminal(resolved.argv, helper),
           binds: [
             ...resolved.binds,
-            { source: helper.hostDir, target: BOX_HELPERS_DIR, readOnly: true },
+            { source: helpersDir, target: BOX_HELPERS_DIR, readOnly: true },
           ],
         };
   const details = readBwrapDetails(spec.probe.details);

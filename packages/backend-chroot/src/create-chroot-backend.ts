@@ -57,6 +57,9 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
     helper === undefined
       ? resolved
       : { ...resolved, argv: wrapCommandForTerminal(resolved.argv, helper) };
+  // A box that stays up runs its holder from the same directory (`RunSpec.helpers`).
+  const helpersDir =
+    helper?.hostDir ?? (given.helpers === true ? findTerminalHelper().hostDir : undefined);
   if (process.geteuid?.() !== 0) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
@@ -102,7 +105,7 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
     {
       ...mounts,
       ...chrootHostDev(),
-      ...(helper === undefined ? {} : { helpersDir: helper.hostDir }),
+      ...(helpersDir === undefined ? {} : { helpersDir }),
     },
   );
   // The set-up script reads its mount table from one file and writes "ready" to the other,

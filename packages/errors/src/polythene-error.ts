@@ -32,7 +32,9 @@ export type PolytheneErrorCode =
   /** The command does not exist in the root filesystem. */
   | 'POLYTHENE_COMMAND_NOT_FOUND'
   /** A custom backend module could not be loaded or does not have the Backend shape. */
-  | 'POLYTHENE_BACKEND_MODULE';
+  | 'POLYTHENE_BACKEND_MODULE'
+  /** No running box has that id or name (`exec --in`, `stop`, `logs`). */
+  | 'POLYTHENE_BOX_NOT_FOUND';
 
 // A registered symbol survives duplicate copies of this package in one process, which
 // `instanceof` does not: a custom backend may bundle its own copy.

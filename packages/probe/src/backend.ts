@@ -217,6 +217,12 @@ export interface RunSpec {
    */
   readonly network?: RunNetwork;
   /**
+   * Bind polythene's helpers' directory read-only at `/dev/.polythene` (as for a terminal
+   * run) without a terminal: a box that stays up runs its holder from there. Backends that
+   * cannot (proot) ignore it; `polythene start` refuses them first.
+   */
+  readonly helpers?: boolean;
+  /**
    * Called synchronously right before the backend process is spawned and right after it
    * (also when the spawn fails): polythene enters the run's cgroup there, so the backend and
    * the command start in it (`exec`'s resource limits). `superviseProcess` calls them; a

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { errorCode } from './system-error.ts';
 
 /**
@@ -9,8 +10,19 @@ export function isProcessAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
+    return !isZombie(pid);
   } catch (error) {
     return errorCode(error) === 'EPERM';
+  }
+}
+
+// A zombie has exited: what it held is stale, though its pid stays taken until its parent
+// (or an init that does not reap, as in some containers) collects it.
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }

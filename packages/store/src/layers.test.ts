@@ -39,6 +39,22 @@ function setXattr(path: string, name: string, value: string): void {
   ]);
 }
 
+const LGETXATTR = process.arch === 'x64' ? 192 : 9;
+
+function getXattr(path: string, name: string): string {
+  return execFileSync(
+    'perl',
+    [
+      '-e',
+      'my $b = "\\0" x 256; my $r = syscall($ARGV[2], $ARGV[0], $ARGV[1], $b, 256); $r >= 0 or die "$!"; print substr($b, 0, $r)',
+      path,
+      name,
+      String(LGETXATTR),
+    ],
+    { encoding: 'utf8' },
+  );
+}
+
 let base: string;
 let lower: string;
 let middle: string;
@@ -224,5 +240,47 @@ describe('materializeLayers', () => {
     await expect(materializeLayers([lower], target)).rejects.toMatchObject({
       code: 'POLYTHENE_USAGE',
     });
+  });
+
+  it('keeps hard links, nanosecond times and xattrs; type changes never write through a lower symlink', async () => {
+    const host = join(base, 'host');
+    await mkdir(host);
+    // A lower symlink to a host directory, which the upper turns into a directory.
+    await symlink(host, join(lower, 'escape'));
+    await put(join(upper, 'escape/file'), 'inside');
+    // A directory new to the merged view, holding a whiteout (it hides nothing) and a
+    // read-only subdirectory.
+    await put(join(upper, 'new/sub/kept'), 'kept');
+    makeWhiteout(join(upper, 'new/gone'));
+    await chmod(join(upper, 'new/sub'), 0o555);
+    // A directory replaced by a file, a file by a directory, hard links across directories.
+    await put(join(upper, 'srv'), 'srv is a file now');
+    await put(join(upper, 'etc/hosts/inner'), 'hosts is a dir now');
+    await put(join(upper, 'opt/tool/linked'), 'linked');
+    await mkdir(join(upper, 'usr'));
+    execFileSync('ln', [join(upper, 'opt/tool/linked'), join(upper, 'usr/linked')]);
+    setXattr(join(upper, 'opt/tool/linked'), 'user.mark', 'kept');
+    execFileSync('touch', ['-h', '-d', '2001-02-03 04:05:06.123456789', join(upper, 'usr/linked')]);
+    const target = join(base, 'merged');
+    await materializeLayers([upper, lower], target);
+
+    expect(await readdir(host)).toEqual([]);
+    expect((await lstat(join(target, 'escape'))).isDirectory()).toBe(true);
+    expect(await readFile(join(target, 'escape/file'), 'utf8')).toBe('inside');
+    expect((await readdir(join(target, 'new'))).sort()).toEqual(['sub']);
+    expect((await lstat(join(target, 'new/sub'))).mode & 0o7777).toBe(0o555);
+    expect(await readFile(join(target, 'srv'), 'utf8')).toBe('srv is a file now');
+    expect(await readFile(join(target, 'etc/hosts/inner'), 'utf8')).toBe('hosts is a dir now');
+    const [a, b] = await Promise.all([
+      lstat(join(target, 'opt/tool/linked'), { bigint: true }),
+      lstat(join(target, 'usr/linked'), { bigint: true }),
+    ]);
+    expect(a.ino).toBe(b.ino);
+    expect(a.nlink).toBe(2n);
+    expect(a.mtimeNs % 1_000_000_000n).toBe(123456789n);
+    expect(getXattr(join(target, 'usr/linked'), 'user.mark')).toBe('kept');
+    expect(await readFile(join(target, 'opt/tool/bin'), 'utf8')).toBe('bin');
+    // Nothing of the staging directory stays.
+    expect((await readdir(target)).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 });

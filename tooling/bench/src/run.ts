@@ -2,6 +2,7 @@
 // same run; the markdown report also lands in bench-results/latest.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchBoxes } from './box-bench.ts';
 import { benchCopy } from './copy-bench.ts';
 import { benchExec } from './exec-bench.ts';
 import { benchLimits } from './limits-bench.ts';
@@ -16,6 +17,7 @@ if (!only || only === 'exec') sections.push(...(await benchExec()));
 if (!only || only === 'copy') sections.push(...(await benchCopy()));
 if (!only || only === 'network') sections.push(...(await benchNetwork()));
 if (!only || only === 'mark') sections.push(...(await benchMark()));
+if (!only || only === 'boxes') sections.push(...(await benchBoxes()));
 if (!only || only === 'limits') sections.push(...(await benchLimits()));
 const outDir = join(import.meta.dirname, '..', '..', '..', 'bench-results');
 await mkdir(outDir, { recursive: true });

@@ -65,6 +65,8 @@ export interface PruneOptions extends StoreOptions {
 /** Removes old entries, orphans and stale temporaries. */
 export async function prune(options: PruneOptions = {}): Promise<PruneReport> {
   const store = await openStoreFromOptions(options, true);
+  // Dead boxes' state goes first (their scratch layers are stale temporaries then).
+  await (await import('./boxes/box-state.ts')).listBoxes(store.dir);
   const olderThanMs =
     typeof options.olderThan === 'string' ? parseDuration(options.olderThan) : options.olderThan;
   return store.prune({ olderThanMs });

@@ -1,14 +1,15 @@
 import { statSync } from 'node:fs';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
-import type {
-  BindMount,
-  ExcludedBackend,
-  Guarantee,
-  NetworkMode,
-  OverlayLayers,
-  PublishedPort,
-  RunNetwork,
-  RunResult,
+import {
+  type BindMount,
+  BOX_HELPERS_DIR,
+  type ExcludedBackend,
+  type Guarantee,
+  type NetworkMode,
+  type OverlayLayers,
+  type PublishedPort,
+  type RunNetwork,
+  type RunResult,
 } from '@polythene/probe';
 import { assertEntryId, type EntryLayers, type EntryMetadata, type Store } from '@polythene/store';
 import { type Logger, silentLogger } from '../../logger.ts';
@@ -105,6 +106,13 @@ export interface ExecOptions extends StoreOptions, LimitOptions {
   readonly network?: NetworkMode | string;
   /** With `private`: `HOST_PORT:BOX_PORT[/tcp|udp]` strings or parsed ports (127.0.0.1 only). */
   readonly publish?: readonly (string | PublishedPort)[];
+  /** Bind polythene's helpers into the box's `/dev/.polythene` (a box's holder runs there). */
+  readonly helpers?: boolean;
+  /**
+   * Called with the chosen backend before the command starts; throwing refuses it (a box
+   * that stays up refuses a backend that cannot hold namespaces).
+   */
+  readonly onBackendChosen?: (backend: string, guarantees: readonly Guarantee[]) => void;
 }
 
 /** How the command ended, and where. */
@@ -214,10 +222,11 @@ async function execMarked(
   }
   await assertWorkdirExists(resolveInRoot, cwd, binds);
   const [command = '', ...args] = options.command;
-  const commandPath = await resolveCommandInRootfs(resolveInRoot, command, {
-    path: env.PATH ?? '',
-    cwd,
-  });
+  // A box's holder runs from the helpers' directory the backend binds in, not the image.
+  const commandPath =
+    options.helpers === true && command.startsWith(`${BOX_HELPERS_DIR}/`)
+      ? command
+      : await resolveCommandInRootfs(resolveInRoot, command, { path: env.PATH ?? '', cwd });
 
   // Overlay roots need a backend that mounts overlayfs; an ephemeral run merely prefers one.
   const needsOverlay =
@@ -237,6 +246,7 @@ async function execMarked(
         `${selection.backend.name} cannot run a command on a terminal of its own (--tty); use --isolation=bwrap, proot or chroot`,
       );
     }
+    options.onBackendChosen?.(selection.backend.name, selection.probe.guarantees);
     const canOverlay = selection.probe.canOverlay === true;
     const limits = prepareRunLimits(requestedLimits, { strict: options.strict ?? false, logger });
     const root = await prepareRunRoot(store, options.id, entry, {
@@ -269,6 +279,7 @@ async function execMarked(
         forwardSignals: options.forwardSignals ?? false,
         abortSignal: options.abortSignal,
         probe: selection.probe,
+        ...(options.helpers === true ? { helpers: true } : {}),
         spawnHooks: limits.spawnHooks,
         ...(options.tty === true
           ? { terminal: { interactive: options.interactive ?? false } }

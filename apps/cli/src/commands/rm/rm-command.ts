@@ -9,7 +9,13 @@ import { readCommandContext } from '../command-context.ts';
 export async function rmCommand(uuids: string[], options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
   const ids = uuids.map(String);
-  await remove(ids, { store: context.store, force: lastBoolean(options.force) });
+  const force = lastBoolean(options.force);
+  // A running box holds its entry: refuse, naming it, or with --force stop it first.
+  const { settleBoxesOfEntries } = await import('../../api/boxes/boxes-of-entry.ts');
+  const { openStoreFromOptions } = await import('../../api/store-options.ts');
+  const store = await openStoreFromOptions({ store: context.store }, false);
+  await settleBoxesOfEntries(store.dir, ids, force);
+  await remove(ids, { store: context.store, force });
   for (const id of ids) context.logger.verbose(`removed ${id}`);
   return 0;
 }

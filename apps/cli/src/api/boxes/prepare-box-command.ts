@@ -1,0 +1,127 @@
+import { PolytheneError } from '@polythene/errors';
+import { requireNativeHelper } from '@polythene/native';
+import { buildCommandEnvironment } from '../exec/command-environment.ts';
+import { createRootResolver } from '../exec/root-view.ts';
+import { resolveRootfsUser } from '../exec/rootfs-user.ts';
+import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
+import { BOX_HELPER } from './box-helper.ts';
+import { type BoxHolder, type BoxRecord, findBox, touchLastUsed } from './box-state.ts';
+
+/** What a command in a running box is: shared by `exec --in` and the testkit's `spawn`. */
+export interface BoxCommandOptions extends StoreOptions {
+  /** The running box: its id or name. */
+  readonly box: string;
+  /** The command as an argv, looked up on the box's PATH; no shell is involved. */
+  readonly command: readonly string[];
+  /** Leave it running in the background, its output appended to the box's log. */
+  readonly detach?: boolean;
+  /** `KEY=VALUE` or `KEY`, over the image's and the box's. */
+  readonly env?: readonly string[];
+  /** Working directory in the box; default the box's, else the image's, else `/`. */
+  readonly workdir?: string;
+  /** `USER[:GROUP]`; default the box's. A user namespace maps only the box's own user. */
+  readonly user?: string;
+}
+
+/** The helper's command line that runs a command inside the box, and what it runs in. */
+export interface PreparedBoxCommand {
+  readonly storeDir: string;
+  readonly record: BoxRecord;
+  readonly holder: BoxHolder;
+  /** `polythene-box` on the host. */
+  readonly helper: string;
+  /** Its `enter …` arguments. */
+  readonly args: readonly string[];
+  /** The command's whole environment (the helper passes its own on). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly uid: number;
+  readonly gid: number;
+  readonly cwd: string;
+}
+
+/**
+ * Finds the running box and works out the command's user, environment and working directory
+ * as `exec` would (the image's config, then the box's, then the options), reading the box's
+ * own root. An unknown or stopped box is a `POLYTHENE_BOX_NOT_FOUND` (exit 1).
+ */
+export async function prepareBoxCommand(options: BoxCommandOptions): Promise<PreparedBoxCommand> {
+  if (options.command.length === 0) {
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      'no command given: polythene exec --in BOX -- CMD [ARG…]',
+    );
+  }
+  const store = await openStoreFromOptions(options, false);
+  const box = await findBox(store.dir, options.box);
+  const { holder, record } = box;
+  if (holder === undefined || box.state !== 'running') {
+    throw new PolytheneError('POLYTHENE_BOX_NOT_FOUND', `box ${options.box} is still starting`);
+  }
+  const { metadata } = await store.entryLayersAndMetadata(record.entry);
+  const config = metadata?.config ?? { env: [] };
+  // The box as its processes see it: its own root, read through the holder's.
+  const resolveInRoot = createRootResolver([`/proc/${holder.pid}/root`]);
+  const user = await resolveRootfsUser(
+    resolveInRoot,
+    options.user ?? record.user ?? emptyToUndefined(config.user),
+  );
+  const env = buildCommandEnvironment({
+    imageEnv: config.env,
+    envFlags: [...(record.env ?? []), ...(options.env ?? [])],
+    hostEnv: options.hostEnv ?? process.env,
+    home: user.home,
+    userName: user.name,
+  });
+  const cwd = options.workdir ?? record.workdir ?? emptyToUndefined(config.workingDir) ?? '/';
+  if (!cwd.startsWith('/')) {
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      `--workdir ${cwd}: must be an absolute path inside the box`,
+    );
+  }
+  const helper = requireNativeHelper(BOX_HELPER, 'entering a running box (exec --in)');
+  const args = [
+    'enter',
+    '--pid',
+    String(holder.pid),
+    '--start-time',
+    String(holder.startTime),
+    '--uid',
+    String(user.uid),
+    '--gid',
+    String(user.gid),
+    '--cwd',
+    cwd,
+    ...(options.detach === true ? ['--detach'] : []),
+    '--',
+    ...options.command,
+  ];
+  await touchLastUsed(store.dir, record.id);
+  return {
+    storeDir: store.dir,
+    record,
+    holder,
+    helper,
+    args,
+    env,
+    uid: user.uid,
+    gid: user.gid,
+    cwd,
+  };
+}
+
+/** The exec guard's command line in front of `helper args`: no inherited fd, no keyring. */
+export function guardedCommandLine(
+  helper: string,
+  args: readonly string[],
+): { readonly file: string; readonly args: string[] } {
+  const guard = requireNativeHelper(
+    'polythene-exec-guard',
+    "that the command receives no inherited file descriptor and no key of the caller's keyrings",
+  );
+  return { file: guard, args: ['--keyring', '--', helper, ...args] };
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -1,0 +1,16 @@
+import { readFile } from 'node:fs/promises';
+import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
+import { boxLogPath, findBox } from './box-state.ts';
+
+/** The box's log so far (its holder's and every detached command's output), as UTF-8. */
+export async function readBoxLog(
+  options: StoreOptions & { readonly box: string },
+): Promise<string> {
+  const store = await openStoreFromOptions(options, false, 'read');
+  const box = await findBox(store.dir, options.box);
+  try {
+    return await readFile(boxLogPath(store.dir, box.record.id), 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTestImages } from '@polythene/test-images';
+import { execa } from 'execa';
+import { measureInterleaved, report } from './measure.ts';
+import { POLYTHENE_BIN } from './polythene-bin.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+
+function run(file: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${file} exited ${code}`)),
+    );
+  });
+}
+
+/**
+ * `polythene exec --in BOX -- /bin/true` (a running bwrap box) against a fresh
+ * `polythene exec UUID -- /bin/true`, `node -e 0` and a bare `nsenter` into the same box. The
+ * issue's goal: at most 1.2 × (`node -e 0` + bare nsenter), and less than a fresh exec.
+ */
+export async function benchBoxes(): Promise<string[]> {
+  const images = await ensureTestImages();
+  const work = await mkdtemp(join(tmpdir(), 'polythene-bench-boxes-'));
+  const store = join(work, 'store');
+  // `--store` first: whatever follows `--` is the command's.
+  const cli = (command: string, ...args: string[]): Promise<void> =>
+    run(process.execPath, [POLYTHENE_BIN, command, '--store', store, ...args]);
+  let boxId: string | undefined;
+  try {
+    const pulled = await execa(process.execPath, [
+      POLYTHENE_BIN,
+      'pull',
+      images.busybox,
+      '--store',
+      store,
+      '--quiet',
+    ]);
+    const id = pulled.stdout.trim();
+    const started = await execa(process.execPath, [
+      POLYTHENE_BIN,
+      'start',
+      id,
+      '--store',
+      store,
+      '--isolation',
+      'bwrap',
+      '--json',
+    ]);
+    const box = JSON.parse(started.stdout) as { id: string };
+    boxId = box.id;
+    const holder = JSON.parse(
+      await readFile(join(store, '.boxes', box.id, 'holder.json'), 'utf8'),
+    ) as { pid: number };
+    const results = await measureInterleaved(
+      [
+        { name: 'node -e 0', body: () => run(process.execPath, ['-e', '0']) },
+        {
+          name: 'nsenter -a -r -w (bare)',
+          body: () => run('nsenter', ['-t', String(holder.pid), '-a', '-r', '-w', '/bin/true']),
+        },
+        {
+          name: 'polythene exec --in BOX',
+          body: () => cli('exec', '--in', box.id, '--', '/bin/true'),
+        },
+        {
+          name: 'polythene exec UUID (fresh, bwrap)',
+          body: () => cli('exec', id, '--isolation', 'bwrap', '--', '/bin/true'),
+        },
+      ],
+      RUNS,
+    );
+    return [report('exec --in a running box vs a fresh exec', results, 'node -e 0')];
+  } finally {
+    // Before its store goes: a box left running would outlive the bench.
+    if (boxId !== undefined) await cli('stop', boxId).catch(() => {});
+    await rm(work, { recursive: true, force: true });
+  }
+}
