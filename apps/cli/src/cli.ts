@@ -54,6 +54,15 @@ const EXEC_OPTIONS: readonly OptionDefinition[] = [
   ['--cap-drop <cap>', "Drop a capability from in-box root's set (repeatable; ALL)"],
   ['--backend-module <module>', 'Register a custom backend from a package or path (repeatable)'],
   ['--ephemeral', 'Run on a throwaway copy: changes vanish afterwards'],
+  [
+    '--network <mode>',
+    'none (default: loopback only), host, or private (slirp4netns) (env POLYTHENE_NETWORK)',
+  ],
+  // podman's -p, with podman's meaning.
+  [
+    '-p, --publish <HOST_PORT:BOX_PORT[/tcp|udp]>',
+    "With --network private: the host's 127.0.0.1:HOST_PORT reaches BOX_PORT (repeatable)",
+  ],
   ['--memory <size>', 'Memory limit, e.g. 512m or 1g (killed: exit 137)'],
   ['--cpus <n>', 'CPU limit in CPUs, a fraction allowed (e.g. 0.5)'],
   ['--pids-limit <n>', 'Cap on processes (env POLYTHENE_PIDS_LIMIT, default 4096; 0: none)'],

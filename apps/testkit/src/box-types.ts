@@ -27,9 +27,17 @@ export interface BoxExecOptions {
   readonly timeoutMs?: number;
   /** Written to the command's stdin; default none (stdin is empty). */
   readonly input?: string | Uint8Array;
+  /**
+   * Network for this command, over the box's own (see {@link BoxOptions.network}):
+   * `none`, `host` or `private`.
+   */
+  readonly network?: 'none' | 'host' | 'private';
+  /** With `network: 'private'`: `HOST_PORT:BOX_PORT[/tcp|udp]` to publish on 127.0.0.1. */
+  readonly publish?: readonly string[];
 }
 
 /** How a command in a box ended. Every result names the backend that ran it. */
+/** How a box command ended. */
 export interface BoxExecResult {
   /** The argv that ran (a string command is `['/bin/sh', '-c', command]`). */
   readonly command: readonly string[];
@@ -47,6 +55,8 @@ export interface BoxExecResult {
   readonly backend: string;
   /** The isolation guarantees that backend enforced for this run. */
   readonly guarantees: readonly Guarantee[];
+  /** The network mode the command ran with. */
+  readonly network: 'none' | 'host' | 'private';
   /** Wall-clock time of the run in milliseconds. */
   readonly durationMs: number;
   /** The limit the run hit: `memory` (killed, exit 137) or `pids` (a fork failed). */
@@ -70,6 +80,11 @@ export interface BoxOptions extends BoxLimits {
    * commands start unless `cwd` says otherwise (as exec's `--workspace`).
    */
   readonly workspace?: string | true;
+  /**
+   * `none` (default: loopback only), `host` (the host's network, resolv.conf and hosts) or
+   * `private` (own network through slirp4netns); `exec` may override it per command.
+   */
+  readonly network?: 'none' | 'host' | 'private';
 }
 
 /** Options for {@link Box.writeFile}. */

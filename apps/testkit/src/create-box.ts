@@ -29,6 +29,8 @@ export interface CreateBoxOptions {
   readonly method: BoxMethod;
   readonly isolation: string | undefined;
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
+  /** The box's default network mode; undefined leaves it to `POLYTHENE_NETWORK`. */
+  readonly network?: string;
   /** `SRC:DEST:ro|rw` binds for every command (see resolveBoxBinds). */
   readonly binds?: readonly string[];
   /** Absolute host directory bound at /workspace for every command. */
@@ -101,6 +103,8 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       hostEnv,
       command: argv,
       isolation: options.isolation,
+      network: execOptions.network ?? options.network,
+      publish: execOptions.publish,
       env: toEnvFlags(execOptions.env),
       workdir: execOptions.cwd,
       user: execOptions.user === undefined ? undefined : String(execOptions.user),
@@ -128,6 +132,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
         stderr: decoder.decode(result.stderr ?? new Uint8Array()),
         backend: result.backend,
         guarantees: result.guarantees,
+        network: result.network,
         durationMs: result.durationMs,
         ...(result.limit !== undefined ? { limit: result.limit } : {}),
       };

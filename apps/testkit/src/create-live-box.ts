@@ -74,6 +74,8 @@ export async function createLiveBox(options: CreateLiveBoxOptions): Promise<Live
       stderr: decoder.decode(result.stderr ?? new Uint8Array()),
       backend: result.backend,
       guarantees: [],
+      // A box that stays up is started without a network (start takes no --network yet).
+      network: 'none',
       durationMs: result.durationMs,
     };
   }

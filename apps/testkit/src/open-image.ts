@@ -59,7 +59,8 @@ export interface PolytheneImage {
   /**
    * A fresh disposable box: dispose it with `await using` or `box.dispose()`. `limits` cap
    * every command run in it (memory, CPUs, processes), as `exec --memory/--cpus/--pids-limit`;
-   * `binds` and `workspace` bind host paths into it for every command it runs.
+   * `binds` and `workspace` bind host paths into it for every command it runs; `network` is
+   * its commands' default network mode.
    */
   box(options?: BoxOptions): Promise<Box>;
 }
@@ -141,7 +142,7 @@ async function openImageUncached(
       if (options !== undefined && 'keepAlive' in options && options.keepAlive === true) {
         return createLiveBox({ ...options, store: store.dir, entryId: id, isolation, hostEnv });
       }
-      const { binds, workspace, ...limits } = (options ?? {}) as BoxOptions;
+      const { binds, workspace, network, ...limits } = (options ?? {}) as BoxOptions;
       return createBox({
         store,
         ref,
@@ -151,6 +152,7 @@ async function openImageUncached(
         hostEnv,
         limits,
         ...resolveBoxBinds({ binds, workspace }, process.cwd()),
+        ...(network === undefined ? {} : { network }),
       });
     }) as PolytheneImage['box'],
   };

@@ -14,6 +14,7 @@ function result(overrides: Partial<BoxExecResult>): BoxExecResult {
     stderr: '',
     backend: 'bwrap',
     guarantees: [],
+    network: 'none',
     durationMs: 5,
     ...overrides,
   };

@@ -41,7 +41,8 @@ export interface BwrapRunPlan {
 }
 
 /** File descriptors of the bwrap process, fixed so the argv builder stays pure. */
-export const BWRAP_FDS: { readonly args: number; readonly status: number } = { args: 3, status: 4 };
+export const BWRAP_FDS: { readonly args: number; readonly status: number; readonly block: number } =
+  { args: 3, status: 4, block: 5 };
 
 /** Host tools root needs to drop to the image user. */
 export interface BwrapHelperPaths {
@@ -62,6 +63,12 @@ export interface BwrapHelperPaths {
    * `rootfs` and bind source i at `bind-i`, inside the private mount namespace only.
    */
   readonly stagingDir?: string;
+  /**
+   * True when the command line already starts in a user namespace of its own where the caller
+   * is uid 0 (`--network private`, see {@link wrapInNetworkNamespace}): an overlay is mounted
+   * there, not in one more nested below it, whose network namespace slirp4netns could not join.
+   */
+  readonly isInOwnUserNamespace?: boolean;
 }
 
 // Runs in a fresh private mount namespace (as root, or as uid 0 of the caller's own user
@@ -225,7 +232,12 @@ export function buildBwrapArgs(
     const source = staged ? `${stagingDir}/bind-${index}` : bind.source;
     args.push(bind.readOnly ? '--ro-bind' : '--bind', source, bind.target);
   });
-  args.push('--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts');
+  // `host` shares the host's network namespace; `private` runs in one made before bwrap
+  // starts (see wrapInNetworkNamespace) and waits on --block-fd until slirp4netns is attached.
+  const networkMode = spec.network?.mode ?? 'none';
+  if (networkMode === 'none') args.push('--unshare-net');
+  if (networkMode === 'private') args.push('--block-fd', String(BWRAP_FDS.block));
+  args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts');
   if (plan.usesUserNamespace) {
     args.push('--unshare-user', '--uid', String(spec.uid), '--gid', String(spec.gid));
   }
@@ -329,7 +341,8 @@ function buildPlainCommandLine(
   return buildMountPrefix(
     { unshare, sh, mount },
     {
-      inUserNamespace: plan.overlayMount === 'in-user-namespace',
+      inUserNamespace:
+        plan.overlayMount === 'in-user-namespace' && paths.isInOwnUserNamespace !== true,
       rootTarget: findBwrapRoot(spec, plan, stagingDir),
       rootSource: spec.rootfs,
       overlayOptions:
@@ -341,4 +354,33 @@ function buildPlainCommandLine(
     },
     command,
   );
+}
+
+/**
+ * For `--network private`: starts the whole command line in a new network namespace (and,
+ * for an unprivileged caller, a user namespace mapping it to uid 0 that owns it, which
+ * slirp4netns can join; bwrap's own user namespace is nested below it). There, as podman
+ * does, every port may be bound (`ip_unprivileged_port_start=0`): the box's root has no
+ * capability left, and a service in the box listens on 80. `unshare` and the shell exec in
+ * place, so bwrap's process is the one in that namespace.
+ */
+export function wrapInNetworkNamespace(
+  commandLine: { readonly file: string; readonly args: readonly string[] },
+  paths: { readonly unshare: string; readonly sh: string },
+  isRoot: boolean,
+): { readonly file: string; readonly args: string[] } {
+  return {
+    file: paths.unshare,
+    args: [
+      ...(isRoot ? [] : ['--user', '--map-root-user']),
+      '--net',
+      '--',
+      paths.sh,
+      '-c',
+      'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start && exec "$@"',
+      'polythene-network',
+      commandLine.file,
+      ...commandLine.args,
+    ],
+  };
 }

@@ -17,7 +17,10 @@ import {
   decodeExitCode,
   findTerminalHelper,
   listChildPids,
+  openBlockPipe,
   openSideChannelFile,
+  type PrivateNetwork,
+  readProcStat,
   relayTerminal,
   resolveBindTargets,
   type SuperviseOptions,
@@ -25,11 +28,13 @@ import {
   superviseProcess,
   wrapCommandForTerminal,
 } from '@polythene/probe';
+import { attachPrivateNetwork, findSlirp } from './attach-private-network.ts';
 import {
   buildBwrapArgs,
   buildBwrapCommandLine,
   findBwrapDeviceCopies,
   planBwrapRun,
+  wrapInNetworkNamespace,
 } from './build-bwrap-args.ts';
 import { describeBwrapError } from './describe-bwrap-error.ts';
 import { type BwrapStatus, parseBwrapStatus } from './parse-bwrap-status.ts';
@@ -52,6 +57,7 @@ export function createBwrapBackend(): Backend {
     description:
       'bubblewrap: namespaces, fresh /proc, minimal /dev; root in the box is root of its own user namespace with the container capability set (needs user namespaces when not root)',
     supportsTerminal: true,
+    networkModes: ['none', 'host', 'private'],
     probe: probeBwrap,
     run: runWithBwrap,
   };
@@ -101,7 +107,15 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
   // host's root, owner of the device nodes.
   const deviceCopies = plan.usesUserNamespace || !isRoot ? undefined : findBwrapDeviceCopies();
   const options = buildBwrapArgs(spec, plan, stagingDir, deviceCopies);
-  const commandLine = buildBwrapCommandLine(spec, plan, {
+  const isPrivateNetwork = spec.network?.mode === 'private';
+  const slirpPath = isPrivateNetwork ? findSlirp() : '';
+  if (isPrivateNetwork && (details.unsharePath === '' || details.shPath === '')) {
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      'bwrap: --network private needs unshare and sh (install the util-linux and dash packages)',
+    );
+  }
+  const bwrapCommandLine = buildBwrapCommandLine(spec, plan, {
     bwrap: details.bwrapPath,
     setpriv: details.setprivPath,
     unshare: details.unsharePath,
@@ -109,13 +123,26 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
     sh: details.shPath,
     userns: readIdMapDetails(spec.probe.details)?.helper,
     ...(stagingDir === undefined ? {} : { stagingDir }),
+    isInOwnUserNamespace: isPrivateNetwork && !isRoot,
   });
+  const commandLine = isPrivateNetwork
+    ? wrapInNetworkNamespace(
+        bwrapCommandLine,
+        { unshare: details.unsharePath, sh: details.shPath },
+        // With an id map the command line already runs as root of the box's user namespace
+        // (polythene-userns, or the guard's newuidmap): the network namespace is made there.
+        isRoot || plan.idMap !== undefined,
+      )
+    : bwrapCommandLine;
 
   // Options in and status out through files, not pipes: nothing to drain while it runs, and
   // the status is read only when it matters (a signal to forward, the exit).
   const argsFile = openSideChannelFile(options.map((arg) => `${arg}\0`).join(''));
   const statusFile = openSideChannelFile();
   const readStatus = (): BwrapStatus => parseBwrapStatus(statusFile.readText());
+  const blockPipe = isPrivateNetwork ? openBlockPipe() : undefined;
+  let network: PrivateNetwork | undefined;
+  let networkError: unknown;
   try {
     const supervision: SuperviseOptions = {
       backend: 'bwrap',
@@ -123,7 +150,7 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
       args: commandLine.args,
       env: {},
       controls: spec,
-      extraStdio: [argsFile.fd, statusFile.fd],
+      extraStdio: [argsFile.fd, statusFile.fd, ...(blockPipe ? [blockPipe.fd] : [])],
       // Unprivileged, the guard enters the box's user namespace before it sets no_new_privs.
       ...(plan.idMap?.newuidmap === undefined ? {} : { guard: { userNamespace: plan.idMap } }),
       findCommandPid: () => {
@@ -149,10 +176,43 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
         );
       },
     };
-    return await superviseProcess(
+    let hasEnded = false;
+    const running = superviseProcess(
       helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
-    );
+    ).finally(() => {
+      hasEnded = true;
+    });
+    if (blockPipe && spec.network) {
+      // The sandbox waits on the block pipe; a network that fails ends it before the command.
+      attachPrivateNetwork(slirpPath, {
+        network: spec.network,
+        readChildPid: () => readStatus().childPid,
+        hasEnded: () => hasEnded,
+        release: () => blockPipe.release(),
+        isUnprivileged: !isRoot,
+      }).then(
+        (attached) => {
+          network = attached;
+        },
+        (error: unknown) => {
+          networkError = error;
+          const { childPid } = readStatus();
+          if (childPid !== undefined) {
+            const bwrapPid = readProcStat(childPid)?.ppid;
+            sendSignal(childPid, 'SIGKILL');
+            if (bwrapPid !== undefined) sendSignal(bwrapPid, 'SIGKILL');
+          }
+        },
+      );
+    }
+    const result = await running;
+    if (networkError !== undefined) throw networkError;
+    return result;
+  } catch (error) {
+    throw networkError ?? error;
   } finally {
+    network?.stop();
+    blockPipe?.close();
     argsFile.close();
     statusFile.close();
     if (stagingDir !== undefined) removeStagingDir(stagingDir);

@@ -16,7 +16,7 @@ import {
   superviseProcess,
   wrapCommandForTerminal,
 } from '@polythene/probe';
-import { buildChrootArgs, type ChrootMount } from './build-chroot-args.ts';
+import { buildChrootArgs, type ChrootArgsOptions, type ChrootMount } from './build-chroot-args.ts';
 import { describeSetupError } from './describe-setup-error.ts';
 import {
   chrootArgsOptionsFrom,
@@ -39,6 +39,8 @@ export function createChrootBackend(): Backend {
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
     supportsTerminal: true,
+    // `private` would need slirp4netns attached before the command starts: not built yet.
+    networkModes: ['none', 'host'],
     probe: probeChroot,
     run: runWithChroot,
   };
@@ -98,11 +100,15 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
       };
     }),
   };
-  const { file, args, mountTable } = buildChrootArgs(spec, chrootArgsOptionsFrom(details), {
-    ...mounts,
-    ...chrootHostDev(),
-    ...(helpersDir === undefined ? {} : { helpersDir }),
-  });
+  const { file, args, mountTable } = buildChrootArgs(
+    spec,
+    withHostNetwork(chrootArgsOptionsFrom(details), spec),
+    {
+      ...mounts,
+      ...chrootHostDev(),
+      ...(helpersDir === undefined ? {} : { helpersDir }),
+    },
+  );
   // The set-up script reads its mount table from one file and writes "ready" to the other,
   // just before it starts the command. Files, not pipes: mount reads a table only from a
   // file, and nothing is left to drain while the command runs.
@@ -173,4 +179,10 @@ function prepareMountTarget(rootfs: string, target: string, isDirectory: boolean
     );
   }
   return full;
+}
+
+// `--network host`: no network namespace of its own, and the host's loopback left alone.
+function withHostNetwork(options: ChrootArgsOptions, spec: RunSpec): ChrootArgsOptions {
+  if (spec.network?.mode !== 'host') return options;
+  return { ...options, ip: '', namespaces: { ...options.namespaces, net: false } };
 }

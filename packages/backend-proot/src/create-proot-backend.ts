@@ -61,6 +61,9 @@ export function createProotBackend(): Backend {
     description:
       'proot: ptrace-based path translation, no root or namespaces needed; does not confine a hostile command (no filesystem, network or pid isolation)',
     supportsTerminal: true,
+    // proot makes no namespace: the command always shares the host's network, so `none`
+    // stays a lost guarantee and `private` cannot be given.
+    networkModes: ['none', 'host'],
     probe: probeProot,
     run: runWithProot,
   };

@@ -11,6 +11,7 @@ function bwrap(lost: readonly Guarantee[]): BackendDescription {
     reason: undefined,
     missing: undefined,
     version: '0.8.0',
+    networkModes: ['none', 'host', 'private'],
     guarantees: ALL_GUARANTEES.filter((guarantee) => !lost.includes(guarantee)),
     lost: lost.map((guarantee) => ({ guarantee, reason: 'test' })),
   };

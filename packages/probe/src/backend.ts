@@ -57,6 +57,34 @@ export const ALL_GUARANTEES: readonly Guarantee[] = [
   'ids',
 ];
 
+/**
+ * How the box reaches the network: `none` (own network namespace with loopback only, the
+ * default), `host` (the host's network namespace), `private` (own network namespace with
+ * outbound access through slirp4netns, a user-mode network stack).
+ */
+export type NetworkMode = 'none' | 'host' | 'private';
+
+/** Every network mode, in the order messages list them. */
+export const NETWORK_MODES: readonly NetworkMode[] = ['none', 'host', 'private'];
+
+/** A host port that reaches a port in the box (`--publish HOST:BOX/PROTOCOL`). */
+export interface PublishedPort {
+  /** Port on the host's 127.0.0.1. */
+  readonly hostPort: number;
+  /** Port the service listens on in the box. */
+  readonly boxPort: number;
+  /** Transport protocol. */
+  readonly protocol: 'tcp' | 'udp';
+}
+
+/** The network a run asks for. */
+export interface RunNetwork {
+  /** The mode; see {@link NetworkMode}. */
+  readonly mode: NetworkMode;
+  /** Ports to publish on the host's 127.0.0.1 (`private` only). */
+  readonly publish: readonly PublishedPort[];
+}
+
 /** What a probe is told about the host. */
 export interface ProbeContext {
   /** True when polythene runs with effective uid 0. */
@@ -194,6 +222,12 @@ export interface RunSpec {
    */
   readonly capabilities?: readonly string[];
   /**
+   * The network the command gets; absent means `none`. Only given with a mode in the
+   * backend's {@link Backend.networkModes}. `/etc/resolv.conf` and `/etc/hosts` arrive as
+   * ordinary binds.
+   */
+  readonly network?: RunNetwork;
+  /**
    * Bind polythene's helpers' directory read-only at `/dev/.polythene` (as for a terminal
    * run) without a terminal: a box that stays up runs its holder from there. Backends that
    * cannot (proot) ignore it; `polythene start` refuses them first.
@@ -277,6 +311,11 @@ export interface Backend {
    * its own inside the box. Absent means it cannot, and `exec --tty` refuses it (exit 125).
    */
   readonly supportsTerminal?: boolean;
+  /**
+   * The network modes `run` can give ({@link RunSpec.network}); absent means `none` only.
+   * A run asking for another mode is refused (exit 125) before the backend is called.
+   */
+  readonly networkModes?: readonly NetworkMode[];
   /** Finds out, silently, whether this backend can run commands here and what it enforces. */
   probe(context: ProbeContext): Promise<ProbeResult>;
   /** Runs one command; resolves when it and its whole process tree have ended. */

@@ -1,4 +1,4 @@
-import type { Guarantee, MissingTool, ProbeContext } from './backend.ts';
+import type { Guarantee, MissingTool, NetworkMode, ProbeContext } from './backend.ts';
 import type { BackendRegistry } from './backend-registry.ts';
 import { formatProbeFailure } from './format-probe-failure.ts';
 import { findLostGuarantees, type LostGuarantee } from './isolation-policy.ts';
@@ -28,6 +28,8 @@ export interface BackendDescription {
   readonly guarantees: readonly Guarantee[];
   /** Guarantees lost on this host, with reasons (empty when unavailable). */
   readonly lost: readonly LostGuarantee[];
+  /** The `--network` modes the backend gives (see {@link Backend.networkModes}). */
+  readonly networkModes: readonly NetworkMode[];
 }
 
 /** Options for {@link describeBackends}. */
@@ -58,6 +60,7 @@ export async function describeBackends(
       name: backend.name,
       aliases: backend.aliases ?? [],
       description: backend.description,
+      networkModes: backend.networkModes ?? ['none'],
     };
     if (!result.available) {
       return {

@@ -5,16 +5,19 @@ export type {
   BindMount,
   Guarantee,
   MissingTool,
+  NetworkMode,
   OverlayLayers,
   ProbeContext,
   ProbeResult,
+  PublishedPort,
+  RunNetwork,
   RunResult,
   RunSpec,
   RunTerminal,
   SpawnHooks,
   UnavailableProbe,
 } from './backend.ts';
-export { ALL_GUARANTEES } from './backend.ts';
+export { ALL_GUARANTEES, NETWORK_MODES } from './backend.ts';
 export type { BackendRegistry } from './backend-registry.ts';
 export { createRegistry } from './backend-registry.ts';
 export type {
@@ -77,6 +80,10 @@ export {
 } from './run/device-copies.ts';
 export { findExecutable } from './run/find-executable.ts';
 export { locateInRootfs } from './run/locate-in-rootfs.ts';
+export type { BlockPipe } from './run/open-block-pipe.ts';
+export { openBlockPipe } from './run/open-block-pipe.ts';
+export type { PrivateNetwork, PrivateNetworkOptions } from './run/private-network.ts';
+export { startPrivateNetwork } from './run/private-network.ts';
 export type { ProcStat } from './run/proc-tree.ts';
 export {
   isProcessAlive,

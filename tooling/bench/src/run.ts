@@ -7,6 +7,7 @@ import { benchCopy } from './copy-bench.ts';
 import { benchExec } from './exec-bench.ts';
 import { benchLimits } from './limits-bench.ts';
 import { benchMark } from './mark-bench.ts';
+import { benchNetwork } from './network-bench.ts';
 import { benchPull } from './pull-bench.ts';
 
 const only = process.argv[2];
@@ -14,6 +15,7 @@ const sections: string[] = [];
 if (!only || only === 'pull') sections.push(...(await benchPull()));
 if (!only || only === 'exec') sections.push(...(await benchExec()));
 if (!only || only === 'copy') sections.push(...(await benchCopy()));
+if (!only || only === 'network') sections.push(...(await benchNetwork()));
 if (!only || only === 'mark') sections.push(...(await benchMark()));
 if (!only || only === 'boxes') sections.push(...(await benchBoxes()));
 if (!only || only === 'limits') sections.push(...(await benchLimits()));

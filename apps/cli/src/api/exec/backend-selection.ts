@@ -3,6 +3,7 @@ import { createChrootBackend } from '@polythene/backend-chroot';
 import { createProotBackend } from '@polythene/backend-proot';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import {
+  ALL_GUARANTEES,
   type AvailableProbe,
   type Backend,
   type BackendRegistry,
@@ -14,6 +15,7 @@ import {
   findLostGuarantees,
   formatProbeFailure,
   loadBackendModule,
+  type NetworkMode,
   type ProbeContext,
   parseBackendList,
   probeBackend,
@@ -21,6 +23,7 @@ import {
 } from '@polythene/probe';
 import { findModuleImporter } from '../../launcher/module-importer.ts';
 import type { Logger } from '../../logger.ts';
+import { assertNetworkMode } from './network/resolve-network.ts';
 
 /** The built-in backends, in the default probe order. */
 export function createBuiltinBackends(): Backend[] {
@@ -76,6 +79,11 @@ export interface RootRequirements {
   readonly needsOverlay: boolean;
   /** A bind is read-only: backends whose probe says `canBindReadOnly: false` are passed over. */
   readonly needsReadOnlyBinds?: boolean;
+  /**
+   * The `--network` mode: one the backend cannot give is refused (125) before any warning;
+   * with `host` or `private`, no-network is not a guarantee the run asks for.
+   */
+  readonly networkMode?: NetworkMode;
 }
 
 /** Chooses backends for one exec. */
@@ -197,11 +205,18 @@ export async function createExecBackendChooser(
         }
       }
       // Under --strict this throws, naming every missing guarantee with its reason.
+      const networkMode = requirements?.networkMode ?? 'none';
+      assertNetworkMode(selection.backend, networkMode);
+      const required =
+        networkMode !== 'none'
+          ? ALL_GUARANTEES.filter((guarantee) => guarantee !== 'network')
+          : ALL_GUARANTEES;
       checkIsolationPolicy(selection.probe, {
         strict: options.strict,
         backendName: selection.backend.name,
+        required,
       });
-      const lost = findLostGuarantees(selection.probe);
+      const lost = findLostGuarantees(selection.probe, required);
       if (lost.length > 0) {
         // One short line; `polythene backends` has the reasons.
         logger.warn(

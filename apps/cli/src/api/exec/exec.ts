@@ -5,7 +5,10 @@ import {
   BOX_HELPERS_DIR,
   type ExcludedBackend,
   type Guarantee,
+  type NetworkMode,
   type OverlayLayers,
+  type PublishedPort,
+  type RunNetwork,
   type RunResult,
   resolveCapabilities,
 } from '@polythene/probe';
@@ -20,6 +23,8 @@ import { type Logger, silentLogger } from '../../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
+import { type NetworkFiles, prepareNetworkFiles } from './network/network-files.ts';
+import { guaranteesWithNetwork, resolveNetwork } from './network/resolve-network.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
 import { assertStoreWritableFor } from './read-only-store.ts';
 import { resolveCommandInRootfs } from './resolve-command.ts';
@@ -112,6 +117,10 @@ export interface ExecOptions extends StoreOptions, LimitOptions {
    * backend without overlayfs); the entry supplies the image config.
    */
   readonly rootfs?: string;
+  /** `none` (loopback only), `host` or `private` (slirp4netns); default POLYTHENE_NETWORK, else none. */
+  readonly network?: NetworkMode | string;
+  /** With `private`: `HOST_PORT:BOX_PORT[/tcp|udp]` strings or parsed ports (127.0.0.1 only). */
+  readonly publish?: readonly (string | PublishedPort)[];
   /** Bind polythene's helpers into the box's `/dev/.polythene` (a box's holder runs there). */
   readonly helpers?: boolean;
   /**
@@ -127,6 +136,8 @@ export interface ExecResult extends RunResult, LimitsOutcome {
   readonly guarantees: readonly Guarantee[];
   /** The store entry's rootfs path. */
   readonly rootfs: string;
+  /** The network mode the command ran with. */
+  readonly network: NetworkMode;
 }
 
 /**
@@ -145,6 +156,12 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     );
   }
   assertEntryRef(options.id);
+  const network = resolveNetwork({
+    network: options.network,
+    publish: options.publish,
+    hostEnv,
+    isRoot: process.geteuid?.() === 0,
+  });
   const requestedLimits = resolveRequestedLimits(options, hostEnv);
   const store = await openStoreFromOptions(options, false);
   // UUID, then name, then a hand-made directory of that name.
@@ -154,7 +171,15 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   const mark = store.markInUse(id);
   if (!mark.isMarked) logger.verbose(`${id} not marked as in use (read-only store?)`);
   try {
-    return await execMarked({ ...options, id }, store, logger, hostEnv, hostCwd, requestedLimits);
+    return await execMarked(
+      { ...options, id },
+      store,
+      logger,
+      hostEnv,
+      hostCwd,
+      requestedLimits,
+      network,
+    );
   } finally {
     mark.release();
   }
@@ -167,6 +192,7 @@ async function execMarked(
   hostEnv: NodeJS.ProcessEnv,
   hostCwd: string,
   requestedLimits: ReturnType<typeof resolveRequestedLimits>,
+  network: RunNetwork,
 ): Promise<ExecResult> {
   const id = options.id;
   // A misspelt capability is a usage error before the entry is read.
@@ -243,6 +269,7 @@ async function execMarked(
     const selection = await chooser.choose(unavailable, {
       needsOverlay,
       needsReadOnlyBinds: binds.some((bind) => bind.readOnly),
+      networkMode: network.mode,
     });
     if (options.tty === true && selection.backend.supportsTerminal !== true) {
       throw new PolytheneError(
@@ -259,10 +286,12 @@ async function execMarked(
       explicit: options.layers,
       explicitRootfs: options.rootfs,
     });
+    let networkFiles: NetworkFiles | undefined;
     logger.verbose(
       `running ${commandPath} as ${user.uid}:${user.gid} in ${cwd} with ${selection.backend.name}${root.description}`,
     );
     try {
+      networkFiles = await prepareNetworkFiles(network.mode, resolveInRoot, selection, logger);
       const result = await selection.backend.run({
         rootfs: root.rootfs,
         ...(root.overlay ? { overlay: root.overlay } : {}),
@@ -271,7 +300,8 @@ async function execMarked(
         cwd,
         uid: user.uid,
         gid: user.gid,
-        binds,
+        binds: [...networkFiles.binds, ...binds],
+        ...(network.mode === 'none' ? {} : { network }),
         stdio: options.stdio ?? 'inherit',
         input: options.input,
         maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
@@ -300,8 +330,9 @@ async function execMarked(
       return {
         ...result,
         ...limitsOutcome,
-        guarantees: selection.probe.guarantees,
+        guarantees: guaranteesWithNetwork(selection.probe.guarantees, network.mode),
         rootfs: root.rootfs,
+        network: network.mode,
       };
     } catch (error) {
       if (!hasErrorCode(error, 'POLYTHENE_SETUP_FAILED')) throw error;
@@ -315,6 +346,7 @@ async function execMarked(
       unavailable.push({ name: selection.backend.name, reason: 'unavailable on a fresh probe' });
     } finally {
       // Not `await using`: its helper costs every exec more than this plain call.
+      await networkFiles?.[Symbol.asyncDispose]();
       limits.dispose();
       await root[Symbol.asyncDispose]();
     }

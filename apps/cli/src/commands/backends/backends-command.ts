@@ -31,10 +31,13 @@ export async function backendsCommand(options: RawOptions): Promise<number> {
     backend.version ?? '-',
     backend.available ? backend.guarantees.join(',') || '-' : (backend.reason ?? ''),
     backend.lost.map((lost) => lost.guarantee).join(',') || '-',
+    backend.networkModes.join(','),
   ]);
   process.stdout.write(
-    formatTable(['BACKEND', 'AVAILABLE', 'VERSION', 'ENFORCES (or why not)', 'LOST'], rows) +
-      formatLimitsLine(limits),
+    formatTable(
+      ['BACKEND', 'AVAILABLE', 'VERSION', 'ENFORCES (or why not)', 'LOST', 'NETWORK'],
+      rows,
+    ) + formatLimitsLine(limits),
   );
   return 0;
 }

@@ -1,0 +1,495 @@
+import { randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freshStorePath,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+  startPolythene,
+} from './run-polythene.ts';
+
+let store: string;
+let id: string;
+let hostServer: Server;
+let hostPort: number;
+
+beforeAll(async () => {
+  const images = await ensureTestImages();
+  store = await freshStorePath();
+  const run = await runPolythene(['pull', images.busybox, '--store', store, '--quiet']);
+  expect(run.exitCode, run.stderr).toBe(0);
+  id = run.stdout.trim();
+  // A service on the host's loopback, as the loopback package repository is.
+  hostServer = createServer((_request, response) => response.end('host-loopback\n'));
+  hostPort = await listen(hostServer);
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => hostServer?.close(resolve));
+});
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : 0);
+    });
+  });
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+async function freePort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+// busybox's wget, without -T (which crashes busybox 1.35): the box's `timeout` bounds it.
+const fetchIn = (url: string): string => `timeout 10 wget -q -O- ${url}`;
+
+function execIn(args: string[], command: string, env?: Record<string, string>) {
+  return runPolythene(['exec', id, '--store', store, ...args, '--', 'sh', '-c', command], {
+    env,
+  });
+}
+
+describe('--network none (the default)', () => {
+  it('cuts the box off: the host loopback service is not reachable, and fails fast', async () => {
+    const startedAt = Date.now();
+    const run = await execIn(['--json'], fetchIn(`http://127.0.0.1:${hostPort}/`));
+    const result = JSON.parse(run.stdout);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toMatch(/refused|unreachable/i);
+    expect(result.network).toBe('none');
+    expect(result.guarantees).toContain('network');
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+  });
+});
+
+describe('--network host', () => {
+  it('reaches the host loopback and sees the host resolv.conf and hosts, read-only, for that run only', async () => {
+    // The image's own resolv.conf, written into the entry beforehand.
+    const own = await execIn([], 'echo "nameserver 192.0.2.53" > /etc/resolv.conf');
+    expect(own.exitCode, own.stderr).toBe(0);
+    const run = await execIn(
+      ['--network', 'host', '--json'],
+      `${fetchIn(`http://127.0.0.1:${hostPort}/`)} && cat /etc/resolv.conf && echo --- && cat /etc/hosts && (echo x >> /etc/resolv.conf && echo WRITABLE || true)`,
+    );
+    const result = JSON.parse(run.stdout);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [fetched, files] = splitOnce(result.stdout, 'host-loopback\n');
+    expect(fetched).toBe('');
+    const [resolv, hosts] = splitOnce(files, '---\n');
+    expect(resolv).toBe(await readFile('/etc/resolv.conf', 'utf8'));
+    expect(hosts).toBe(await readFile('/etc/hosts', 'utf8'));
+    expect(result.stdout).not.toContain('WRITABLE');
+    expect(result.network).toBe('host');
+    expect(result.guarantees).not.toContain('network');
+    // The entry keeps its own file.
+    const after = await execIn([], 'cat /etc/resolv.conf');
+    expect(after.stdout).toBe('nameserver 192.0.2.53\n');
+  });
+
+  it('is taken from POLYTHENE_NETWORK, and the flag wins', async () => {
+    const fromEnv = await execIn(['--json'], 'true', { POLYTHENE_NETWORK: 'host' });
+    expect(JSON.parse(fromEnv.stdout).network).toBe('host');
+    const flagWins = await execIn(['--network', 'none', '--json'], 'true', {
+      POLYTHENE_NETWORK: 'host',
+    });
+    expect(JSON.parse(flagWins.stdout).network).toBe('none');
+  });
+
+  it('works on chroot and proot too, and proot without a lost-network warning', async () => {
+    for (const backend of ['chroot', 'proot']) {
+      const run = await execIn(
+        ['--network', 'host', '--isolation', backend, '--json'],
+        fetchIn(`http://127.0.0.1:${hostPort}/`),
+      );
+      const result = JSON.parse(run.stdout);
+      expect(result.backend).toBe(backend);
+      expect(result.stdout, result.stderr).toBe('host-loopback\n');
+      expect(result.network).toBe('host');
+      expect(run.stderr).not.toMatch(/without network/);
+    }
+  });
+});
+
+describe('--network private', () => {
+  const netns = `polythene-nt-${process.pid}-${randomInt(1e6)}`;
+  const hostVeth = `pnh${randomInt(1e6)}`;
+  const nsVeth = `pnb${randomInt(1e6)}`;
+  // A /30 the test owns, away from slirp4netns's 10.0.2.0/24.
+  const subnet = `10.213.${randomInt(256)}.${randomInt(64) * 4}`;
+  const [a, b, c, d] = subnet.split('.').map(Number) as [number, number, number, number];
+  const hostAddress = `${a}.${b}.${c}.${d + 1}`;
+  const nsAddress = `${a}.${b}.${c}.${d + 2}`;
+  const nsPort = 8080;
+  let nsServer: ResultPromise | undefined;
+
+  beforeAll(async () => {
+    await execa('ip', ['netns', 'add', netns]);
+    await execa('ip', ['link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', nsVeth]);
+    await execa('ip', ['link', 'set', nsVeth, 'netns', netns]);
+    await execa('ip', ['addr', 'add', `${hostAddress}/30`, 'dev', hostVeth]);
+    await execa('ip', ['link', 'set', hostVeth, 'up']);
+    await execa('ip', [
+      'netns',
+      'exec',
+      netns,
+      'ip',
+      'addr',
+      'add',
+      `${nsAddress}/30`,
+      'dev',
+      nsVeth,
+    ]);
+    await execa('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', nsVeth, 'up']);
+    await execa('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
+    const root = removeWhenDone(`/tmp/polythene-nt-www-${process.pid}-${randomInt(1e6)}`);
+    await execa('sh', ['-c', `mkdir -p ${root} && echo in-test-netns > ${root}/index.html`]);
+    nsServer = execa('ip', [
+      'netns',
+      'exec',
+      netns,
+      'busybox',
+      'httpd',
+      '-f',
+      '-p',
+      `${nsAddress}:${nsPort}`,
+      '-h',
+      root,
+    ]);
+    nsServer.catch(() => undefined);
+    await waitFor(async () => {
+      const probe = await execa(
+        'busybox',
+        ['wget', '-q', '-O-', `http://${nsAddress}:${nsPort}/`],
+        {
+          reject: false,
+        },
+      );
+      return probe.stdout === 'in-test-netns';
+    });
+  });
+
+  afterAll(async () => {
+    nsServer?.kill('SIGKILL');
+    await execa('ip', ['netns', 'del', netns], { reject: false });
+    await execa('ip', ['link', 'del', hostVeth], { reject: false });
+  });
+
+  it('reaches a server beyond the host through slirp4netns, but not the host loopback', async () => {
+    const run = await execIn(
+      ['--network', 'private', '--ephemeral', '--json'],
+      `${fetchIn(`http://${nsAddress}:${nsPort}/`)}; echo; ${fetchIn(`http://10.0.2.2:${hostPort}/`)} || echo LOOPBACK-CUT; cat /etc/resolv.conf`,
+    );
+    const result = JSON.parse(run.stdout);
+    expect(result.stdout, result.stderr).toBe(
+      'in-test-netns\n\nLOOPBACK-CUT\nnameserver 10.0.2.3\n',
+    );
+    expect(result.network).toBe('private');
+    // And `none` cannot reach that server at all.
+    const none = await execIn([], fetchIn(`http://${nsAddress}:${nsPort}/`));
+    expect(none.exitCode).not.toBe(0);
+  });
+
+  it('publishes a box port on the host loopback (--publish, -p)', async () => {
+    for (const flag of ['--publish', '-p']) {
+      const port = await freePort();
+      const box = startPolythene([
+        'exec',
+        id,
+        '--store',
+        store,
+        '--network',
+        'private',
+        flag,
+        `${port}:80`,
+        '--timeout',
+        '30',
+        '--',
+        'sh',
+        '-c',
+        'mkdir -p /tmp/www && echo from-the-box > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www',
+      ]);
+      let answer = '';
+      await waitFor(async () => {
+        const probe = await execa('curl', ['-s', '--max-time', '2', `http://127.0.0.1:${port}/`], {
+          reject: false,
+        });
+        answer = probe.stdout;
+        return answer === 'from-the-box';
+      });
+      expect(answer).toBe('from-the-box');
+      box.kill('SIGTERM');
+      const ended = await box;
+      expect(ended.exitCode).not.toBe(125);
+    }
+  });
+
+  it('leaves nothing running after a timeout, Ctrl-C or a SIGKILL of polythene', async () => {
+    const timedOut = startPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--network',
+      'private',
+      '--timeout',
+      '2',
+      '--',
+      'sleep',
+      '60',
+    ]);
+    const timedOutTree = await waitForTree(timedOut.pid ?? 0);
+    expect((await timedOut).exitCode).toBe(124);
+    await expectAllGone(timedOutTree);
+
+    const interrupted = startPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--network',
+      'private',
+      '--',
+      'sleep',
+      '60',
+    ]);
+    const interruptedTree = await waitForTree(interrupted.pid ?? 0);
+    interrupted.kill('SIGINT');
+    expect((await interrupted).exitCode).toBe(130);
+    await expectAllGone(interruptedTree);
+
+    const killed = startPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--network',
+      'private',
+      '--',
+      'sleep',
+      '60',
+    ]);
+    const killedTree = await waitForTree(killed.pid ?? 0);
+    killed.kill('SIGKILL');
+    await killed;
+    await expectAllGone(killedTree);
+  });
+
+  it('refuses a busy host port with 125, one line naming the port', async () => {
+    const busy = createTcpServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const address = busy.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const run = await execIn(['--network', 'private', '--publish', `${port}:80`], 'true');
+      expect(run.exitCode).toBe(125);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toContain(`host port ${port}`);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
+  it('is refused by backends that cannot give it (125, saying why)', async () => {
+    for (const backend of ['proot', 'chroot']) {
+      const run = await execIn(['--network', 'private', '--isolation', backend], 'true');
+      expect(run.exitCode).toBe(125);
+      expect(run.stderr).toMatch(/^polythene: --network private: /);
+    }
+  });
+
+  it('works as the unprivileged user, publishing and reaching the test namespace', async () => {
+    const user = await ensureTestUser();
+    const images = await ensureTestImagesAs(user);
+    const userStore = removeWhenDone(`/tmp/polythene-nt-user-${process.pid}-${randomInt(1e6)}`);
+    const pulled = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '--quiet']);
+    expect(pulled.exitCode, pulled.stderr).toBe(0);
+    const userId = pulled.stdout.trim();
+    const run = await runPolytheneAs([
+      'exec',
+      userId,
+      '--store',
+      userStore,
+      '--network',
+      'private',
+      // On a throwaway overlay: mounted in the user namespace slirp4netns joins.
+      '--ephemeral',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      `id -u; ${fetchIn(`http://${nsAddress}:${nsPort}/`)}`,
+    ]);
+    const result = JSON.parse(run.stdout);
+    expect(result.stdout, result.stderr).toBe('0\nin-test-netns\n');
+    expect(result.backend).toBe('bwrap');
+    const port = await freePort();
+    const box = runPolytheneAs([
+      'exec',
+      userId,
+      '--store',
+      userStore,
+      '--network',
+      'private',
+      '--publish',
+      `${port}:80`,
+      '--timeout',
+      '8',
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /tmp/www && echo unprivileged-box > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www',
+    ]);
+    let answer = '';
+    await waitFor(async () => {
+      const probe = await execa('curl', ['-s', '--max-time', '2', `http://127.0.0.1:${port}/`], {
+        reject: false,
+      });
+      answer = probe.stdout;
+      return answer === 'unprivileged-box';
+    });
+    expect(answer).toBe('unprivileged-box');
+    expect((await box).exitCode).toBe(124);
+    const host = await runPolytheneAs([
+      'exec',
+      userId,
+      '--store',
+      userStore,
+      '--network',
+      'host',
+      '--',
+      'sh',
+      '-c',
+      fetchIn(`http://127.0.0.1:${hostPort}/`),
+    ]);
+    expect(host.stdout, host.stderr).toBe('host-loopback');
+    const privileged = await runPolytheneAs([
+      'exec',
+      userId,
+      '--store',
+      userStore,
+      '--network',
+      'private',
+      '--publish',
+      '80:80',
+      '--',
+      'true',
+    ]);
+    expect(privileged.exitCode).toBe(2);
+    expect(privileged.stderr).toMatch(
+      /^polythene: --publish 80:80: host ports below 1024 need root/,
+    );
+  });
+});
+
+describe('bad network input', () => {
+  it('is a usage error (2) naming the valid forms', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--network', 'bridge'], /unknown network mode; use none, host or private/],
+      [['--network', 'private', '--publish', '80'], /expected HOST_PORT:BOX_PORT\[\/tcp\|udp\]/],
+      [['--network', 'private', '--publish', '8080:80/sctp'], /expected HOST_PORT:BOX_PORT/],
+      [['--publish', '8080:80'], /--publish needs --network private \(the network mode is none\)/],
+      [['--network', 'host', '-p', '8080:80'], /the network mode is host/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await execIn(args, 'true');
+      expect(run.exitCode, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(message);
+    }
+    const fromEnv = await execIn([], 'true', { POLYTHENE_NETWORK: 'slirp' });
+    expect(fromEnv.exitCode).toBe(2);
+    expect(fromEnv.stderr).toMatch(/POLYTHENE_NETWORK "slirp"/);
+  });
+
+  it('polythene backends shows the modes each backend gives', async () => {
+    const run = await runPolythene(['backends', '--json']);
+    const modes = Object.fromEntries(
+      JSON.parse(run.stdout).map((backend: { name: string; networkModes: string[] }) => [
+        backend.name,
+        backend.networkModes,
+      ]),
+    );
+    expect(modes).toMatchObject({
+      bwrap: ['none', 'host', 'private'],
+      proot: ['none', 'host'],
+      chroot: ['none', 'host'],
+    });
+  });
+});
+
+function splitOnce(text: string, separator: string): [string, string] {
+  const index = text.indexOf(separator);
+  return index === -1 ? [text, ''] : [text.slice(0, index), text.slice(index + separator.length)];
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const startedAt = Date.now();
+  while (Date.now() - startedAt < timeoutMs) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Every process below `pid` once slirp4netns runs there: the box's and slirp4netns's. */
+async function waitForTree(pid: number): Promise<number[]> {
+  let tree: { pid: number; comm: string }[] = [];
+  await waitFor(async () => {
+    tree = await listDescendants(pid);
+    return (
+      tree.some((entry) => entry.comm === 'slirp4netns') && tree.some((e) => e.comm === 'sleep')
+    );
+  });
+  expect(tree.map((entry) => entry.comm)).toContain('slirp4netns');
+  return tree.map((entry) => entry.pid);
+}
+
+async function listDescendants(root: number): Promise<{ pid: number; comm: string }[]> {
+  const { stdout } = await execa('ps', ['-e', '-o', 'pid=,ppid=,comm=']);
+  const rows = stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm: comm ?? '' }));
+  const found: { pid: number; comm: string }[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.shift();
+    for (const row of rows) {
+      if (row.ppid === parent) {
+        found.push({ pid: row.pid, comm: row.comm });
+        queue.push(row.pid);
+      }
+    }
+  }
+  return found;
+}
+
+async function expectAllGone(pids: readonly number[]): Promise<void> {
+  const isLiving = async (pid: number): Promise<boolean> => {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      return !/\) [ZX] /.test(stat);
+    } catch {
+      return false;
+    }
+  };
+  let living: number[] = [];
+  const startedAt = Date.now();
+  while (Date.now() - startedAt < 5_000) {
+    living = [];
+    for (const pid of pids) if (await isLiving(pid)) living.push(pid);
+    if (living.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(living, 'processes left running').toEqual([]);
+}
