@@ -19,8 +19,7 @@ const hasTools =
   (await execa('apt-ftparchive', ['--help'], { reject: false })).exitCode === 0;
 
 const install = 'apt-get update && apt-get install -y hello && hello';
-// Until the box's root keeps setuid/setgid (root in the box, issue 15), apt under bwrap cannot
-// drop to _apt: this runs its download methods as root instead. Networking is the same.
+// apt's download methods as root (no drop to _apt): the networking is the same either way.
 const installAsRoot =
   'apt-get -o APT::Sandbox::User=root update && apt-get -o APT::Sandbox::User=root install -y hello && hello';
 
@@ -110,11 +109,13 @@ describe.skipIf(!isRoot || !hasTools)('apt-get from a loopback repository, as ro
     expect(hello.stdout).toBe('Hello, world!\n');
   });
 
-  // Needs the root-in-the-box work (issue 15): bwrap drops every capability, so apt's
-  // setgroups/seteuid to _apt fails ("Method http has died unexpectedly").
-  it.skip('--network host on bwrap: apt drops to _apt (needs root in the box, issue 15)', async () => {
+  // Root in the box holds setuid/setgid in its own user namespace: apt's download methods
+  // drop to _apt (no "unsandboxed as root" warning).
+  it('--network host on bwrap: apt drops to _apt (root in the box keeps setuid and setgid)', async () => {
     const run = await execIn(['--ephemeral', '--network', 'host', '--isolation', 'bwrap'], install);
     expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Hello, world!\n?$/);
+    expect(run.stderr).not.toMatch(/unsandboxed as root/);
   });
 });
 
@@ -150,8 +151,10 @@ describe.skipIf(!isRoot || !hasTools)('apt-get from a loopback repository, unpri
     expect(run.stderr).toMatch(/Unable to locate package hello/);
   });
 
-  it.skip('--network host on bwrap: apt drops to _apt (needs root in the box, issue 15)', async () => {
+  it('--network host on bwrap: apt drops to _apt (root in the box keeps setuid and setgid)', async () => {
     const run = await execAs(['--ephemeral', '--network', 'host'], install);
     expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Hello, world!\n?$/);
+    expect(run.stderr).not.toMatch(/unsandboxed as root/);
   });
 });
