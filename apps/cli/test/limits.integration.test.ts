@@ -155,6 +155,33 @@ describe.skipIf(!hasCgroupV1)('resource limits with cgroup v1 (as root)', () => 
     await expectCleanGuard();
   });
 
+  it('bounds a fork bomb with no flag at all: the default cap of 4096 holds it', async () => {
+    // The guard's own cap is raised above the default for this one, so that what stops the
+    // bomb is polythene's default limit, not the test's guard.
+    writeFileSync(`${guard}/pids.max`, String(4096 + 128));
+    try {
+      const run = startGuarded(
+        ['--timeout', '8'],
+        ['sh', '-c', 'b() { b | b & }; b; sleep 30'],
+        {},
+        'ignore',
+      );
+      let peak = 0;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, pidsInGuard());
+      }, 20);
+      const result = await run;
+      clearInterval(sampler);
+      expect([0, 124, 2]).toContain(result.exitCode);
+      // Past the guard's usual 1024, so the default cap, not the guard, is what held it.
+      expect(peak).toBeGreaterThan(GUARD_PIDS_MAX);
+      expect(peak).toBeLessThanOrEqual(4096 + 24);
+      await expectCleanGuard();
+    } finally {
+      writeFileSync(`${guard}/pids.max`, String(GUARD_PIDS_MAX));
+    }
+  });
+
   it('says the pids limit was reached when the command fails after a fork failed', async () => {
     const run = await runGuarded(
       ['--pids-limit', '20', '--timeout', '30', '--json'],
