@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ensureTestImages, ensureTestUser, type TestImages } from '@polythene/test-images';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFileMember, formatDigest, newHash, TAR_END } from '../src/api/archive/tar-blocks.ts';
+import { createFileMember, formatDigest, newHash, TAR_END } from '@polythene/core/internal';
 import {
   freshStorePath,
   listStoreNames,

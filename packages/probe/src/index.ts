@@ -109,6 +109,7 @@ export type {
   RunControls,
   SuperviseOptions,
 } from './run/supervise-process.ts';
+export { assertCommandGiven } from './run/assert-command-given.ts';
 export { DEFAULT_MAX_OUTPUT_BYTES, superviseProcess } from './run/supervise-process.ts';
 export type { TerminalHelper } from './run/terminal-relay.ts';
 export {

@@ -1,5 +1,5 @@
 import { PolytheneError } from '@polythene/errors';
-import { listBoxes } from './box-state.ts';
+import { listBoxes } from '@polythene/core/internal/boxes/box-state';
 import { stopBoxesOf } from './stop-box.ts';
 
 /**

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { PolytheneError } from '@polythene/errors';
 import { type RunResult, superviseProcess } from '@polythene/probe';
-import { type Logger, silentLogger } from '../../logger.ts';
-import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES } from '../exec/exec.ts';
-import { boxLogPath } from './box-state.ts';
+import { type Logger, silentLogger } from '@polythene/core/internal/logger';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '@polythene/probe';
+import { DEFAULT_KILL_GRACE_MS } from '@polythene/core/internal/exec/exec';
+import { boxLogPath } from '@polythene/core/internal/boxes/box-state';
 import {
   type BoxCommandOptions,
   guardedCommandLine,

@@ -5,19 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
 import { assertEntryId, newEntryId, resolveEntryRef } from '@polythene/store';
-import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
+import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 import { BOX_HELPER } from './box-helper.ts';
-import {
-  assertBoxName,
-  type BoxRecord,
-  boxDir,
-  boxesDir,
-  boxLogPath,
-  listBoxes,
-  readBox,
-  readStartTime,
-  writeJson,
-} from './box-state.ts';
+import { assertBoxName, type BoxRecord, boxDir, boxesDir, boxLogPath, listBoxes, readBox, readStartTime, writeJson } from '@polythene/core/internal/boxes/box-state';
 
 /** Options for {@link startBox}. */
 export interface StartBoxOptions extends StoreOptions {

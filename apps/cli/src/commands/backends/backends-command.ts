@@ -1,14 +1,16 @@
 import { createProbeCache, createProbeContext, describeBackends } from '@polythene/probe';
-import { createExecRegistry } from '../../api/exec/backend-selection.ts';
+import { createExecRegistry } from '@polythene/core/internal/exec/backend-selection';
 import { type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatTable } from '../list/list-command.ts';
 import { describeLimits, formatLimitsLine } from './describe-limits.ts';
+import { cliBackends } from '../../engine.ts';
 
 /** `polythene backends`: every registered backend, available here or why not, and its guarantees. */
 export async function backendsCommand(options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
   const registry = await createExecRegistry({
+    ...cliBackends(),
     backendModules: stringList(options.backendModule, '--backend-module'),
     hostEnv: process.env,
     cwd: process.cwd(),

@@ -1,5 +1,5 @@
 import { PolytheneError } from '@polythene/errors';
-import { exec } from '../../api/exec/exec.ts';
+import { exec } from '@polythene/core/internal/exec/exec';
 import { EXIT_CODES, exitCodeForSignal } from '../../exit-codes.ts';
 import {
   byteCount,
@@ -13,6 +13,7 @@ import {
 import { printJson, readCommandContext } from '../command-context.ts';
 import { limitFlags, limitsJson, reportLimitHit } from './limit-flags.ts';
 import { reportTimeout } from './report-timeout.ts';
+import { cliBackends } from '../../engine.ts';
 
 /**
  * `polythene exec UUID -- CMD…`: exits with the command's status, 128+n when it died of
@@ -35,6 +36,7 @@ export async function execCommand(
   const command = [...positional.map(String), ...stringList(options['--'], '--')];
   const timeoutMs = timeoutMsFromFlagOrEnv(options.timeout);
   const result = await exec({
+    ...cliBackends(),
     id: uuid,
     command,
     store: context.store,

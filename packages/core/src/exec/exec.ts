@@ -1,8 +1,10 @@
 import { statSync } from 'node:fs';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import {
+  assertCommandGiven,
   type BindMount,
   BOX_HELPERS_DIR,
+  DEFAULT_MAX_OUTPUT_BYTES,
   type ExcludedBackend,
   type Guarantee,
   type NetworkMode,
@@ -19,15 +21,17 @@ import {
   resolveEntryRef,
   type Store,
 } from '@polythene/store';
-import { type Logger, silentLogger } from '../../logger.ts';
+import { type Logger, silentLogger } from '../logger.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
+import type { BackendSource } from './backend-source.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
 import { type NetworkFiles, prepareNetworkFiles } from './network/network-files.ts';
 import { guaranteesWithNetwork, resolveNetwork } from './network/resolve-network.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
+import { type ExecRestOptions, readExecArguments } from './read-exec-arguments.ts';
 import { assertStoreWritableFor } from './read-only-store.ts';
-import { resolveCommandInRootfs } from './resolve-command.ts';
+import { EXEC_USAGE, resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
 import {
@@ -40,18 +44,16 @@ import {
 /** How long a forwarded signal may take to end the command before its tree is killed. */
 export const DEFAULT_KILL_GRACE_MS: number = 5_000;
 
-/** Default cap on captured stdout and stderr (each) in `pipe` mode: 16 MiB. */
-export const DEFAULT_MAX_OUTPUT_BYTES: number = 16 * 1024 * 1024;
 
 /** Options for {@link exec}. */
-export interface ExecOptions extends StoreOptions, LimitOptions {
+export interface ExecOptions extends StoreOptions, LimitOptions, BackendSource {
   /** The store entry to run in: its id (a UUID) or its name. */
   readonly id: string;
   /** The command as an argv; no shell is involved. */
   readonly command: readonly string[];
   /** Backend to probe first (`bwrap`/`bubblewrap`, `proot`, `chroot`, or a custom name). */
   readonly isolation?: string;
-  /** Custom backend modules (package names or paths) to register after the built-ins. */
+  /** Custom backend modules (package names or paths) to register after `backends`. */
   readonly backendModules?: readonly string[];
   /** `KEY=VALUE` to set, or `KEY` to copy from the host. */
   readonly env?: readonly string[];
@@ -145,16 +147,23 @@ export interface ExecResult extends RunResult, LimitsOutcome {
  * outcomes (non-zero exit, signal, timeout) are data; a missing entry, a missing command,
  * no backend or a failed sandbox set-up throw a `PolytheneError`.
  */
-export async function exec(options: ExecOptions): Promise<ExecResult> {
+export function exec(options: ExecOptions): Promise<ExecResult>;
+/** The same, with the entry and the command first: `exec('debian', ['echo', 'hi'])`. */
+export function exec(
+  idOrName: string,
+  command: readonly string[],
+  options?: ExecRestOptions,
+): Promise<ExecResult>;
+export async function exec(
+  first: ExecOptions | string,
+  command?: readonly string[],
+  rest?: ExecRestOptions,
+): Promise<ExecResult> {
+  const options = readExecArguments(first, command, rest);
   const logger = options.logger ?? silentLogger;
   const hostEnv = options.hostEnv ?? process.env;
   const hostCwd = options.cwd ?? process.cwd();
-  if (options.command.length === 0) {
-    throw new PolytheneError(
-      'POLYTHENE_USAGE',
-      'No command provided: polythene exec UUID -- CMD [ARG…]',
-    );
-  }
+  assertCommandGiven(options.command, EXEC_USAGE);
   assertEntryRef(options.id);
   const network = resolveNetwork({
     network: options.network,
@@ -206,6 +215,8 @@ async function execMarked(
   const chooser = await createExecBackendChooser({
     preferred: options.isolation ?? emptyToUndefined(hostEnv.POLYTHENE_ISOLATION),
     backendModules: options.backendModules,
+    backends: options.backends,
+    importModule: options.importModule,
     hostEnv,
     cwd: hostCwd,
     strict: options.strict ?? false,

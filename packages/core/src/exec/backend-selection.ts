@@ -1,6 +1,3 @@
-import { createBwrapBackend } from '@polythene/backend-bwrap';
-import { createChrootBackend } from '@polythene/backend-chroot';
-import { createProotBackend } from '@polythene/backend-proot';
 import { hasErrorCode, PolytheneError } from '@polythene/errors';
 import {
   ALL_GUARANTEES,
@@ -21,17 +18,12 @@ import {
   probeBackend,
   selectBackend,
 } from '@polythene/probe';
-import { findModuleImporter } from '../../launcher/module-importer.ts';
-import type { Logger } from '../../logger.ts';
+import type { Logger } from '../logger.ts';
+import { type BackendSource, requireBackends } from './backend-source.ts';
 import { assertNetworkMode } from './network/resolve-network.ts';
 
-/** The built-in backends, in the default probe order. */
-export function createBuiltinBackends(): Backend[] {
-  return [createBwrapBackend(), createProotBackend(), createChrootBackend()];
-}
-
 /** Options for {@link createExecRegistry}. */
-export interface ExecRegistryOptions {
+export interface ExecRegistryOptions extends BackendSource {
   /** Custom backend modules from `--backend-module`. */
   readonly backendModules?: readonly string[];
   /** Environment holding `POLYTHENE_BACKENDS`. */
@@ -40,17 +32,24 @@ export interface ExecRegistryOptions {
   readonly cwd: string;
 }
 
-let builtinRegistry: BackendRegistry | undefined;
+// A registry per list of backends the callers passed: the same list (the CLI's built-ins) is
+// registered once per process. The chooser only reads its registry.
+const registries = new WeakMap<readonly Backend[], BackendRegistry>();
 
-/** The built-ins, then every custom backend named by flag or by `POLYTHENE_BACKENDS`. */
+/** The caller's backends, then every custom backend named by flag or by `POLYTHENE_BACKENDS`. */
 export async function createExecRegistry(options: ExecRegistryOptions): Promise<BackendRegistry> {
-  const registry = createRegistry(createBuiltinBackends());
   const specifiers = [
     ...parseBackendList(options.hostEnv.POLYTHENE_BACKENDS),
     ...(options.backendModules ?? []),
   ];
+  // A custom backend module alone is enough to run.
+  const backends =
+    specifiers.length > 0 && (options.backends === undefined || options.backends.length === 0)
+      ? []
+      : requireBackends(options.backends, 'exec');
+  const registry = createRegistry(backends);
   for (const specifier of specifiers) {
-    const importModule = findModuleImporter();
+    const { importModule } = options;
     registry.register(
       await loadBackendModule(specifier, {
         cwd: options.cwd,
@@ -124,10 +123,14 @@ export async function createExecBackendChooser(
   const hasCustomBackends =
     (options.backendModules?.length ?? 0) > 0 ||
     parseBackendList(options.hostEnv.POLYTHENE_BACKENDS).length > 0;
-  // The built-ins alone are the same every time: build them once per process. The chooser
-  // only reads its registry.
-  builtinRegistry ??= createRegistry(createBuiltinBackends());
-  const registry = hasCustomBackends ? await createExecRegistry(options) : builtinRegistry;
+  let registry: BackendRegistry;
+  if (hasCustomBackends) {
+    registry = await createExecRegistry(options);
+  } else {
+    const backends = requireBackends(options.backends, 'exec');
+    registry = registries.get(backends) ?? (await createExecRegistry(options));
+    registries.set(backends, registry);
+  }
   const cache = createProbeCache({
     env: options.hostEnv,
     log: (line) => logger.verbose(line),
@@ -153,7 +156,7 @@ export async function createExecBackendChooser(
       for (;;) {
         try {
           const key = canReuse
-            ? selectionKey(options.preferred, excluded, context, cache.path)
+            ? selectionKey(options.preferred, excluded, context, cache.path, registry)
             : undefined;
           selection =
             recallSelection(key) ??
@@ -286,15 +289,30 @@ function selectionKey(
   excluded: readonly ExcludedBackend[],
   context: ProbeContext,
   cachePath: string,
+  registry: BackendRegistry,
 ): string {
   // The uid decides `context.isRoot` too.
   return JSON.stringify([
+    registryId(registry),
     process.geteuid?.() ?? -1,
     preferred ?? '',
     excluded.map((entry) => entry.name),
     context.hostEnv.PATH ?? '',
     cachePath,
   ]);
+}
+
+// Callers with different backend lists in one process must not share answers.
+const registryIds = new WeakMap<BackendRegistry, number>();
+let lastRegistryId = 0;
+function registryId(registry: BackendRegistry): number {
+  let id = registryIds.get(registry);
+  if (id === undefined) {
+    lastRegistryId += 1;
+    id = lastRegistryId;
+    registryIds.set(registry, id);
+  }
+  return id;
 }
 
 function recallSelection(key: string | undefined): Selection | undefined {

@@ -1,7 +1,11 @@
 import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
+import { assertCommandGiven } from '@polythene/probe';
 import type { ResolveInRoot } from './root-view.ts';
+
+/** The form of an exec, named by the error for a missing command. */
+export const EXEC_USAGE = 'polythene exec UUID -- CMD [ARG…]';
 
 /**
  * Finds `command` inside the rootfs the way execvp would inside it: a name with a slash is
@@ -14,12 +18,7 @@ export async function resolveCommandInRootfs(
   command: string,
   options: { readonly path: string; readonly cwd: string },
 ): Promise<string> {
-  if (command === '') {
-    throw new PolytheneError(
-      'POLYTHENE_USAGE',
-      'No command provided: polythene exec UUID -- CMD [ARG…]',
-    );
-  }
+  assertCommandGiven([command], EXEC_USAGE);
   const candidates = command.includes('/')
     ? [posix.resolve(options.cwd, command)]
     : options.path

@@ -13,7 +13,7 @@ import {
   type EntryMetadata,
   releaseEntryName,
 } from '@polythene/store';
-import { type Logger, silentLogger } from '../logger.ts';
+import { type Logger, silentLogger } from './logger.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
 /** Options for {@link pull}. */

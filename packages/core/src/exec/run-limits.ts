@@ -9,7 +9,7 @@ import {
   type SpawnHooks,
   sweepStaleRunCgroups,
 } from '@polythene/probe';
-import type { Logger } from '../../logger.ts';
+import type { Logger } from '../logger.ts';
 import { DEFAULT_PIDS_LIMIT, parseCpus, parseMemorySize, parsePidsLimit } from './parse-limits.ts';
 
 /** The limits a caller asks for (the API's and the testkit's options; the CLI's flags). */

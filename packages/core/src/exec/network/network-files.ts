@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AvailableProbe, BindMount, NetworkMode } from '@polythene/probe';
-import type { Logger } from '../../../logger.ts';
+import type { Logger } from '../../logger.ts';
 import type { ResolveInRoot } from '../root-view.ts';
 
 /** The resolver slirp4netns answers on in the box (`--configure`'s default network). */

@@ -14,9 +14,10 @@ import {
   type StoreEntry,
   type TreeDiff,
 } from '@polythene/store';
-import { silentLogger } from '../logger.ts';
+import { silentLogger } from './logger.ts';
 import { type EntryFilters, matchesEntryFilters } from './entry-filters.ts';
 import { createExecBackendChooser } from './exec/backend-selection.ts';
+import type { BackendSource } from './exec/backend-source.ts';
 import { stopRunningUsers } from './stop-running-users.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
@@ -125,7 +126,7 @@ export async function prune(options: PruneOptions = {}): Promise<PruneReport> {
 }
 
 /** Options for {@link clone}. */
-export interface CloneOptions extends StoreOptions {
+export interface CloneOptions extends StoreOptions, BackendSource {
   /**
    * `overlay`: constant-time, an overlayfs layer over the source (needs a backend that can
    * mount overlayfs to run it); `copy`: a full independent copy (reflinked where the
@@ -150,8 +151,7 @@ export async function clone(ref: string, options: CloneOptions = {}): Promise<En
   if (options.name !== undefined) await assertEntryNameFree(store.dir, options.name);
   let method = options.method ?? 'auto';
   if (method === 'auto') {
-    const hostEnv = options.hostEnv ?? process.env;
-    method = (await canRunOverlayHere(hostEnv, options.backendModules)) ? 'overlay' : 'copy';
+    method = (await canRunOverlayHere(options)) ? 'overlay' : 'copy';
   }
   const metadata = await store.cloneEntry(id, { method });
   if (options.name === undefined) return metadata;
@@ -171,17 +171,31 @@ export async function diff(ref: string, options: StoreOptions = {}): Promise<Tre
   return store.diffEntry(resolveEntryRef(store.dir, ref));
 }
 
+/** Options for {@link canRunOverlayHere}. */
+export interface OverlayCheckOptions extends BackendSource {
+  /** Environment holding `POLYTHENE_*`; default `process.env`. */
+  readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+  /** Custom backend modules to consider too. */
+  readonly backendModules?: readonly string[];
+}
+
 /**
- * True when a backend here can run a command on an overlay root (cheap clones and boxes);
- * else copies are full copies. Probes are cached, so this is cheap on repeat.
+ * True when one of the backends given can run a command on an overlay root here (cheap
+ * clones and boxes); else copies are full copies. No backends: false. Probes are cached, so
+ * this is cheap on repeat.
  */
-export async function canRunOverlayHere(
-  hostEnv: Readonly<Record<string, string | undefined>> = process.env,
-  backendModules?: readonly string[],
-): Promise<boolean> {
+export async function canRunOverlayHere(options: OverlayCheckOptions = {}): Promise<boolean> {
+  const hostEnv = options.hostEnv ?? process.env;
+  const hasModules =
+    (options.backendModules?.length ?? 0) > 0 || (hostEnv.POLYTHENE_BACKENDS ?? '').trim() !== '';
+  if ((options.backends === undefined || options.backends.length === 0) && !hasModules) {
+    return false;
+  }
   const chooser = await createExecBackendChooser({
     preferred: hostEnv.POLYTHENE_ISOLATION || undefined,
-    backendModules,
+    backendModules: options.backendModules,
+    backends: options.backends,
+    importModule: options.importModule,
     hostEnv,
     cwd: process.cwd(),
     strict: false,

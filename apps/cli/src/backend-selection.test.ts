@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../logger.ts';
-import { createExecBackendChooser } from './backend-selection.ts';
+import { createExecBackendChooser } from '@polythene/core/internal/exec/backend-selection';
+import { silentLogger } from '@polythene/core/internal/logger';
+import { createBuiltinBackends } from './engine.ts';
 
 let cacheHome: string;
 beforeEach(() => {
@@ -17,12 +18,14 @@ const chooserFor = (logger = silentLogger) =>
   createExecBackendChooser({
     preferred: 'proot',
     hostEnv: { PATH: process.env.PATH, XDG_CACHE_HOME: cacheHome },
+    backends: createBuiltinBackends(),
     cwd: process.cwd(),
     strict: false,
     logger,
   });
 
 // proot (the real one) is installed wherever these tests run.
+// Core's backend chooser with the CLI's built-ins (core itself ships no backend).
 describe('createExecBackendChooser', () => {
   it('reuses what a lookup found within a second, and a recheck probes afresh', async () => {
     const first = await (await chooserFor()).choose([]);
@@ -63,6 +66,7 @@ describe('createExecBackendChooser', () => {
     const strict = await createExecBackendChooser({
       preferred: 'proot',
       hostEnv: { PATH: process.env.PATH, XDG_CACHE_HOME: cacheHome },
+      backends: createBuiltinBackends(),
       cwd: process.cwd(),
       strict: true,
       logger: silentLogger,
