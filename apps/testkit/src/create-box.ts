@@ -9,7 +9,8 @@ import {
   type TreeDiff,
   writeFileInLayers,
 } from '@polythene/store';
-import { exec } from 'polythene';
+import { type ExecOptions, exec } from '@polythene/core';
+import type { Backend } from '@polythene/probe';
 import type {
   Box,
   BoxExecOptions,
@@ -28,6 +29,8 @@ export interface CreateBoxOptions {
   readonly entryId: string;
   readonly method: BoxMethod;
   readonly isolation: string | undefined;
+  /** The backends its commands run with (see findBackends). */
+  readonly backends: readonly Backend[];
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
   /** The box's default network mode; undefined leaves it to `POLYTHENE_NETWORK`. */
   readonly network?: string;
@@ -49,7 +52,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
   let view: string[];
   let scratchDir: string;
   let disposeScratch: () => Promise<void>;
-  let rootArgs: Pick<Parameters<typeof exec>[0], 'layers' | 'rootfs'>;
+  let rootArgs: Pick<ExecOptions, 'layers' | 'rootfs'>;
   let diffBox: () => Promise<TreeDiff>;
   if (method === 'overlay') {
     const scratch = await store.createScratchLayer(entryId);
@@ -102,6 +105,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       store: store.dir,
       hostEnv,
       command: argv,
+      backends: options.backends,
       isolation: options.isolation,
       network: execOptions.network ?? options.network,
       publish: execOptions.publish,
