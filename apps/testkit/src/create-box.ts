@@ -9,7 +9,7 @@ import {
   type TreeDiff,
   writeFileInLayers,
 } from '@polythene/store';
-import { type ExecOptions, exec } from '@polythene/core';
+import { createThrowawayRoot, exec } from '@polythene/core';
 import type { Backend } from '@polythene/probe';
 import type {
   Box,
@@ -49,25 +49,16 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
   const { store, entryId, method, hostEnv } = options;
   // Before anything exists on disk, so even a kill during a long copy leaves nothing.
   watchStore(store.dir);
-  let view: string[];
-  let scratchDir: string;
-  let disposeScratch: () => Promise<void>;
-  let rootArgs: Pick<ExecOptions, 'layers' | 'rootfs'>;
+  // The same throwaway root `exec --ephemeral` runs on: a scratch overlay layer or a copy.
+  const root = await createThrowawayRoot(store, entryId, method);
+  const { view } = root;
+  const scratchDir = dirname(root.overlay?.upperDir ?? root.rootfs);
+  const disposeScratch = (): Promise<void> => root.dispose();
   let diffBox: () => Promise<TreeDiff>;
-  if (method === 'overlay') {
-    const scratch = await store.createScratchLayer(entryId);
-    const { upperDir, workDir, lowerDirs } = scratch;
-    scratchDir = dirname(upperDir);
-    disposeScratch = () => scratch.dispose();
-    view = [upperDir, ...lowerDirs];
-    rootArgs = { layers: { upperDir, workDir, lowerDirs } };
+  if (root.overlay !== undefined) {
+    const { upperDir, lowerDirs } = root.overlay;
     diffBox = () => diffLayers(upperDir, lowerDirs);
   } else {
-    const scratch = await store.createScratchCopy(entryId);
-    scratchDir = dirname(scratch.rootfs);
-    disposeScratch = () => scratch.dispose();
-    view = [scratch.rootfs];
-    rootArgs = { rootfs: scratch.rootfs };
     const source = await store.entryLayers(entryId);
     diffBox = () => {
       if (source.layout !== 'directory') {
@@ -76,7 +67,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
           `box.diff(): entry ${entryId} is an overlay clone; a copied box can only diff against a directory entry: use an image pulled by the testkit`,
         );
       }
-      return diffTrees(source.rootfs, scratch.rootfs);
+      return diffTrees(source.rootfs, root.rootfs);
     };
   }
   registerScratchDir(store.dir, scratchDir);
@@ -119,7 +110,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       input: execOptions.input ?? '',
       abortSignal: abortController.signal,
       ...options.limits,
-      ...rootArgs,
+      root,
     });
     running.add(run);
     try {

@@ -15,6 +15,8 @@ export type { BackendSource } from './exec/backend-source.ts';
 export { BUILTIN_BACKEND_PACKAGES } from './exec/backend-source.ts';
 export type { ExecOptions, ExecResult } from './exec/exec.ts';
 export type { ExecRestOptions } from './exec/read-exec-arguments.ts';
+export type { ThrowawayRoot, ThrowawayRootMethod } from './exec/throwaway-root.ts';
+export { createThrowawayRoot } from './exec/throwaway-root.ts';
 export { DEFAULT_KILL_GRACE_MS, exec } from './exec/exec.ts';
 /** Default cap on captured stdout and stderr (each) in `pipe` mode: 16 MiB, defined by probe. */
 export { DEFAULT_MAX_OUTPUT_BYTES } from '@polythene/probe';

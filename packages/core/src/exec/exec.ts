@@ -33,6 +33,7 @@ import { type ExecRestOptions, readExecArguments } from './read-exec-arguments.t
 import { assertStoreWritableFor } from './read-only-store.ts';
 import { EXEC_USAGE, resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
+import { createThrowawayRoot, type ThrowawayRoot } from './throwaway-root.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
 import {
   type LimitOptions,
@@ -110,7 +111,12 @@ export interface ExecOptions extends StoreOptions, LimitOptions, BackendSource {
    */
   readonly ephemeral?: boolean;
   /**
-   * Run on these overlay layers instead of the entry's own root (the testkit's boxes): the
+   * Run on this throwaway root of the entry (see `createThrowawayRoot`; the testkit's boxes)
+   * instead of the entry's own: the entry supplies the image config. The caller disposes it.
+   */
+  readonly root?: ThrowawayRoot;
+  /**
+   * Run on these overlay layers instead of the entry's own root: the
    * entry supplies the image config; writes go to `layers.upperDir`.
    */
   readonly layers?: OverlayLayers;
@@ -181,7 +187,7 @@ export async function exec(
   if (!mark.isMarked) logger.verbose(`${id} not marked as in use (read-only store?)`);
   try {
     return await execMarked(
-      { ...options, id },
+      { ...withRoot(options), id },
       store,
       logger,
       hostEnv,
@@ -377,6 +383,15 @@ async function assertNotABase(store: Store, id: string): Promise<void> {
   );
 }
 
+// A given throwaway root runs as its overlay layers, or a copy as a plain rootfs.
+function withRoot(options: ExecOptions): ExecOptions {
+  const { root } = options;
+  if (root === undefined) return options;
+  return root.overlay === undefined
+    ? { ...options, rootfs: root.rootfs }
+    : { ...options, layers: root.overlay };
+}
+
 /** The root one run uses, disposed (scratch layers and copies removed) when the run ends. */
 interface RunRoot extends AsyncDisposable {
   readonly rootfs: string;
@@ -416,27 +431,8 @@ async function prepareRunRoot(
   }
   if (options.isEphemeral) {
     await assertStoreWritableFor({ kind: 'ephemeral' }, store.dir);
-    if (options.canOverlay) {
-      const scratch = await store.createScratchLayer(id);
-      return {
-        rootfs: scratch.lowerDirs[0] ?? scratch.upperDir,
-        overlay: {
-          lowerDirs: scratch.lowerDirs,
-          upperDir: scratch.upperDir,
-          workDir: scratch.workDir,
-        },
-        description: ` on a throwaway overlay ${scratch.upperDir}`,
-        [Symbol.asyncDispose]: () => scratch.dispose(),
-      };
-    }
     // A backend without overlayfs gets a throwaway full copy: slower, same semantics.
-    const copy = await store.createScratchCopy(id);
-    return {
-      rootfs: copy.rootfs,
-      overlay: undefined,
-      description: ` on a throwaway copy ${copy.rootfs}`,
-      [Symbol.asyncDispose]: () => copy.dispose(),
-    };
+    return createThrowawayRoot(store, id, options.canOverlay ? 'overlay' : 'copy');
   }
   if (entry.layout === 'overlay') {
     const { lowerDirs, upperDir, workDir } = entry;
