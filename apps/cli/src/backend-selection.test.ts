@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExecBackendChooser } from '@polythene/core/internal/exec/backend-selection';
 import { silentLogger } from '@polythene/core/internal/logger';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBuiltinBackends } from './engine.ts';
 
 let cacheHome: string;

@@ -1,6 +1,6 @@
 import {
-  canRunOverlayHere as canRunOverlayHereWith,
   type CloneOptions,
+  canRunOverlayHere as canRunOverlayHereWith,
   clone as cloneWith,
   type EntryMetadata,
   type ExecOptions,
@@ -42,7 +42,9 @@ export function canRunOverlayHere(
   backendModules?: readonly string[],
 ): Promise<boolean> {
   const options: OverlayCheckOptions = { ...cliBackends(), hostEnv };
-  return canRunOverlayHereWith(backendModules === undefined ? options : { ...options, backendModules });
+  return canRunOverlayHereWith(
+    backendModules === undefined ? options : { ...options, backendModules },
+  );
 }
 
 // `{ backends: undefined }` means "not given", not "none".

@@ -1,10 +1,10 @@
 import { chmod, mkdtemp, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createFileMember, formatDigest, newHash, TAR_END } from '@polythene/core/internal';
 import { ensureTestImages, ensureTestUser, type TestImages } from '@polythene/test-images';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFileMember, formatDigest, newHash, TAR_END } from '@polythene/core/internal';
 import {
   freshStorePath,
   listStoreNames,

@@ -1,3 +1,4 @@
+import { canRunOverlayHere } from '@polythene/core';
 import {
   type Backend,
   createProbeCache,
@@ -7,7 +8,6 @@ import {
   parseBackendList,
   selectBackend,
 } from '@polythene/probe';
-import { canRunOverlayHere } from '@polythene/core';
 
 /** How a box gets its own root: an overlay layer (constant time) or a full copy. */
 export type BoxMethod = 'overlay' | 'copy';

@@ -1,6 +1,8 @@
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
+import { createThrowawayRoot, exec } from '@polythene/core';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
+import type { Backend } from '@polythene/probe';
 import {
   diffLayers,
   existsInLayers,
@@ -9,8 +11,6 @@ import {
   type TreeDiff,
   writeFileInLayers,
 } from '@polythene/store';
-import { createThrowawayRoot, exec } from '@polythene/core';
-import type { Backend } from '@polythene/probe';
 import type {
   Box,
   BoxExecOptions,

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
+import { pull } from '@polythene/core';
 import { hasErrorCode } from '@polythene/errors';
 import type { Backend } from '@polythene/probe';
 import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
-import { pull } from '@polythene/core';
 import { resolveBoxBinds } from './box-binds.ts';
 import type { Box, BoxOptions } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';

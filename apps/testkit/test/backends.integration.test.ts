@@ -53,7 +53,10 @@ describe('the backends a box runs with', () => {
     for (const name of ['core', 'errors', 'probe', 'store', 'podman-export']) {
       symlinkSync(join(workspace, 'packages', name), join(scope, name));
     }
-    symlinkSync(join(testkitDir, 'node_modules', 'vitest'), join(project, 'node_modules', 'vitest'));
+    symlinkSync(
+      join(testkitDir, 'node_modules', 'vitest'),
+      join(project, 'node_modules', 'vitest'),
+    );
     const script = join(project, 'try.mjs');
     writeFileSync(
       script,
@@ -64,15 +67,19 @@ polythene.image('busybox', { store: ${JSON.stringify(join(work, 'store2'))} }).t
 );
 `,
     );
-    const run = spawnSync(
-      process.execPath,
-      [script],
-      { cwd: project, encoding: 'utf8', timeout: 60_000 },
-    );
+    const run = spawnSync(process.execPath, [script], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.stderr).toBe('');
     const outcome = JSON.parse(run.stdout) as { code: string; message: string };
     expect(outcome.code).toBe('POLYTHENE_NO_BACKEND');
-    for (const name of ['@polythene/backend-bwrap', '@polythene/backend-proot', '@polythene/backend-chroot']) {
+    for (const name of [
+      '@polythene/backend-bwrap',
+      '@polythene/backend-proot',
+      '@polythene/backend-chroot',
+    ]) {
       expect(outcome.message).toContain(name);
     }
   });

@@ -2,6 +2,8 @@
 // the backends the caller passes (core ships none).
 
 export type { Backend, Guarantee, OverlayLayers } from '@polythene/probe';
+/** Default cap on captured stdout and stderr (each) in `pipe` mode: 16 MiB, defined by probe. */
+export { DEFAULT_MAX_OUTPUT_BYTES } from '@polythene/probe';
 export type { EntryMetadata, PruneReport, StoreEntry, TreeDiff } from '@polythene/store';
 export type { CommitOptions, CommitResult } from './archive/commit-entry.ts';
 export { commit } from './archive/commit-entry.ts';
@@ -14,12 +16,10 @@ export type { EntryFilters } from './entry-filters.ts';
 export type { BackendSource } from './exec/backend-source.ts';
 export { BUILTIN_BACKEND_PACKAGES } from './exec/backend-source.ts';
 export type { ExecOptions, ExecResult } from './exec/exec.ts';
+export { DEFAULT_KILL_GRACE_MS, exec } from './exec/exec.ts';
 export type { ExecRestOptions } from './exec/read-exec-arguments.ts';
 export type { ThrowawayRoot, ThrowawayRootMethod } from './exec/throwaway-root.ts';
 export { createThrowawayRoot } from './exec/throwaway-root.ts';
-export { DEFAULT_KILL_GRACE_MS, exec } from './exec/exec.ts';
-/** Default cap on captured stdout and stderr (each) in `pipe` mode: 16 MiB, defined by probe. */
-export { DEFAULT_MAX_OUTPUT_BYTES } from '@polythene/probe';
 export type { Logger, LoggerOptions } from './logger.ts';
 export { createLogger, silentLogger } from './logger.ts';
 export type { ModuleImporter } from './module-importer.ts';

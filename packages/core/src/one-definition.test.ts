@@ -8,7 +8,9 @@ const workspace = join(import.meta.dirname, '..', '..', '..');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /\.ts$/.test(entry.name) && !/\.test\.ts$/.test(entry.name))
+    .filter(
+      (entry) => entry.isFile() && /\.ts$/.test(entry.name) && !/\.test\.ts$/.test(entry.name),
+    )
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
@@ -43,6 +45,10 @@ describe('one definition', () => {
   it('core depends on no backend package and imports none', () => {
     const manifest = readFileSync(join(workspace, 'packages/core/package.json'), 'utf8');
     expect(manifest).not.toMatch(/backend-(bwrap|proot|chroot)/);
-    expect(occurrences(/from '@polythene\/backend-[a-z]+'/g).filter((file) => file.startsWith('packages/core/'))).toEqual([]);
+    expect(
+      occurrences(/from '@polythene\/backend-[a-z]+'/g).filter((file) =>
+        file.startsWith('packages/core/'),
+      ),
+    ).toEqual([]);
   });
 });

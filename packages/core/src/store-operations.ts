@@ -14,10 +14,10 @@ import {
   type StoreEntry,
   type TreeDiff,
 } from '@polythene/store';
-import { silentLogger } from './logger.ts';
 import { type EntryFilters, matchesEntryFilters } from './entry-filters.ts';
 import { createExecBackendChooser } from './exec/backend-selection.ts';
 import type { BackendSource } from './exec/backend-source.ts';
+import { silentLogger } from './logger.ts';
 import { stopRunningUsers } from './stop-running-users.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 

@@ -64,6 +64,7 @@ export type { ProbeCache, ProbeCacheOptions } from './probe-cache.ts';
 export { createProbeCache, resolveProbeCachePath } from './probe-cache.ts';
 export type { UserNamespaceKnobs } from './read-user-namespace-knobs.ts';
 export { readUserNamespaceKnobs } from './read-user-namespace-knobs.ts';
+export { assertCommandGiven } from './run/assert-command-given.ts';
 export type { BoundedCapture } from './run/bounded-capture.ts';
 export { createBoundedCapture } from './run/bounded-capture.ts';
 export { checkRunSpec } from './run/check-run-spec.ts';
@@ -109,7 +110,6 @@ export type {
   RunControls,
   SuperviseOptions,
 } from './run/supervise-process.ts';
-export { assertCommandGiven } from './run/assert-command-given.ts';
 export { DEFAULT_MAX_OUTPUT_BYTES, superviseProcess } from './run/supervise-process.ts';
 export type { TerminalHelper } from './run/terminal-relay.ts';
 export {

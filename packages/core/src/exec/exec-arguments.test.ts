@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '@polythene/store';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canRunOverlayHere } from '../store-operations.ts';
 import { exec } from './exec.ts';
 

@@ -33,7 +33,6 @@ import { type ExecRestOptions, readExecArguments } from './read-exec-arguments.t
 import { assertStoreWritableFor } from './read-only-store.ts';
 import { EXEC_USAGE, resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
-import { createThrowawayRoot, type ThrowawayRoot } from './throwaway-root.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
 import {
   type LimitOptions,
@@ -41,10 +40,10 @@ import {
   prepareRunLimits,
   resolveRequestedLimits,
 } from './run-limits.ts';
+import { createThrowawayRoot, type ThrowawayRoot } from './throwaway-root.ts';
 
 /** How long a forwarded signal may take to end the command before its tree is killed. */
 export const DEFAULT_KILL_GRACE_MS: number = 5_000;
-
 
 /** Options for {@link exec}. */
 export interface ExecOptions extends StoreOptions, LimitOptions, BackendSource {

@@ -10,11 +10,7 @@ const FORMS = "exec({ id, command: ['echo', 'hi'] }) or exec(idOrName, ['echo', 
  * The options of either form of `exec`, checked: a wrong shape is a `POLYTHENE_USAGE` naming
  * both forms, not a `TypeError` from deep inside.
  */
-export function readExecArguments(
-  first: unknown,
-  command: unknown,
-  rest: unknown,
-): ExecOptions {
+export function readExecArguments(first: unknown, command: unknown, rest: unknown): ExecOptions {
   if (typeof first === 'string') {
     if (command === undefined) fail(`exec('${first}') has no command`);
     if (rest !== undefined && (typeof rest !== 'object' || rest === null || Array.isArray(rest))) {
@@ -24,7 +20,9 @@ export function readExecArguments(
     return { ...(rest as ExecRestOptions | undefined), id: first, command };
   }
   if (typeof first !== 'object' || first === null || Array.isArray(first)) {
-    fail(`its first argument must be an entry's id or name, or an options object (got ${describe(first)})`);
+    fail(
+      `its first argument must be an entry's id or name, or an options object (got ${describe(first)})`,
+    );
   }
   if (command !== undefined) fail('with an options object, pass nothing after it');
   const options = first as Partial<ExecOptions>;

@@ -5,5 +5,6 @@ import { PolytheneError } from '@polythene/errors';
  * check: an empty argv, or an empty command name, throws `POLYTHENE_USAGE` (exit 2) with `usage`, the form to type instead.
  */
 export function assertCommandGiven(argv: readonly string[], usage: string): void {
-  if (argv.length === 0 || argv[0] === '') throw new PolytheneError('POLYTHENE_USAGE', `No command provided: ${usage}`);
+  if (argv.length === 0 || argv[0] === '')
+    throw new PolytheneError('POLYTHENE_USAGE', `No command provided: ${usage}`);
 }

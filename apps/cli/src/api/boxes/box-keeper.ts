@@ -1,11 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isPolytheneError, PolytheneError } from '@polythene/errors';
+import {
+  type BoxRecord,
+  boxDir,
+  readStartTime,
+  writeJson,
+} from '@polythene/core/internal/boxes/box-state';
 import { exec } from '@polythene/core/internal/exec/exec';
-import { holderPathInBox } from './box-helper.ts';
-import { type BoxRecord, boxDir, readStartTime, writeJson } from '@polythene/core/internal/boxes/box-state';
+import { isPolytheneError, PolytheneError } from '@polythene/errors';
 import { cliBackends } from '../../engine.ts';
+import { holderPathInBox } from './box-helper.ts';
 
 // SIGTERM to the keeper reaches the holder (forwarded), which ends the box; this long later
 // the keeper kills what is left.

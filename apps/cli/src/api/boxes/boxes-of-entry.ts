@@ -1,5 +1,5 @@
-import { PolytheneError } from '@polythene/errors';
 import { listBoxes } from '@polythene/core/internal/boxes/box-state';
+import { PolytheneError } from '@polythene/errors';
 import { stopBoxesOf } from './stop-box.ts';
 
 /**

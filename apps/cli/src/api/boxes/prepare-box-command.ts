@@ -1,12 +1,17 @@
-import { PolytheneError } from '@polythene/errors';
-import { requireNativeHelper } from '@polythene/native';
-import { assertCommandGiven } from '@polythene/probe';
+import {
+  type BoxHolder,
+  type BoxRecord,
+  findBox,
+  touchLastUsed,
+} from '@polythene/core/internal/boxes/box-state';
 import { buildCommandEnvironment } from '@polythene/core/internal/exec/command-environment';
 import { createRootResolver } from '@polythene/core/internal/exec/root-view';
 import { resolveRootfsUser } from '@polythene/core/internal/exec/rootfs-user';
 import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
+import { PolytheneError } from '@polythene/errors';
+import { requireNativeHelper } from '@polythene/native';
+import { assertCommandGiven } from '@polythene/probe';
 import { BOX_HELPER } from './box-helper.ts';
-import { type BoxHolder, type BoxRecord, findBox, touchLastUsed } from '@polythene/core/internal/boxes/box-state';
 
 /** What a command in a running box is: shared by `exec --in` and the testkit's `spawn`. */
 export interface BoxCommandOptions extends StoreOptions {

@@ -2,12 +2,22 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, promises as fs, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  assertBoxName,
+  type BoxRecord,
+  boxDir,
+  boxesDir,
+  boxLogPath,
+  listBoxes,
+  readBox,
+  readStartTime,
+  writeJson,
+} from '@polythene/core/internal/boxes/box-state';
+import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
 import { assertEntryId, newEntryId, resolveEntryRef } from '@polythene/store';
-import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 import { BOX_HELPER } from './box-helper.ts';
-import { assertBoxName, type BoxRecord, boxDir, boxesDir, boxLogPath, listBoxes, readBox, readStartTime, writeJson } from '@polythene/core/internal/boxes/box-state';
 
 /** Options for {@link startBox}. */
 export interface StartBoxOptions extends StoreOptions {

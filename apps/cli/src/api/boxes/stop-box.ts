@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type BoxStatus,
+  cleanDeadBox,
+  findBox,
+  isSameProcess,
+  listBoxes,
+} from '@polythene/core/internal/boxes/box-state';
 import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
-import { type BoxStatus, cleanDeadBox, findBox, isSameProcess, listBoxes } from '@polythene/core/internal/boxes/box-state';
 
 /** Options for {@link stopBox}. */
 export interface StopBoxOptions extends StoreOptions {

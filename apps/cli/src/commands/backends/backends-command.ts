@@ -1,10 +1,10 @@
-import { createProbeCache, createProbeContext, describeBackends } from '@polythene/probe';
 import { createExecRegistry } from '@polythene/core/internal/exec/backend-selection';
+import { createProbeCache, createProbeContext, describeBackends } from '@polythene/probe';
+import { cliBackends } from '../../engine.ts';
 import { type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatTable } from '../list/list-command.ts';
 import { describeLimits, formatLimitsLine } from './describe-limits.ts';
-import { cliBackends } from '../../engine.ts';
 
 /** `polythene backends`: every registered backend, available here or why not, and its guarantees. */
 export async function backendsCommand(options: RawOptions): Promise<number> {

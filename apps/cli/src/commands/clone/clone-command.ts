@@ -1,7 +1,7 @@
 import { clone } from '@polythene/core/internal/store-operations';
+import { cliBackends } from '../../engine.ts';
 import { lastString, oneOf, type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
-import { cliBackends } from '../../engine.ts';
 
 /** `polythene clone ENTRY [--name NAME]`: prints the new entry's UUID (or `--json` metadata). */
 export async function cloneCommand(uuid: string, options: RawOptions): Promise<number> {

@@ -1,3 +1,4 @@
+import { createExecRegistry } from '@polythene/core/internal/exec/backend-selection';
 import {
   type AppliedFix,
   applyDoctorFixes,
@@ -8,11 +9,10 @@ import {
 import { createPodmanEnv } from '@polythene/podman-export';
 import { createProbeCache, createProbeContext, describeBackends } from '@polythene/probe';
 import { resolveStoreDir } from '@polythene/store';
-import { createExecRegistry } from '@polythene/core/internal/exec/backend-selection';
+import { cliBackends } from '../../engine.ts';
 import { EXIT_CODES } from '../../exit-codes.ts';
 import { lastBoolean, type RawOptions, stringList } from '../../normalize-options.ts';
 import { type CommandContext, printJson, readCommandContext } from '../command-context.ts';
-import { cliBackends } from '../../engine.ts';
 
 const STATE_LABELS: Record<DoctorCheck['state'], string> = {
   ok: 'ok  ',

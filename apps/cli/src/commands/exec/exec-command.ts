@@ -1,5 +1,6 @@
-import { PolytheneError } from '@polythene/errors';
 import { exec } from '@polythene/core/internal/exec/exec';
+import { PolytheneError } from '@polythene/errors';
+import { cliBackends } from '../../engine.ts';
 import { EXIT_CODES, exitCodeForSignal } from '../../exit-codes.ts';
 import {
   byteCount,
@@ -13,7 +14,6 @@ import {
 import { printJson, readCommandContext } from '../command-context.ts';
 import { limitFlags, limitsJson, reportLimitHit } from './limit-flags.ts';
 import { reportTimeout } from './report-timeout.ts';
-import { cliBackends } from '../../engine.ts';
 
 /**
  * `polythene exec UUID -- CMD…`: exits with the command's status, 128+n when it died of

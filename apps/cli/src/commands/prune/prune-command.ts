@@ -1,5 +1,5 @@
-import { findCgroupHierarchies, sweepStaleRunCgroups } from '@polythene/probe';
 import { prune } from '@polythene/core/internal/store-operations';
+import { findCgroupHierarchies, sweepStaleRunCgroups } from '@polythene/probe';
 import { lastString, type RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 
