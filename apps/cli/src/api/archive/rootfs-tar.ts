@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
+import { tarXattrArgs } from '@polythene/podman-export';
 
 /** The directory the entry's tree sits under inside an archive. */
 export const ROOTFS_MEMBER = 'rootfs';
@@ -22,6 +23,8 @@ export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Pro
       '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
       '--numeric-owner',
       '--sort=name',
+      // What load and pull keep (user.*, file capabilities): the same set both ways.
+      ...tarXattrArgs(true),
       // `.` → `rootfs`, `./etc` → `rootfs/etc`; hard-link targets too, symlink targets not.
       `--transform=s,^\\.,${ROOTFS_MEMBER},S`,
       `--directory=${rootfsDir}`,
