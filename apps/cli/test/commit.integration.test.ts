@@ -55,6 +55,27 @@ describe('polythene commit', () => {
     await execa('mkdir', ['-m', '0700', join(rootfs, 'srv', 'locked')]);
     await writeFile(join(rootfs, 'srv', 'locked', 'f'), 'x');
     await execa('chown', ['-R', '42:43', join(rootfs, 'srv', 'locked')]);
+    // A file capability and a user attribute survive the round trip too.
+    await execa('setcap', ['cap_net_raw+ep', join(rootfs, 'srv', 'suid')]);
+    await chmod(join(rootfs, 'srv', 'suid'), 0o4755);
+    await execa('setfattr', [
+      '-n',
+      'user.polythene-test',
+      '-v',
+      'kept',
+      join(rootfs, 'srv', 'locked'),
+    ]);
+    const attributes = async (tree: string) => {
+      const caps = await execa('getcap', [join(tree, 'srv', 'suid')]);
+      const user = await execa('getfattr', [
+        '--only-values',
+        '-n',
+        'user.polythene-test',
+        join(tree, 'srv', 'locked'),
+      ]);
+      return `${caps.stdout.slice(tree.length)} ${user.stdout}`;
+    };
+    expect(await attributes(rootfs)).toBe('/srv/suid cap_net_raw=ep kept');
 
     const archive = join(store, '..', 'image.oci.tar');
     const committed = await runPolythene([
@@ -84,6 +105,7 @@ describe('polythene commit', () => {
     expect(back.exitCode, back.stderr).toBe(0);
     const backId = back.stdout.trim();
     expect(await listTree(join(second, backId))).toBe(await listTree(rootfs));
+    expect(await attributes(join(second, backId))).toBe(await attributes(rootfs));
     const original = JSON.parse(await readFile(join(store, `${id}.json`), 'utf8')).config;
     const config = JSON.parse(await readFile(join(second, `${backId}.json`), 'utf8')).config;
     expect(config).toEqual({ ...original, env: [...original.env, 'EXTRA=a b'] });
@@ -97,6 +119,9 @@ describe('polythene commit', () => {
     ]);
     expect(fromArchive.exitCode, fromArchive.stderr).toBe(0);
     expect(await listTree(join(second, fromArchive.stdout.trim()))).toBe(await listTree(rootfs));
+    expect(await attributes(join(second, fromArchive.stdout.trim()))).toBe(
+      await attributes(rootfs),
+    );
   });
 
   it('refuses a transport instead of a reference with exit 2', async () => {
