@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -77,15 +77,12 @@ describe('polythene commit', () => {
     };
     expect(await attributes(rootfs)).toBe('/srv/suid cap_net_raw=ep kept');
 
-    const archive = join(store, '..', 'image.oci.tar');
     const committed = await runPolythene([
       'commit',
       'dev',
       imageRef,
       '--change',
       'ENV EXTRA="a b"',
-      '--archive',
-      `oci-archive:${archive}`,
       '--store',
       store,
     ]);
@@ -108,20 +105,46 @@ describe('polythene commit', () => {
     expect(await attributes(join(second, backId))).toBe(await attributes(rootfs));
     const original = JSON.parse(await readFile(join(store, `${id}.json`), 'utf8')).config;
     const config = JSON.parse(await readFile(join(second, `${backId}.json`), 'utf8')).config;
-    expect(config).toEqual({ ...original, env: [...original.env, 'EXTRA=a b'] });
-    // The archive holds the same image.
-    const fromArchive = await runPolythene([
-      'pull',
-      `oci-archive:${archive}`,
-      '--store',
-      second,
-      '--quiet',
-    ]);
-    expect(fromArchive.exitCode, fromArchive.stderr).toBe(0);
-    expect(await listTree(join(second, fromArchive.stdout.trim()))).toBe(await listTree(rootfs));
-    expect(await attributes(join(second, fromArchive.stdout.trim()))).toBe(
-      await attributes(rootfs),
-    );
+    const expected = { ...original, env: [...original.env, 'EXTRA=a b'] };
+    expect(config).toEqual(expected);
+
+    // --archive writes a file instead, with no podman at all: PATH holds tar alone.
+    const bin = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-commit-bin-')));
+    await symlink('/usr/bin/tar', join(bin, 'tar'));
+    for (const format of ['oci-archive', 'docker-archive']) {
+      const archive = join(store, '..', `image.${format}.tar`);
+      const written = await runPolythene(
+        [
+          'commit',
+          'dev',
+          imageRef,
+          '--change',
+          'ENV EXTRA="a b"',
+          '--archive',
+          `${format}:${archive}`,
+          '--store',
+          store,
+        ],
+        { env: { PATH: bin } },
+      );
+      expect(written.exitCode, written.stderr).toBe(0);
+      expect(written.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+      const fromArchive = await runPolythene([
+        'pull',
+        `${format}:${archive}`,
+        '--store',
+        second,
+        '--quiet',
+      ]);
+      expect(fromArchive.exitCode, fromArchive.stderr).toBe(0);
+      const archivedId = fromArchive.stdout.trim();
+      expect(await listTree(join(second, archivedId)), format).toBe(await listTree(rootfs));
+      expect(await attributes(join(second, archivedId)), format).toBe(await attributes(rootfs));
+      const archivedConfig = JSON.parse(
+        await readFile(join(second, `${archivedId}.json`), 'utf8'),
+      ).config;
+      expect(archivedConfig, format).toEqual(expected);
+    }
   });
 
   it('refuses a transport instead of a reference with exit 2', async () => {
