@@ -11,7 +11,13 @@ export const ROOTFS_MEMBER = 'rootfs';
  * with numeric owners, so one tree always gives the same bytes (what makes a second `load` a no-op).
  * Symlink targets are left as they are. `done` rejects with tar's first error line.
  */
-export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Promise<void> } {
+export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Promise<void> };
+/** The same, written straight into the open file `outputFd` at its own offset. */
+export function startRootfsTar(rootfsDir: string, outputFd: number): { done: Promise<void> };
+export function startRootfsTar(
+  rootfsDir: string,
+  outputFd?: number,
+): { stdout?: Readable | null; done: Promise<void> } {
   const child = spawn(
     'tar',
     [
@@ -30,11 +36,11 @@ export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Pro
       `--directory=${rootfsDir}`,
       '.',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+    { stdio: ['ignore', outputFd ?? 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
   );
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
     if (stderr.length < 4096) stderr += text;
   });
   const done = new Promise<void>((resolve, reject) => {
