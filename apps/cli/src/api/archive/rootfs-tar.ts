@@ -18,6 +18,18 @@ export function startRootfsTar(
   rootfsDir: string,
   outputFd?: number,
 ): { stdout?: Readable | null; done: Promise<void> } {
+  return startTreeTar(rootfsDir, { memberPrefix: ROOTFS_MEMBER, outputFd });
+}
+
+/**
+ * GNU tar of `dir` as {@link startRootfsTar} writes it, with members under `memberPrefix`
+ * (none: `./…`, as an image layer has them), into the pipe it returns or into `outputFd`.
+ */
+export function startTreeTar(
+  dir: string,
+  options: { memberPrefix?: string; outputFd?: number | undefined },
+): { stdout?: Readable | null; done: Promise<void> } {
+  const { memberPrefix, outputFd } = options;
   const child = spawn(
     'tar',
     [
@@ -32,8 +44,8 @@ export function startRootfsTar(
       // What load and pull keep (user.*, file capabilities): the same set both ways.
       ...tarXattrArgs(true),
       // `.` → `rootfs`, `./etc` → `rootfs/etc`; hard-link targets too, symlink targets not.
-      `--transform=s,^\\.,${ROOTFS_MEMBER},S`,
-      `--directory=${rootfsDir}`,
+      ...(memberPrefix === undefined ? [] : [`--transform=s,^\\.,${memberPrefix},S`]),
+      `--directory=${dir}`,
       '.',
     ],
     { stdio: ['ignore', outputFd ?? 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
@@ -59,7 +71,7 @@ export function startRootfsTar(
         reject(
           new PolytheneError(
             'POLYTHENE_EXTRACT_FAILED',
-            `tar could not read ${rootfsDir}: ${stderr.trim().split('\n')[0] || `exit ${code}`}`,
+            `tar could not read ${dir}: ${stderr.trim().split('\n')[0] || `exit ${code}`}`,
           ),
         );
     });
