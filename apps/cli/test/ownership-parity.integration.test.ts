@@ -137,7 +137,9 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
         await runPolytheneAs(['clone', cloneId, '--store', userStore, '--method', 'copy']),
       );
       expect(
-        expectOk(await execIn(true, again, 'stat -c %U:%G /srv/locked /srv/locked/f /etc/hostname')),
+        expectOk(
+          await execIn(true, again, 'stat -c %U:%G /srv/locked /srv/locked/f /etc/hostname'),
+        ),
       ).toBe('svc:root\nroot:root\nroot:mail');
       const diff = expectOk(await runPolytheneAs(['diff', cloneId, '--store', userStore]));
       expect(diff.split('\n')).toContain('M /etc/hostname');
@@ -146,9 +148,11 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
         expectOk(await runPolytheneAs(['rm', id, '--store', userStore]));
       }
       const ids = async () =>
-        (JSON.parse(expectOk(await runPolytheneAs(['list', '--store', userStore, '--json']))) as {
-          id: string;
-        }[]).map((entry) => entry.id);
+        (
+          JSON.parse(expectOk(await runPolytheneAs(['list', '--store', userStore, '--json']))) as {
+            id: string;
+          }[]
+        ).map((entry) => entry.id);
       expect(await ids()).toEqual([userId]);
       expectOk(await runPolytheneAs(['prune', '--older-than', '0s', '--store', userStore]));
       expect(await ids()).toEqual([]);

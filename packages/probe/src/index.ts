@@ -52,6 +52,7 @@ export {
 } from './ids/wrap-in-user-namespace.ts';
 export type { IsolationPolicyOptions, LostGuarantee } from './isolation-policy.ts';
 export { checkIsolationPolicy, findLostGuarantees } from './isolation-policy.ts';
+export { formatLostWarning } from './format-lost-warning.ts';
 export type { LoadBackendModuleOptions } from './load-backend-module.ts';
 export { loadBackendModule } from './load-backend-module.ts';
 export type { OpenPrivateDirectoryOptions, PrivateDirectory } from './open-private-directory.ts';
