@@ -2,7 +2,8 @@
 // shifted into the user's subordinate range, as rootless podman does, so a fresh box lists
 // the same owners and modes as root's box and as the image itself; copy clones, diff, rm and
 // prune work on such trees.
-import { readFile, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ensureDebianImage,
@@ -111,6 +112,31 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
       expect(expectOk(await execIn(true, userId, 'stat -c %U:%G /var/mail /etc/shadow'))).toBe(
         'root:mail\nroot:shadow',
       );
+    });
+
+    it('as the user: save writes in-box ids and load stores them shifted again', async () => {
+      const dir = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-parity-save-')));
+      await chmod(dir, 0o777);
+      const archive = join(dir, 'entry.tar');
+      expectOk(await runPolytheneAs(['save', userId, '-o', archive, '--store', userStore]));
+      const listed = await execa('tar', ['-tvf', archive, '--numeric-owner']);
+      expect(listed.stdout).toMatch(/^drwxrwsr-x 0\/8 .* rootfs\/var\/mail\/$/m);
+      expect(listed.stdout).toMatch(/^-rw-r----- 0\/42 .* rootfs\/etc\/shadow$/m);
+      const otherStore = removeWhenDone(`${userStore}-loaded`);
+      const loaded = expectOk(await runPolytheneAs(['load', archive, '--store', otherStore]));
+      const run = await runPolytheneAs([
+        'exec',
+        loaded,
+        '--store',
+        otherStore,
+        '--',
+        'stat',
+        '-c',
+        '%U:%G',
+        '/var/mail',
+        '/etc/shadow',
+      ]);
+      expect(expectOk(run)).toBe('root:mail\nroot:shadow');
     });
 
     it('as the user: copy clones keep owners (files of other ids included); diff, rm and prune work', async () => {
