@@ -15,10 +15,11 @@ let cached: readonly string[] | null | undefined;
  * There the store's files keep the image's ids, stored shifted into the subordinate range,
  * and files of those ids can be extracted, copied and deleted.
  *
- * Undefined for root (its boxes use the identity map, so host ids are in-box ids) and for a
- * user without a range of 65535 ids or without newuidmap/newgidmap: such a user's boxes map
- * one id (the `ids` guarantee is lost), so the store keeps everything owned by the user.
- * Read once per process.
+ * Undefined for root (its boxes use the identity map, so host ids are in-box ids), for a
+ * user without a range of 65535 ids or without newuidmap/newgidmap (such a user's boxes map
+ * one id: the `ids` guarantee is lost), and where the namespace cannot be made (user
+ * namespaces refused: boxes run through proot): the store then keeps everything owned by the
+ * user. Decided once per process, by entering such a namespace once (a few ms).
  */
 export function userNamespacePrefix(): readonly string[] | undefined {
   if (cached === undefined) cached = readPrefix() ?? null;
@@ -40,7 +41,7 @@ function readPrefix(): readonly string[] | undefined {
   const unshare = findTool('unshare');
   if (unshare === undefined || findTool('newuidmap') === undefined) return undefined;
   if (findTool('newgidmap') === undefined) return undefined;
-  return [
+  const prefix = [
     unshare,
     '--map-user=0',
     '--map-group=0',
@@ -48,6 +49,18 @@ function readPrefix(): readonly string[] | undefined {
     `--map-groups=${subgid},1,${MAPPED_SUBORDINATE_IDS}`,
     '--',
   ];
+  return canEnter(prefix) ? prefix : undefined;
+}
+
+// A host that refuses unprivileged user namespaces (a CI runner's AppArmor policy, a
+// max_user_namespaces of 0) runs boxes through proot, which maps nothing: the store then
+// keeps files as the caller's, as before, instead of failing every pull. Loaded here, not
+// at the top: exec's fast path never loads node:child_process.
+function canEnter(prefix: readonly string[]): boolean {
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
+  const [file = 'unshare', ...args] = [...prefix, 'true'];
+  const tried = spawnSync(file, args, { stdio: 'ignore', timeout: 10_000 });
+  return tried.status === 0;
 }
 
 // The first range of the user (by name or uid) that holds 65535 ids: the one the box maps.
