@@ -12,6 +12,7 @@ import {
   claimEntryName,
   type EntryMetadata,
   releaseEntryName,
+  userNamespacePrefix,
 } from '@polythene/store';
 import { type Logger, silentLogger } from './logger.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
@@ -83,6 +84,8 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       env: createPodmanEnv(options.hostEnv ?? process.env),
       onProgress: options.onProgress,
       log: (line) => logger.verbose(line),
+      // Unprivileged: owners kept, shifted into the caller's subordinate range (issue 15).
+      userNamespacePrefix: userNamespacePrefix(),
     });
     const metadata = await entry.commit({
       image,

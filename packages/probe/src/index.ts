@@ -33,6 +33,7 @@ export { RUN_CGROUP_PREFIX, sweepStaleRunCgroups } from './cgroups/stale-run-cgr
 export { createProbeContext } from './create-probe-context.ts';
 export type { BackendDescription, DescribeBackendsOptions } from './describe-backends.ts';
 export { describeBackends } from './describe-backends.ts';
+export { formatLostWarning } from './format-lost-warning.ts';
 export { formatProbeFailure } from './format-probe-failure.ts';
 export { computeHostFingerprint, readProcessRestrictions } from './host-fingerprint.ts';
 export {

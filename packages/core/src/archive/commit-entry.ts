@@ -2,7 +2,12 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { createPodmanEnv, validateImageRef } from '@polythene/podman-export';
-import { assertEntryRef, type ImageConfig, resolveEntryRef } from '@polythene/store';
+import {
+  assertEntryRef,
+  type ImageConfig,
+  resolveEntryRef,
+  userNamespacePrefix,
+} from '@polythene/store';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { withEntryTree } from './entry-archive.ts';
 import { type ImageArchiveFormat, writeImageArchive } from './image-archive.ts';
@@ -119,9 +124,12 @@ async function importTree(
   hostEnv: Readonly<Record<string, string | undefined>>,
 ): Promise<string> {
   const env = createPodmanEnv(hostEnv);
+  // Unprivileged: in-box ids, read inside the user's own namespace (issue 15).
+  const [file = 'tar', ...head] = [...(userNamespacePrefix() ?? []), 'tar'];
   const tar = spawn(
-    'tar',
+    file,
     [
+      ...head,
       '--create',
       '--file=-',
       '--format=posix',

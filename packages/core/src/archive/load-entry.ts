@@ -8,6 +8,7 @@ import {
   type EntryMetadataInput,
   NAMES_DIR,
   NAMES_LOCK,
+  userNamespacePrefix,
   withFileLock,
 } from '@polythene/store';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
@@ -40,7 +41,10 @@ export async function load(file: string, options: StoreOptions = {}): Promise<Lo
   await using staging = await store.createEntry();
   const verifier = new ArchiveVerifier(path);
   try {
-    await extractTarStream(await openArchive(path, verifier), staging.path);
+    // Unprivileged: owners kept, shifted into the user's subordinate range (issue 15).
+    await extractTarStream(await openArchive(path, verifier), staging.path, {
+      userNamespacePrefix: userNamespacePrefix(),
+    });
   } catch (error) {
     // The extractor speaks of image pulls; say which archive, and that nothing stays.
     if (!hasErrorCode(error, 'POLYTHENE_EXTRACT_FAILED') || error.message.includes(path))

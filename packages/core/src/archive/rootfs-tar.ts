@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
 import { tarXattrArgs } from '@polythene/podman-export';
+import { userNamespacePrefix } from '@polythene/store';
 
 /** The directory the entry's tree sits under inside an archive. */
 export const ROOTFS_MEMBER = 'rootfs';
@@ -9,7 +10,9 @@ export const ROOTFS_MEMBER = 'rootfs';
 /**
  * Starts GNU tar writing `rootfsDir` as members `rootfs/…` (pax format), sorted by name and
  * with numeric owners, so one tree always gives the same bytes (what makes a second `load` a no-op).
- * Symlink targets are left as they are. `done` rejects with tar's first error line.
+ * Symlink targets are left as they are; owners are in-box ids (an unprivileged user's tar runs
+ * in its own user namespace, see `userNamespacePrefix`). `done` rejects with tar's first
+ * error line.
  */
 export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Promise<void> };
 /** The same, written straight into the open file `outputFd` at its own offset. */
@@ -30,9 +33,13 @@ export function startTreeTar(
   options: { memberPrefix?: string; outputFd?: number | undefined },
 ): { stdout?: Readable | null; done: Promise<void> } {
   const { memberPrefix, outputFd } = options;
+  // Unprivileged: read inside the user's own namespace, so files of subordinate ids are read
+  // and the archive holds in-box ids (issue 15).
+  const [file = 'tar', ...head] = [...(userNamespacePrefix() ?? []), 'tar'];
   const child = spawn(
-    'tar',
+    file,
     [
+      ...head,
       '--create',
       '--file=-',
       // pax keeps nanosecond mtimes; no atime/ctime and no pid in header names, so one

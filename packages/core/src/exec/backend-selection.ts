@@ -10,6 +10,7 @@ import {
   createRegistry,
   type ExcludedBackend,
   findLostGuarantees,
+  formatLostWarning,
   formatProbeFailure,
   loadBackendModule,
   type NetworkMode,
@@ -221,10 +222,8 @@ export async function createExecBackendChooser(
       });
       const lost = findLostGuarantees(selection.probe, required);
       if (lost.length > 0) {
-        // One short line; `polythene backends` has the reasons.
-        logger.warn(
-          `${selection.backend.name} runs without ${lost.map((entry) => entry.guarantee).join(', ')} isolation (see polythene backends; --strict refuses)`,
-        );
+        // One short line; `polythene backends` has the reasons (the ids fix is on the line).
+        logger.warn(formatLostWarning(selection.backend.name, lost));
       }
       const chosen = selection;
       return {
