@@ -84,6 +84,9 @@ export type { BlockPipe } from './run/open-block-pipe.ts';
 export { openBlockPipe } from './run/open-block-pipe.ts';
 export type { PrivateNetwork, PrivateNetworkOptions } from './run/private-network.ts';
 export { startPrivateNetwork } from './run/private-network.ts';
+export type { PrivateNetworkAttachOptions } from './run/attach-private-network.ts';
+export { attachPrivateNetwork, findSlirp } from './run/attach-private-network.ts';
+export { createRunTempDir, sweepStaleRunTempDirs } from './run/run-temp-dir.ts';
 export type { ProcStat } from './run/proc-tree.ts';
 export {
   isProcessAlive,
