@@ -1,7 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { ensureTestImages } from '@polythene/test-images';
+import {
+  ensureTestImages,
+  ensureTestImagesAs,
+  ensureTestUser,
+  runAsTestUser,
+  testUserEnv,
+} from '@polythene/test-images';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectAllGone,
@@ -11,7 +18,14 @@ import {
   waitForAnswer,
   waitForTree,
 } from './network-helpers.ts';
-import { freshStorePath, removeWhenDone, runPolythene, startPolythene } from './run-polythene.ts';
+import {
+  freshStorePath,
+  POLYTHENE_BIN,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+  startPolythene,
+} from './run-polythene.ts';
 
 let store: string;
 let id: string;
@@ -148,4 +162,59 @@ describe('--network private leaves nothing behind after a SIGKILL of polythene',
       expect(await readdir(tmp)).toEqual([]);
     });
   }
+});
+
+describe('--network private as an unprivileged user', () => {
+  it('with a /dev/net/tun of mode 0600, is refused before the box starts: 125, one line saying why', async () => {
+    const user = await ensureTestUser();
+    const images = await ensureTestImagesAs(user);
+    const userStore = removeWhenDone(`/tmp/polythene-nt-tun-${process.pid}-${randomInt(1e6)}`);
+    const pulled = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '--quiet']);
+    expect(pulled.exitCode, pulled.stderr).toBe(0);
+    const userId = pulled.stdout.trim();
+    // A 0600 tun device over the host's, in a mount namespace of this test's own only.
+    const device = removeWhenDone(`/tmp/polythene-nt-tundev-${process.pid}-${randomInt(1e6)}`);
+    await mkdir(device);
+    const script = [
+      `mknod ${device}/tun c 10 200`,
+      `chmod 0600 ${device}/tun`,
+      `mount --bind ${device}/tun /dev/net/tun`,
+      `exec runuser -u ${user.name} -- "$@"`,
+    ].join(' && ');
+    const run = await execa(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        script,
+        'sh',
+        process.execPath,
+        POLYTHENE_BIN,
+        'exec',
+        userId,
+        '--store',
+        userStore,
+        '--network',
+        'private',
+        '--',
+        'true',
+      ],
+      { env: testUserEnv(user), extendEnv: false, cwd: user.home, reject: false },
+    );
+    expect(run.exitCode).toBe(125);
+    expect(run.stderr).toMatch(
+      /^polythene: bwrap: --network private: \/dev\/net\/tun \(mode 0600\) cannot be opened by this user/,
+    );
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    // The same user, with the host's device, gets its network.
+    const ok = await runAsTestUser(
+      [process.execPath, POLYTHENE_BIN, 'exec', userId, '--store', userStore, '--network', 'private', '--', 'true'],
+      { reject: false },
+    );
+    expect(ok.exitCode, ok.stderr).toBe(0);
+  });
 });

@@ -19,9 +19,9 @@ export interface AttachOptions {
   readonly isUnprivileged: boolean;
 }
 
-/** Where slirp4netns is, or a set-up failure naming the package. */
-export function findSlirp(): string {
-  return findSlirpFor('bwrap');
+/** Where slirp4netns is, or a set-up failure naming the package (or an unusable tun device). */
+export function findSlirp(isUnprivileged: boolean): string {
+  return findSlirpFor('bwrap', isUnprivileged);
 }
 
 /**

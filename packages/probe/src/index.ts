@@ -87,6 +87,7 @@ export { startPrivateNetwork } from './run/private-network.ts';
 export type { PrivateNetworkAttachOptions } from './run/attach-private-network.ts';
 export { attachPrivateNetwork, findSlirp } from './run/attach-private-network.ts';
 export { createRunTempDir, sweepStaleRunTempDirs } from './run/run-temp-dir.ts';
+export { checkTunAccess, describeTunProblem, TUN_DEVICE } from './run/check-tun-access.ts';
 export type { ProcStat } from './run/proc-tree.ts';
 export {
   isProcessAlive,

@@ -1,5 +1,6 @@
 import { PolytheneError } from '@polythene/errors';
 import type { RunNetwork } from '../backend.ts';
+import { checkTunAccess } from './check-tun-access.ts';
 import { findExecutable } from './find-executable.ts';
 import { type PrivateNetwork, startPrivateNetwork } from './private-network.ts';
 
@@ -24,14 +25,21 @@ export interface PrivateNetworkAttachOptions {
 const pollMs = 2;
 const netnsTimeoutMs = 15_000;
 
-/** Where slirp4netns is, or a set-up failure naming the package. */
-export function findSlirp(backend: string): string {
+/**
+ * Where slirp4netns is, or a set-up failure naming the package; unprivileged, also one when
+ * this user cannot open `/dev/net/tun` (see {@link checkTunAccess}), before any box starts.
+ */
+export function findSlirp(backend: string, isUnprivileged = false): string {
   const path = findExecutable('slirp4netns', process.env);
   if (path === undefined) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
       `${backend}: --network private needs slirp4netns, not found on PATH (install the slirp4netns package)`,
     );
+  }
+  const tunProblem = isUnprivileged ? checkTunAccess() : undefined;
+  if (tunProblem !== undefined) {
+    throw new PolytheneError('POLYTHENE_SETUP_FAILED', `${backend}: --network private: ${tunProblem}`);
   }
   return path;
 }
