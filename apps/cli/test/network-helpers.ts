@@ -63,7 +63,15 @@ export async function startTestNetns(body: string): Promise<TestNetns> {
   await inNs('ip', 'link', 'set', 'lo', 'up');
   const root = removeWhenDone(`/tmp/polythene-nt-www-${process.pid}-${randomInt(1e6)}`);
   await execa('sh', ['-c', `mkdir -p ${root} && echo ${body} > ${root}/index.html`]);
-  const server: ResultPromise = inNs('busybox', 'httpd', '-f', '-p', `${address}:${port}`, '-h', root);
+  const server: ResultPromise = inNs(
+    'busybox',
+    'httpd',
+    '-f',
+    '-p',
+    `${address}:${port}`,
+    '-h',
+    root,
+  );
   server.catch(() => undefined);
   await waitFor(async () => {
     const probe = await execa('busybox', ['wget', '-q', '-O-', `http://${address}:${port}/`], {

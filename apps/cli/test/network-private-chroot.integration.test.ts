@@ -40,7 +40,16 @@ beforeAll(async () => {
   expect(run.exitCode, run.stderr).toBe(0);
   id = run.stdout.trim();
   // The image's own resolv.conf: `private` shadows it with a copy made for the run.
-  const own = await runPolythene(['exec', id, '--store', store, '--', 'sh', '-c', 'echo nameserver 192.0.2.53 > /etc/resolv.conf']);
+  const own = await runPolythene([
+    'exec',
+    id,
+    '--store',
+    store,
+    '--',
+    'sh',
+    '-c',
+    'echo nameserver 192.0.2.53 > /etc/resolv.conf',
+  ]);
   expect(own.exitCode, own.stderr).toBe(0);
   hostServer = createServer((_request, response) => response.end('host-loopback\n'));
   hostPort = await new Promise<number>((resolve) => {
@@ -155,7 +164,18 @@ describe('--network private leaves nothing behind after a SIGKILL of polythene',
       await expectAllGone(tree);
       // The next network run removes what the killed one left.
       const next = await runPolythene(
-        ['exec', id, '--store', store, '--isolation', backend, '--network', 'private', '--', 'true'],
+        [
+          'exec',
+          id,
+          '--store',
+          store,
+          '--isolation',
+          backend,
+          '--network',
+          'private',
+          '--',
+          'true',
+        ],
         { env },
       );
       expect(next.exitCode, next.stderr).toBe(0);
@@ -212,7 +232,18 @@ describe('--network private as an unprivileged user', () => {
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     // The same user, with the host's device, gets its network.
     const ok = await runAsTestUser(
-      [process.execPath, POLYTHENE_BIN, 'exec', userId, '--store', userStore, '--network', 'private', '--', 'true'],
+      [
+        process.execPath,
+        POLYTHENE_BIN,
+        'exec',
+        userId,
+        '--store',
+        userStore,
+        '--network',
+        'private',
+        '--',
+        'true',
+      ],
       { reject: false },
     );
     expect(ok.exitCode, ok.stderr).toBe(0);

@@ -116,10 +116,8 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
   const mountTableFile = openSideChannelFile(mountTable);
   const readyFile = openSideChannelFile();
   const isReady = (): boolean => readyFile.readText().includes('ready\n');
-  const network = prepareChrootNetwork(
-    spec,
-    chrootArgsOptionsFrom(details).namespaces.net,
-    () => readyFile.readText(),
+  const network = prepareChrootNetwork(spec, chrootArgsOptionsFrom(details).namespaces.net, () =>
+    readyFile.readText(),
   );
   // unshare's forked child is the set-up shell: pid 1 of the new pid namespace (a private
   // network names it before the box is ready: it waits there for the network).

@@ -39,7 +39,10 @@ export function findSlirp(backend: string, isUnprivileged = false): string {
   }
   const tunProblem = isUnprivileged ? checkTunAccess() : undefined;
   if (tunProblem !== undefined) {
-    throw new PolytheneError('POLYTHENE_SETUP_FAILED', `${backend}: --network private: ${tunProblem}`);
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      `${backend}: --network private: ${tunProblem}`,
+    );
   }
   return path;
 }

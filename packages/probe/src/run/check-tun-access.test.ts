@@ -14,7 +14,9 @@ describe('checkTunAccess', () => {
 
   it('says a 0600 device must be 0666 for an unprivileged private network', () => {
     const message = describeTunProblem('/dev/net/tun', 'EACCES', 0o20600);
-    expect(message).toMatch(/^\/dev\/net\/tun \(mode 0600\) cannot be opened by this user \(EACCES\)/);
+    expect(message).toMatch(
+      /^\/dev\/net\/tun \(mode 0600\) cannot be opened by this user \(EACCES\)/,
+    );
     expect(message).toContain('chmod 0666 /dev/net/tun');
     expect(message).not.toContain('\n');
   });
