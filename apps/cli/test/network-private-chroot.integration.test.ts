@@ -100,7 +100,7 @@ describe('--network private on chroot', () => {
     }
   });
 
-  it('publishes a box port on the host loopback', async () => {
+  it('publishes a box port on the host loopback, bound by a user other than root', async () => {
     const port = await freePort();
     const box = startPolythene([
       'exec',
@@ -113,6 +113,8 @@ describe('--network private on chroot', () => {
       'private',
       '-p',
       `${port}:80`,
+      '--user',
+      '65534:65534',
       '--timeout',
       '30',
       '--',

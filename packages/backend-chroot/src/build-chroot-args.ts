@@ -190,8 +190,10 @@ fi
 if [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>/dev/null || true; fi
 # --network private: name this process (its host pid: /proc here is still the host's, and a
 # builtin's redirection opens /proc/self in the shell itself) as the holder of the box's
-# network namespace, then wait on fd 5 until polythene has attached slirp4netns to it.
+# network namespace, then wait on fd 5 until polythene has attached slirp4netns to it. Any
+# user may bind any port in the box's own namespace, as in podman (and bwrap's private).
 if [ "$network" = wait ]; then
+  echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start
   read -r host_pid _ < /proc/self/stat
   echo "netns $host_pid" >&3
   read -r _ <&5 || true
