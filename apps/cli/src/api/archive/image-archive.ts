@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { PolytheneError } from '@polythene/errors';
-import { tarXattrArgs } from '@polythene/podman-export';
 import type { OciRuntimeConfig } from './image-config-changes.ts';
+import { startTreeTar } from './rootfs-tar.ts';
 import { createFileHeader, createFileMember, paddingFor, TAR_END } from './tar-blocks.ts';
 
 /** The archive formats `commit --archive` writes. */
@@ -133,7 +131,7 @@ function sha256(data: Buffer): string {
 }
 
 /**
- * GNU tar of `rootfs` (pax, numeric owners, xattrs as pull keeps them) written straight into
+ * GNU tar of `rootfs` (see {@link startTreeTar}) written straight into
  * `file` at its current offset, `start`: no pipe through Node, which halves the time. The
  * digest chases tar through the file as it grows (bytes below the size tar has written are
  * complete), so hashing overlaps the writing. Returns the layer's digest and size.
@@ -143,68 +141,30 @@ async function streamTreeInto(
   start: number,
   rootfs: string,
 ): Promise<{ digest: string; sizeBytes: number }> {
-  const tar = spawn(
-    'tar',
-    [
-      '--create',
-      '--file=-',
-      '--format=posix',
-      '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
-      '--numeric-owner',
-      ...tarXattrArgs(true),
-      `--directory=${rootfs}`,
-      '.',
-    ],
-    { stdio: ['ignore', file.fd, 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
-  );
-  let stderr = '';
-  tar.stderr?.setEncoding('utf8');
-  tar.stderr?.on('data', (text: string) => {
-    if (stderr.length < 4096) stderr += text;
-  });
-  let exit: { code: number | null } | undefined;
-  const closed = new Promise<void>((resolve, reject) => {
-    tar.once('error', (error) =>
-      reject(
-        new PolytheneError(
-          'POLYTHENE_EXTRACT_FAILED',
-          `cannot run tar (${error.message}); install the Debian package tar`,
-          { cause: error },
-        ),
-      ),
-    );
-    tar.once('close', (code) => {
-      exit = { code };
-      resolve();
-    });
+  // Sorted, pax, xattrs as pull keeps them: one tree always gives the same layer digest.
+  const tar = startTreeTar(rootfs, { outputFd: file.fd });
+  let hasEnded = false;
+  const closed = tar.done.finally(() => {
+    hasEnded = true;
   });
   closed.catch(() => undefined);
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
   let sizeBytes = 0;
-  try {
-    for (;;) {
-      const hasEnded = exit !== undefined;
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, start + sizeBytes);
-      if (bytesRead > 0) {
-        hash.update(buffer.subarray(0, bytesRead));
-        sizeBytes += bytesRead;
-      } else if (hasEnded) {
-        break;
-      } else {
-        // Caught up with tar: wait for more, or for its end.
-        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5))]);
-      }
+  for (;;) {
+    const wasEnded = hasEnded;
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, start + sizeBytes);
+    if (bytesRead > 0) {
+      hash.update(buffer.subarray(0, bytesRead));
+      sizeBytes += bytesRead;
+    } else if (wasEnded) {
+      break;
+    } else {
+      // Caught up with tar: wait for more, or for its end.
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5))]);
     }
-    await closed;
-  } catch (error) {
-    tar.kill('SIGKILL');
-    throw error;
   }
-  if (exit?.code !== 0)
-    throw new PolytheneError(
-      'POLYTHENE_EXTRACT_FAILED',
-      `tar could not read ${rootfs}: ${stderr.trim().split('\n')[0] || `exit ${exit?.code}`}`,
-    );
+  // tar's failure, if it failed, as its own error.
+  await closed;
   return { digest: hash.digest('hex'), sizeBytes };
 }
