@@ -1,6 +1,11 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AvailableProbe, BindMount, NetworkMode } from '@polythene/probe';
+import {
+  type AvailableProbe,
+  type BindMount,
+  createRunTempDir,
+  type NetworkMode,
+} from '@polythene/probe';
 import type { Logger } from '../../logger.ts';
 import type { ResolveInRoot } from '../root-view.ts';
 
@@ -33,8 +38,7 @@ export async function prepareNetworkFiles(
   const readOnly = selection.probe.canBindReadOnly !== false;
   if (mode === 'none') return noFiles;
   // Loaded only here: `none`, the default, costs exec no module load.
-  const { mkdtemp, readFile, rm, writeFile } = process.getBuiltinModule('node:fs/promises');
-  const { tmpdir } = process.getBuiltinModule('node:os');
+  const { readFile, rm, writeFile } = process.getBuiltinModule('node:fs/promises');
   const wanted: [string, () => Promise<string>][] =
     mode === 'host'
       ? [
@@ -52,7 +56,8 @@ export async function prepareNetworkFiles(
     }
   }
   if (present.length === 0) return noFiles;
-  const dir = await mkdtemp(join(tmpdir(), 'polythene-network-'));
+  // Named by polythene's pid: one that a SIGKILL left behind goes at the next such run.
+  const dir = createRunTempDir('polythene-network-');
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     const binds: BindMount[] = [];

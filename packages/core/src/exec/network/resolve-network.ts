@@ -61,7 +61,7 @@ export function assertNetworkMode(backend: Backend, mode: NetworkMode): void {
       : `${backend.name} gives only ${modes.join(', ')}`;
   throw new PolytheneError(
     'POLYTHENE_SETUP_FAILED',
-    `--network ${mode}: ${why}; use --isolation=bwrap${mode === 'private' ? '' : ' or chroot'}`,
+    `--network ${mode}: ${why}; use --isolation=bwrap or chroot`,
   );
 }
 
