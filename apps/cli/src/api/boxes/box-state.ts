@@ -21,6 +21,13 @@ export interface BoxRecord {
   readonly workdir?: string;
   readonly user?: string;
   readonly binds?: readonly string[];
+  /** The box's network (`none`, `host`, `private`) and published ports. */
+  readonly network?: string;
+  readonly publish?: readonly string[];
+  /** The whole box's limits, as `start` was given them (the keeper's run cgroup holds them). */
+  readonly memory?: number | string;
+  readonly cpus?: number | string;
+  readonly pidsLimit?: number | string;
   /** The keeper process (the polythene process that runs the box's backend), its pid and start time. */
   readonly keeperPid?: number;
   readonly keeperStartTime?: number;

@@ -1,5 +1,6 @@
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
+import { joinRunCgroupsOf, type SpawnHooks } from '@polythene/probe';
 import { buildCommandEnvironment } from '../exec/command-environment.ts';
 import { createRootResolver } from '../exec/root-view.ts';
 import { resolveRootfsUser } from '../exec/rootfs-user.ts';
@@ -37,6 +38,8 @@ export interface PreparedBoxCommand {
   readonly uid: number;
   readonly gid: number;
   readonly cwd: string;
+  /** Start the helper in the box's run cgroups (its limits hold the command too). */
+  readonly spawnHooks: SpawnHooks | undefined;
 }
 
 /**
@@ -107,6 +110,7 @@ export async function prepareBoxCommand(options: BoxCommandOptions): Promise<Pre
     uid: user.uid,
     gid: user.gid,
     cwd,
+    spawnHooks: joinRunCgroupsOf(holder.pid),
   };
 }
 

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
 import { assertEntryId, newEntryId, resolveEntryRef } from '@polythene/store';
+import { resolveNetwork } from '../exec/network/resolve-network.ts';
+import { type LimitOptions, resolveRequestedLimits } from '../exec/run-limits.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { BOX_HELPER } from './box-helper.ts';
 import {
@@ -20,7 +22,7 @@ import {
 } from './box-state.ts';
 
 /** Options for {@link startBox}. */
-export interface StartBoxOptions extends StoreOptions {
+export interface StartBoxOptions extends StoreOptions, LimitOptions {
   /** The store entry the box runs on (on a throwaway layer: the entry never changes). */
   readonly entry: string;
   /** A name for `exec --in`, `stop` and `logs` besides the id; box names are their own namespace. */
@@ -37,6 +39,10 @@ export interface StartBoxOptions extends StoreOptions {
   readonly user?: string;
   /** Binds, `SRC:DEST[:ro]`, mounted for the box's whole life. */
   readonly binds?: readonly string[];
+  /** `none` (default: POLYTHENE_NETWORK, else loopback only), `host` or `private`. */
+  readonly network?: string;
+  /** With `private`: `HOST_PORT:BOX_PORT[/tcp|udp]`, published for the box's whole life. */
+  readonly publish?: readonly string[];
 }
 
 /** A box that is up. */
@@ -66,6 +72,15 @@ export async function startBox(options: StartBoxOptions): Promise<StartedBox> {
       'proot cannot hold namespaces, so it cannot keep a box up: use --isolation=bwrap or chroot',
     );
   }
+  // Bad network or limit flags are usage errors here (2), not a keeper's failure.
+  const hostEnv = options.hostEnv ?? process.env;
+  const network = resolveNetwork({
+    network: options.network,
+    publish: options.publish,
+    hostEnv,
+    isRoot: process.geteuid?.() === 0,
+  }).mode;
+  resolveRequestedLimits(options, hostEnv);
   requireNativeHelper(BOX_HELPER, 'a box that stays up (polythene start)');
   const store = await openStoreFromOptions(options, false);
   // UUID, then entry name (`pull --name`), then a hand-made directory.
@@ -96,6 +111,11 @@ export async function startBox(options: StartBoxOptions): Promise<StartedBox> {
     ...(options.workdir === undefined ? {} : { workdir: options.workdir }),
     ...(options.user === undefined ? {} : { user: options.user }),
     ...(options.binds === undefined ? {} : { binds: options.binds }),
+    network,
+    ...(options.publish === undefined ? {} : { publish: options.publish }),
+    ...(options.memory === undefined ? {} : { memory: options.memory }),
+    ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
+    ...(options.pidsLimit === undefined ? {} : { pidsLimit: options.pidsLimit }),
   };
   await writeJson(join(dir, 'box.json'), record);
   const log = openSync(boxLogPath(storeDir, id), 'a', 0o600);
