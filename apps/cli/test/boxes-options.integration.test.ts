@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -148,4 +148,67 @@ describe('start --memory / --pids-limit', () => {
   });
 });
 
-void startPolythene;
+describe('box names', () => {
+  it('go to one of several starts at once; the others refuse (2) and leave nothing', async () => {
+    const name = `race-${process.pid}`;
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map(() => runPolythene(['start', entry, '--store', store, '--name', name])),
+    );
+    const winners = runs.filter((run) => run.exitCode === 0);
+    expect(winners, runs.map((run) => run.stderr).join('')).toHaveLength(1);
+    const id = winners[0]?.stdout.trim() ?? '';
+    started.push(id);
+    for (const run of runs.filter((each) => each.exitCode !== 0)) {
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr.trim()).toMatch(
+        new RegExp(`^polythene: --name ${name}: box ${id} already has that name `),
+      );
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const ps = JSON.parse((await runPolythene(['ps', '--store', store, '--json'])).stdout);
+    expect(ps.filter((box: { name?: string }) => box.name === name)).toHaveLength(1);
+    expect(readdirSync(join(store, '.boxes')).filter((each) => UUID_PATTERN.test(each))).toContain(
+      id,
+    );
+    const stop = await runPolythene(['stop', name, '--store', store]);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    // Free again once its box stopped.
+    await startBox('--name', name);
+  });
+});
+
+describe('logs --follow', () => {
+  it('prints new output as it comes and ends when the box stops', async () => {
+    const box = await startBox();
+    const marker = `follow-${process.pid}`;
+    const follow = startPolythene(['logs', box, '--follow', '--store', store]);
+    let seen = '';
+    follow.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+    });
+    const detach = await runPolythene([
+      ...['exec', '--in', box, '--detach', '--store', store, '--'],
+      ...['sh', '-c', `echo ${marker}-one; sleep 1; echo ${marker}-two`],
+    ]);
+    expect(detach.exitCode, detach.stderr).toBe(0);
+    expect(await waitFor(async () => seen.includes(`${marker}-one`), 10_000)).toBe(true);
+    // Written a second later, after `logs` had printed what there was.
+    expect(await waitFor(async () => seen.includes(`${marker}-two`), 10_000)).toBe(true);
+    expect(follow.exitCode).toBeNull();
+    const stop = await runPolythene(['stop', box, '--store', store]);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    const ended = await follow;
+    expect(ended.exitCode).toBe(0);
+  });
+
+  it('ends on SIGINT while the box runs on', async () => {
+    const box = await startBox();
+    const follow = startPolythene(['logs', box, '--follow', '--store', store]);
+    await sleep(1_000);
+    expect(follow.exitCode).toBeNull();
+    follow.kill('SIGINT');
+    const ended = await follow;
+    expect(ended.exitCode === 130 || ended.signal === 'SIGINT').toBe(true);
+    expect((await execIn(box, 'true')).exitCode).toBe(0);
+  });
+});

@@ -13,13 +13,12 @@ import {
   assertBoxName,
   type BoxRecord,
   boxDir,
-  boxesDir,
   boxLogPath,
-  listBoxes,
   readBox,
   readStartTime,
   writeJson,
 } from './box-state.ts';
+import { registerBox } from './register-box.ts';
 
 /** Options for {@link startBox}. */
 export interface StartBoxOptions extends StoreOptions, LimitOptions {
@@ -87,19 +86,8 @@ export async function startBox(options: StartBoxOptions): Promise<StartedBox> {
   const entryId = resolveEntryRef(store.dir, options.entry);
   await store.entryLayersAndMetadata(entryId);
   const storeDir = store.dir;
-  if (options.name !== undefined) {
-    const taken = (await listBoxes(storeDir)).find((box) => box.record.name === options.name);
-    if (taken !== undefined) {
-      throw new PolytheneError(
-        'POLYTHENE_USAGE',
-        `--name ${options.name}: box ${taken.record.id} already has that name (stop it, or choose another)`,
-      );
-    }
-  }
   const id = newEntryId();
   const dir = boxDir(storeDir, id);
-  await fs.mkdir(boxesDir(storeDir), { recursive: true, mode: 0o700 });
-  await fs.mkdir(dir, { mode: 0o700 });
   const record: BoxRecord = {
     id,
     ...(options.name === undefined ? {} : { name: options.name }),
@@ -116,8 +104,10 @@ export async function startBox(options: StartBoxOptions): Promise<StartedBox> {
     ...(options.memory === undefined ? {} : { memory: options.memory }),
     ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
     ...(options.pidsLimit === undefined ? {} : { pidsLimit: options.pidsLimit }),
+    starterPid: process.pid,
+    starterStartTime: readStartTime(process.pid),
   };
-  await writeJson(join(dir, 'box.json'), record);
+  await registerBox(storeDir, record);
   const log = openSync(boxLogPath(storeDir, id), 'a', 0o600);
   let keeperPid: number | undefined;
   try {
