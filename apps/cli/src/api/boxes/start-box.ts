@@ -153,10 +153,11 @@ const lastLines = new Map<string, string>();
 function lastLogLine(storeDir: string, id: string): string {
   try {
     const text = readFileSync(boxLogPath(storeDir, id), 'utf8');
-    const line = text
-      .split('\n')
-      .filter((each) => each.trim() !== '')
-      .at(-1);
+    const lines = text.split('\n').filter((each) => each.trim() !== '');
+    let line = lines.at(-1);
+    // The backend's own words came first (its stderr is the log): name them.
+    const before = lines.at(-2);
+    if (line?.endsWith('message above') && before !== undefined) line = `${line}: ${before}`;
     if (line !== undefined) lastLines.set(id, line.replace(/^polythene: /, ''));
   } catch {
     // Removed with the box.
