@@ -2,10 +2,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureTestImages } from '@polythene/test-images';
+import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStorePath, runPolythene, startPolythene, UUID_PATTERN } from './run-polythene.ts';
+import {
+  freshStorePath,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+  startPolythene,
+  UUID_PATTERN,
+} from './run-polythene.ts';
 
 // What `start` gives a box besides its entry (network, published ports, limits of the whole
 // box), names claimed atomically, and `logs --follow`: against real bwrap, as root.
@@ -145,6 +152,30 @@ describe('start --memory / --pids-limit', () => {
     const run = await runPolythene(['start', entry, '--store', store, '--memory', '12q']);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/^polythene: --memory 12q: expected a size/);
+  });
+});
+
+describe('start --memory as an unprivileged user (cgroup v1: no writable cgroup)', () => {
+  it('starts the box and says once that its limits do not hold', async () => {
+    const user = await ensureTestUser();
+    const images = await ensureTestImagesAs(user);
+    const userStore = removeWhenDone(
+      `/tmp/polythene-boxes-limits-user-${process.pid}-${Date.now()}`,
+    );
+    const pull = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '--quiet']);
+    expect(pull.exitCode, pull.stderr).toBe(0);
+    const start = await runPolytheneAs([
+      ...['start', pull.stdout.trim(), '--store', userStore, '--memory', '64m'],
+    ]);
+    expect(start.exitCode, start.stderr).toBe(0);
+    const id = start.stdout.trim();
+    try {
+      expect(start.stderr.trim()).toMatch(/^polythene: warning: the box runs without limits \(/);
+      expect(start.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      const stop = await runPolytheneAs(['stop', id, '--store', userStore]);
+      expect(stop.exitCode, stop.stderr).toBe(0);
+    }
   });
 });
 

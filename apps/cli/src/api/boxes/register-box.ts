@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
+import { findCgroupHierarchies } from '@polythene/probe';
 import { withFileLock } from '@polythene/store';
+import type { Logger } from '../../logger.ts';
 import { type BoxRecord, boxDir, boxesDir, listBoxes, writeJson } from './box-state.ts';
 
 /**
@@ -27,4 +29,15 @@ export async function registerBox(storeDir: string, record: BoxRecord): Promise<
   };
   if (record.name === undefined) return register();
   return withFileLock(join(boxesDir(storeDir), '.names.lock'), register);
+}
+
+/**
+ * A limit asked of a box where polythene can write no cgroup holds nothing: one warning where
+ * `start` runs (the keeper's own goes to the box's log), as `exec` warns.
+ */
+export function warnIfLimitsCannotHold(isAsked: boolean, logger: Logger | undefined): void {
+  if (!isAsked || logger === undefined) return;
+  const hierarchies = findCgroupHierarchies();
+  if (hierarchies.version !== 'none') return;
+  logger.warn(`the box runs without limits (${hierarchies.reason ?? 'no writable cgroup here'})`);
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
 import { assertEntryId, newEntryId, resolveEntryRef } from '@polythene/store';
+import type { Logger } from '../../logger.ts';
 import { resolveNetwork } from '../exec/network/resolve-network.ts';
 import { type LimitOptions, resolveRequestedLimits } from '../exec/run-limits.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
@@ -18,7 +19,7 @@ import {
   readStartTime,
   writeJson,
 } from './box-state.ts';
-import { registerBox } from './register-box.ts';
+import { registerBox, warnIfLimitsCannotHold } from './register-box.ts';
 
 /** Options for {@link startBox}. */
 export interface StartBoxOptions extends StoreOptions, LimitOptions {
@@ -42,6 +43,8 @@ export interface StartBoxOptions extends StoreOptions, LimitOptions {
   readonly network?: string;
   /** With `private`: `HOST_PORT:BOX_PORT[/tcp|udp]`, published for the box's whole life. */
   readonly publish?: readonly string[];
+  /** Warnings (limits that cannot hold here); silent by default. */
+  readonly logger?: Logger;
 }
 
 /** A box that is up. */
@@ -79,7 +82,7 @@ export async function startBox(options: StartBoxOptions): Promise<StartedBox> {
     hostEnv,
     isRoot: process.geteuid?.() === 0,
   }).mode;
-  resolveRequestedLimits(options, hostEnv);
+  warnIfLimitsCannotHold(resolveRequestedLimits(options, hostEnv).isAsked, options.logger);
   requireNativeHelper(BOX_HELPER, 'a box that stays up (polythene start)');
   const store = await openStoreFromOptions(options, false);
   // UUID, then entry name (`pull --name`), then a hand-made directory.

@@ -21,6 +21,7 @@ export async function startCommand(entry: string, options: RawOptions): Promise<
     network: lastString(options.network, '--network'),
     publish: stringList(options.publish, '--publish'),
     ...limitFlags(options),
+    logger: context.logger,
   });
   if (context.isJson) printJson(box);
   else process.stdout.write(`${box.id}\n`);
