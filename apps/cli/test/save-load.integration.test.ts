@@ -117,6 +117,19 @@ describe('polythene save / load', () => {
     },
   );
 
+  it('writes the same bytes whether tar writes into the file (.tar) or through the stream (.tar.gz)', async () => {
+    const plain = join(dir, 'same.tar');
+    const packed = join(dir, 'same.tar.gz');
+    for (const file of [plain, packed]) {
+      const saved = await runPolythene(['save', 'rich', '-o', file, '--store', sourceStore]);
+      expect(saved.exitCode, saved.stderr).toBe(0);
+    }
+    const unpacked = await execa('gzip', ['-dc', packed], { encoding: 'buffer' });
+    const bytes = await readFile(plain);
+    expect(bytes.length % 512).toBe(0);
+    expect(Buffer.compare(bytes, Buffer.from(unpacked.stdout))).toBe(0);
+  });
+
   it('refuses a changed member or a truncated archive, and leaves nothing', async () => {
     const file = join(dir, 'tamper.tar');
     expect((await runPolythene(['save', id, '-o', file, '--store', sourceStore])).exitCode).toBe(0);
