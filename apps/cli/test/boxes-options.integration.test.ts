@@ -139,6 +139,18 @@ describe('start --memory / --pids-limit', () => {
     // A command entering the box runs in its cgroup: its memory counts against the box's.
     const own = await execIn(box, 'sh', '-c', 'cat /proc/self/cgroup');
     expect(own.stdout).toContain(memory.slice(memory.lastIndexOf('/polythene-')));
+    // So does a --detach-ed one (its cgroups, written to the box's log).
+    const detached = await runPolythene([
+      ...['exec', '--in', box, '--detach', '--store', store, '--'],
+      ...['sh', '-c', 'echo detached-cgroups; cat /proc/self/cgroup'],
+    ]);
+    expect(detached.exitCode, detached.stderr).toBe(0);
+    let log = '';
+    await waitFor(async () => {
+      log = (await runPolythene(['logs', box, '--store', store])).stdout;
+      return log.includes(':memory:');
+    });
+    expect(log).toContain(`:memory:${memory.slice(memory.indexOf('/', '/sys/fs/cgroup/'.length))}`);
     const hog = await execIn(box, 'sh', '-c', 'x=a; while :; do x="$x$x"; done');
     expect(hog.exitCode, hog.stderr).toBe(137);
     // The box outlives its hog.
