@@ -34,7 +34,13 @@ export async function createLiveBox(options: CreateLiveBoxOptions): Promise<Live
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.binds === undefined ? {} : { binds: options.binds }),
     ...(options.expireAfterMs === undefined ? {} : { expireAfterMs: options.expireAfterMs }),
+    ...(options.network === undefined ? {} : { network: options.network }),
+    ...(options.publish === undefined ? {} : { publish: options.publish }),
+    ...(options.memory === undefined ? {} : { memory: options.memory }),
+    ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
+    ...(options.pidsLimit === undefined ? {} : { pidsLimit: options.pidsLimit }),
   });
+  const network = options.network ?? 'none';
   const boxId = started.id;
   const processes = new Set<LiveBoxProcess>();
   let disposed: Promise<void> | undefined;
@@ -75,8 +81,7 @@ export async function createLiveBox(options: CreateLiveBoxOptions): Promise<Live
       stderr: decoder.decode(result.stderr ?? new Uint8Array()),
       backend: result.backend,
       guarantees: [],
-      // A box that stays up is started without a network (start takes no --network yet).
-      network: 'none',
+      network,
       durationMs: result.durationMs,
     };
   }

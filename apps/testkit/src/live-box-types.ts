@@ -1,8 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
-import type { BoxExecOptions, BoxExecResult } from './box-types.ts';
+import type { BoxExecOptions, BoxExecResult, BoxLimits } from './box-types.ts';
 
 /** Options for `image.box({ keepAlive: true })`. */
-export interface LiveBoxOptions {
+export interface LiveBoxOptions extends BoxLimits {
   /** A box that stays up: services started in it are reachable from its next commands. */
   readonly keepAlive: true;
   /** A name for the box (`polythene ps` shows it); default none. */
@@ -11,6 +11,10 @@ export interface LiveBoxOptions {
   readonly binds?: readonly string[];
   /** End the box once idle this long, even if the test never disposes it. */
   readonly expireAfterMs?: number;
+  /** The box's network for its whole life: `none` (default), `host` or `private`. */
+  readonly network?: 'none' | 'host' | 'private';
+  /** With `private`: `HOST_PORT:BOX_PORT[/tcp|udp]`, the host's 127.0.0.1 reaching the box. */
+  readonly publish?: readonly string[];
 }
 
 /** Options for {@link LiveBox.spawn}. */

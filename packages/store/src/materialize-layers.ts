@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -69,7 +68,8 @@ async function applyLayer(
   targetRoot: string,
   reader: OverlayXattrReader,
 ): Promise<void> {
-  const stageName = `.polythene-layer-${randomUUID()}`;
+  // Web Crypto, not node:crypto: no start-up cost for commands that never get here.
+  const stageName = `.polythene-layer-${globalThis.crypto.randomUUID()}`;
   const stageRoot = join(targetRoot, stageName);
   // Directories whose attributes are set last, children before parents: adding entries
   // changes a directory's mtime, and a read-only mode would stop the additions.

@@ -16,6 +16,12 @@ describe('codeCacheVariant', () => {
     expect(codeCacheVariant(argv('exec', 'ID', '--isolation', 'mine', '--', 'x'), {})).toBe(
       'exec.other',
     );
+    expect(codeCacheVariant(argv('exec', '--in', 'web', '--', 'true'), {})).toBe('exec.in');
+    expect(codeCacheVariant(argv('exec', '--in=web', '--detach', '--', 'x'), {})).toBe('exec.in');
+    expect(codeCacheVariant(argv('exec', '--in', 'web', '--json', '--', 'x'), {})).toBe(
+      'exec.in.json',
+    );
+    expect(codeCacheVariant(argv('exec', 'ID', '--', 'sh', '--in', 'x'), {})).toBe('exec.auto');
     expect(codeCacheVariant(argv('pull', 'busybox'), {})).toBe('other');
     expect(codeCacheVariant(argv('--version'), {})).toBe('other');
   });

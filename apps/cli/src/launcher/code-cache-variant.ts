@@ -5,7 +5,7 @@
  * run that starts from that cache compiles it every time (3.5 ms). So exec runs are keyed by
  * the backend they ask for (`--isolation`, else `POLYTHENE_ISOLATION`; without either, the
  * probe picks the same one on every run on a host) and by `--json`, whose capture is another
- * path; everything else shares `other`.
+ * path; `exec --in` (entering a running box) has its own; everything else shares `other`.
  *
  * A plain scan of the arguments, not the parser: this runs before any of the CLI is loaded.
  */
@@ -16,13 +16,18 @@ export function codeCacheVariant(
   if (argv[2] !== 'exec') return 'other';
   let isolation = env.POLYTHENE_ISOLATION;
   let isJson = false;
+  let isInBox = false;
   for (let index = 3; index < argv.length; index += 1) {
     const argument = argv[index] as string;
     if (argument === '--') break;
     if (argument === '--json') isJson = true;
+    // `exec --in BOX` enters a running box: none of a backend's path, its own cache.
+    else if (argument === '--in' || argument.startsWith('--in=') || argument === '--detach')
+      isInBox = true;
     else if (argument === '--isolation') isolation = argv[index + 1];
     else if (argument.startsWith('--isolation=')) isolation = argument.slice(12);
   }
+  if (isInBox) return `exec.in${isJson ? '.json' : ''}`;
   const backend =
     isolation === undefined || isolation === ''
       ? 'auto'

@@ -21,6 +21,16 @@ export interface BoxRecord {
   readonly workdir?: string;
   readonly user?: string;
   readonly binds?: readonly string[];
+  /** The box's network (`none`, `host`, `private`) and published ports. */
+  readonly network?: string;
+  readonly publish?: readonly string[];
+  /** The whole box's limits, as `start` was given them (the keeper's run cgroup holds them). */
+  readonly memory?: number | string;
+  readonly cpus?: number | string;
+  readonly pidsLimit?: number | string;
+  /** The `start` that registered it, while no keeper runs yet: its box is starting, not dead. */
+  readonly starterPid?: number;
+  readonly starterStartTime?: number;
   /** The keeper process (the polythene process that runs the box's backend), its pid and start time. */
   readonly keeperPid?: number;
   readonly keeperStartTime?: number;
@@ -116,9 +126,11 @@ export async function readBox(storeDir: string, id: string): Promise<BoxStatus |
   const holder = await readJson<BoxHolder>(join(dir, 'holder.json'));
   const isHolderAlive = holder !== undefined && isSameProcess(holder.pid, holder.startTime);
   const isKeeperAlive = isSameProcess(record.keeperPid, record.keeperStartTime);
+  const isStarterAlive =
+    record.keeperPid === undefined && isSameProcess(record.starterPid, record.starterStartTime);
   const state = isHolderAlive
     ? 'running'
-    : isKeeperAlive && holder === undefined
+    : (isKeeperAlive && holder === undefined) || isStarterAlive
       ? 'starting'
       : 'dead';
   let lastUsed = record.started;

@@ -70,7 +70,7 @@ export function findCgroupHierarchies(sources?: CgroupSources): CgroupHierarchie
   };
 }
 
-interface CgroupMount {
+export interface CgroupMount {
   readonly mountPoint: string;
   /** The path inside the hierarchy that is mounted there (usually `/`). */
   readonly root: string;
@@ -79,7 +79,7 @@ interface CgroupMount {
   readonly controllers: readonly string[];
 }
 
-function parseCgroupMounts(mountinfo: string): CgroupMount[] {
+export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
   const mounts: CgroupMount[] = [];
   for (const line of mountinfo.split('\n')) {
     const separator = line.indexOf(' - ');
@@ -107,7 +107,7 @@ function unescapeMountPath(path: string): string {
 }
 
 /** `/proc/self/cgroup`: hierarchy controllers (`''` for v2) → own cgroup path. */
-function parseCgroupMembership(text: string): Map<string, string> {
+export function parseCgroupMembership(text: string): Map<string, string> {
   const membership = new Map<string, string>();
   for (const line of text.split('\n')) {
     const first = line.indexOf(':');
@@ -189,7 +189,7 @@ function readSubtreeControl(directory: string): string[] {
 }
 
 /** The host directory of cgroup `path` in `mount`, or undefined when the mount hides it. */
-function joinCgroupPath(mount: CgroupMount, path: string): string | undefined {
+export function joinCgroupPath(mount: CgroupMount, path: string): string | undefined {
   const root = mount.root === '/' ? '' : mount.root;
   if (root !== '' && path !== root && !path.startsWith(`${root}/`)) return undefined;
   const inside = path.slice(root.length);

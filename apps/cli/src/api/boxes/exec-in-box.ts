@@ -1,10 +1,15 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { boxLogPath } from '@polythene/core/internal/boxes/box-state';
 import { DEFAULT_KILL_GRACE_MS } from '@polythene/core/internal/exec/exec';
 import { type Logger, silentLogger } from '@polythene/core/internal/logger';
 import { PolytheneError } from '@polythene/errors';
-import { DEFAULT_MAX_OUTPUT_BYTES, type RunResult, superviseProcess } from '@polythene/probe';
+import {
+  DEFAULT_MAX_OUTPUT_BYTES,
+  type RunResult,
+  type SpawnHooks,
+  superviseProcess,
+} from '@polythene/probe';
 import {
   type BoxCommandOptions,
   guardedCommandLine,
@@ -53,7 +58,13 @@ export async function execInBox(options: ExecInBoxOptions): Promise<ExecInBoxRes
   );
   const started = Date.now();
   if (options.detach === true) {
-    const code = await runDetached(helper, args, env, boxLogPath(storeDir, record.id));
+    const code = await runDetached(
+      helper,
+      args,
+      env,
+      boxLogPath(storeDir, record.id),
+      prepared.spawnHooks,
+    );
     if (code === 125) {
       throw new PolytheneError(
         'POLYTHENE_SETUP_FAILED',
@@ -82,6 +93,7 @@ export async function execInBox(options: ExecInBoxOptions): Promise<ExecInBoxRes
       killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
       forwardSignals: options.forwardSignals ?? false,
       abortSignal: options.abortSignal,
+      spawnHooks: prepared.spawnHooks,
     },
     interpretExit: (exit) => {
       if (exit.code === 125) {
@@ -109,11 +121,18 @@ async function runDetached(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   logPath: string,
+  spawnHooks: SpawnHooks | undefined,
 ): Promise<number> {
   const line = guardedCommandLine(helper, args);
   const log = openSync(logPath, 'a', 0o600);
   try {
-    const child = spawn(line.file, line.args, { stdio: ['ignore', log, log], env: { ...env } });
+    spawnHooks?.before();
+    let child: ChildProcess;
+    try {
+      child = spawn(line.file, line.args, { stdio: ['ignore', log, log], env: { ...env } });
+    } finally {
+      spawnHooks?.after();
+    }
     return await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', (code) => resolve(code ?? 125));

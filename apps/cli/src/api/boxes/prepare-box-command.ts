@@ -10,7 +10,7 @@ import { resolveRootfsUser } from '@polythene/core/internal/exec/rootfs-user';
 import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
-import { assertCommandGiven } from '@polythene/probe';
+import { assertCommandGiven, joinRunCgroupsOf, type SpawnHooks } from '@polythene/probe';
 import { BOX_HELPER } from './box-helper.ts';
 
 /** What a command in a running box is: shared by `exec --in` and the testkit's `spawn`. */
@@ -43,6 +43,8 @@ export interface PreparedBoxCommand {
   readonly uid: number;
   readonly gid: number;
   readonly cwd: string;
+  /** Start the helper in the box's run cgroups (its limits hold the command too). */
+  readonly spawnHooks: SpawnHooks | undefined;
 }
 
 /**
@@ -108,6 +110,7 @@ export async function prepareBoxCommand(options: BoxCommandOptions): Promise<Pre
     uid: user.uid,
     gid: user.gid,
     cwd,
+    spawnHooks: joinRunCgroupsOf(holder.pid),
   };
 }
 

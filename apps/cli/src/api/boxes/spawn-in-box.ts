@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { touchLastUsed } from '@polythene/core/internal/boxes/box-state';
 import {
@@ -30,10 +30,16 @@ export interface BoxProcess {
 export async function spawnInBox(options: BoxCommandOptions): Promise<BoxProcess> {
   const prepared = await prepareBoxCommand({ ...options, detach: false });
   const line = guardedCommandLine(prepared.helper, prepared.args);
-  const child = spawn(line.file, line.args, {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...prepared.env },
-  });
+  prepared.spawnHooks?.before();
+  let child: ChildProcessWithoutNullStreams;
+  try {
+    child = spawn(line.file, line.args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...prepared.env },
+    });
+  } finally {
+    prepared.spawnHooks?.after();
+  }
   const exit = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>(
     (resolve, reject) => {
       child.on('error', reject);

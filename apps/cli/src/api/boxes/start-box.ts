@@ -6,21 +6,26 @@ import {
   assertBoxName,
   type BoxRecord,
   boxDir,
-  boxesDir,
   boxLogPath,
-  listBoxes,
   readBox,
   readStartTime,
   writeJson,
 } from '@polythene/core/internal/boxes/box-state';
+import { resolveNetwork } from '@polythene/core/internal/exec/network/resolve-network';
+import {
+  type LimitOptions,
+  resolveRequestedLimits,
+} from '@polythene/core/internal/exec/run-limits';
+import type { Logger } from '@polythene/core/internal/logger';
 import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
 import { assertEntryId, newEntryId, resolveEntryRef } from '@polythene/store';
 import { BOX_HELPER } from './box-helper.ts';
+import { registerBox, warnIfLimitsCannotHold } from './register-box.ts';
 
 /** Options for {@link startBox}. */
-export interface StartBoxOptions extends StoreOptions {
+export interface StartBoxOptions extends StoreOptions, LimitOptions {
   /** The store entry the box runs on (on a throwaway layer: the entry never changes). */
   readonly entry: string;
   /** A name for `exec --in`, `stop` and `logs` besides the id; box names are their own namespace. */
@@ -37,6 +42,12 @@ export interface StartBoxOptions extends StoreOptions {
   readonly user?: string;
   /** Binds, `SRC:DEST[:ro]`, mounted for the box's whole life. */
   readonly binds?: readonly string[];
+  /** `none` (default: POLYTHENE_NETWORK, else loopback only), `host` or `private`. */
+  readonly network?: string;
+  /** With `private`: `HOST_PORT:BOX_PORT[/tcp|udp]`, published for the box's whole life. */
+  readonly publish?: readonly string[];
+  /** Warnings (limits that cannot hold here); silent by default. */
+  readonly logger?: Logger;
 }
 
 /** A box that is up. */
@@ -66,25 +77,23 @@ export async function startBox(options: StartBoxOptions): Promise<StartedBox> {
       'proot cannot hold namespaces, so it cannot keep a box up: use --isolation=bwrap or chroot',
     );
   }
+  // Bad network or limit flags are usage errors here (2), not a keeper's failure.
+  const hostEnv = options.hostEnv ?? process.env;
+  const network = resolveNetwork({
+    network: options.network,
+    publish: options.publish,
+    hostEnv,
+    isRoot: process.geteuid?.() === 0,
+  }).mode;
+  warnIfLimitsCannotHold(resolveRequestedLimits(options, hostEnv).isAsked, options.logger);
   requireNativeHelper(BOX_HELPER, 'a box that stays up (polythene start)');
   const store = await openStoreFromOptions(options, false);
   // UUID, then entry name (`pull --name`), then a hand-made directory.
   const entryId = resolveEntryRef(store.dir, options.entry);
   await store.entryLayersAndMetadata(entryId);
   const storeDir = store.dir;
-  if (options.name !== undefined) {
-    const taken = (await listBoxes(storeDir)).find((box) => box.record.name === options.name);
-    if (taken !== undefined) {
-      throw new PolytheneError(
-        'POLYTHENE_USAGE',
-        `--name ${options.name}: box ${taken.record.id} already has that name (stop it, or choose another)`,
-      );
-    }
-  }
   const id = newEntryId();
   const dir = boxDir(storeDir, id);
-  await fs.mkdir(boxesDir(storeDir), { recursive: true, mode: 0o700 });
-  await fs.mkdir(dir, { mode: 0o700 });
   const record: BoxRecord = {
     id,
     ...(options.name === undefined ? {} : { name: options.name }),
@@ -96,8 +105,15 @@ export async function startBox(options: StartBoxOptions): Promise<StartedBox> {
     ...(options.workdir === undefined ? {} : { workdir: options.workdir }),
     ...(options.user === undefined ? {} : { user: options.user }),
     ...(options.binds === undefined ? {} : { binds: options.binds }),
+    network,
+    ...(options.publish === undefined ? {} : { publish: options.publish }),
+    ...(options.memory === undefined ? {} : { memory: options.memory }),
+    ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
+    ...(options.pidsLimit === undefined ? {} : { pidsLimit: options.pidsLimit }),
+    starterPid: process.pid,
+    starterStartTime: readStartTime(process.pid),
   };
-  await writeJson(join(dir, 'box.json'), record);
+  await registerBox(storeDir, record);
   const log = openSync(boxLogPath(storeDir, id), 'a', 0o600);
   let keeperPid: number | undefined;
   try {
@@ -143,10 +159,11 @@ const lastLines = new Map<string, string>();
 function lastLogLine(storeDir: string, id: string): string {
   try {
     const text = readFileSync(boxLogPath(storeDir, id), 'utf8');
-    const line = text
-      .split('\n')
-      .filter((each) => each.trim() !== '')
-      .at(-1);
+    const lines = text.split('\n').filter((each) => each.trim() !== '');
+    let line = lines.at(-1);
+    // The backend's own words came first (its stderr is the log): name them.
+    const before = lines.at(-2);
+    if (line?.endsWith('message above') && before !== undefined) line = `${line}: ${before}`;
     if (line !== undefined) lastLines.set(id, line.replace(/^polythene: /, ''));
   } catch {
     // Removed with the box.

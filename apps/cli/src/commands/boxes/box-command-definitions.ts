@@ -20,6 +20,11 @@ export const BOX_COMMANDS: readonly {
         .option('--workdir <dir>', 'Working directory in the box')
         .option('--user <user[:group]>', 'User in the box')
         .option('--bind <src:dest[:ro]>', 'Bind a host path into the box (repeatable)')
+        .option('--network <mode>', 'none (default), host, or private (slirp4netns), for the box')
+        .option('-p, --publish <HOST_PORT:BOX_PORT>', 'With --network private (repeatable)')
+        .option('--memory <size>', 'Memory limit of the whole box, e.g. 512m')
+        .option('--cpus <n>', 'CPU limit of the whole box in CPUs (e.g. 0.5)')
+        .option('--pids-limit <n>', 'Cap on the processes of the whole box (default 4096)')
         .option('--json', 'Print {id, name, backend}')
         .example('polythene start 0190… --name web --expire-after 10m')
         .action((uuid: string, options: RawOptions) =>

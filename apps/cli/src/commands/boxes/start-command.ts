@@ -2,6 +2,7 @@ import { parseDuration } from '@polythene/store';
 import { startBox } from '../../api/boxes/start-box.ts';
 import { lastString, type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
+import { limitFlags } from '../exec/limit-flags.ts';
 
 /** `polythene start ENTRY`: starts a box that stays up and prints its id. */
 export async function startCommand(entry: string, options: RawOptions): Promise<number> {
@@ -17,6 +18,10 @@ export async function startCommand(entry: string, options: RawOptions): Promise<
     workdir: lastString(options.workdir, '--workdir'),
     user: lastString(options.user, '--user'),
     binds: stringList(options.bind, '--bind'),
+    network: lastString(options.network, '--network'),
+    publish: stringList(options.publish, '--publish'),
+    ...limitFlags(options),
+    logger: context.logger,
   });
   if (context.isJson) printJson(box);
   else process.stdout.write(`${box.id}\n`);
