@@ -9,7 +9,7 @@ import {
   type TreeDiff,
   writeFileInLayers,
 } from '@polythene/store';
-import { exec } from 'polythene';
+import { exec } from '@polythene/cli';
 import type {
   Box,
   BoxExecOptions,

@@ -9,7 +9,7 @@ import {
   ensureTestUser,
   runAsTestUser,
 } from '@polythene/test-images';
-import { canRunOverlayHere } from 'polythene';
+import { canRunOverlayHere } from '@polythene/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoxMethod } from '../src/index.ts';
 import { type BoxRaceResult, runBoxRace } from './box-race-run.ts';

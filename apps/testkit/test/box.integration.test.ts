@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasErrorCode } from '@polythene/errors';
 import { ensureTestImages } from '@polythene/test-images';
-import { canRunOverlayHere } from 'polythene';
+import { canRunOverlayHere } from '@polythene/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BoxMethod,

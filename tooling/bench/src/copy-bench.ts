@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ensureLargeImage } from '@polythene/test-images';
 import { type Box, openImage } from '@polythene/testkit';
 import { execa } from 'execa';
-import { canRunOverlayHere } from 'polythene';
+import { canRunOverlayHere } from '@polythene/cli';
 import { type CaseResult, measure, report, sh } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 

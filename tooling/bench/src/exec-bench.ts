@@ -25,7 +25,7 @@ import {
 } from '@polythene/probe';
 import { ensureTestImages } from '@polythene/test-images';
 import { execa } from 'execa';
-import { exec } from 'polythene';
+import { exec } from '@polythene/cli';
 import { type CaseResult, measureInterleaved, report } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRunCgroup, findCgroupHierarchies, sweepStaleRunCgroups } from '@polythene/probe';
 import { ensureTestImages } from '@polythene/test-images';
 import { execa } from 'execa';
-import { exec } from 'polythene';
+import { exec } from '@polythene/cli';
 import { measureInterleaved, report } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 
