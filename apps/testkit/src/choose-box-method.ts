@@ -1,3 +1,4 @@
+import { canRunOverlayHere, createBuiltinBackends } from '@polythene/cli';
 import {
   createProbeCache,
   createProbeContext,
@@ -6,7 +7,6 @@ import {
   parseBackendList,
   selectBackend,
 } from '@polythene/probe';
-import { canRunOverlayHere, createBuiltinBackends } from '@polythene/cli';
 
 /** How a box gets its own root: an overlay layer (constant time) or a full copy. */
 export type BoxMethod = 'overlay' | 'copy';

@@ -1,5 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
+import { exec } from '@polythene/cli';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
 import {
   diffLayers,
@@ -9,7 +10,6 @@ import {
   type TreeDiff,
   writeFileInLayers,
 } from '@polythene/store';
-import { exec } from '@polythene/cli';
 import type {
   Box,
   BoxExecOptions,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
+import { pull } from '@polythene/cli';
 import { hasErrorCode } from '@polythene/errors';
 import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
-import { pull } from '@polythene/cli';
 import { resolveBoxBinds } from './box-binds.ts';
 import type { Box, BoxOptions } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';

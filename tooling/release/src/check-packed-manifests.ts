@@ -1,11 +1,7 @@
 import { execa } from 'execa';
 import type { PackedPackage } from './pack-packages.ts';
 
-const DEPENDENCY_FIELDS = [
-  'dependencies',
-  'peerDependencies',
-  'optionalDependencies',
-] as const;
+const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies'] as const;
 
 /** The `package.json` inside a packed tarball. */
 export async function readPackedManifest(tarball: string): Promise<Record<string, unknown>> {
@@ -36,7 +32,9 @@ export async function checkPackedManifests(packages: readonly PackedPackage[]): 
         }
         const version = versions.get(name);
         if (version !== undefined && range !== version && range !== `^${version}`) {
-          problems.push(`${pkg.name}: ${field} ${name} "${range}" does not match the packed ${version}`);
+          problems.push(
+            `${pkg.name}: ${field} ${name} "${range}" does not match the packed ${version}`,
+          );
         }
       }
     }

@@ -10,9 +10,13 @@ import { execa } from 'execa';
  */
 export async function copyWorkspace(root: string): Promise<string> {
   const copy = await mkdtemp(join(tmpdir(), 'polythene-release-'));
-  const files = await execa('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: root,
-  });
+  const files = await execa(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    {
+      cwd: root,
+    },
+  );
   // Files deleted in the work tree but still in the index are skipped (`--ignore-failed-read`).
   const packed = execa('tar', ['--null', '--ignore-failed-read', '-T', '-', '-cf', '-'], {
     cwd: root,

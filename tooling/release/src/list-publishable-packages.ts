@@ -26,6 +26,10 @@ export async function listPublishablePackages(root: string): Promise<Publishable
   const entries = JSON.parse(stdout) as PnpmListEntry[];
   return entries
     .filter((entry) => entry.private !== true && entry.name !== undefined)
-    .map((entry) => ({ name: entry.name ?? '', version: entry.version ?? '0.0.0', dir: entry.path }))
+    .map((entry) => ({
+      name: entry.name ?? '',
+      version: entry.version ?? '0.0.0',
+      dir: entry.path,
+    }))
     .sort((a, b) => a.name.localeCompare(b.name, 'en'));
 }

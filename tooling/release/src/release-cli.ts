@@ -35,8 +35,11 @@ async function main(argv: readonly string[]): Promise<number> {
       outDir: values.out === undefined ? undefined : resolve(values.out),
       log: (line) => process.stderr.write(`${line}\n`),
     });
-    const where = values['dry-run'] && !values.keep && values.out === undefined ? ' (removed: dry run)' : '';
-    process.stdout.write(`${result.packages.length} packages packed into ${result.outDir}${where}\n`);
+    const where =
+      values['dry-run'] && !values.keep && values.out === undefined ? ' (removed: dry run)' : '';
+    process.stdout.write(
+      `${result.packages.length} packages packed into ${result.outDir}${where}\n`,
+    );
     return 0;
   } catch (error) {
     const err = error as Error & { stderr?: string };

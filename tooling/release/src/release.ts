@@ -59,7 +59,8 @@ export async function release(options: ReleaseOptions): Promise<ReleaseResult> {
     const packages = await packPackages(await listPublishablePackages(workspace), outDir);
     for (const pkg of packages) log(`packed ${pkg.name}@${pkg.version}: ${pkg.tarball}`);
     const problems = await checkPackedManifests(packages);
-    if (problems.length > 0) throw new Error(`the packed packages are not installable:\n${problems.join('\n')}`);
+    if (problems.length > 0)
+      throw new Error(`the packed packages are not installable:\n${problems.join('\n')}`);
     return { workspace, outDir, packages };
   } finally {
     if (options.dryRun && !options.keep) await rm(workspace, { recursive: true, force: true });
