@@ -1,6 +1,6 @@
 // Acceptance from packed tarballs: what a user gets from `npm install` of the release folder,
 // in fresh projects outside the workspace (no pnpm links, no workspace sources).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPackedManifests } from '@polythene/release';
@@ -109,14 +109,16 @@ describe('the polythene CLI, installed with npm install -g from the tarballs', (
   });
 });
 
-describe('@polythene/testkit, installed with npm into a fresh project', () => {
+describe('@polythene/testkit and the API of @polythene/cli, installed with npm into a fresh project', () => {
   let project: InstalledProject;
   let store: string;
   let image: string;
 
   beforeAll(async () => {
     image = (await ensureTestImages()).busybox;
-    project = await installPacked(['@polythene/testkit'], packed, { extra: ['vitest@^4'] });
+    project = await installPacked(['@polythene/testkit', '@polythene/cli'], packed, {
+      extra: ['vitest@^4'],
+    });
     store = await mkdtemp(join(tmpdir(), 'polythene-acceptance-store-'));
   });
   afterAll(async () => {
@@ -155,6 +157,31 @@ describe('@polythene/testkit, installed with npm into a fresh project', () => {
     });
     expect(result.all).toMatch(/Tests\s+1 passed/);
     expect(result.exitCode).toBe(0);
+  });
+
+  it("runs the README's example of the API from an ES module", async () => {
+    await writeFile(
+      join(project.dir, 'api.mjs'),
+      [
+        "import { exec, pull, remove } from '@polythene/cli';",
+        '',
+        'const { id } = await pull({ image: process.env.ACCEPTANCE_IMAGE });',
+        "const result = await exec({ id, command: ['echo', 'hi'], stdio: 'pipe' });",
+        'console.log(JSON.stringify([id, result.exitCode, new TextDecoder().decode(result.stdout)]));',
+        'await remove([id]);',
+        '',
+      ].join('\n'),
+    );
+    const result = await execa(process.execPath, ['api.mjs'], {
+      cwd: project.dir,
+      env: { ...project.env, POLYTHENE_STORE: store, ACCEPTANCE_IMAGE: image },
+      extendEnv: false,
+      reject: false,
+    });
+    expect([result.exitCode, errorsIn(result.stderr)]).toEqual([0, []]);
+    const [id, exitCode, stdout] = JSON.parse(result.stdout) as [string, number, string];
+    expect([exitCode, stdout]).toEqual([0, 'hi\n']);
+    expect(await readdir(store)).not.toContain(id);
   });
 });
 
