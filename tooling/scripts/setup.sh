@@ -16,10 +16,11 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 #   docker-registry skopeo apache2-utils      the loopback registry tests pull from (htpasswd)
 #   tmux                                      the real-terminal tests of `polythene shell`
 #   debootstrap apt-utils                     the Debian test image and its local APT repository
+#   attr                                      getfattr/setfattr: tests that extended attributes survive
 packages=(podman uidmap slirp4netns fuse-overlayfs bubblewrap proot libcap2-bin util-linux
   gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   busybox-static docker-registry skopeo apache2-utils ca-certificates tar procps iproute2 tmux
-  debootstrap apt-utils)
+  debootstrap apt-utils attr)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -228,14 +228,14 @@ const COMMANDS: readonly CommandDefinition[] = [
         )
         .option(
           '--change <instruction>',
-          'Edit the config like podman: ENV, WORKDIR, USER, ENTRYPOINT, CMD, LABEL (repeatable)',
+          'Edit the config like podman: ENV, WORKDIR, USER, ENTRYPOINT, CMD, LABEL, EXPOSE, VOLUME, STOPSIGNAL (repeatable)',
           {
             type: [String],
           },
         )
         .option(
           '--archive <transport:path>',
-          'Also write the image to oci-archive:PATH or docker-archive:PATH',
+          'Write the image to oci-archive:PATH or docker-archive:PATH instead of podman storage',
           {
             type: [String],
           },

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -55,16 +55,34 @@ describe('polythene commit', () => {
     await execa('mkdir', ['-m', '0700', join(rootfs, 'srv', 'locked')]);
     await writeFile(join(rootfs, 'srv', 'locked', 'f'), 'x');
     await execa('chown', ['-R', '42:43', join(rootfs, 'srv', 'locked')]);
+    // A file capability and a user attribute survive the round trip too.
+    await execa('setcap', ['cap_net_raw+ep', join(rootfs, 'srv', 'suid')]);
+    await chmod(join(rootfs, 'srv', 'suid'), 0o4755);
+    await execa('setfattr', [
+      '-n',
+      'user.polythene-test',
+      '-v',
+      'kept',
+      join(rootfs, 'srv', 'locked'),
+    ]);
+    const attributes = async (tree: string) => {
+      const caps = await execa('getcap', [join(tree, 'srv', 'suid')]);
+      const user = await execa('getfattr', [
+        '--only-values',
+        '-n',
+        'user.polythene-test',
+        join(tree, 'srv', 'locked'),
+      ]);
+      return `${caps.stdout.slice(tree.length)} ${user.stdout}`;
+    };
+    expect(await attributes(rootfs)).toBe('/srv/suid cap_net_raw=ep kept');
 
-    const archive = join(store, '..', 'image.oci.tar');
     const committed = await runPolythene([
       'commit',
       'dev',
       imageRef,
       '--change',
       'ENV EXTRA="a b"',
-      '--archive',
-      `oci-archive:${archive}`,
       '--store',
       store,
     ]);
@@ -84,19 +102,49 @@ describe('polythene commit', () => {
     expect(back.exitCode, back.stderr).toBe(0);
     const backId = back.stdout.trim();
     expect(await listTree(join(second, backId))).toBe(await listTree(rootfs));
+    expect(await attributes(join(second, backId))).toBe(await attributes(rootfs));
     const original = JSON.parse(await readFile(join(store, `${id}.json`), 'utf8')).config;
     const config = JSON.parse(await readFile(join(second, `${backId}.json`), 'utf8')).config;
-    expect(config).toEqual({ ...original, env: [...original.env, 'EXTRA=a b'] });
-    // The archive holds the same image.
-    const fromArchive = await runPolythene([
-      'pull',
-      `oci-archive:${archive}`,
-      '--store',
-      second,
-      '--quiet',
-    ]);
-    expect(fromArchive.exitCode, fromArchive.stderr).toBe(0);
-    expect(await listTree(join(second, fromArchive.stdout.trim()))).toBe(await listTree(rootfs));
+    const expected = { ...original, env: [...original.env, 'EXTRA=a b'] };
+    expect(config).toEqual(expected);
+
+    // --archive writes a file instead, with no podman at all: PATH holds tar alone.
+    const bin = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-commit-bin-')));
+    await symlink('/usr/bin/tar', join(bin, 'tar'));
+    for (const format of ['oci-archive', 'docker-archive']) {
+      const archive = join(store, '..', `image.${format}.tar`);
+      const written = await runPolythene(
+        [
+          'commit',
+          'dev',
+          imageRef,
+          '--change',
+          'ENV EXTRA="a b"',
+          '--archive',
+          `${format}:${archive}`,
+          '--store',
+          store,
+        ],
+        { env: { PATH: bin } },
+      );
+      expect(written.exitCode, written.stderr).toBe(0);
+      expect(written.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+      const fromArchive = await runPolythene([
+        'pull',
+        `${format}:${archive}`,
+        '--store',
+        second,
+        '--quiet',
+      ]);
+      expect(fromArchive.exitCode, fromArchive.stderr).toBe(0);
+      const archivedId = fromArchive.stdout.trim();
+      expect(await listTree(join(second, archivedId)), format).toBe(await listTree(rootfs));
+      expect(await attributes(join(second, archivedId)), format).toBe(await attributes(rootfs));
+      const archivedConfig = JSON.parse(
+        await readFile(join(second, `${archivedId}.json`), 'utf8'),
+      ).config;
+      expect(archivedConfig, format).toEqual(expected);
+    }
   });
 
   it('refuses a transport instead of a reference with exit 2', async () => {

@@ -58,7 +58,19 @@ beforeAll(async () => {
   await execa('mkdir', ['-m', '0700', join(rootfs, 'srv', 'locked')]);
   await writeFile(join(rootfs, 'srv', 'locked', 'f'), 'x');
   await execa('chown', ['-R', '42:43', join(rootfs, 'srv', 'locked')]);
+  // A file capability (as Debian's ping has) and a user attribute.
+  await writeFile(join(rootfs, 'srv', 'ping'), '#!/bin/sh\n');
+  await chmod(join(rootfs, 'srv', 'ping'), 0o755);
+  await execa('setcap', ['cap_net_raw+ep', join(rootfs, 'srv', 'ping')]);
+  await execa('setfattr', ['-n', 'user.polythene-test', '-v', 'kept', join(rootfs, 'srv', 'suid')]);
 });
+
+// File capabilities and user.* attributes of the tree, as getcap and getfattr print them.
+async function listAttributes(rootfs: string): Promise<string> {
+  const caps = await execa('getcap', [join(rootfs, 'srv', 'ping')]);
+  const user = await execa('getfattr', ['-d', '-m', '^user\\.', join(rootfs, 'srv', 'suid')]);
+  return `${caps.stdout.replace(rootfs, '')}\n${user.stdout.replace(rootfs.slice(1), '')}`;
+}
 
 describe('polythene save / load', () => {
   it.each(['entry.tar', 'entry.tar.zst', 'entry.tar.gz'])(
@@ -75,6 +87,10 @@ describe('polythene save / load', () => {
       expect(loaded.exitCode, loaded.stderr).toBe(0);
       expect(loaded.stdout.trim()).toBe(id);
       expect(await listTree(join(target, id))).toBe(await listTree(join(sourceStore, id)));
+      const attributes = await listAttributes(join(target, id));
+      expect(attributes).toMatch(/cap_net_raw=ep/);
+      expect(attributes).toMatch(/user\.polythene-test="kept"/);
+      expect(attributes).toBe(await listAttributes(join(sourceStore, id)));
       // Sizes are measured again at load: the test changed the tree after the pull.
       const { sizeBytes, fileCount, ...before } = JSON.parse(
         await readFile(join(sourceStore, `${id}.json`), 'utf8'),
@@ -100,6 +116,19 @@ describe('polythene save / load', () => {
       expect(await listStoreNames(target)).toEqual(names);
     },
   );
+
+  it('writes the same bytes whether tar writes into the file (.tar) or through the stream (.tar.gz)', async () => {
+    const plain = join(dir, 'same.tar');
+    const packed = join(dir, 'same.tar.gz');
+    for (const file of [plain, packed]) {
+      const saved = await runPolythene(['save', 'rich', '-o', file, '--store', sourceStore]);
+      expect(saved.exitCode, saved.stderr).toBe(0);
+    }
+    const unpacked = await execa('gzip', ['-dc', packed], { encoding: 'buffer' });
+    const bytes = await readFile(plain);
+    expect(bytes.length % 512).toBe(0);
+    expect(Buffer.compare(bytes, Buffer.from(unpacked.stdout))).toBe(0);
+  });
 
   it('refuses a changed member or a truncated archive, and leaves nothing', async () => {
     const file = join(dir, 'tamper.tar');

@@ -21,6 +21,7 @@ import {
   throwIfAborted,
   tryPodman,
 } from './run-podman.ts';
+import { tarXattrArgs } from './tar-xattr-args.ts';
 import { validateImageRef } from './validate-image-ref.ts';
 
 /** When to contact the registry: always, only when the image is not in podman yet, or never. */
@@ -300,6 +301,10 @@ async function exportFromMount(
     `--directory=${mountPath}`,
     '--numeric-owner',
     '--warning=no-file-ignored',
+    // pax carries extended attributes; the extractor decides which it keeps.
+    '--format=posix',
+    '--pax-option=delete=atime,delete=ctime',
+    ...tarXattrArgs(true),
     '.',
   ];
   const [file, args] = useUnshare ? ['podman', ['unshare', 'tar', ...tarArgs]] : ['tar', tarArgs];

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
 import { pickUsefulLine } from './pick-useful-line.ts';
 import { TarMemberFilter } from './tar-member-filter.ts';
+import { tarXattrArgs } from './tar-xattr-args.ts';
 
 /** What an extraction did. */
 export interface ExtractStats {
@@ -38,7 +39,8 @@ const maxStderrBytes = 64 * 1024;
  * `..`, writes through archive symlinks and hard links leaving the tree refuse the whole
  * archive; device nodes and fifos are dropped and counted) and then GNU `tar -x`, which also
  * defers symlinks with absolute or `..` targets to the end. Symlinks are kept as the image
- * has them. Modes are kept (setuid included: keep the parent private); owners are kept as
+ * has them. Modes are kept (setuid included: keep the parent private), and `user.*` extended
+ * attributes, and file capabilities when owners are kept (see {@link tarXattrArgs}); owners are kept as
  * numeric ids as root; as non-root they become the caller's and directories gain owner
  * `rwx` (see {@link ExtractTarStreamOptions.preserveOwnership}). Memory use does not grow with
  * the archive size.
@@ -77,6 +79,8 @@ export async function extractTarStream(
     '--numeric-owner',
     '--preserve-permissions',
     preserveOwnership ? '--same-owner' : '--no-same-owner',
+    // user.* xattrs, and file capabilities where they can be set (see tarXattrArgs).
+    ...tarXattrArgs(preserveOwnership),
     // A read-only directory listed before its files must not block them.
     '--delay-directory-restore',
     '--warning=no-unknown-keyword',

@@ -13,4 +13,5 @@ export { extractTarStream } from './extract-tar-stream.ts';
 export type { ImageConfig } from './inspect-image.ts';
 export type { RemoveLeftoverContainersOptions } from './remove-leftover-containers.ts';
 export { removeLeftoverContainers } from './remove-leftover-containers.ts';
+export { tarXattrArgs } from './tar-xattr-args.ts';
 export { maxImageRefLength, validateImageRef } from './validate-image-ref.ts';

@@ -167,7 +167,14 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
         pullPolicy: 'never',
       });
       expect(hasErrorCode(error, 'POLYTHENE_PULL_FAILED')).toBe(true);
-      expect(error.message).toMatch(/not in podman's storage and the pull policy is never/);
+      // A localhost/ name no registry serves: said so, with how to put it there.
+      expect(error.message).toMatch(/is not in local storage and no registry serves localhost\//);
+      const remote = await failureOf({
+        ref: `registry.invalid/pe-missing-${suffix}:latest`,
+        pullPolicy: 'never',
+      });
+      expect(hasErrorCode(remote, 'POLYTHENE_PULL_FAILED')).toBe(true);
+      expect(remote.message).toMatch(/not in podman's storage and the pull policy is never/);
     });
 
     it("always: contacts the registry, so a dead port is PULL_FAILED with podman's reason", async () => {

@@ -2,6 +2,7 @@
 // same run; the markdown report also lands in bench-results/latest.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchArchive } from './archive-bench.ts';
 import { benchBoxes } from './box-bench.ts';
 import { benchCopy } from './copy-bench.ts';
 import { benchExec } from './exec-bench.ts';
@@ -19,6 +20,7 @@ if (!only || only === 'network') sections.push(...(await benchNetwork()));
 if (!only || only === 'mark') sections.push(...(await benchMark()));
 if (!only || only === 'boxes') sections.push(...(await benchBoxes()));
 if (!only || only === 'limits') sections.push(...(await benchLimits()));
+if (!only || only === 'archive') sections.push(...(await benchArchive()));
 const outDir = join(import.meta.dirname, '..', '..', '..', 'bench-results');
 await mkdir(outDir, { recursive: true });
 await writeFile(join(outDir, 'latest.md'), `# Polythene benchmarks\n\n${sections.join('\n')}`);

@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import { createPodmanEnv, validateImageRef } from '@polythene/podman-export';
 import { assertEntryRef, type ImageConfig, resolveEntryRef } from '@polythene/store';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { withEntryTree } from './entry-archive.ts';
+import { type ImageArchiveFormat, writeImageArchive } from './image-archive.ts';
+import { applyConfigChanges, runtimeConfigOf } from './image-config-changes.ts';
 
 /** Options for {@link commit}. */
 export interface CommitOptions extends StoreOptions {
@@ -13,8 +16,8 @@ export interface CommitOptions extends StoreOptions {
    */
   readonly changes?: readonly string[];
   /**
-   * `oci-archive:PATH` or `docker-archive:PATH`: also write the image to that file
-   * (`podman save`). The image is imported into podman's storage first and stays there.
+   * `oci-archive:PATH` or `docker-archive:PATH`: write the image to that file instead of
+   * podman's storage; needs neither podman nor its storage.
    */
   readonly archive?: string;
 }
@@ -63,58 +66,50 @@ export async function commit(
       'POLYTHENE_USAGE',
       `commit writes into podman's storage: give a plain reference like localhost/name:tag, not a transport (got ${imageRef})`,
     );
+  const archive = options.archive === undefined ? undefined : parseArchive(options.archive);
   const store = await openStoreFromOptions(options, false);
   const id = resolveEntryRef(store.dir, ref);
   const entry = await store.getEntry(id);
+  const reference = imageRef.replace(/^docker:\/\//, '');
+  if (archive !== undefined) {
+    // Checked before the tree is read: a misspelt --change writes nothing.
+    const config = applyConfigChanges(
+      runtimeConfigOf(entry.metadata?.config),
+      options.changes ?? [],
+    );
+    const imageId = await withEntryTree(store, id, (rootfs) =>
+      writeImageArchive({
+        rootfs,
+        path: resolve(archive.path),
+        format: archive.format,
+        reference,
+        config,
+        architecture: entry.metadata?.architecture ?? goArchitecture(),
+      }),
+    );
+    return { id, image: imageRef, imageId };
+  }
   const changes = [...configChanges(entry.metadata?.config), ...(options.changes ?? [])];
   const imageId = await withEntryTree(store, id, (rootfs) =>
-    importTree(
-      rootfs,
-      imageRef.replace(/^docker:\/\//, ''),
-      changes,
-      options.hostEnv ?? process.env,
-    ),
+    importTree(rootfs, reference, changes, options.hostEnv ?? process.env),
   );
-  if (options.archive !== undefined)
-    await saveArchive(
-      imageRef.replace(/^docker:\/\//, ''),
-      options.archive,
-      options.hostEnv ?? process.env,
-    );
   return { id, image: imageRef, imageId };
 }
 
-async function saveArchive(
-  image: string,
-  archive: string,
-  hostEnv: Readonly<Record<string, string | undefined>>,
-): Promise<void> {
+function parseArchive(archive: string): { format: ImageArchiveFormat; path: string } {
   const match = /^(oci-archive|docker-archive):(.+)$/.exec(archive);
   if (match === null)
     throw new PolytheneError(
       'POLYTHENE_USAGE',
       `--archive takes oci-archive:PATH or docker-archive:PATH (got ${JSON.stringify(archive)})`,
     );
-  const [, transport, path] = match as unknown as [string, string, string];
-  const format = transport === 'oci-archive' ? 'oci-archive' : 'docker-archive';
-  const child = spawn('podman', ['save', '--quiet', '--format', format, '--output', path, image], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: createPodmanEnv(hostEnv) as NodeJS.ProcessEnv,
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    if (stderr.length < 8192) stderr += text;
-  });
-  const code = await new Promise<number | null>((resolve) => {
-    child.once('error', () => resolve(null));
-    child.once('close', resolve);
-  });
-  if (code !== 0)
-    throw new PolytheneError(
-      'POLYTHENE_PULL_FAILED',
-      `podman save to ${archive} failed: ${stderr.trim().split('\n').at(-1) ?? `exit ${code}`}`,
-    );
+  return { format: match[1] as ImageArchiveFormat, path: match[2] as string };
+}
+
+// Node's names for architectures, as image configs (Go) spell them.
+function goArchitecture(): string {
+  const names: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' };
+  return names[process.arch] ?? process.arch;
 }
 
 async function importTree(

@@ -81,33 +81,46 @@ export async function* generateEntryArchive(
   metadata: EntryMetadata,
   rootfs: string,
 ): AsyncGenerator<Buffer> {
+  const entryMember = createEntryMember(metadata);
+  yield entryMember;
+  const members = streamRootfsMembers(rootfs);
+  for await (const chunk of members.stream) yield chunk as Buffer;
+  yield createDigestsMember(metadata, entryMember, await members.done);
+  yield TAR_END;
+}
+
+/** The archive's first member: the entry's id and metadata. */
+export function createEntryMember(metadata: EntryMetadata): Buffer {
   const entry: ArchivedEntry = {
     format: ARCHIVE_FORMAT,
     version: 1,
     metadata: archivedMetadata(metadata),
   };
-  const entryMember = createFileMember(
+  return createFileMember(
     ENTRY_MEMBER,
     Buffer.from(`${JSON.stringify(entry, null, 2)}\n`),
     Date.parse(metadata.createdAt) / 1000,
   );
-  yield entryMember;
-  const members = streamRootfsMembers(rootfs);
-  for await (const chunk of members.stream) yield chunk as Buffer;
-  const { rootfsSha256, rootfsBytes } = await members.done;
+}
+
+/** The archive's last member: the digests of the first member and of the tree's members. */
+export function createDigestsMember(
+  metadata: EntryMetadata,
+  entryMember: Buffer,
+  tree: { rootfsSha256: string; rootfsBytes: number },
+): Buffer {
   const digests: ArchiveDigests = {
     format: ARCHIVE_FORMAT,
     version: 1,
     entrySha256: formatDigest(newHash().update(entryMember)),
-    rootfsSha256,
-    rootfsBytes,
+    rootfsSha256: tree.rootfsSha256,
+    rootfsBytes: tree.rootfsBytes,
   };
-  yield createFileMember(
+  return createFileMember(
     DIGESTS_MEMBER,
     Buffer.from(`${JSON.stringify(digests, null, 2)}\n`),
     Date.parse(metadata.createdAt) / 1000,
   );
-  yield TAR_END;
 }
 
 /** The digest of entry `id`'s tree as an archive would record it (to compare with one). */

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
+import { tarXattrArgs } from '@polythene/podman-export';
 
 /** The directory the entry's tree sits under inside an archive. */
 export const ROOTFS_MEMBER = 'rootfs';
@@ -10,7 +11,25 @@ export const ROOTFS_MEMBER = 'rootfs';
  * with numeric owners, so one tree always gives the same bytes (what makes a second `load` a no-op).
  * Symlink targets are left as they are. `done` rejects with tar's first error line.
  */
-export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Promise<void> } {
+export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Promise<void> };
+/** The same, written straight into the open file `outputFd` at its own offset. */
+export function startRootfsTar(rootfsDir: string, outputFd: number): { done: Promise<void> };
+export function startRootfsTar(
+  rootfsDir: string,
+  outputFd?: number,
+): { stdout?: Readable | null; done: Promise<void> } {
+  return startTreeTar(rootfsDir, { memberPrefix: ROOTFS_MEMBER, outputFd });
+}
+
+/**
+ * GNU tar of `dir` as {@link startRootfsTar} writes it, with members under `memberPrefix`
+ * (none: `./…`, as an image layer has them), into the pipe it returns or into `outputFd`.
+ */
+export function startTreeTar(
+  dir: string,
+  options: { memberPrefix?: string; outputFd?: number | undefined },
+): { stdout?: Readable | null; done: Promise<void> } {
+  const { memberPrefix, outputFd } = options;
   const child = spawn(
     'tar',
     [
@@ -22,16 +41,18 @@ export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Pro
       '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
       '--numeric-owner',
       '--sort=name',
+      // What load and pull keep (user.*, file capabilities): the same set both ways.
+      ...tarXattrArgs(true),
       // `.` → `rootfs`, `./etc` → `rootfs/etc`; hard-link targets too, symlink targets not.
-      `--transform=s,^\\.,${ROOTFS_MEMBER},S`,
-      `--directory=${rootfsDir}`,
+      ...(memberPrefix === undefined ? [] : [`--transform=s,^\\.,${memberPrefix},S`]),
+      `--directory=${dir}`,
       '.',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+    { stdio: ['ignore', outputFd ?? 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
   );
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
     if (stderr.length < 4096) stderr += text;
   });
   const done = new Promise<void>((resolve, reject) => {
@@ -50,7 +71,7 @@ export function startRootfsTar(rootfsDir: string): { stdout: Readable; done: Pro
         reject(
           new PolytheneError(
             'POLYTHENE_EXTRACT_FAILED',
-            `tar could not read ${rootfsDir}: ${stderr.trim().split('\n')[0] || `exit ${code}`}`,
+            `tar could not read ${dir}: ${stderr.trim().split('\n')[0] || `exit ${code}`}`,
           ),
         );
     });

@@ -7,6 +7,7 @@ import { assertEntryRef, resolveEntryRef } from '@polythene/store';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { compressionForPath, startCompressionFilter } from './archive-compression.ts';
 import { generateEntryArchive, withEntryTree } from './entry-archive.ts';
+import { writeEntryArchiveFile } from './entry-archive-file.ts';
 
 /** Options for {@link save}. */
 export interface SaveOptions extends StoreOptions {
@@ -40,13 +41,14 @@ export async function save(ref: string, options: SaveOptions): Promise<SaveResul
   const temporary = join(dirname(output), `.${basename(output)}.tmp-${process.pid}`);
   try {
     await withEntryTree(store, id, async (rootfs) => {
-      const source = Readable.from(generateEntryArchive(metadata, rootfs), { objectMode: false });
-      const file = createWriteStream(temporary, { flags: 'wx', mode: 0o600 });
       const compression = compressionForPath(output);
       if (compression === 'none') {
-        await pipeline(source, file);
+        // tar writes into the file itself: no stream through Node.
+        await writeEntryArchiveFile(metadata, rootfs, temporary);
         return;
       }
+      const source = Readable.from(generateEntryArchive(metadata, rootfs), { objectMode: false });
+      const file = createWriteStream(temporary, { flags: 'wx', mode: 0o600 });
       const filter = startCompressionFilter(compression, 'compress', output);
       const { stdin, stdout } = filter.child;
       if (stdin === null || stdout === null) throw new Error('compressor has no pipes');

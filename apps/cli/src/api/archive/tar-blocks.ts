@@ -15,12 +15,29 @@ const DATALESS_TYPES = new Set(['1', '2', '3', '4', '5', '6']);
 
 /** A regular-file member (header, data, padding) owned by 0:0, mode 0644. */
 export function createFileMember(name: string, data: Buffer, mtimeSeconds: number): Buffer {
+  return Buffer.concat([
+    createFileHeader(name, data.length, mtimeSeconds),
+    data,
+    paddingFor(data.length),
+  ]);
+}
+
+/**
+ * The ustar header of a regular file owned by 0:0, mode 0644; a size past ustar's 8 GiB is
+ * written in base-256, as GNU tar and Go's archive/tar read it.
+ */
+export function createFileHeader(name: string, sizeBytes: number, mtimeSeconds: number): Buffer {
   const header = Buffer.alloc(BLOCK_BYTES);
   header.write(name, 0, 100, 'utf8');
   header.write('0000644\0', 100, 'ascii');
   header.write('0000000\0', 108, 'ascii');
   header.write('0000000\0', 116, 'ascii');
-  header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+  if (sizeBytes < 8 ** 11) {
+    header.write(`${sizeBytes.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+  } else {
+    header[124] = 0x80;
+    header.writeBigUInt64BE(BigInt(sizeBytes), 128);
+  }
   header.write(
     `${Math.max(0, Math.floor(mtimeSeconds)).toString(8).padStart(11, '0')}\0`,
     136,
@@ -33,8 +50,12 @@ export function createFileMember(name: string, data: Buffer, mtimeSeconds: numbe
   let sum = 0;
   for (const byte of header) sum += byte;
   header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  const padding = Buffer.alloc((BLOCK_BYTES - (data.length % BLOCK_BYTES)) % BLOCK_BYTES);
-  return Buffer.concat([header, data, padding]);
+  return header;
+}
+
+/** Zero bytes that round `dataBytes` up to whole 512-byte blocks. */
+export function paddingFor(dataBytes: number): Buffer {
+  return Buffer.alloc((BLOCK_BYTES - (dataBytes % BLOCK_BYTES)) % BLOCK_BYTES);
 }
 
 /** The member name in a raw header (no prefix, pax or long-name handling). */
