@@ -184,14 +184,3 @@ describe('@polythene/testkit and the API of @polythene/cli, installed with npm i
     expect(await readdir(store)).not.toContain(id);
   });
 });
-
-// Once `@polythene/core` is packed (issue 14), from fresh projects like the ones above:
-describe('composing the engine with only the backends a project needs', () => {
-  it.todo(
-    '@polythene/core + @polythene/backend-proot only: exec runs through proot, and no bwrap or chroot package is in node_modules',
-  );
-  it.todo(
-    '@polythene/core + @polythene/backend-bwrap only: exec runs through bwrap, no proot or chroot package',
-  );
-  it.todo('@polythene/testkit with a single backend package runs a vitest suite');
-});

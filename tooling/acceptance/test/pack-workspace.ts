@@ -13,7 +13,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const root = resolve(import.meta.dirname, '..', '..', '..');
+  // ACCEPTANCE_WORKSPACE: pack another checkout (built) instead of this one.
+  const root = process.env.ACCEPTANCE_WORKSPACE ?? resolve(import.meta.dirname, '..', '..', '..');
   const outDir = await mkdtemp(join(tmpdir(), 'polythene-acceptance-packs-'));
   const packed = await packPackages(await listPublishablePackages(root), outDir);
   project.provide('packed', packed);
