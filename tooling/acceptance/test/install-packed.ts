@@ -1,4 +1,4 @@
-import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PackedPackage, readPackedManifest } from '@polythene/release';
@@ -71,7 +71,10 @@ export async function installPacked(
   options: InstallPackedOptions = {},
 ): Promise<InstalledProject> {
   const dir = await mkdtemp(join(tmpdir(), 'polythene-acceptance-'));
-  const env = cleanEnv();
+  // A cache of its own: the probe cache records paths into this install (the id-map helper),
+  // which must not outlive it in the user's ~/.cache, where other polythene runs would use them.
+  const env = { ...cleanEnv(), XDG_CACHE_HOME: join(dir, '.cache') };
+  await mkdir(env.XDG_CACHE_HOME, { recursive: true });
   const tarballs = (await closeOverDependencies(wanted, packed)).map((pkg) => pkg.tarball);
   const flags = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
   if (options.global) {
