@@ -1,25 +1,25 @@
 import { PolytheneError } from '@polythene/errors';
 
-/** The functions of the `polythene` CLI package that a box that stays up needs. */
+/** The functions of the `@polythene/cli` package that a box that stays up needs. */
 export type LiveBoxApi = Pick<
-  typeof import('polythene'),
+  typeof import('@polythene/cli'),
   'execInBox' | 'readBoxLog' | 'spawnInBox' | 'startBox' | 'stopBox'
 >;
 
 /**
- * A box that stays up (`keepAlive`) is held by the `polythene` CLI's keeper process, so it
+ * A box that stays up (`keepAlive`) is held by the CLI's keeper process, so it
  * needs the CLI package, an optional peer dependency of the testkit (disposable boxes need
  * only @polythene/core and a backend). Missing: a `POLYTHENE_SETUP_FAILED` saying to add it.
  */
 export async function loadLiveBoxApi(): Promise<LiveBoxApi> {
   try {
-    return await import('polythene');
+    return await import('@polythene/cli');
   } catch (error) {
     const { code } = (error ?? {}) as { code?: unknown };
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
-      'image.box({ keepAlive: true }) needs the polythene CLI package, which keeps the box: add polythene to your devDependencies',
+      'image.box({ keepAlive: true }) needs the @polythene/cli package, which keeps the box: add @polythene/cli to your devDependencies',
       { cause: error },
     );
   }

@@ -3,13 +3,13 @@ import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canRunOverlayHere } from '@polythene/cli';
 import {
   ensureTestImages,
   ensureTestImagesAs,
   ensureTestUser,
   runAsTestUser,
 } from '@polythene/test-images';
-import { canRunOverlayHere } from 'polythene';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoxMethod } from '../src/index.ts';
 import { type BoxRaceResult, runBoxRace } from './box-race-run.ts';

@@ -1,9 +1,9 @@
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canRunOverlayHere } from '@polythene/cli';
 import { hasErrorCode } from '@polythene/errors';
 import { ensureTestImages } from '@polythene/test-images';
-import { canRunOverlayHere } from 'polythene';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BoxMethod,

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pull } from '@polythene/cli';
 import { ensureTestImages } from '@polythene/test-images';
-import { pull } from 'polythene';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { polythene } from '../src/index.ts';
 

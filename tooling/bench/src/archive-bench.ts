@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { commit, load, save } from '@polythene/cli';
 import { ensureLargeImage } from '@polythene/test-images';
 import { execa } from 'execa';
-import { commit, load, save } from 'polythene';
 import { measureInterleaved, report, sh } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canRunOverlayHere } from '@polythene/cli';
 import { ensureLargeImage } from '@polythene/test-images';
 import { type Box, openImage } from '@polythene/testkit';
 import { execa } from 'execa';
-import { canRunOverlayHere } from 'polythene';
 import { type CaseResult, measure, report, sh } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 

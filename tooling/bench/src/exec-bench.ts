@@ -17,6 +17,7 @@ import {
   prootArgsOptionsFrom,
   readProotDetails,
 } from '@polythene/backend-proot';
+import { exec } from '@polythene/cli';
 import {
   type AvailableProbe,
   createProbeContext,
@@ -25,7 +26,6 @@ import {
 } from '@polythene/probe';
 import { ensureTestImages } from '@polythene/test-images';
 import { execa } from 'execa';
-import { exec } from 'polythene';
 import { type CaseResult, measureInterleaved, report } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exec } from '@polythene/cli';
 import { createRunCgroup, findCgroupHierarchies, sweepStaleRunCgroups } from '@polythene/probe';
 import { ensureTestImages } from '@polythene/test-images';
 import { execa } from 'execa';
-import { exec } from 'polythene';
 import { measureInterleaved, report } from './measure.ts';
 import { POLYTHENE_BIN } from './polythene-bin.ts';
 
