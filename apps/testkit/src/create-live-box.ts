@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import { execInBox, readBoxLog, spawnInBox, startBox, stopBox } from '@polythene/cli';
 import { PolytheneError } from '@polythene/errors';
 import type { BoxExecOptions, BoxExecResult } from './box-types.ts';
 import type {
