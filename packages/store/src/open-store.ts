@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { hasErrorCode, isPolytheneError, PolytheneError } from '@polythene/errors';
+import { isProcessAlive } from '@polythene/host';
 import { assertStoreOwned } from './assert-store-owned.ts';
 import { copyTree } from './copy-tree.ts';
 import { diffLayers, type TreeDiff } from './diff-layers.ts';
@@ -22,7 +23,6 @@ import {
   parseEntryMetadata,
 } from './entry-metadata.ts';
 import { clearStaleMarks, findRunningUsers, type InUseMark, markInUse } from './in-use-marks.ts';
-import { isProcessAlive } from './is-process-alive.ts';
 import { materializeLayers } from './materialize-layers.ts';
 import { measureTree } from './measure-tree.ts';
 import { type CreateEntryOptions, createPendingEntry, type PendingEntry } from './pending-entry.ts';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type PathKind, walkChrootPath } from '@polythene/chroot-path';
+import { type PathKind, walkChrootPath } from '@polythene/host';
 import { formatUntrusted } from './entry-id.ts';
 import { createLayerLookup, type LayerLookup, type MergedEntry } from './layer-lookup.ts';
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { resolveChrootPathSync } from '@polythene/chroot-path';
+import { resolveChrootPathSync } from '@polythene/host';
 import { formatUntrusted } from './entry-id.ts';
 
 /** Options for {@link resolveInRootfs}. */
@@ -14,7 +14,7 @@ export interface ResolveInRootfsOptions {
  * the host path, always inside `rootfs`; components from the first missing one on are joined
  * as written (so the result may not exist). A relative `path` is taken from the root.
  * Throws `POLYTHENE_USAGE` on a symlink loop (more than 40 links). A thin wrapper over
- * `resolveChrootPathSync` of `@polythene/chroot-path`, the one resolver.
+ * `resolveChrootPathSync` of `@polythene/host`, the one resolver.
  *
  * The answer is only as stable as the tree: do not use it to make security decisions about
  * a rootfs that untrusted code may be changing at the same time.

@@ -1,4 +1,4 @@
-import { resolveChrootPathSync } from '@polythene/chroot-path';
+import { resolveChrootPathSync } from '@polythene/host';
 
 /**
  * Resolves an absolute path inside `rootfs` as the kernel would after a chroot: absolute
@@ -6,7 +6,7 @@ import { resolveChrootPathSync } from '@polythene/chroot-path';
  * deepest existing point plus the components still missing (empty when it all exists), so a
  * caller can create a mount target without ever following a link out of the rootfs. Throws a
  * `PolytheneError` (`POLYTHENE_USAGE`) on a symlink loop; resolution is the one of
- * `@polythene/chroot-path`.
+ * `@polythene/host`.
  */
 export function locateInRootfs(
   rootfs: string,
