@@ -1,3 +1,4 @@
+export type { ImageConfig } from './image-config.ts';
 export { isProcessAlive } from './is-process-alive.ts';
 export type { RootfsPathResolution } from './resolve-chroot-path-sync.ts';
 export { resolveChrootPathSync } from './resolve-chroot-path-sync.ts';
