@@ -7,8 +7,12 @@ import { defineConfig, type UserConfig } from 'tsdown';
 // The binary bundles our packages from their sources, not their built dist files: one module
 // per source file lets the bundler leave what exec does not use (clone, diff, pull) out of the
 // file exec loads.
-const packageSources = Object.fromEntries(
-  [
+// `@polythene/core/internal/<file>.ts` is that source file of core (see tsconfig.json): the
+// CLI imports core's modules one by one, never through a barrel, which would put all of them
+// in the file every exec loads. Listed first: an alias also matches a key's subpaths.
+const packageSources = Object.fromEntries([
+  ['@polythene/core/internal', fileURLToPath(new URL('../../packages/core/src', import.meta.url))],
+  ...[
     'errors',
     'doctor',
     'native',
@@ -18,11 +22,12 @@ const packageSources = Object.fromEntries(
     'backend-bwrap',
     'backend-proot',
     'backend-chroot',
+    'core',
   ].map((name) => [
     `@polythene/${name}`,
     fileURLToPath(new URL(`../../packages/${name}/src/index.ts`, import.meta.url)),
   ]),
-);
+]);
 
 // Node decodes a pure-ASCII file on its fast path and V8 keeps it as a one-byte string; the
 // few non-ASCII characters left once comments are gone (an ellipsis in a message) become
@@ -69,9 +74,24 @@ const binaryConfig: UserConfig = {
   deps: { alwaysBundle: [/.*/] },
 };
 
+// In the programmatic API (which leaves our packages as imports), a module of core's is
+// imported through core's published `./internal` barrel, which exports the same names.
+const coreInternalAsPackage = {
+  name: 'polythene:core-internal-as-package',
+  resolveId: {
+    // Before tsdown's own resolution of dependencies, which would keep the subpath.
+    order: 'pre' as const,
+    handler(source: string) {
+      return source.startsWith('@polythene/core/internal/')
+        ? { id: '@polythene/core/internal', external: true }
+        : undefined;
+    },
+  },
+};
+
 export default defineConfig([
   // The programmatic API: ESM, our packages and npm dependencies left as imports.
-  libraryConfig,
+  { ...libraryConfig, plugins: [coreInternalAsPackage] },
   // The CLI in one file, loaded through the code cache. Lazily imported commands stay lazy
   // (their module code runs only when imported); one file means one read and one cache.
   {

@@ -1,14 +1,47 @@
-// The programmatic API: the same operations the `polythene` command runs.
+// The programmatic API: the same operations the `polythene` command runs. The engine is
+// @polythene/core's; here it runs with the built-in backends unless `backends` is given.
 
-export type { Guarantee, OverlayLayers } from '@polythene/probe';
-export type { EntryMetadata, PruneReport, StoreEntry, TreeDiff } from '@polythene/store';
-export type { CommitOptions, CommitResult } from './api/archive/commit-entry.ts';
-export { commit } from './api/archive/commit-entry.ts';
-export type { LoadResult } from './api/archive/load-entry.ts';
-export { load } from './api/archive/load-entry.ts';
-export type { SaveOptions, SaveResult } from './api/archive/save-entry.ts';
-export { save } from './api/archive/save-entry.ts';
-export type { BoxStatus } from './api/boxes/box-state.ts';
+export type {
+  BackendSource,
+  BoxStatus,
+  CloneOptions,
+  CommitOptions,
+  CommitResult,
+  EntryFilters,
+  EntryMetadata,
+  ExecOptions,
+  ExecRestOptions,
+  ExecResult,
+  Guarantee,
+  ListedEntry,
+  ListOptions,
+  LoadResult,
+  OverlayLayers,
+  PruneOptions,
+  PruneReport,
+  PullOptions,
+  PullResult,
+  RemoveOptions,
+  SaveOptions,
+  SaveResult,
+  StoreEntry,
+  StoreOptions,
+  TreeDiff,
+} from '@polythene/core';
+export {
+  commit,
+  DEFAULT_KILL_GRACE_MS,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  diff,
+  inspect,
+  list,
+  load,
+  prune,
+  pull,
+  remove,
+  rename,
+  save,
+} from '@polythene/core';
 export type { ExecInBoxOptions, ExecInBoxResult } from './api/boxes/exec-in-box.ts';
 export { execInBox } from './api/boxes/exec-in-box.ts';
 export type { BoxCommandOptions } from './api/boxes/prepare-box-command.ts';
@@ -19,28 +52,6 @@ export type { StartBoxOptions, StartedBox } from './api/boxes/start-box.ts';
 export { startBox } from './api/boxes/start-box.ts';
 export type { StopBoxOptions } from './api/boxes/stop-box.ts';
 export { stopBox } from './api/boxes/stop-box.ts';
-export type { EntryFilters } from './api/entry-filters.ts';
-export { createBuiltinBackends } from './api/exec/backend-selection.ts';
-export type { ExecOptions, ExecResult } from './api/exec/exec.ts';
-export { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES, exec } from './api/exec/exec.ts';
-export type { PullOptions, PullResult } from './api/pull.ts';
-export { pull } from './api/pull.ts';
-export type {
-  CloneOptions,
-  ListedEntry,
-  ListOptions,
-  PruneOptions,
-  RemoveOptions,
-} from './api/store-operations.ts';
-export {
-  canRunOverlayHere,
-  clone,
-  diff,
-  inspect,
-  list,
-  prune,
-  remove,
-  rename,
-} from './api/store-operations.ts';
-export type { StoreOptions } from './api/store-options.ts';
+export { createBuiltinBackends } from './engine.ts';
 export { EXIT_CODES, exitCodeForError, exitCodeForSignal } from './exit-codes.ts';
+export { canRunOverlayHere, clone, exec } from './with-builtins.ts';

@@ -6,13 +6,11 @@ import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
 import { codeCacheVariant, EXIT_CODES_WITHOUT_CACHE } from './launcher/code-cache-variant.ts';
 import { loadWithCodeCache, resolveCodeCacheDir } from './launcher/load-with-code-cache.ts';
-import { installModuleImporter } from './launcher/module-importer.ts';
 
-installModuleImporter((specifier) => import(specifier));
 const cacheDir = resolveCodeCacheDir();
 // exec gets caches of its own, made by an exec through the same backend: what a `--version`
 // run compiled would leave exec compiling most of its code on every call.
-loadWithCodeCache(
+const cli = loadWithCodeCache(
   join(__dirname, 'cli-main.cjs'),
   cacheDir === undefined
     ? undefined
@@ -24,4 +22,8 @@ loadWithCodeCache(
       },
   // This file is CommonJS once built, in the same directory as cli-main.cjs.
   require,
+);
+// The CLI is given this file's importer: code the code cache loaded cannot use `import()`.
+(cli.exports as { main(importModule: (specifier: string) => Promise<unknown>): void }).main(
+  (specifier) => import(specifier),
 );

@@ -235,14 +235,17 @@ describe.skipIf(!hasCgroupV1)('resource limits with cgroup v1 (as root)', () => 
   it('roughly halves a CPU-bound loop with --cpus 0.5', async () => {
     // Counts rounds of a busy loop for 3 s of wall time, and reports the shell's own CPU
     // time (ticks) from /proc, with no process spawned inside the loop.
-    const loop = [
-      'sh',
-      '-c',
-      'read u _ </proc/uptime; s=${u/./}; e=$((s+300)); n=$s; i=0; ' +
-        'while [ $n -lt $e ]; do j=0; while [ $j -lt 500 ]; do j=$((j+1)); done; i=$((i+1)); ' +
-        'read u _ </proc/uptime; n=${u/./}; done; read st </proc/$$/stat; set -- ${st##*) }; ' +
-        'echo $i $(( ${12} + ${13} ))',
-    ];
+    // Shell parameter expansions (`${u/./}`), not JavaScript templates.
+    const script = [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell expansion
+      'read u _ </proc/uptime; s=${u/./}; e=$((s+300)); n=$s; i=0;',
+      'while [ $n -lt $e ]; do j=0; while [ $j -lt 500 ]; do j=$((j+1)); done; i=$((i+1));',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell expansion
+      'read u _ </proc/uptime; n=${u/./}; done; read st </proc/$$/stat; set -- ${st##*) };',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell expansion
+      'echo $i $(( ${12} + ${13} ))',
+    ].join(' ');
+    const loop = ['sh', '-c', script];
     const measure = async (flags: readonly string[]) => {
       const run = await runGuarded([...flags, '--timeout', '60', '--json'], loop);
       expect(run.exitCode, run.stderr).toBe(0);

@@ -1,6 +1,10 @@
-import { ensureTestImages } from '@polythene/test-images';
+import { chmod, copyFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDebianImage, ensureTestImages } from '@polythene/test-images';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { freshStorePath, runPolythene } from './run-polythene.ts';
+import { freshStorePath, removeWhenDone, runPolythene } from './run-polythene.ts';
 
 interface BackendRow {
   name: string;
@@ -50,3 +54,63 @@ describe("proot's lost guarantees", () => {
     expect([...warned].sort()).toEqual([...lostNames].sort());
   });
 });
+
+const isRoot = process.getuid?.() === 0;
+const hasDebootstrap =
+  (await execa('debootstrap', ['--version'], { reject: false })).exitCode === 0;
+
+// A setuid-root binary run by a non-root user in the box does not raise its ids: proot only
+// emulates root (its probe says so, in the `ids` reason), bwrap and chroot set no_new_privs.
+describe.skipIf(!isRoot || !hasDebootstrap)(
+  'setuid binaries in the box (root, debootstrap)',
+  () => {
+    it('a setuid-root binary gives a non-root user in the box nothing: proot says so, bwrap and chroot keep no_new_privs', async () => {
+      const listed = await runPolythene(['backends', '--json']);
+      const proot = (JSON.parse(listed.stdout) as BackendRow[]).find((row) => row.name === 'proot');
+      const ids = proot?.lost.find((entry) => entry.guarantee === 'ids');
+      expect(ids?.reason).toMatch(/setuid binaries.*do not take effect/);
+
+      const store = await freshStorePath('polythene-proot-setuid-');
+      const image = await ensureDebianImage();
+      const pulled = await runPolythene(['pull', image.ref, '-s', store, '-q']);
+      expect(pulled.exitCode, pulled.stderr).toBe(0);
+      const rootfs = join(store, pulled.stdout.trim());
+      // A setuid-root `id` in the image; a copy on the host shows that it does raise a non-root
+      // caller's effective uid there (the store itself is 0700, out of reach of uid 65534).
+      await copyFile(join(rootfs, 'usr/bin/id'), join(rootfs, 'usr/local/bin/suid-id'));
+      await chmod(join(rootfs, 'usr/local/bin/suid-id'), 0o4755);
+      const hostDir = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-suid-')));
+      await chmod(hostDir, 0o755);
+      await copyFile(join(rootfs, 'usr/local/bin/suid-id'), join(hostDir, 'suid-id'));
+      await chmod(join(hostDir, 'suid-id'), 0o4755);
+      const onHost = await execa('setpriv', [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        join(hostDir, 'suid-id'),
+        '-u',
+      ]);
+      expect(onHost.stdout.trim()).toBe('0');
+      // proot only emulates root; bwrap and chroot set no_new_privs (docs/backends.md): on no
+      // backend does the bit raise a non-root user's ids.
+      for (const backend of ['proot', 'bwrap', 'chroot']) {
+        const inBox = await runPolythene([
+          'exec',
+          pulled.stdout.trim(),
+          '-s',
+          store,
+          '-i',
+          backend,
+          '--user',
+          '65534:65534',
+          '--',
+          'sh',
+          '-c',
+          '/usr/local/bin/suid-id -u; grep NoNewPrivs /proc/self/status',
+        ]);
+        expect(inBox.exitCode, `${backend}: ${inBox.stderr}`).toBe(0);
+        expect(inBox.stdout, backend).toMatch(/^65534\nNoNewPrivs:\s+1\n$/);
+      }
+    });
+  },
+);

@@ -1,10 +1,10 @@
 import { chmod, mkdtemp, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createFileMember, formatDigest, newHash, TAR_END } from '@polythene/core/internal';
 import { ensureTestImages, ensureTestUser, type TestImages } from '@polythene/test-images';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFileMember, formatDigest, newHash, TAR_END } from '../src/api/archive/tar-blocks.ts';
 import {
   freshStorePath,
   listStoreNames,
@@ -116,6 +116,19 @@ describe('polythene save / load', () => {
       expect(await listStoreNames(target)).toEqual(names);
     },
   );
+
+  it('writes the same bytes whether tar writes into the file (.tar) or through the stream (.tar.gz)', async () => {
+    const plain = join(dir, 'same.tar');
+    const packed = join(dir, 'same.tar.gz');
+    for (const file of [plain, packed]) {
+      const saved = await runPolythene(['save', 'rich', '-o', file, '--store', sourceStore]);
+      expect(saved.exitCode, saved.stderr).toBe(0);
+    }
+    const unpacked = await execa('gzip', ['-dc', packed], { encoding: 'buffer' });
+    const bytes = await readFile(plain);
+    expect(bytes.length % 512).toBe(0);
+    expect(Buffer.compare(bytes, Buffer.from(unpacked.stdout))).toBe(0);
+  });
 
   it('refuses a changed member or a truncated archive, and leaves nothing', async () => {
     const file = join(dir, 'tamper.tar');

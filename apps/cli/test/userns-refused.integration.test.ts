@@ -32,6 +32,25 @@ describe('on a host that refuses unprivileged user namespaces', () => {
     expect(run.stderr).toMatch(/polythene: warning: proot runs without network/);
   });
 
+  it('loads an entry all the same: the store keeps files as the user’s (no namespace to shift them in)', async () => {
+    // Rootless podman itself needs user namespaces, so pull cannot run here; load can.
+    const archive = `${store}-entry.tar`;
+    removeWhenDone(archive);
+    const saved = await runPolytheneAs(['save', id, '-o', archive, '--store', store]);
+    expect(saved.exitCode, saved.stderr).toBe(0);
+    const otherStore = removeWhenDone(`${store}-loaded`);
+    const loaded = await runPolytheneAs(['load', archive, '--store', otherStore], {
+      refuseUserNamespaces: true,
+    });
+    expect(loaded.exitCode, loaded.stderr).toBe(0);
+    const run = await runPolytheneAs(
+      ['exec', loaded.stdout.trim(), '--store', otherStore, '--', 'sh', '-c', 'echo ran'],
+      { refuseUserNamespaces: true },
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe('ran');
+  });
+
   it('refuses under --strict with 125, naming the missing guarantee', async () => {
     const run = await runPolytheneAs(['exec', id, '--store', store, '--strict', '--', 'true'], {
       refuseUserNamespaces: true,

@@ -1,4 +1,6 @@
+import { canRunOverlayHere } from '@polythene/core';
 import {
+  type Backend,
   createProbeCache,
   createProbeContext,
   createRegistry,
@@ -6,7 +8,6 @@ import {
   parseBackendList,
   selectBackend,
 } from '@polythene/probe';
-import { canRunOverlayHere, createBuiltinBackends } from 'polythene';
 
 /** How a box gets its own root: an overlay layer (constant time) or a full copy. */
 export type BoxMethod = 'overlay' | 'copy';
@@ -19,6 +20,8 @@ export interface ChooseBoxMethodOptions {
   readonly isolation: string | undefined;
   /** Environment holding `POLYTHENE_*`. */
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
+  /** The backends boxes run with (see findBackends). */
+  readonly backends: readonly Backend[];
 }
 
 /**
@@ -30,8 +33,10 @@ export interface ChooseBoxMethodOptions {
 export async function chooseBoxMethod(options: ChooseBoxMethodOptions): Promise<BoxMethod> {
   if (options.requested !== 'auto') return options.requested;
   const { hostEnv, isolation } = options;
-  if (isolation === undefined) return (await canRunOverlayHere(hostEnv)) ? 'overlay' : 'copy';
-  const registry = createRegistry(createBuiltinBackends());
+  if (isolation === undefined) {
+    return (await canRunOverlayHere({ hostEnv, backends: options.backends })) ? 'overlay' : 'copy';
+  }
+  const registry = createRegistry(options.backends);
   for (const specifier of parseBackendList(hostEnv.POLYTHENE_BACKENDS)) {
     registry.register(await loadBackendModule(specifier, { cwd: process.cwd() }));
   }

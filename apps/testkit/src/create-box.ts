@@ -1,6 +1,8 @@
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
+import { createThrowawayRoot, exec } from '@polythene/core';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
+import type { Backend } from '@polythene/probe';
 import {
   diffLayers,
   existsInLayers,
@@ -9,7 +11,6 @@ import {
   type TreeDiff,
   writeFileInLayers,
 } from '@polythene/store';
-import { exec } from 'polythene';
 import type {
   Box,
   BoxExecOptions,
@@ -28,6 +29,8 @@ export interface CreateBoxOptions {
   readonly entryId: string;
   readonly method: BoxMethod;
   readonly isolation: string | undefined;
+  /** The backends its commands run with (see findBackends). */
+  readonly backends: readonly Backend[];
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
   /** The box's default network mode; undefined leaves it to `POLYTHENE_NETWORK`. */
   readonly network?: string;
@@ -46,25 +49,16 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
   const { store, entryId, method, hostEnv } = options;
   // Before anything exists on disk, so even a kill during a long copy leaves nothing.
   watchStore(store.dir);
-  let view: string[];
-  let scratchDir: string;
-  let disposeScratch: () => Promise<void>;
-  let rootArgs: Pick<Parameters<typeof exec>[0], 'layers' | 'rootfs'>;
+  // The same throwaway root `exec --ephemeral` runs on: a scratch overlay layer or a copy.
+  const root = await createThrowawayRoot(store, entryId, method);
+  const { view } = root;
+  const scratchDir = dirname(root.overlay?.upperDir ?? root.rootfs);
+  const disposeScratch = (): Promise<void> => root.dispose();
   let diffBox: () => Promise<TreeDiff>;
-  if (method === 'overlay') {
-    const scratch = await store.createScratchLayer(entryId);
-    const { upperDir, workDir, lowerDirs } = scratch;
-    scratchDir = dirname(upperDir);
-    disposeScratch = () => scratch.dispose();
-    view = [upperDir, ...lowerDirs];
-    rootArgs = { layers: { upperDir, workDir, lowerDirs } };
+  if (root.overlay !== undefined) {
+    const { upperDir, lowerDirs } = root.overlay;
     diffBox = () => diffLayers(upperDir, lowerDirs);
   } else {
-    const scratch = await store.createScratchCopy(entryId);
-    scratchDir = dirname(scratch.rootfs);
-    disposeScratch = () => scratch.dispose();
-    view = [scratch.rootfs];
-    rootArgs = { rootfs: scratch.rootfs };
     const source = await store.entryLayers(entryId);
     diffBox = () => {
       if (source.layout !== 'directory') {
@@ -73,7 +67,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
           `box.diff(): entry ${entryId} is an overlay clone; a copied box can only diff against a directory entry: use an image pulled by the testkit`,
         );
       }
-      return diffTrees(source.rootfs, scratch.rootfs);
+      return diffTrees(source.rootfs, root.rootfs);
     };
   }
   registerScratchDir(store.dir, scratchDir);
@@ -102,6 +96,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       store: store.dir,
       hostEnv,
       command: argv,
+      backends: options.backends,
       isolation: options.isolation,
       network: execOptions.network ?? options.network,
       publish: execOptions.publish,
@@ -115,7 +110,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       input: execOptions.input ?? '',
       abortSignal: abortController.signal,
       ...options.limits,
-      ...rootArgs,
+      root,
     });
     running.add(run);
     try {

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { PolytheneError } from '@polythene/errors';
-import { execInBox, readBoxLog, spawnInBox, startBox, stopBox } from 'polythene';
 import type { BoxExecOptions, BoxExecResult } from './box-types.ts';
 import type {
   LiveBox,
@@ -10,6 +9,7 @@ import type {
   LiveBoxSpawnOptions,
   WaitOptions,
 } from './live-box-types.ts';
+import { loadLiveBoxApi } from './load-live-box-api.ts';
 import { isListeningIn, waitUntil } from './wait-until.ts';
 
 /** What {@link createLiveBox} needs to know about the image. */
@@ -25,6 +25,7 @@ const decoder = new TextDecoder();
 /** Starts a box that stays up on the image's entry (`polythene start`). */
 export async function createLiveBox(options: CreateLiveBoxOptions): Promise<LiveBox> {
   const { store, hostEnv } = options;
+  const { execInBox, readBoxLog, spawnInBox, startBox, stopBox } = await loadLiveBoxApi();
   const started = await startBox({
     entry: options.entryId,
     store,

@@ -5,6 +5,7 @@ import type { BoxOptions } from './box-types.ts';
 import { chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
 import { createLiveBox } from './create-live-box.ts';
+import { findBackends } from './find-backends.ts';
 import type { LiveBoxOptions } from './live-box-types.ts';
 import type { ImageOptions, PolytheneImage } from './open-image.ts';
 
@@ -28,10 +29,12 @@ export async function openEntry(ref: string, options: EntryOptions = {}): Promis
       `store entry ${ref} cannot be used (${entry.status}); see \`polythene list\``,
     );
   const isolation = options.isolation ?? (hostEnv.POLYTHENE_ISOLATION || undefined);
+  const backends = await findBackends(options.backends);
   const boxMethod = await chooseBoxMethod({
     requested: options.boxMethod ?? 'auto',
     isolation,
     hostEnv,
+    backends,
   });
   return {
     ref,
@@ -51,6 +54,7 @@ export async function openEntry(ref: string, options: EntryOptions = {}): Promis
         entryId: id,
         method: boxMethod,
         isolation,
+        backends,
         hostEnv,
         limits,
         ...resolveBoxBinds({ binds, workspace }, process.cwd()),

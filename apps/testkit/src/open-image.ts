@@ -1,12 +1,14 @@
 import { join } from 'node:path';
+import { pull } from '@polythene/core';
 import { hasErrorCode } from '@polythene/errors';
+import type { Backend } from '@polythene/probe';
 import { openStore, resolveStoreDir, type Store, withFileLock } from '@polythene/store';
-import { pull } from 'polythene';
 import { resolveBoxBinds } from './box-binds.ts';
 import type { Box, BoxOptions } from './box-types.ts';
 import { type BoxMethod, chooseBoxMethod } from './choose-box-method.ts';
 import { createBox } from './create-box.ts';
 import { createLiveBox } from './create-live-box.ts';
+import { findBackends } from './find-backends.ts';
 import {
   IMAGE_LOCK_NAME,
   type ImageIndexRecord,
@@ -37,6 +39,12 @@ export interface ImageOptions {
   readonly boxMethod?: BoxMethod | 'auto';
   /** The environment to read `POLYTHENE_*` from; defaults to `process.env`. */
   readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The backends the boxes' commands run with, in probe order (`[createProotBackend()]`);
+   * default: every built-in backend package installed (`@polythene/backend-bwrap`, `-proot`,
+   * `-chroot`). A box that stays up (`keepAlive`) runs through the `polythene` CLI instead.
+   */
+  readonly backends?: readonly Backend[];
 }
 
 /** An image pulled into the store once, ready to hand out boxes. */
@@ -84,6 +92,7 @@ export function openImage(ref: string, options: ImageOptions = {}): Promise<Poly
     options.pullPolicy,
     options.isolation,
     options.boxMethod,
+    backendsKey(options.backends),
   ]);
   let opened = openImages.get(key);
   if (opened === undefined) {
@@ -101,6 +110,8 @@ async function openImageUncached(
   hostEnv: Readonly<Record<string, string | undefined>>,
   options: ImageOptions,
 ): Promise<PolytheneImage> {
+  // Before the pull: a project with no backend package learns it at once.
+  const backends = await findBackends(options.backends);
   const store = await openStore(storeDir);
   const pullPolicy = options.pullPolicy ?? 'missing';
   const isolation = options.isolation ?? (hostEnv.POLYTHENE_ISOLATION || undefined);
@@ -131,6 +142,7 @@ async function openImageUncached(
     requested: options.boxMethod ?? 'auto',
     isolation,
     hostEnv,
+    backends,
   });
   return {
     ref,
@@ -149,6 +161,7 @@ async function openImageUncached(
         entryId: id,
         method: boxMethod,
         isolation,
+        backends,
         hostEnv,
         limits,
         ...resolveBoxBinds({ binds, workspace }, process.cwd()),
@@ -219,4 +232,18 @@ export async function clearImageCache(options: ClearImageCacheOptions = {}): Pro
     }
     return removed;
   });
+}
+
+// Images opened with different backend lists are different images to the cache.
+const backendListIds = new WeakMap<readonly Backend[], number>();
+let lastBackendListId = 0;
+function backendsKey(backends: readonly Backend[] | undefined): number {
+  if (backends === undefined) return 0;
+  let id = backendListIds.get(backends);
+  if (id === undefined) {
+    lastBackendListId += 1;
+    id = lastBackendListId;
+    backendListIds.set(backends, id);
+  }
+  return id;
 }

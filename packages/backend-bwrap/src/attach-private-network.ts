@@ -1,10 +1,9 @@
-import { PolytheneError } from '@polythene/errors';
 import {
-  findExecutable,
+  attachPrivateNetwork as attach,
+  findSlirp as findSlirpFor,
   type PrivateNetwork,
   type RunNetwork,
   readProcStat,
-  startPrivateNetwork,
 } from '@polythene/probe';
 
 /** What {@link attachPrivateNetwork} needs from the run. */
@@ -20,19 +19,9 @@ export interface AttachOptions {
   readonly isUnprivileged: boolean;
 }
 
-const pollMs = 2;
-const childPidTimeoutMs = 15_000;
-
-/** Where slirp4netns is, or a set-up failure naming the package. */
-export function findSlirp(): string {
-  const path = findExecutable('slirp4netns', process.env);
-  if (path === undefined) {
-    throw new PolytheneError(
-      'POLYTHENE_SETUP_FAILED',
-      'bwrap: --network private needs slirp4netns, not found on PATH (install the slirp4netns package)',
-    );
-  }
-  return path;
+/** Where slirp4netns is, or a set-up failure naming the package (or an unusable tun device). */
+export function findSlirp(isUnprivileged: boolean): string {
+  return findSlirpFor('bwrap', isUnprivileged);
 }
 
 /**
@@ -41,37 +30,19 @@ export function findSlirp(): string {
  * owns that network namespace, which the init's nested one does not), publishes the ports,
  * then releases the sandbox. Resolves undefined when the run ended first.
  */
-export async function attachPrivateNetwork(
+export function attachPrivateNetwork(
   slirpPath: string,
   options: AttachOptions,
 ): Promise<PrivateNetwork | undefined> {
-  const startedAt = Date.now();
-  let childPid: number | undefined;
-  for (;;) {
-    if (options.hasEnded()) return undefined;
-    childPid = options.readChildPid();
-    if (childPid !== undefined) break;
-    if (Date.now() - startedAt > childPidTimeoutMs) {
-      throw new PolytheneError(
-        'POLYTHENE_SETUP_FAILED',
-        `bwrap: --network private: the sandbox did not start within ${childPidTimeoutMs / 1000} s`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  const parentPid = readProcStat(childPid)?.ppid;
-  if (parentPid === undefined || options.hasEnded()) return undefined;
-  const network = await startPrivateNetwork({
-    slirpPath,
-    pid: parentPid,
-    joinUserNamespace: options.isUnprivileged,
-    publish: options.network.publish,
+  return attach(slirpPath, {
     backend: 'bwrap',
+    network: options.network,
+    readNetnsPid: () => {
+      const childPid = options.readChildPid();
+      return childPid === undefined ? undefined : readProcStat(childPid)?.ppid;
+    },
+    hasEnded: options.hasEnded,
+    release: options.release,
+    isUnprivileged: options.isUnprivileged,
   });
-  if (options.hasEnded()) {
-    network.stop();
-    return undefined;
-  }
-  options.release();
-  return network;
 }

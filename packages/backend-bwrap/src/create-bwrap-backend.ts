@@ -108,7 +108,7 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
   const deviceCopies = plan.usesUserNamespace || !isRoot ? undefined : findBwrapDeviceCopies();
   const options = buildBwrapArgs(spec, plan, stagingDir, deviceCopies);
   const isPrivateNetwork = spec.network?.mode === 'private';
-  const slirpPath = isPrivateNetwork ? findSlirp() : '';
+  const slirpPath = isPrivateNetwork ? findSlirp(!isRoot) : '';
   if (isPrivateNetwork && (details.unsharePath === '' || details.shPath === '')) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',

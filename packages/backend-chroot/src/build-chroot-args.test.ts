@@ -84,7 +84,8 @@ describe('buildChrootArgs', () => {
     expect(findSequence(args, '--propagation', 'private')).toBeGreaterThan(0);
     expect(findSequence(args, '/store/abc/proc', '/store/abc/dev')).toBeGreaterThan(0);
     // A plain rootfs's binds are all in the mount table: no bind argument for the script.
-    expect(findSequence(args, 'copy', '--')).toBeGreaterThan(0);
+    // No private network: the script does not wait for one.
+    expect(findSequence(args, 'copy', '', '--')).toBeGreaterThan(0);
   });
 
   it('enters as root through capsh, dropping the escape capabilities, the command as its shell', () => {
@@ -171,6 +172,7 @@ describe('buildChrootArgs', () => {
         '/bin/cp',
         '/dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/ptmx /dev/fd /dev/stdin /dev/stdout /dev/stderr',
         'copy',
+        '',
         '/data',
         'd',
         '--',

@@ -146,7 +146,7 @@ export function listDroppedCapabilities(lastCap: number): string[] {
 // as paths inside the root: they are created in the overlay (so in its upper layer, never in
 // a lower one) and refused when they pass through a symlink, which could point anywhere.
 const setupScript = `set -e
-mount_bin=$1; ip_bin=$2; rootfs=$3; proc=$4; dev=$5; pwd_mode=$6; pwd_value=$7; overlay=$8; cp_bin=$9; dev_sources=\${10}; dev_links=\${11}; shift 11
+mount_bin=$1; ip_bin=$2; rootfs=$3; proc=$4; dev=$5; pwd_mode=$6; pwd_value=$7; overlay=$8; cp_bin=$9; dev_sources=\${10}; dev_links=\${11}; network=\${12}; shift 12
 # Tools run by name (ln) are the host's, found on its usual PATH, not on the command's; the
 # command gets its own PATH back (or none) below.
 command_path=\${PATH-}; has_command_path=\${PATH+yes}
@@ -188,6 +188,17 @@ if [ "$dev_links" = make ]; then
   ln -s pts/ptmx "$dev/ptmx"
 fi
 if [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>/dev/null || true; fi
+# --network private: name this process (its host pid: /proc here is still the host's, and a
+# builtin's redirection opens /proc/self in the shell itself) as the holder of the box's
+# network namespace, then wait on fd 5 until polythene has attached slirp4netns to it. Any
+# user may bind any port in the box's own namespace, as in podman (and bwrap's private).
+if [ "$network" = wait ]; then
+  echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start
+  read -r host_pid _ < /proc/self/stat
+  echo "netns $host_pid" >&3
+  read -r _ <&5 || true
+  exec 5<&-
+fi
 if [ -n "$has_command_path" ]; then PATH=$command_path; else unset PATH; fi
 # The shell exports its own PWD: give the command the one it was given, or none.
 if [ "$pwd_mode" = keep ]; then export PWD="$pwd_value"; else unset PWD; fi
@@ -347,6 +358,8 @@ export function buildChrootArgs(
     // Fixed /dev paths: the script splits them on spaces.
     devSources.join(' '),
     mounts.canCopyDevLinks ? 'copy' : 'make',
+    // `wait`: block on fd 5 until the private network is attached (see the script).
+    spec.network?.mode === 'private' ? 'wait' : '',
     // With an overlay, the targets the script creates in it before mounting.
     ...(spec.overlay === undefined
       ? []

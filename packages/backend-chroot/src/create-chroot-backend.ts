@@ -18,6 +18,7 @@ import {
 } from '@polythene/probe';
 import { buildChrootArgs, type ChrootArgsOptions, type ChrootMount } from './build-chroot-args.ts';
 import { describeSetupError } from './describe-setup-error.ts';
+import { prepareChrootNetwork } from './prepare-chroot-network.ts';
 import {
   chrootArgsOptionsFrom,
   chrootHostDev,
@@ -39,8 +40,8 @@ export function createChrootBackend(): Backend {
     description:
       'chroot (root only): unshare namespaces, fresh /proc, minimal /dev, escape capabilities dropped',
     supportsTerminal: true,
-    // `private` would need slirp4netns attached before the command starts: not built yet.
-    networkModes: ['none', 'host'],
+    // `private`: slirp4netns attached to the run's network namespace before the command starts.
+    networkModes: ['none', 'host', 'private'],
     probe: probeChroot,
     run: runWithChroot,
   };
@@ -114,10 +115,14 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
   // file, and nothing is left to drain while the command runs.
   const mountTableFile = openSideChannelFile(mountTable);
   const readyFile = openSideChannelFile();
-  const isReady = (): boolean => readyFile.readText() !== '';
-  // unshare's forked child is the set-up shell: pid 1 of the new pid namespace.
+  const isReady = (): boolean => readyFile.readText().includes('ready\n');
+  const network = prepareChrootNetwork(spec, chrootArgsOptionsFrom(details).namespaces.net, () =>
+    readyFile.readText(),
+  );
+  // unshare's forked child is the set-up shell: pid 1 of the new pid namespace (a private
+  // network names it before the box is ready: it waits there for the network).
   const findInitPid = (backendPid: number): number | undefined =>
-    isReady() ? listChildPids(backendPid)[0] : undefined;
+    isReady() ? listChildPids(backendPid)[0] : network?.readNetnsPid();
   try {
     const supervision: SuperviseOptions = {
       backend: 'chroot',
@@ -125,7 +130,7 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
       args,
       env: spec.env,
       controls: spec,
-      extraStdio: [readyFile.fd, mountTableFile.fd],
+      extraStdio: [readyFile.fd, mountTableFile.fd, ...(network ? [network.blockFd] : [])],
       findCommandPid: (backendPid) => {
         const initPid = findInitPid(backendPid);
         return initPid === undefined ? undefined : listChildPids(initPid)[0];
@@ -148,10 +153,12 @@ async function runWithChroot(given: RunSpec): Promise<RunResult> {
         return decodeExitCode(exit.code);
       },
     };
-    return await superviseProcess(
+    const running = superviseProcess(
       helper && spec.terminal ? relayTerminal(supervision, spec.terminal, helper) : supervision,
     );
+    return await (network ? network.attachWhile(running) : running);
   } finally {
+    network?.close();
     readyFile.close();
     mountTableFile.close();
   }

@@ -66,6 +66,13 @@ export interface ExportImageOptions {
    * `podman create` + `podman export`; the others force one route.
    */
   method?: 'auto' | ExportMethod;
+  /**
+   * An argv prefix that runs the extracting tar in the user namespace whose ids the store
+   * keeps (see `extractTarStream`'s `userNamespacePrefix`): an unprivileged pull then keeps
+   * the image's owners, shifted into the caller's subordinate range as rootless podman
+   * stores them. Default: none (owners kept as root, flattened to the caller otherwise).
+   */
+  userNamespacePrefix?: readonly string[];
 }
 
 /** The result of {@link exportImage}: what the image is and what was extracted. */
@@ -153,7 +160,12 @@ export async function exportImage(options: ExportImageOptions): Promise<Exported
     const imageId = await resolveImage(ref, policy, context);
     throwIfAborted(controller.signal);
     const inspected = await inspectImage(imageId, context);
-    const stream = { report, context, targetDir: options.targetDir };
+    const stream: StreamTarget = {
+      report,
+      context,
+      targetDir: options.targetDir,
+      userNamespacePrefix: options.userNamespacePrefix,
+    };
     let stats: ExtractStats | undefined;
     let route: ExportMethod = 'export';
     if (method !== 'export') {
@@ -257,6 +269,7 @@ interface StreamTarget {
   report: (phase: ExportPhase, bytes?: number, files?: number) => void;
   context: PodmanContext;
   targetDir: string;
+  userNamespacePrefix: readonly string[] | undefined;
 }
 
 type Cleanup = (context: PodmanContext) => Promise<void>;
@@ -440,6 +453,9 @@ async function streamInto(
   try {
     stats = await extractTarStream(source, target.targetDir, {
       ...(context.signal ? { abortSignal: context.signal } : {}),
+      ...(target.userNamespacePrefix === undefined
+        ? {}
+        : { userNamespacePrefix: target.userNamespacePrefix }),
       onProgress: (current) => {
         const now = Date.now();
         if (now - lastReportMs >= progressIntervalMs) {

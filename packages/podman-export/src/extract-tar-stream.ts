@@ -29,6 +29,14 @@ export interface ExtractTarStreamOptions {
    * what it extracted (a non-root user cannot chown anyway).
    */
   preserveOwnership?: boolean;
+  /**
+   * An argv prefix that runs the extracting tar in a user namespace (for an unprivileged
+   * caller: root of its own namespace with its subordinate ids mapped, such as
+   * `unshare --map-user=0 --map-users=… --`). With it the archive's numeric owners are kept,
+   * inside that namespace, so they land on disk shifted into the caller's subordinate range
+   * (as rootless podman stores them); `preserveOwnership` then defaults to true.
+   */
+  userNamespacePrefix?: readonly string[];
 }
 
 const maxStderrBytes = 64 * 1024;
@@ -40,9 +48,11 @@ const maxStderrBytes = 64 * 1024;
  * archive; device nodes and fifos are dropped and counted) and then GNU `tar -x`, which also
  * defers symlinks with absolute or `..` targets to the end. Symlinks are kept as the image
  * has them. Modes are kept (setuid included: keep the parent private), and `user.*` extended
- * attributes, and file capabilities when owners are kept (see {@link tarXattrArgs}); owners are kept as
- * numeric ids as root; as non-root they become the caller's and directories gain owner
- * `rwx` (see {@link ExtractTarStreamOptions.preserveOwnership}). Memory use does not grow with
+ * attributes, and file capabilities when owners are kept (see {@link tarXattrArgs}); owners
+ * are kept as numeric ids as root, or inside the user namespace of
+ * {@link ExtractTarStreamOptions.userNamespacePrefix}; otherwise, as non-root, they become
+ * the caller's and directories gain owner `rwx` (see
+ * {@link ExtractTarStreamOptions.preserveOwnership}). Memory use does not grow with
  * the archive size.
  *
  * @throws PolytheneError `POLYTHENE_EXTRACT_FAILED` for a refused or broken archive or a tar
@@ -61,7 +71,9 @@ export async function extractTarStream(
   if (signal?.aborted) {
     throw toAbortError(signal.reason);
   }
-  const preserveOwnership = options.preserveOwnership ?? process.getuid?.() === 0;
+  const prefix = options.userNamespacePrefix ?? [];
+  const preserveOwnership =
+    options.preserveOwnership ?? (process.getuid?.() === 0 || prefix.length > 0);
   const stats: ExtractStats = { bytesRead: 0, filesExtracted: 0, skippedSpecialFiles: 0 };
   const filter = new TarMemberFilter({
     makeDirectoriesOwnerWritable: !preserveOwnership,
@@ -86,7 +98,8 @@ export async function extractTarStream(
     '--warning=no-unknown-keyword',
     '--warning=no-timestamp',
   ];
-  const child = spawn('tar', args, {
+  const [file = 'tar', ...head] = [...prefix, 'tar'];
+  const child = spawn(file, [...head, ...args], {
     stdio: ['pipe', 'ignore', 'pipe'],
     env: { ...process.env, LC_ALL: 'C' },
   });

@@ -33,6 +33,7 @@ export { RUN_CGROUP_PREFIX, sweepStaleRunCgroups } from './cgroups/stale-run-cgr
 export { createProbeContext } from './create-probe-context.ts';
 export type { BackendDescription, DescribeBackendsOptions } from './describe-backends.ts';
 export { describeBackends } from './describe-backends.ts';
+export { formatLostWarning } from './format-lost-warning.ts';
 export { formatProbeFailure } from './format-probe-failure.ts';
 export { computeHostFingerprint, readProcessRestrictions } from './host-fingerprint.ts';
 export {
@@ -64,9 +65,13 @@ export type { ProbeCache, ProbeCacheOptions } from './probe-cache.ts';
 export { createProbeCache, resolveProbeCachePath } from './probe-cache.ts';
 export type { UserNamespaceKnobs } from './read-user-namespace-knobs.ts';
 export { readUserNamespaceKnobs } from './read-user-namespace-knobs.ts';
+export type { PrivateNetworkAttachOptions } from './run/attach-private-network.ts';
+export { attachPrivateNetwork, findSlirp } from './run/attach-private-network.ts';
+export { assertCommandGiven } from './run/assert-command-given.ts';
 export type { BoundedCapture } from './run/bounded-capture.ts';
 export { createBoundedCapture } from './run/bounded-capture.ts';
 export { checkRunSpec } from './run/check-run-spec.ts';
+export { checkTunAccess, describeTunProblem, TUN_DEVICE } from './run/check-tun-access.ts';
 export type { DecodedExit } from './run/decode-exit-code.ts';
 export { decodeExitCode, getSignalNumber } from './run/decode-exit-code.ts';
 export {
@@ -101,6 +106,7 @@ export type { OverlayTrialLayers } from './run/run-overlay-trial.ts';
 export { runOverlayTrial } from './run/run-overlay-trial.ts';
 export type { QuietRunOptions, QuietRunResult } from './run/run-quietly.ts';
 export { runQuietly } from './run/run-quietly.ts';
+export { createRunTempDir, sweepStaleRunTempDirs } from './run/run-temp-dir.ts';
 export type { SideChannelFile } from './run/side-channel-file.ts';
 export { openSideChannelFile } from './run/side-channel-file.ts';
 export type {

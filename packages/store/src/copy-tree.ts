@@ -1,4 +1,5 @@
 import { PolytheneError } from '@polythene/errors';
+import { userNamespacePrefix } from './user-namespace-prefix.ts';
 
 // GNU tar archives a tree through directory descriptors (openat with O_NOFOLLOW below the
 // directory it opened), where cp -a opens every source path from the root of the copy: a
@@ -37,19 +38,25 @@ const EXTRACT_ARGS = [
  * source's mode, owner and times): a GNU tar pipe (`tar -C source -c . | tar -C target -x`),
  * which keeps hard links, symlinks, modes, owners (as root), nanosecond mtimes, xattrs, ACLs,
  * sparse files and device nodes, and never follows a symlink a command swaps into the source
- * while it is copied (unlike `cp -a`, which looks every source path up from the top). Rejects
- * with `POLYTHENE_STORE_UNAVAILABLE` naming tar's message on failure.
+ * while it is copied (unlike `cp -a`, which looks every source path up from the top). An
+ * unprivileged user with a subordinate range runs both tars as root of its own user
+ * namespace ({@link userNamespacePrefix}): files of the image's ids (stored shifted into the
+ * range, some unreadable to the user itself) are read and keep their owners. Rejects with
+ * `POLYTHENE_STORE_UNAVAILABLE` naming tar's message on failure.
  */
 export function copyTree(source: string, target: string): Promise<void> {
   const { spawn } = process.getBuiltinModule('node:child_process');
   const isRoot = process.getuid?.() === 0;
+  const prefix = isRoot ? undefined : userNamespacePrefix();
+  const keepsOwners = isRoot || prefix !== undefined;
+  const [file = 'tar', ...head] = [...(prefix ?? []), 'tar'];
   return new Promise((resolvePromise, reject) => {
-    const archive = spawn('tar', ['-C', source, ...ARCHIVE_ARGS], {
+    const archive = spawn(file, [...head, '-C', source, ...ARCHIVE_ARGS], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const extract = spawn(
-      'tar',
-      ['-C', target, ...EXTRACT_ARGS, isRoot ? '--same-owner' : '--no-same-owner'],
+      file,
+      [...head, '-C', target, ...EXTRACT_ARGS, keepsOwners ? '--same-owner' : '--no-same-owner'],
       { stdio: ['pipe', 'ignore', 'pipe'] },
     );
     archive.stdout.pipe(extract.stdin);

@@ -60,5 +60,6 @@ export { resolveInRootfs } from './resolve-in-rootfs.ts';
 export type { ScratchCopy, ScratchLayer } from './scratch-layer.ts';
 export type { ResolveStoreDirOptions } from './store-dir.ts';
 export { DEFAULT_STORE_DIR, defaultStoreDir, resolveStoreDir } from './store-dir.ts';
+export { userNamespacePrefix } from './user-namespace-prefix.ts';
 export { withFileLock } from './with-file-lock.ts';
 export { writeFileInLayers } from './write-file-in-layers.ts';

@@ -10,7 +10,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 
 /**
  * `polythene exec ID -- true` through the CLI with `--network none`, `host` and `private`
- * (bwrap), interleaved: what each mode costs at start-up. `none` is the baseline; `host`
+ * (bwrap, then chroot), interleaved: what each mode costs at start-up. `none` is the baseline; `host`
  * should add nothing measurable, `private` adds starting slirp4netns and waiting for it.
  */
 export async function benchNetwork(): Promise<string[]> {
@@ -27,7 +27,7 @@ export async function benchNetwork(): Promise<string[]> {
       '--quiet',
     ]);
     const id = stdout.trim();
-    const run = (mode: string) => () =>
+    const run = (backend: string, mode: string) => () =>
       execa(process.execPath, [
         POLYTHENE_BIN,
         'exec',
@@ -35,20 +35,28 @@ export async function benchNetwork(): Promise<string[]> {
         '--store',
         store,
         '--isolation',
-        'bwrap',
+        backend,
         '--network',
         mode,
         '--',
         'true',
       ]);
-    const cases: CaseResult[] = await measureInterleaved(
-      ['none', 'host', 'private'].map((mode) => ({
-        name: `exec --network ${mode}`,
-        body: run(mode),
-      })),
-      RUNS,
-    );
-    return [report('exec start-up by network mode (bwrap, CLI)', cases, 'exec --network none')];
+    const sections: string[] = [];
+    // chroot needs root: unprivileged, its section is left out.
+    const backends = process.geteuid?.() === 0 ? ['bwrap', 'chroot'] : ['bwrap'];
+    for (const backend of backends) {
+      const cases: CaseResult[] = await measureInterleaved(
+        ['none', 'host', 'private'].map((mode) => ({
+          name: `exec --network ${mode}`,
+          body: run(backend, mode),
+        })),
+        RUNS,
+      );
+      sections.push(
+        report(`exec start-up by network mode (${backend}, CLI)`, cases, 'exec --network none'),
+      );
+    }
+    return sections;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

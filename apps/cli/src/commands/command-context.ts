@@ -1,4 +1,4 @@
-import { createLogger, isVerboseEnv, type Logger } from '../logger.ts';
+import { createLogger, isVerboseEnv, type Logger } from '@polythene/core/internal/logger';
 import { lastBoolean, lastString, type RawOptions } from '../normalize-options.ts';
 
 /** What every command reads from the global options and the environment. */

@@ -82,7 +82,7 @@ export function loadWithCodeCache(
   const script = new Script(wrapCommonJs(stripHashbang(source)), {
     filename,
     // No `importModuleDynamically`: Node 20 drops it for code compiled from a cache (and warns
-    // that it is experimental), so this code never uses `import()`; see module-importer.ts.
+    // that it is experimental), so this code never uses `import()`; the launcher passes an importer to the CLI's `main`.
     ...(cachedData === undefined ? {} : { cachedData }),
   });
   const isHit = cachedData !== undefined && !script.cachedDataRejected;

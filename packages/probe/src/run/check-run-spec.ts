@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
 import type { OverlayLayers, RunSpec } from '../backend.ts';
+import { assertCommandGiven } from './assert-command-given.ts';
 import { locateInRootfs } from './locate-in-rootfs.ts';
 
 /**
@@ -23,7 +24,7 @@ export function checkRunSpec(spec: RunSpec, backend: string): void {
   if (spec.overlay !== undefined) checkOverlayLayers(spec.overlay, fail);
   if (!isDirectory(spec.rootfs))
     fail(`root filesystem ${spec.rootfs} is not a directory; pull the image again`);
-  if (spec.argv.length === 0) fail('no command given; pass the command to run after --');
+  assertCommandGiven(spec.argv, 'pass the command to run after --');
   if (!isAbsolute(spec.cwd))
     fail(`working directory ${spec.cwd} is not absolute; pass an absolute --workdir`);
   // A working directory inside a bind (`--workspace`) exists once the bind is mounted, and an

@@ -1,10 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { PolytheneError } from '@polythene/errors';
 import type { PublishedPort } from '../backend.ts';
+import { createRunTempDir } from './run-temp-dir.ts';
 
 /** Options for {@link startPrivateNetwork}. */
 export interface PrivateNetworkOptions {
@@ -59,7 +59,11 @@ export async function startPrivateNetwork(options: PrivateNetworkOptions): Promi
   if (boxNetns === readlinkSync('/proc/self/ns/net')) {
     throw fail('the box has no network namespace of its own');
   }
-  const apiDir = options.publish.length > 0 ? mkdtempSync(join(tmpdir(), 'polythene-net-')) : '';
+  // The API socket's directory is only needed to publish: it goes as soon as that is done.
+  const apiDir = options.publish.length > 0 ? createRunTempDir('polythene-net-') : '';
+  const removeApiDir = (): void => {
+    if (apiDir !== '') rmSync(apiDir, { recursive: true, force: true });
+  };
   const apiSocket = apiDir === '' ? '' : join(apiDir, 'api.sock');
   const args = [
     '--configure',
@@ -95,11 +99,12 @@ export async function startPrivateNetwork(options: PrivateNetworkOptions): Promi
       child.once('exit', () => clearTimeout(timer));
     }
     for (const stream of [child.stderr, child.stdio[4] as Readable | null]) stream?.destroy();
-    if (apiDir !== '') rmSync(apiDir, { recursive: true, force: true });
+    removeApiDir();
   };
   try {
     await waitUntilReady(child, options.readyTimeoutMs ?? 10_000, () => lastLine(stderr));
     for (const port of options.publish) await addHostForward(apiSocket, port);
+    removeApiDir();
   } catch (error) {
     stop();
     const why = error instanceof Error ? error.message : String(error);

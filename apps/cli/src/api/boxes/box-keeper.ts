@@ -1,10 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type BoxRecord,
+  boxDir,
+  readStartTime,
+  writeJson,
+} from '@polythene/core/internal/boxes/box-state';
+import { exec } from '@polythene/core/internal/exec/exec';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
-import { exec } from '../exec/exec.ts';
+import { cliBackends } from '../../engine.ts';
 import { holderPathInBox } from './box-helper.ts';
-import { type BoxRecord, boxDir, readStartTime, writeJson } from './box-state.ts';
 
 // SIGTERM to the keeper reaches the holder (forwarded), which ends the box; this long later
 // the keeper kills what is left.
@@ -32,6 +38,7 @@ export async function runBoxKeeper(storeDir: string, id: string): Promise<number
   });
   try {
     const result = await exec({
+      ...cliBackends(),
       id: record.entry,
       command: [
         holderPath,

@@ -1,5 +1,5 @@
+import { listBoxes } from '@polythene/core/internal/boxes/box-state';
 import { PolytheneError } from '@polythene/errors';
-import { listBoxes } from './box-state.ts';
 import { stopBoxesOf } from './stop-box.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { boxLogPath } from '@polythene/core/internal/boxes/box-state';
+import { DEFAULT_KILL_GRACE_MS } from '@polythene/core/internal/exec/exec';
+import { type Logger, silentLogger } from '@polythene/core/internal/logger';
 import { PolytheneError } from '@polythene/errors';
-import { type RunResult, superviseProcess } from '@polythene/probe';
-import { type Logger, silentLogger } from '../../logger.ts';
-import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES } from '../exec/exec.ts';
-import { boxLogPath } from './box-state.ts';
+import { DEFAULT_MAX_OUTPUT_BYTES, type RunResult, superviseProcess } from '@polythene/probe';
 import {
   type BoxCommandOptions,
   guardedCommandLine,

@@ -1,11 +1,17 @@
+import {
+  type BoxHolder,
+  type BoxRecord,
+  findBox,
+  touchLastUsed,
+} from '@polythene/core/internal/boxes/box-state';
+import { buildCommandEnvironment } from '@polythene/core/internal/exec/command-environment';
+import { createRootResolver } from '@polythene/core/internal/exec/root-view';
+import { resolveRootfsUser } from '@polythene/core/internal/exec/rootfs-user';
+import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
-import { buildCommandEnvironment } from '../exec/command-environment.ts';
-import { createRootResolver } from '../exec/root-view.ts';
-import { resolveRootfsUser } from '../exec/rootfs-user.ts';
-import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
+import { assertCommandGiven } from '@polythene/probe';
 import { BOX_HELPER } from './box-helper.ts';
-import { type BoxHolder, type BoxRecord, findBox, touchLastUsed } from './box-state.ts';
 
 /** What a command in a running box is: shared by `exec --in` and the testkit's `spawn`. */
 export interface BoxCommandOptions extends StoreOptions {
@@ -45,12 +51,7 @@ export interface PreparedBoxCommand {
  * own root. An unknown or stopped box is a `POLYTHENE_BOX_NOT_FOUND` (exit 1).
  */
 export async function prepareBoxCommand(options: BoxCommandOptions): Promise<PreparedBoxCommand> {
-  if (options.command.length === 0) {
-    throw new PolytheneError(
-      'POLYTHENE_USAGE',
-      'no command given: polythene exec --in BOX -- CMD [ARG…]',
-    );
-  }
+  assertCommandGiven(options.command, 'polythene exec --in BOX -- CMD [ARG…]');
   const store = await openStoreFromOptions(options, false);
   const box = await findBox(store.dir, options.box);
   const { holder, record } = box;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
-import { boxLogPath, findBox } from './box-state.ts';
+import { boxLogPath, findBox } from '@polythene/core/internal/boxes/box-state';
+import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 
 /** The box's log so far (its holder's and every detached command's output), as UTF-8. */
 export async function readBoxLog(

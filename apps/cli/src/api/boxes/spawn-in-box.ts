@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { touchLastUsed } from './box-state.ts';
+import { touchLastUsed } from '@polythene/core/internal/boxes/box-state';
 import {
   type BoxCommandOptions,
   guardedCommandLine,

@@ -2,11 +2,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, promises as fs, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PolytheneError } from '@polythene/errors';
-import { requireNativeHelper } from '@polythene/native';
-import { assertEntryId, newEntryId, resolveEntryRef } from '@polythene/store';
-import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
-import { BOX_HELPER } from './box-helper.ts';
 import {
   assertBoxName,
   type BoxRecord,
@@ -17,7 +12,12 @@ import {
   readBox,
   readStartTime,
   writeJson,
-} from './box-state.ts';
+} from '@polythene/core/internal/boxes/box-state';
+import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
+import { PolytheneError } from '@polythene/errors';
+import { requireNativeHelper } from '@polythene/native';
+import { assertEntryId, newEntryId, resolveEntryRef } from '@polythene/store';
+import { BOX_HELPER } from './box-helper.ts';
 
 /** Options for {@link startBox}. */
 export interface StartBoxOptions extends StoreOptions {

@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
-import { type BoxStatus, cleanDeadBox, findBox, isSameProcess, listBoxes } from './box-state.ts';
+import {
+  type BoxStatus,
+  cleanDeadBox,
+  findBox,
+  isSameProcess,
+  listBoxes,
+} from '@polythene/core/internal/boxes/box-state';
+import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 
 /** Options for {@link stopBox}. */
 export interface StopBoxOptions extends StoreOptions {

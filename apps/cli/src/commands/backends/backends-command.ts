@@ -1,5 +1,6 @@
+import { createExecRegistry } from '@polythene/core/internal/exec/backend-selection';
 import { createProbeCache, createProbeContext, describeBackends } from '@polythene/probe';
-import { createExecRegistry } from '../../api/exec/backend-selection.ts';
+import { cliBackends } from '../../engine.ts';
 import { type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatTable } from '../list/list-command.ts';
@@ -9,6 +10,7 @@ import { describeLimits, formatLimitsLine } from './describe-limits.ts';
 export async function backendsCommand(options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
   const registry = await createExecRegistry({
+    ...cliBackends(),
     backendModules: stringList(options.backendModule, '--backend-module'),
     hostEnv: process.env,
     cwd: process.cwd(),

@@ -1,7 +1,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boxLogPath, findBox, isSameProcess } from '../../api/boxes/box-state.ts';
-import { openStoreFromOptions } from '../../api/store-options.ts';
+import { boxLogPath, findBox, isSameProcess } from '@polythene/core/internal/boxes/box-state';
+import { openStoreFromOptions } from '@polythene/core/internal/store-options';
 import { lastBoolean, type RawOptions } from '../../normalize-options.ts';
 import { readCommandContext } from '../command-context.ts';
 

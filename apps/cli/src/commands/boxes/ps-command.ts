@@ -1,5 +1,5 @@
-import { listBoxes } from '../../api/boxes/box-state.ts';
-import { openStoreFromOptions } from '../../api/store-options.ts';
+import { listBoxes } from '@polythene/core/internal/boxes/box-state';
+import { openStoreFromOptions } from '@polythene/core/internal/store-options';
 import type { RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatForTerminal } from '../format-for-terminal.ts';

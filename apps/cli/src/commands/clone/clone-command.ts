@@ -1,4 +1,5 @@
-import { clone } from '../../api/store-operations.ts';
+import { clone } from '@polythene/core/internal/store-operations';
+import { cliBackends } from '../../engine.ts';
 import { lastString, oneOf, type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 
@@ -6,6 +7,7 @@ import { printJson, readCommandContext } from '../command-context.ts';
 export async function cloneCommand(uuid: string, options: RawOptions): Promise<number> {
   const context = readCommandContext(options);
   const metadata = await clone(uuid, {
+    ...cliBackends(),
     store: context.store,
     method: oneOf(options.method, '--method', ['auto', 'overlay', 'copy'] as const),
     backendModules: stringList(options.backendModule, '--backend-module'),

@@ -1,4 +1,4 @@
-import { commit } from '../../api/archive/commit-entry.ts';
+import { commit } from '@polythene/core/internal/archive/commit-entry';
 import { lastString, type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 

@@ -1,4 +1,4 @@
-import { diff } from '../../api/store-operations.ts';
+import { diff } from '@polythene/core/internal/store-operations';
 import type { RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatForTerminal } from '../format-for-terminal.ts';

@@ -1,3 +1,4 @@
+import { createExecRegistry } from '@polythene/core/internal/exec/backend-selection';
 import {
   type AppliedFix,
   applyDoctorFixes,
@@ -8,7 +9,7 @@ import {
 import { createPodmanEnv } from '@polythene/podman-export';
 import { createProbeCache, createProbeContext, describeBackends } from '@polythene/probe';
 import { resolveStoreDir } from '@polythene/store';
-import { createExecRegistry } from '../../api/exec/backend-selection.ts';
+import { cliBackends } from '../../engine.ts';
 import { EXIT_CODES } from '../../exit-codes.ts';
 import { lastBoolean, type RawOptions, stringList } from '../../normalize-options.ts';
 import { type CommandContext, printJson, readCommandContext } from '../command-context.ts';
@@ -22,6 +23,7 @@ const STATE_LABELS: Record<DoctorCheck['state'], string> = {
 
 async function examine(options: RawOptions, context: CommandContext): Promise<DoctorReport> {
   const registry = await createExecRegistry({
+    ...cliBackends(),
     backendModules: stringList(options.backendModule, '--backend-module'),
     hostEnv: process.env,
     cwd: process.cwd(),

@@ -1,5 +1,6 @@
+import { exec } from '@polythene/core/internal/exec/exec';
 import { PolytheneError } from '@polythene/errors';
-import { exec } from '../../api/exec/exec.ts';
+import { cliBackends } from '../../engine.ts';
 import { EXIT_CODES, exitCodeForSignal } from '../../exit-codes.ts';
 import {
   byteCount,
@@ -35,6 +36,7 @@ export async function execCommand(
   const command = [...positional.map(String), ...stringList(options['--'], '--')];
   const timeoutMs = timeoutMsFromFlagOrEnv(options.timeout);
   const result = await exec({
+    ...cliBackends(),
     id: uuid,
     command,
     store: context.store,

@@ -1,13 +1,13 @@
-import { PolytheneError } from '@polythene/errors';
-import type { ExecResult } from '../../api/exec/exec.ts';
+import type { ExecResult } from '@polythene/core/internal/exec/exec';
 import {
   formatMemorySize,
   parseCpus,
   parseMemorySize,
   parsePidsLimit,
-} from '../../api/exec/parse-limits.ts';
-import type { LimitOptions } from '../../api/exec/run-limits.ts';
-import { writeToStderr } from '../../logger.ts';
+} from '@polythene/core/internal/exec/parse-limits';
+import type { LimitOptions } from '@polythene/core/internal/exec/run-limits';
+import { writeToStderr } from '@polythene/core/internal/logger';
+import { PolytheneError } from '@polythene/errors';
 import { lastString, type RawOptions } from '../../normalize-options.ts';
 
 /** `--memory`, `--cpus`, `--pids-limit` as the API takes them (the API validates them). */

@@ -1,4 +1,4 @@
-import { writeToStderr } from '../../logger.ts';
+import { writeToStderr } from '@polythene/core/internal/logger';
 
 /** `30000` → `30 s`, `1500` → `1.5 s`: the timeout as the user gave it, in seconds. */
 export function formatTimeoutSeconds(timeoutMs: number): string {

@@ -1,4 +1,4 @@
-import { inspect } from '../../api/store-operations.ts';
+import { inspect } from '@polythene/core/internal/store-operations';
 import type { RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 

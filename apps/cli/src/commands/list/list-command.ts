@@ -1,5 +1,5 @@
-import { parseEntryFilters } from '../../api/entry-filters.ts';
-import { list } from '../../api/store-operations.ts';
+import { parseEntryFilters } from '@polythene/core/internal/entry-filters';
+import { list } from '@polythene/core/internal/store-operations';
 import { type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 import { formatForTerminal } from '../format-for-terminal.ts';

@@ -1,4 +1,4 @@
-import { load } from '../../api/archive/load-entry.ts';
+import { load } from '@polythene/core/internal/archive/load-entry';
 import type { RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 

@@ -1,5 +1,5 @@
+import { prune } from '@polythene/core/internal/store-operations';
 import { findCgroupHierarchies, sweepStaleRunCgroups } from '@polythene/probe';
-import { prune } from '../../api/store-operations.ts';
 import { lastString, type RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 

@@ -1,5 +1,5 @@
-import { listenForInterruption } from '../../api/interruption.ts';
-import { pull } from '../../api/pull.ts';
+import { listenForInterruption } from '@polythene/core/internal/interruption';
+import { pull } from '@polythene/core/internal/pull';
 import { withReceivedSignal } from '../../cli.ts';
 import {
   lastBoolean,

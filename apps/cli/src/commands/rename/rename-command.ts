@@ -1,4 +1,4 @@
-import { rename } from '../../api/store-operations.ts';
+import { rename } from '@polythene/core/internal/store-operations';
 import type { RawOptions } from '../../normalize-options.ts';
 import { readCommandContext } from '../command-context.ts';
 

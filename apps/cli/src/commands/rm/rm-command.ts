@@ -1,4 +1,4 @@
-import { remove } from '../../api/store-operations.ts';
+import { remove } from '@polythene/core/internal/store-operations';
 import { lastBoolean, type RawOptions } from '../../normalize-options.ts';
 import { readCommandContext } from '../command-context.ts';
 
@@ -12,7 +12,7 @@ export async function rmCommand(uuids: string[], options: RawOptions): Promise<n
   const force = lastBoolean(options.force);
   // A running box holds its entry: refuse, naming it, or with --force stop it first.
   const { settleBoxesOfEntries } = await import('../../api/boxes/boxes-of-entry.ts');
-  const { openStoreFromOptions } = await import('../../api/store-options.ts');
+  const { openStoreFromOptions } = await import('@polythene/core/internal/store-options');
   const store = await openStoreFromOptions({ store: context.store }, false);
   await settleBoxesOfEntries(store.dir, ids, force);
   await remove(ids, { store: context.store, force });

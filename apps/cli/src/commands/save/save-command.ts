@@ -1,4 +1,4 @@
-import { save } from '../../api/archive/save-entry.ts';
+import { save } from '@polythene/core/internal/archive/save-entry';
 import { lastString, type RawOptions } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 
