@@ -1,3 +1,5 @@
+export type { BackendConformanceSuiteOptions } from '@polythene/backend-conformance';
+export { defineBackendConformanceSuite } from '@polythene/backend-conformance';
 export type { TreeDiff } from '@polythene/store';
 export type {
   Box,
@@ -9,8 +11,6 @@ export type {
   BoxWriteFileOptions,
 } from './box-types.ts';
 export type { BoxMethod } from './choose-box-method.ts';
-export type { BackendConformanceSuiteOptions } from './conformance/define-backend-conformance-suite.ts';
-export { defineBackendConformanceSuite } from './conformance/define-backend-conformance-suite.ts';
 export type { PolytheneFixtures } from './create-polythene-test.ts';
 export { createPolytheneTest } from './create-polythene-test.ts';
 export { diffTrees } from './diff-trees.ts';

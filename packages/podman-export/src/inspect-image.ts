@@ -1,19 +1,9 @@
 import { PolytheneError } from '@polythene/errors';
+import type { ImageConfig } from '@polythene/host';
 import { type PodmanContext, runPodman } from './run-podman.ts';
 
-/** The parts of an image's configuration a rootfs user needs. */
-export interface ImageConfig {
-  /** `NAME=value` entries, in the image's order. */
-  env: string[];
-  /** The image's working directory, when it sets one. */
-  workingDir?: string;
-  /** The user (`name`, `uid`, `uid:gid`) the image runs as, when it sets one. */
-  user?: string;
-  /** The image's entrypoint argv, when it sets one. */
-  entrypoint?: string[];
-  /** The image's default command argv, when it sets one. */
-  cmd?: string[];
-}
+/** The image's runtime configuration, declared once in `@polythene/host`. */
+export type { ImageConfig };
 
 /** What `podman image inspect` says about an image. */
 export interface InspectedImage {

@@ -1,3 +1,4 @@
+import { isProcessAlive } from '@polythene/host';
 import { ownerBootLabel, ownerPidLabel, pullLabel, readBootId } from './container-labels.ts';
 import { createPodmanEnv } from './create-podman-env.ts';
 import { tryPodman } from './run-podman.ts';
@@ -8,16 +9,6 @@ export interface RemoveLeftoverContainersOptions {
   env?: Record<string, string | undefined>;
   /** Verbose log sink. */
   log?: (line: string) => void;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

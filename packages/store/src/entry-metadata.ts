@@ -1,18 +1,8 @@
+import type { ImageConfig } from '@polythene/host';
 import { isEntryRef } from './entry-id.ts';
 
-/** The parts of an image's config (`podman image inspect` `.Config`) that exec uses. */
-export interface ImageConfig {
-  /** `KEY=value` pairs from the image's Env, in image order. */
-  env: string[];
-  /** The image's WorkingDir, if set. */
-  workingDir?: string;
-  /** The image's User (`name`, `uid`, `uid:gid`, …), if set. */
-  user?: string;
-  /** The image's Entrypoint, if set. */
-  entrypoint?: string[];
-  /** The image's Cmd, if set. */
-  cmd?: string[];
-}
+/** The image's runtime configuration, declared once in `@polythene/host`. */
+export type { ImageConfig };
 
 /** Where an entry came from. */
 export type EntryOrigin =

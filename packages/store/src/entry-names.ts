@@ -1,6 +1,7 @@
 import { promises as fs, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolytheneError } from '@polythene/errors';
+import { isProcessAlive } from '@polythene/host';
 import { assertEntryName } from './entry-name.ts';
 import {
   NAMES_LOCK,
@@ -10,7 +11,6 @@ import {
   readEntryName,
   unavailable,
 } from './entry-name-lookup.ts';
-import { isProcessAlive } from './is-process-alive.ts';
 import { parseTemporaryName } from './store-names.ts';
 import { errorCode } from './system-error.ts';
 import { withFileLock } from './with-file-lock.ts';

@@ -1,11 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PolytheneError } from '@polythene/errors';
+import { type PathKind, walkChrootPath } from '@polythene/host';
 import { formatUntrusted } from './entry-id.ts';
 import { createLayerLookup, type LayerLookup, type MergedEntry } from './layer-lookup.ts';
-
-// Linux's limit on symlinks followed while resolving one path (MAXSYMLINKS).
-const MAX_SYMLINKS = 40;
 
 /** Options for {@link resolveInLayers}. */
 export interface ResolveInLayersOptions {
@@ -58,53 +55,35 @@ export async function resolveLayeredPath(
   path: string,
   followFinalSymlink: boolean,
 ): Promise<LayeredResolution> {
-  const resolved: string[] = [];
-  const remaining = splitPath(path);
-  let linksFollowed = 0;
-  let entry = await lookup.lookup('');
-  while (remaining.length > 0) {
-    const component = remaining.shift() as string;
-    if (component === '.') continue;
-    if (component === '..') {
-      resolved.pop();
-      entry = await lookup.lookup(resolved.join('/'));
+  const walk = walkChrootPath(path, {
+    followFinalSymlink,
+    describe: `${formatUntrusted(path)} in the layers`,
+  });
+  let step = walk.next();
+  while (!step.done) {
+    const { op, components } = step.value;
+    const entry = await lookup.lookup(components.join('/'));
+    if (op === 'readlink') {
+      step = walk.next(await fs.readlink((entry as MergedEntry).hostPath));
       continue;
     }
-    if (entry?.dirLayers === undefined) {
-      // The parent is missing or not a directory: nothing below it exists.
-      return {
-        components: [...resolved, component, ...remaining.filter((part) => part !== '.')],
-        entry: undefined,
-        isParentMissing: true,
-      };
-    }
-    resolved.push(component);
-    entry = await lookup.lookup(resolved.join('/'));
-    const isLast = remaining.length === 0;
-    if (entry === undefined || !entry.stats.isSymbolicLink() || (isLast && !followFinalSymlink))
-      continue;
-    linksFollowed += 1;
-    if (linksFollowed > MAX_SYMLINKS) {
-      throw new PolytheneError(
-        'POLYTHENE_USAGE',
-        `cannot resolve ${formatUntrusted(path)} in the layers: too many levels of symbolic links (a symlink loop in the image); fix or remove the looping link`,
-        { cause: Object.assign(new Error('ELOOP'), { code: 'ELOOP' }) },
-      );
-    }
-    const target = await fs.readlink(entry.hostPath);
-    resolved.pop();
-    if (target.startsWith('/')) resolved.length = 0;
-    remaining.unshift(...splitPath(target));
-    entry = await lookup.lookup(resolved.join('/'));
+    // A child of a missing path or of a non-directory does not exist in the merged view.
+    const parent = await lookup.lookup(components.slice(0, -1).join('/'));
+    const kind: PathKind =
+      parent?.dirLayers === undefined || entry === undefined
+        ? 'missing'
+        : entry.stats.isSymbolicLink()
+          ? 'symlink'
+          : 'present';
+    step = walk.next(kind);
   }
-  return { components: resolved, entry, isParentMissing: false };
+  const { components, missingFrom } = step.value;
+  const entry =
+    missingFrom < components.length ? undefined : await lookup.lookup(components.join('/'));
+  return { components, entry, isParentMissing: missingFrom < components.length - 1 };
 }
 
 /** The host path of `components` inside layer `layer`. */
 export function joinInLayer(layer: string, components: readonly string[]): string {
   return join(layer, ...components);
-}
-
-function splitPath(path: string): string[] {
-  return path.split('/').filter((component) => component.length > 0);
 }

@@ -2,8 +2,9 @@ import { resolveInLayers, resolveInRootfs } from '@polythene/store';
 
 /**
  * Finds a path inside a root as the command will see it: a plain rootfs directory, or an
- * overlay's layers (top-most first), resolved as if chrooted. Returns the host path, or
- * undefined when nothing is there.
+ * overlay's layers (top-most first), resolved as if chrooted. Returns the host path; over
+ * layers undefined when nothing is there, but over a plain rootfs the path it would have
+ * even when it does not exist (check it before use). Undefined on a symlink loop.
  */
 export type ResolveInRoot = (pathInside: string) => Promise<string | undefined>;
 

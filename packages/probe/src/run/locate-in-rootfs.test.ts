@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isPolytheneError } from '@polythene/errors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { locateInRootfs } from './locate-in-rootfs.ts';
 
@@ -36,5 +37,20 @@ describe('locateInRootfs', () => {
       missing: ['etc', 'passwd'],
     });
     expect(locateInRootfs(rootfs, '/../../etc')).toEqual({ hostPath: rootfs, missing: ['etc'] });
+  });
+});
+
+describe('locateInRootfs on a symlink loop', () => {
+  it('throws a PolytheneError (POLYTHENE_USAGE), like the store resolvers, not a plain Error', () => {
+    symlinkSync('loop-b', join(rootfs, 'loop-a'));
+    symlinkSync('loop-a', join(rootfs, 'loop-b'));
+    let caught: unknown;
+    try {
+      locateInRootfs(rootfs, '/loop-a/mnt');
+    } catch (error) {
+      caught = error;
+    }
+    expect(isPolytheneError(caught)).toBe(true);
+    expect(caught).toMatchObject({ code: 'POLYTHENE_USAGE' });
   });
 });

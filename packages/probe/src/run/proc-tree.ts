@@ -47,11 +47,8 @@ export function readProcStat(pid: number): ProcStat | undefined {
   }
 }
 
-/** True while `pid` exists and is not a zombie. */
-export function isProcessAlive(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && isLiving(stat);
-}
+// The one definition of "alive" (a zombie is not), shared with the store and the exporter.
+export { isProcessAlive } from '@polythene/host';
 
 // A zombie (or a dying process) has exited already: killing it again changes nothing.
 function isLiving(stat: ProcStat): boolean {

@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ConformanceCheckResult } from '@polythene/backend-conformance';
+import { CONFORMANCE_SCRIPT_PATH } from '@polythene/backend-conformance';
 import type { ProbeResult } from '@polythene/probe';
 import { createBusyboxRootfs, ensureTestUser, runAsTestUser } from '@polythene/test-images';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ConformanceCheckResult } from '../src/conformance/conformance-checks.ts';
-import { CONFORMANCE_SCRIPT_PATH } from '../src/conformance/define-scripted-conformance-suite.ts';
 
 // The world of a CI runner that refuses unprivileged user namespaces, built without touching
 // the host (this machine forbids `sysctl user.max_user_namespaces=0` even to root): the test

@@ -12,12 +12,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BindMount } from '@polythene/probe';
-import {
-  type ConformanceCheck,
-  type ConformanceContext,
-  runShell,
-  type TextRunResult,
-} from './conformance-checks.ts';
+import type { ConformanceCheck, ConformanceContext, TextRunResult } from './conformance-types.ts';
+import { runShell } from './sandbox-helpers.ts';
 
 /**
  * A copy of the context's rootfs that `makeHostile` edits as an image author could, a host

@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import type { Backend, Guarantee } from '@polythene/probe';
 import { createBusyboxRootfs, ensureTestUser, runAsTestUser } from '@polythene/test-images';
 import { afterAll, describe } from 'vitest';
-import { HOST_SECRETS } from '../src/conformance/conformance-checks.ts';
-import { defineBackendConformanceSuite } from '../src/conformance/define-backend-conformance-suite.ts';
-import { defineScriptedConformanceSuite } from '../src/conformance/define-scripted-conformance-suite.ts';
-import { defineSigkillCheck } from '../src/conformance/define-sigkill-check.ts';
+import { HOST_SECRETS } from '../src/conformance-checks.ts';
+import { defineBackendConformanceSuite } from '../src/define-backend-conformance-suite.ts';
+import { defineScriptedConformanceSuite } from '../src/define-scripted-conformance-suite.ts';
+import { defineSigkillCheck } from '../src/define-sigkill-check.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 // Runs the rest of its argv with fd 50 open on /etc, not close-on-exec, as a caller may (Node

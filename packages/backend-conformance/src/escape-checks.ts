@@ -11,15 +11,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConformanceCheck, ConformanceContext } from './conformance-checks.ts';
-import {
-  createMarker,
-  findSleepers,
-  runInSandbox,
-  runShell,
-  waitFor,
-} from './conformance-checks.ts';
+import type { ConformanceCheck, ConformanceContext } from './conformance-types.ts';
 import { ESCAPE_PROBE_SOURCE } from './escape-probe-source.ts';
+import { createMarker, findSleepers, runInSandbox, runShell, waitFor } from './sandbox-helpers.ts';
 
 let builtProbe: string | undefined;
 

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Backend, ProbeResult } from '@polythene/probe';
 import { expect, it } from 'vitest';
-import { createMarker, findSleepers, waitFor } from './conformance-checks.ts';
 import { CONFORMANCE_SCRIPT_PATH } from './define-scripted-conformance-suite.ts';
+import { createMarker, findSleepers, waitFor } from './sandbox-helpers.ts';
 
 /** Options for {@link defineSigkillCheck}. */
 export interface SigkillCheckOptions {

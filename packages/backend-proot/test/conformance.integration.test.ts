@@ -1,12 +1,12 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { defineSigkillCheck } from '@polythene/backend-conformance';
 import { findExecutable } from '@polythene/probe';
 import { createBusyboxRootfs } from '@polythene/test-images';
 import { afterAll, describe } from 'vitest';
-import { createProotBackend } from '../../../packages/backend-proot/src/index.ts';
-import { defineSigkillCheck } from '../src/conformance/define-sigkill-check.ts';
-import { defineBuiltinConformance } from './define-builtin-conformance.ts';
+import { defineBuiltinConformance } from '../../backend-conformance/test/define-builtin-conformance.ts';
+import { createProotBackend } from '../src/index.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 

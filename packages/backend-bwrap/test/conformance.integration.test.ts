@@ -1,6 +1,6 @@
 import { ALL_GUARANTEES, findExecutable } from '@polythene/probe';
-import { createBwrapBackend } from '../../../packages/backend-bwrap/src/index.ts';
-import { defineBuiltinConformance } from './define-builtin-conformance.ts';
+import { defineBuiltinConformance } from '../../backend-conformance/test/define-builtin-conformance.ts';
+import { createBwrapBackend } from '../src/index.ts';
 
 // bwrap enforces every guarantee, as root and in an unprivileged user namespace alike.
 defineBuiltinConformance({

@@ -35,7 +35,13 @@ export interface ScriptedConformanceSuiteOptions {
 
 /** The conformance script, for {@link ScriptedConformanceSuiteOptions.runScript}. */
 export const CONFORMANCE_SCRIPT_PATH: string = fileURLToPath(
-  new URL('./run-conformance-script.ts', import.meta.url),
+  // Next to this module: the source when run from source, the built script from the package.
+  new URL(
+    import.meta.url.endsWith('.ts')
+      ? './run-conformance-script.ts'
+      : './run-conformance-script.mjs',
+    import.meta.url,
+  ),
 );
 
 /**

@@ -11,13 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OverlayLayers, RunSpec } from '@polythene/probe';
 import { diffLayers, removeTree } from '@polythene/store';
-import {
-  type ConformanceCheck,
-  type ConformanceContext,
-  runInSandbox,
-  runShell,
-  type TextRunResult,
-} from './conformance-checks.ts';
+import type { ConformanceCheck, ConformanceContext, TextRunResult } from './conformance-types.ts';
+import { runInSandbox, runShell } from './sandbox-helpers.ts';
 
 /** Why the overlay checks do not apply to this backend here, or undefined when they do. */
 export function findOverlayNotApplicable(context: ConformanceContext): string | undefined {

@@ -1,6 +1,6 @@
 import { ALL_GUARANTEES, findExecutable } from '@polythene/probe';
-import { createChrootBackend } from '../../../packages/backend-chroot/src/index.ts';
-import { defineBuiltinConformance } from './define-builtin-conformance.ts';
+import { defineBuiltinConformance } from '../../backend-conformance/test/define-builtin-conformance.ts';
+import { createChrootBackend } from '../src/index.ts';
 
 const missingTools = ['unshare', 'capsh', 'mount'].filter(
   (tool) => findExecutable(tool, process.env) === undefined,
