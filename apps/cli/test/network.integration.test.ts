@@ -5,6 +5,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAllGone, freePort, waitFor, waitForTree } from './network-helpers.ts';
 import {
   freshStorePath,
   removeWhenDone,
@@ -40,15 +41,6 @@ function listen(server: Server): Promise<number> {
       resolve(typeof address === 'object' && address !== null ? address.port : 0);
     });
   });
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address !== null ? address.port : 0;
 }
 
 // busybox's wget, without -T (which crashes busybox 1.35): the box's `timeout` bounds it.
@@ -429,66 +421,4 @@ describe('bad network input', () => {
 function splitOnce(text: string, separator: string): [string, string] {
   const index = text.indexOf(separator);
   return index === -1 ? [text, ''] : [text.slice(0, index), text.slice(index + separator.length)];
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const startedAt = Date.now();
-  while (Date.now() - startedAt < timeoutMs) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Every process below `pid` once slirp4netns runs there: the box's and slirp4netns's. */
-async function waitForTree(pid: number): Promise<number[]> {
-  let tree: { pid: number; comm: string }[] = [];
-  await waitFor(async () => {
-    tree = await listDescendants(pid);
-    return (
-      tree.some((entry) => entry.comm === 'slirp4netns') && tree.some((e) => e.comm === 'sleep')
-    );
-  });
-  expect(tree.map((entry) => entry.comm)).toContain('slirp4netns');
-  return tree.map((entry) => entry.pid);
-}
-
-async function listDescendants(root: number): Promise<{ pid: number; comm: string }[]> {
-  const { stdout } = await execa('ps', ['-e', '-o', 'pid=,ppid=,comm=']);
-  const rows = stdout
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm: comm ?? '' }));
-  const found: { pid: number; comm: string }[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const parent = queue.shift();
-    for (const row of rows) {
-      if (row.ppid === parent) {
-        found.push({ pid: row.pid, comm: row.comm });
-        queue.push(row.pid);
-      }
-    }
-  }
-  return found;
-}
-
-async function expectAllGone(pids: readonly number[]): Promise<void> {
-  const isLiving = async (pid: number): Promise<boolean> => {
-    try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      return !/\) [ZX] /.test(stat);
-    } catch {
-      return false;
-    }
-  };
-  let living: number[] = [];
-  const startedAt = Date.now();
-  while (Date.now() - startedAt < 5_000) {
-    living = [];
-    for (const pid of pids) if (await isLiving(pid)) living.push(pid);
-    if (living.length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(living, 'processes left running').toEqual([]);
 }
