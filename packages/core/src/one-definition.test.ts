@@ -32,7 +32,7 @@ function occurrences(pattern: RegExp): string[] {
 describe('one definition', () => {
   it('DEFAULT_MAX_OUTPUT_BYTES is defined once (in probe)', () => {
     expect(occurrences(/\bconst DEFAULT_MAX_OUTPUT_BYTES\b/g)).toEqual([
-      'packages/probe/src/run/supervise-process.ts',
+      'packages/probe/src/run/supervised-stdio.ts',
     ]);
   });
 
