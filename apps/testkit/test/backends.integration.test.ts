@@ -1,5 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,8 +58,15 @@ describe('the backends a box runs with', () => {
     mkdirSync(join(scope, 'testkit'), { recursive: true });
     cpSync(join(testkitDir, 'dist'), join(scope, 'testkit', 'dist'), { recursive: true });
     cpSync(join(testkitDir, 'package.json'), join(scope, 'testkit', 'package.json'));
-    for (const name of ['core', 'errors', 'probe', 'store', 'podman-export']) {
-      symlinkSync(join(workspace, 'packages', name), join(scope, name));
+    // Its dependencies as its package.json lists them (workspace packages, linked).
+    const manifest = JSON.parse(readFileSync(join(testkitDir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const dependencies = Object.keys(manifest.dependencies);
+    expect(dependencies).toContain('@polythene/core');
+    for (const name of dependencies) {
+      const short = name.replace('@polythene/', '');
+      symlinkSync(join(workspace, 'packages', short), join(scope, short));
     }
     symlinkSync(
       join(testkitDir, 'node_modules', 'vitest'),

@@ -51,6 +51,8 @@ export type { CommandEnvironmentInputs } from './exec/command-environment.ts';
 export { buildCommandEnvironment, DEFAULT_PATH } from './exec/command-environment.ts';
 export type { ExecOptions, ExecResult } from './exec/exec.ts';
 export { DEFAULT_KILL_GRACE_MS, exec } from './exec/exec.ts';
+export type { NetworkRequest } from './exec/network/resolve-network.ts';
+export { resolveNetwork } from './exec/network/resolve-network.ts';
 export {
   DEFAULT_PIDS_LIMIT,
   formatMemorySize,

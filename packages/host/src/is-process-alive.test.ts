@@ -31,14 +31,16 @@ describe('isProcessAlive', () => {
   });
 
   it('is false for a real zombie, whose pid still answers signal 0', async () => {
-    // `true` exits at once; its parent has become `sleep` (exec), which never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], {
+    // The child waits until its parent shell ($$) has become `sleep` (exec), then exits:
+    // sleep never reaps it. (Exiting sooner could let the shell reap it before the exec.)
+    const child = 'while [ "$(cat /proc/$$/comm)" != sleep ]; do sleep 0.01; done';
+    const parent = spawn('sh', ['-c', `(${child}) & echo $!; exec sleep 30`], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     try {
       const [chunk] = (await once(parent.stdout, 'data')) as [Buffer];
       const zombiePid = Number(chunk.toString().trim());
-      for (let i = 0; i < 200 && stateOf(zombiePid) !== 'Z'; i += 1)
+      for (let i = 0; i < 1000 && stateOf(zombiePid) !== 'Z'; i += 1)
         await new Promise((resolve) => setTimeout(resolve, 10));
       expect(stateOf(zombiePid)).toBe('Z');
       expect(() => process.kill(zombiePid, 0)).not.toThrow();
