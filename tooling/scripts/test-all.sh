@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash tooling/scripts/setup.sh
+# Standard hosts ship /dev/net/tun as 0666, which an unprivileged private network needs
+# (slirp4netns opens it as the user); some sandboxes make it 0600. Test as a standard host.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  if [ "$(id -u)" -eq 0 ]; then chmod 0666 /dev/net/tun; else sudo chmod 0666 /dev/net/tun; fi
+fi
 pnpm typecheck --output-logs=errors-only
 pnpm lint
 # The release path as a dry run: version from the changesets, build and pack every
