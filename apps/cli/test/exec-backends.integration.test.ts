@@ -19,7 +19,10 @@ import {
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 // The complete example backend of docs/backends.md.
-const exampleBackend = join(repoRoot, 'packages/probe/test/fixtures/example-backend.mjs');
+const exampleBackend = join(
+  repoRoot,
+  'packages/backend-conformance/test/fixtures/third-party-backend.mjs',
+);
 
 let store: string;
 let id: string;

@@ -11,7 +11,10 @@ import { freshStorePath, runPolythene } from './run-polythene.ts';
 // behaviour is in terminal.integration.test.ts.
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const exampleBackend = join(repoRoot, 'packages/probe/test/fixtures/example-backend.mjs');
+const exampleBackend = join(
+  repoRoot,
+  'packages/backend-conformance/test/fixtures/third-party-backend.mjs',
+);
 
 let store: string;
 let id: string;
@@ -146,8 +149,8 @@ describe('exec --tty refusals', () => {
       'true',
     ]);
     expect(run.exitCode).toBe(125);
-    // The example backend runs without the exec guard: its lost-guarantees warning may come
-    // first; the refusal is the last line, and the only error.
+    // The example backend loses `ids`: its lost-guarantees warning may come first; the refusal
+    // is the last line, and the only error.
     expect(run.stderr).toMatch(
       /(^|\n)polythene: example-bwrap cannot run a command on a terminal of its own \(--tty\)[^\n]*\n$/,
     );

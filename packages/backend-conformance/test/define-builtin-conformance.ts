@@ -17,12 +17,17 @@ const repoRoot = resolve(import.meta.dirname, '../../..');
 const holdingHostDirectory = ['/bin/bash', '-c', 'exec 50</etc; exec "$@"', 'hold-fd'];
 const tsxBin = join(repoRoot, 'node_modules/.bin/tsx');
 
-/** How one built-in backend is checked. */
+/** How one backend is checked: a built-in, or the third-party example of docs/backends.md. */
 export interface BuiltinConformanceOptions {
-  /** The backend's name, e.g. `bwrap`; its package is `packages/backend-<name>`. */
+  /** The backend's name, e.g. `bwrap`; a built-in's package is `packages/backend-<name>`. */
   readonly name: string;
-  /** Its factory, and that factory's export name for the scripted runs. */
-  readonly createBackend: () => Backend;
+  /**
+   * Absolute path of the module that exports the factory, for the scripted runs; defaults to
+   * `packages/backend-<name>/src/index.ts`.
+   */
+  readonly backendModule?: string;
+  /** Its factory, and that factory's export name (`default` for a default export). */
+  readonly createBackend: () => Backend | Promise<Backend>;
   readonly factory: string;
   /** Why the whole suite cannot run here (a missing tool), or undefined. */
   readonly missing: string | undefined;
@@ -44,7 +49,8 @@ export interface BuiltinConformanceOptions {
  */
 export function defineBuiltinConformance(options: BuiltinConformanceOptions): void {
   const isRoot = process.geteuid?.() === 0;
-  const backendModule = join(repoRoot, `packages/backend-${options.name}/src/index.ts`);
+  const backendModule =
+    options.backendModule ?? join(repoRoot, `packages/backend-${options.name}/src/index.ts`);
   const scratch = mkdtempSync(join(tmpdir(), `polythene-conformance-${options.name}-`));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
   const rootfsAt = (name: string) => async () => {
