@@ -20,6 +20,7 @@ export type {
   PruneOptions,
   PruneReport,
   PullOptions,
+  PullRestOptions,
   PullResult,
   RemoveOptions,
   SaveOptions,

@@ -109,7 +109,10 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       stdio: 'pipe',
       input: execOptions.input ?? '',
       abortSignal: abortController.signal,
-      ...options.limits,
+      // The limits by name: exec refuses options it does not know.
+      memory: options.limits?.memory,
+      cpus: options.limits?.cpus,
+      pidsLimit: options.limits?.pidsLimit,
       root,
     });
     running.add(run);

@@ -47,7 +47,7 @@ export async function openEntry(ref: string, options: EntryOptions = {}): Promis
       if (boxOptions !== undefined && 'keepAlive' in boxOptions && boxOptions.keepAlive === true) {
         return createLiveBox({ ...boxOptions, store: store.dir, entryId: id, isolation, hostEnv });
       }
-      const { binds, workspace, ...limits } = (boxOptions ?? {}) as BoxOptions;
+      const { binds, workspace, network, ...limits } = (boxOptions ?? {}) as BoxOptions;
       return createBox({
         store,
         ref,
@@ -58,6 +58,7 @@ export async function openEntry(ref: string, options: EntryOptions = {}): Promis
         hostEnv,
         limits,
         ...resolveBoxBinds({ binds, workspace }, process.cwd()),
+        ...(network === undefined ? {} : { network }),
       });
     }) as PolytheneImage['box'],
   };

@@ -15,15 +15,15 @@ export type { BoxStatus } from './boxes/box-state.ts';
 export type { EntryFilters } from './entry-filters.ts';
 export type { BackendSource } from './exec/backend-source.ts';
 export { BUILTIN_BACKEND_PACKAGES } from './exec/backend-source.ts';
-export type { ExecOptions, ExecResult } from './exec/exec.ts';
 export { DEFAULT_KILL_GRACE_MS, exec } from './exec/exec.ts';
+export type { ExecOptions, ExecResult } from './exec/exec-options.ts';
 export type { ExecRestOptions } from './exec/read-exec-arguments.ts';
 export type { ThrowawayRoot, ThrowawayRootMethod } from './exec/throwaway-root.ts';
 export { createThrowawayRoot } from './exec/throwaway-root.ts';
 export type { Logger, LoggerOptions } from './logger.ts';
 export { createLogger, silentLogger } from './logger.ts';
 export type { ModuleImporter } from './module-importer.ts';
-export type { PullOptions, PullResult } from './pull.ts';
+export type { PullOptions, PullRestOptions, PullResult } from './pull.ts';
 export { pull } from './pull.ts';
 export type {
   CloneOptions,

@@ -49,8 +49,8 @@ export type { BackendSource } from './exec/backend-source.ts';
 export { BUILTIN_BACKEND_PACKAGES, requireBackends } from './exec/backend-source.ts';
 export type { CommandEnvironmentInputs } from './exec/command-environment.ts';
 export { buildCommandEnvironment, DEFAULT_PATH } from './exec/command-environment.ts';
-export type { ExecOptions, ExecResult } from './exec/exec.ts';
 export { DEFAULT_KILL_GRACE_MS, exec } from './exec/exec.ts';
+export type { ExecOptions, ExecResult } from './exec/exec-options.ts';
 export type { NetworkRequest } from './exec/network/resolve-network.ts';
 export { resolveNetwork } from './exec/network/resolve-network.ts';
 export {
@@ -75,7 +75,7 @@ export { INTERRUPT_SIGNALS, listenForInterruption } from './interruption.ts';
 export type { Logger, LoggerOptions } from './logger.ts';
 export { createLogger, isVerboseEnv, silentLogger, writeToStderr } from './logger.ts';
 export type { ModuleImporter } from './module-importer.ts';
-export type { PullOptions, PullResult } from './pull.ts';
+export type { PullOptions, PullRestOptions, PullResult } from './pull.ts';
 export { pull } from './pull.ts';
 export type {
   CloneOptions,

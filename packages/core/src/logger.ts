@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { assertOptions, kinds } from './check-arguments.ts';
 
 /** Where progress and verbose lines go: always stderr, never stdout (stdout is the result). */
 export interface Logger {
@@ -22,6 +23,12 @@ export interface LoggerOptions {
 
 /** Creates the stderr logger the commands share. */
 export function createLogger(options: LoggerOptions): Logger {
+  assertOptions(
+    { name: 'createLogger', form: 'createLogger({ isVerbose: true, isQuiet, write })' },
+    options,
+    { isVerbose: kinds.boolean, isQuiet: kinds.boolean, write: kinds.function },
+    true,
+  );
   const write = options.write ?? writeToStderr;
   return {
     isVerbose: options.isVerbose,

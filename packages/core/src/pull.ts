@@ -14,6 +14,17 @@ import {
   releaseEntryName,
   userNamespacePrefix,
 } from '@polythene/store';
+import {
+  type ApiForm,
+  assertOptions,
+  describeValue,
+  failUsage,
+  isObject,
+  kinds,
+  type OptionKind,
+  oneOf,
+  STORE_OPTION_KINDS,
+} from './check-arguments.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { openStoreFromOptions, type StoreOptions } from './store-options.ts';
 
@@ -54,11 +65,36 @@ export interface PullResult {
   readonly method: ExportMethod;
 }
 
+/** The options of the `pull(image, options)` form: all but `image`. */
+export type PullRestOptions = Omit<PullOptions, 'image'>;
+
+const PULL: ApiForm = {
+  name: 'pull',
+  form: "pull({ image: 'docker.io/library/debian:bookworm', ...options }) or pull(image, options)",
+};
+
+const REST_OPTION_KINDS: Readonly<Record<keyof PullRestOptions, OptionKind>> = {
+  ...STORE_OPTION_KINDS,
+  pullPolicy: oneOf(['missing', 'always', 'never']),
+  timeoutMs: kinds.number,
+  abortSignal: kinds.abortSignal,
+  onProgress: kinds.function,
+  logger: kinds.logger,
+  name: kinds.string,
+};
+
 /**
  * Exports an image into a new store entry: `<store>/<uuid>` appears whole or not at all.
  * On any failure or abort the pending entry is discarded and the error rethrown.
  */
-export async function pull(options: PullOptions): Promise<PullResult> {
+export function pull(options: PullOptions): Promise<PullResult>;
+/** The same, with the image first: `pull('docker.io/library/debian:bookworm', { name })`. */
+export function pull(image: string, options?: PullRestOptions): Promise<PullResult>;
+export async function pull(
+  first: PullOptions | string,
+  rest?: PullRestOptions,
+): Promise<PullResult> {
+  const options = readPullArguments(first, rest);
   const startedAt = performance.now();
   const logger = options.logger ?? silentLogger;
   const image = validateImageRef(options.image);
@@ -114,4 +150,23 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       await releaseEntryName(store.dir, name, entry.id).catch(() => undefined);
     throw error;
   }
+}
+
+function readPullArguments(first: unknown, rest: unknown): PullOptions {
+  if (typeof first === 'string') {
+    assertOptions(PULL, rest, REST_OPTION_KINDS);
+    return { ...(rest as PullRestOptions | undefined), image: first };
+  }
+  if (!isObject(first)) {
+    failUsage(
+      PULL,
+      `its first argument must be an image reference or an options object (got ${describeValue(first)})`,
+    );
+  }
+  if (rest !== undefined) failUsage(PULL, 'with an options object, pass nothing after it');
+  if (typeof first.image !== 'string') {
+    failUsage(PULL, `options.image must be an image reference (got ${describeValue(first.image)})`);
+  }
+  assertOptions(PULL, first, { ...REST_OPTION_KINDS, image: kinds.string });
+  return first as unknown as PullOptions;
 }

@@ -14,6 +14,19 @@ import {
   type StoreEntry,
   type TreeDiff,
 } from '@polythene/store';
+import {
+  type ApiForm,
+  assertOptions,
+  assertStringArgument,
+  BACKEND_SOURCE_KINDS,
+  describeValue,
+  failUsage,
+  isObject,
+  kinds,
+  type OptionKind,
+  oneOf,
+  STORE_OPTION_KINDS,
+} from './check-arguments.ts';
 import { type EntryFilters, matchesEntryFilters } from './entry-filters.ts';
 import { createExecBackendChooser } from './exec/backend-selection.ts';
 import type { BackendSource } from './exec/backend-source.ts';
@@ -33,8 +46,27 @@ export interface ListOptions extends StoreOptions {
   readonly filters?: EntryFilters;
 }
 
+const LIST: ApiForm = {
+  name: 'list',
+  form: "list(options), e.g. list({ filters: { name: ['dev*'] } })",
+};
+const LIST_OPTION_KINDS: Readonly<Record<keyof ListOptions, OptionKind>> = {
+  ...STORE_OPTION_KINDS,
+  filters: {
+    expected: 'an object of pattern lists, { name?: string[], image?: string[] }',
+    test: (value) =>
+      isObject(value) &&
+      Object.entries(value).every(
+        ([key, patterns]) =>
+          (key === 'name' || key === 'image') &&
+          (patterns === undefined || kinds.stringArray.test(patterns)),
+      ),
+  },
+};
+
 /** Every entry in the store, orphans included, oldest first; an absent store lists empty. */
 export async function list(options: ListOptions = {}): Promise<ListedEntry[]> {
+  assertOptions(LIST, options, LIST_OPTION_KINDS);
   let store: Awaited<ReturnType<typeof openStoreFromOptions>>;
   try {
     // A read-only command never creates the store (nor its parents).
@@ -60,6 +92,7 @@ export async function list(options: ListOptions = {}): Promise<ListedEntry[]> {
 
 /** The recorded metadata of one entry, by id or name. */
 export async function inspect(ref: string, options: StoreOptions = {}): Promise<EntryMetadata> {
+  assertRefAndStoreOptions({ name: 'inspect', form: 'inspect(idOrName, options)' }, ref, options);
   assertEntryRef(ref);
   const store = await openStoreFromOptions(options, false, 'read');
   return store.inspect(resolveEntryRef(store.dir, ref));
@@ -77,6 +110,14 @@ export interface RemoveOptions extends StoreOptions {
  * refused (`POLYTHENE_ENTRY_IN_USE` naming their pids), unless `force`.
  */
 export async function remove(refs: readonly string[], options: RemoveOptions = {}): Promise<void> {
+  const api: ApiForm = {
+    name: 'remove',
+    form: "remove(idsOrNames, options), e.g. remove(['debian'])",
+  };
+  if (!Array.isArray(refs) || refs.some((ref) => typeof ref !== 'string')) {
+    failUsage(api, `the entries must be an array of ids or names (got ${describeValue(refs)})`);
+  }
+  assertOptions(api, options, { ...STORE_OPTION_KINDS, force: kinds.boolean });
   for (const ref of refs) assertEntryRef(ref);
   const store = await openStoreFromOptions(options, false);
   const ids = refs.map((ref) => resolveEntryRef(store.dir, ref));
@@ -98,6 +139,9 @@ export async function rename(
   name: string,
   options: StoreOptions = {},
 ): Promise<{ id: string; name: string }> {
+  const api: ApiForm = { name: 'rename', form: 'rename(idOrName, newName, options)' };
+  assertRefAndStoreOptions(api, ref, options);
+  assertStringArgument(api, name, 'the new name');
   assertEntryRef(ref);
   assertEntryName(name);
   const store = await openStoreFromOptions(options, false);
@@ -115,6 +159,11 @@ export interface PruneOptions extends StoreOptions {
 
 /** Removes old entries, orphans, stale temporaries and names whose entry is gone. */
 export async function prune(options: PruneOptions = {}): Promise<PruneReport> {
+  assertOptions(
+    { name: 'prune', form: "prune(options), e.g. prune({ olderThan: '7d' })" },
+    options,
+    { ...STORE_OPTION_KINDS, olderThan: kinds.numberOrString },
+  );
   const store = await openStoreFromOptions(options, true);
   // Dead boxes' state goes first (their scratch layers are stale temporaries then).
   await (await import('./boxes/box-state.ts')).listBoxes(store.dir);
@@ -139,11 +188,25 @@ export interface CloneOptions extends StoreOptions, BackendSource {
   readonly name?: string;
 }
 
+const CLONE_OPTION_KINDS: Readonly<Record<keyof CloneOptions, OptionKind>> = {
+  ...STORE_OPTION_KINDS,
+  ...BACKEND_SOURCE_KINDS,
+  method: oneOf(['auto', 'overlay', 'copy']),
+  backendModules: kinds.stringArray,
+  name: kinds.string,
+};
+
 /**
  * A new entry holding an independent copy of entry `ref` (an id or a name); the source is
  * never modified. With `name`, a clone that loses a race for the name is removed again.
  */
 export async function clone(ref: string, options: CloneOptions = {}): Promise<EntryMetadata> {
+  const api: ApiForm = {
+    name: 'clone',
+    form: "clone(idOrName, options), e.g. clone('debian', { name: 'dev' })",
+  };
+  assertStringArgument(api, ref, "the first argument, the source entry's id or name,");
+  assertOptions(api, options, CLONE_OPTION_KINDS);
   assertEntryRef(ref);
   if (options.name !== undefined) assertEntryName(options.name);
   const store = await openStoreFromOptions(options, false);
@@ -166,6 +229,7 @@ export async function clone(ref: string, options: CloneOptions = {}): Promise<En
 
 /** What changed in an entry (by id or name) since it was pulled or cloned. */
 export async function diff(ref: string, options: StoreOptions = {}): Promise<TreeDiff> {
+  assertRefAndStoreOptions({ name: 'diff', form: 'diff(idOrName, options)' }, ref, options);
   assertEntryRef(ref);
   const store = await openStoreFromOptions(options, false, 'read');
   return store.diffEntry(resolveEntryRef(store.dir, ref));
@@ -185,6 +249,15 @@ export interface OverlayCheckOptions extends BackendSource {
  * this is cheap on repeat.
  */
 export async function canRunOverlayHere(options: OverlayCheckOptions = {}): Promise<boolean> {
+  assertOptions(
+    { name: 'canRunOverlayHere', form: 'canRunOverlayHere({ backends, hostEnv, backendModules })' },
+    options,
+    {
+      ...BACKEND_SOURCE_KINDS,
+      hostEnv: kinds.env,
+      backendModules: kinds.stringArray,
+    } satisfies Record<keyof OverlayCheckOptions, OptionKind>,
+  );
   const hostEnv = options.hostEnv ?? process.env;
   const hasModules =
     (options.backendModules?.length ?? 0) > 0 || (hostEnv.POLYTHENE_BACKENDS ?? '').trim() !== '';
@@ -207,4 +280,10 @@ export async function canRunOverlayHere(options: OverlayCheckOptions = {}): Prom
   } catch {
     return false;
   }
+}
+
+// The shape of inspect, diff and rename: an entry's id or name, then the store options.
+function assertRefAndStoreOptions(api: ApiForm, ref: unknown, options: unknown): void {
+  assertStringArgument(api, ref, "the first argument, an entry's id or name,");
+  assertOptions(api, options, STORE_OPTION_KINDS);
 }

@@ -8,6 +8,14 @@ import {
   resolveEntryRef,
   userNamespacePrefix,
 } from '@polythene/store';
+import {
+  type ApiForm,
+  assertOptions,
+  assertStringArgument,
+  kinds,
+  type OptionKind,
+  STORE_OPTION_KINDS,
+} from '../check-arguments.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { withEntryTree } from './entry-archive.ts';
 import { type ImageArchiveFormat, writeImageArchive } from './image-archive.ts';
@@ -37,6 +45,12 @@ export interface CommitResult {
   readonly imageId: string;
 }
 
+const COMMIT_OPTION_KINDS: Readonly<Record<keyof CommitOptions, OptionKind>> = {
+  ...STORE_OPTION_KINDS,
+  changes: kinds.stringArray,
+  archive: kinds.string,
+};
+
 /** The recorded config as `podman import --change` instructions. */
 export function configChanges(config: ImageConfig | undefined): string[] {
   if (config === undefined) return [];
@@ -64,6 +78,13 @@ export async function commit(
   image: string,
   options: CommitOptions = {},
 ): Promise<CommitResult> {
+  const api: ApiForm = {
+    name: 'commit',
+    form: "commit(idOrName, image, options), e.g. commit('dev', 'localhost/dev:1')",
+  };
+  assertStringArgument(api, ref, "the first argument, an entry's id or name,");
+  assertStringArgument(api, image, 'the second argument, the image reference to write,');
+  assertOptions(api, options, COMMIT_OPTION_KINDS);
   assertEntryRef(ref);
   const imageRef = validateImageRef(image);
   if (/^(oci-archive|docker-archive|oci|dir|containers-storage):/.test(imageRef))

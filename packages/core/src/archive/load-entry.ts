@@ -11,6 +11,13 @@ import {
   userNamespacePrefix,
   withFileLock,
 } from '@polythene/store';
+import {
+  type ApiForm,
+  assertOptions,
+  assertStringArgument,
+  failUsage,
+  STORE_OPTION_KINDS,
+} from '../check-arguments.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { compressionForPath, startCompressionFilter } from './archive-compression.ts';
 import { ArchiveVerifier } from './archive-verifier.ts';
@@ -33,8 +40,10 @@ export interface LoadResult {
  * same tree is a no-op; with another tree, `POLYTHENE_ENTRY_EXISTS`.
  */
 export async function load(file: string, options: StoreOptions = {}): Promise<LoadResult> {
-  if (typeof file !== 'string' || file === '')
-    throw new PolytheneError('POLYTHENE_USAGE', 'load needs an archive file: polythene load FILE');
+  const api: ApiForm = { name: 'load', form: "load(file, options), e.g. load('entry.tar.zst')" };
+  assertStringArgument(api, file, 'the first argument, the archive file,');
+  if (file === '') failUsage(api, 'the archive file is empty (polythene load FILE)');
+  assertOptions(api, options, STORE_OPTION_KINDS);
   const path = resolve(file);
   const store = await openStoreFromOptions(options, true);
   await store.clearStaleTemporaries();

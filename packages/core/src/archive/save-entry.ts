@@ -4,6 +4,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
 import { assertEntryRef, resolveEntryRef } from '@polythene/store';
+import {
+  type ApiForm,
+  assertOptions,
+  assertStringArgument,
+  failUsage,
+  kinds,
+  type OptionKind,
+  STORE_OPTION_KINDS,
+} from '../check-arguments.ts';
 import { openStoreFromOptions, type StoreOptions } from '../store-options.ts';
 import { compressionForPath, startCompressionFilter } from './archive-compression.ts';
 import { generateEntryArchive, withEntryTree } from './entry-archive.ts';
@@ -25,15 +34,27 @@ export interface SaveResult {
   readonly sizeBytes: number;
 }
 
+const SAVE_OPTION_KINDS: Readonly<Record<keyof SaveOptions, OptionKind>> = {
+  ...STORE_OPTION_KINDS,
+  output: kinds.string,
+};
+
 /**
  * Writes entry `ref` (id or name) to an archive file that `load` turns back into the same
  * entry, id and metadata included, in this store or another. Streamed: memory use does not
  * grow with the tree. The file appears whole (written beside it, then renamed) or not at all.
  */
 export async function save(ref: string, options: SaveOptions): Promise<SaveResult> {
+  const api: ApiForm = {
+    name: 'save',
+    form: "save(idOrName, { output: 'entry.tar.zst', ...options })",
+  };
+  assertStringArgument(api, ref, "the first argument, an entry's id or name,");
+  assertOptions(api, options, SAVE_OPTION_KINDS, true);
   assertEntryRef(ref);
+  // The CLI passes an empty output for a missing -o: say which flag.
   if (typeof options.output !== 'string' || options.output === '')
-    throw new PolytheneError('POLYTHENE_USAGE', 'save needs an output file: -o FILE');
+    failUsage(api, 'options.output must name the archive file to write (polythene save -o FILE)');
   const output = resolve(options.output);
   const store = await openStoreFromOptions(options, false);
   const id = resolveEntryRef(store.dir, ref);

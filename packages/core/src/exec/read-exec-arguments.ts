@@ -1,51 +1,107 @@
-import { PolytheneError } from '@polythene/errors';
-import type { ExecOptions } from './exec.ts';
+import {
+  type ApiForm,
+  assertOptions,
+  BACKEND_SOURCE_KINDS,
+  describeValue,
+  failUsage,
+  isObject,
+  kinds,
+  type OptionKind,
+  oneOf,
+  STORE_OPTION_KINDS,
+} from '../check-arguments.ts';
+import type { ExecOptions } from './exec-options.ts';
 
 /** The options of the `exec(idOrName, command, options)` form: all but `id` and `command`. */
 export type ExecRestOptions = Omit<ExecOptions, 'id' | 'command'>;
 
-const FORMS = "exec({ id, command: ['echo', 'hi'] }) or exec(idOrName, ['echo', 'hi'], options)";
+const EXEC: ApiForm = {
+  name: 'exec',
+  form: "exec({ id, command: ['echo', 'hi'] }) or exec(idOrName, ['echo', 'hi'], options)",
+};
+
+// Every option of the third argument: a typed Record, so a new option needs its kind here.
+const REST_OPTION_KINDS: Readonly<Record<keyof ExecRestOptions, OptionKind>> = {
+  ...STORE_OPTION_KINDS,
+  ...BACKEND_SOURCE_KINDS,
+  memory: kinds.numberOrString,
+  cpus: kinds.numberOrString,
+  pidsLimit: kinds.numberOrString,
+  isolation: kinds.string,
+  backendModules: kinds.stringArray,
+  env: kinds.stringArray,
+  workdir: kinds.string,
+  user: kinds.string,
+  binds: kinds.stringOrObjectArray,
+  workspace: {
+    expected: 'a directory or true',
+    test: (value) => typeof value === 'string' || value === true,
+  },
+  timeoutMs: kinds.number,
+  stdio: oneOf(['inherit', 'pipe']),
+  input: {
+    expected: 'a string or a Uint8Array',
+    test: (value) => typeof value === 'string' || value instanceof Uint8Array,
+  },
+  maxOutputBytes: kinds.number,
+  tty: kinds.boolean,
+  interactive: kinds.boolean,
+  strict: kinds.boolean,
+  capAdd: kinds.stringArray,
+  capDrop: kinds.stringArray,
+  forwardSignals: kinds.boolean,
+  abortSignal: kinds.abortSignal,
+  killGraceMs: kinds.number,
+  cwd: kinds.string,
+  logger: kinds.logger,
+  ephemeral: kinds.boolean,
+  root: kinds.object,
+  layers: kinds.object,
+  rootfs: kinds.string,
+  network: kinds.string,
+  publish: kinds.stringOrObjectArray,
+  helpers: kinds.boolean,
+  onBackendChosen: kinds.function,
+};
+
+const OPTION_KINDS: Readonly<Record<keyof ExecOptions, OptionKind>> = {
+  ...REST_OPTION_KINDS,
+  id: kinds.string,
+  command: kinds.stringArray,
+};
 
 /**
- * The options of either form of `exec`, checked: a wrong shape is a `POLYTHENE_USAGE` naming
- * both forms, not a `TypeError` from deep inside.
+ * The options of either form of `exec`, checked: a wrong shape (a command that is not an
+ * argv, an unknown option, an option of the wrong type) is a `POLYTHENE_USAGE` naming both
+ * forms, not a `TypeError` from deep inside.
  */
 export function readExecArguments(first: unknown, command: unknown, rest: unknown): ExecOptions {
   if (typeof first === 'string') {
-    if (command === undefined) fail(`exec('${first}') has no command`);
-    if (rest !== undefined && (typeof rest !== 'object' || rest === null || Array.isArray(rest))) {
-      fail('its third argument, the options, must be an object');
+    if (command === undefined) failUsage(EXEC, `exec('${first}') has no command`);
+    if (rest !== undefined && !isObject(rest)) {
+      failUsage(EXEC, 'its third argument, the options, must be an object');
     }
     assertCommand(command);
+    assertOptions(EXEC, rest, REST_OPTION_KINDS);
     return { ...(rest as ExecRestOptions | undefined), id: first, command };
   }
-  if (typeof first !== 'object' || first === null || Array.isArray(first)) {
-    fail(
-      `its first argument must be an entry's id or name, or an options object (got ${describe(first)})`,
+  if (!isObject(first)) {
+    failUsage(
+      EXEC,
+      `its first argument must be an entry's id or name, or an options object (got ${describeValue(first)})`,
     );
   }
-  if (command !== undefined) fail('with an options object, pass nothing after it');
-  const options = first as Partial<ExecOptions>;
-  if (typeof options.id !== 'string' || options.id === '') {
-    fail(`options.id must be an entry's id or name (got ${describe(options.id)})`);
+  if (command !== undefined) failUsage(EXEC, 'with an options object, pass nothing after it');
+  if (typeof first.id !== 'string' || first.id === '') {
+    failUsage(EXEC, `options.id must be an entry's id or name (got ${describeValue(first.id)})`);
   }
-  assertCommand(options.command);
-  return options as ExecOptions;
+  assertCommand(first.command);
+  assertOptions(EXEC, first, OPTION_KINDS);
+  return first as unknown as ExecOptions;
 }
 
 function assertCommand(command: unknown): asserts command is readonly string[] {
   if (!Array.isArray(command) || command.some((part) => typeof part !== 'string')) {
-    fail(`the command must be an array of strings (got ${describe(command)})`);
+    failUsage(EXEC, `the command must be an array of strings (got ${describeValue(command)})`);
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `'${value}'`;
-  return typeof value;
-}
-
-function fail(why: string): never {
-  throw new PolytheneError('POLYTHENE_USAGE', `exec: ${why}; call ${FORMS}`);
 }

@@ -1,5 +1,12 @@
 import type { OverlayLayers } from '@polythene/probe';
 import type { Store } from '@polythene/store';
+import {
+  type ApiForm,
+  assertStringArgument,
+  describeValue,
+  failUsage,
+  isObject,
+} from '../check-arguments.ts';
 
 /** How a throwaway root is made: an overlay layer (constant time) or a full copy. */
 export type ThrowawayRootMethod = 'overlay' | 'copy';
@@ -34,6 +41,20 @@ export async function createThrowawayRoot(
   id: string,
   method: ThrowawayRootMethod,
 ): Promise<ThrowawayRoot> {
+  const api: ApiForm = {
+    name: 'createThrowawayRoot',
+    form: "createThrowawayRoot(store, id, 'overlay' | 'copy') with a store from @polythene/store's openStore",
+  };
+  if (!isObject(store) || typeof store.createScratchLayer !== 'function') {
+    failUsage(
+      api,
+      `the first argument must be an open Store, not a path (got ${describeValue(store)})`,
+    );
+  }
+  assertStringArgument(api, id, "the second argument, the entry's id,");
+  if (method !== 'overlay' && method !== 'copy') {
+    failUsage(api, `the method must be 'overlay' or 'copy' (got ${describeValue(method)})`);
+  }
   if (method === 'overlay') {
     const scratch = await store.createScratchLayer(id);
     const { lowerDirs, upperDir, workDir } = scratch;

@@ -1,4 +1,4 @@
-import type { ExecResult } from '@polythene/core/internal/exec/exec';
+import type { ExecResult } from '@polythene/core/internal/exec/exec-options';
 import {
   formatMemorySize,
   parseCpus,
