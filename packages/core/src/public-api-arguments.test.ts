@@ -15,7 +15,7 @@ const wrongCalls: Record<string, { form: string; calls: (() => unknown)[] }> = {
       () => core.pull({ image: 42 } as never),
       () => core.pull({} as never),
       () => core.pull('busybox', 'options' as never),
-      () => core.pull({ image: 'busybox' }, { store } as never),
+      () => core.pull({ image: 'busybox' } as never, { store } as never),
       () => core.pull('busybox', { store: 42 } as never),
       () => core.pull('busybox', { stor: store } as never),
       () => core.pull('busybox', { pullPolicy: 'sometimes' } as never),
