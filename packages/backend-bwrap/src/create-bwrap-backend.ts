@@ -16,6 +16,7 @@ import {
   checkRunSpec,
   decodeExitCode,
   findTerminalHelper,
+  findUsernsHelper,
   listChildPids,
   openBlockPipe,
   openSideChannelFile,
@@ -26,6 +27,7 @@ import {
   type SuperviseOptions,
   sendSignal,
   superviseProcess,
+  USERNS_HELPER,
   wrapCommandForTerminal,
 } from '@polythene/probe';
 import { attachPrivateNetwork, findSlirp } from './attach-private-network.ts';
@@ -49,7 +51,9 @@ import { readIdMapDetails } from './probe-id-map.ts';
 export function createBwrapBackend(): Backend {
   return {
     name: 'bwrap',
-    binaries: ['bwrap', 'unshare', 'setpriv', 'newuidmap'],
+    // The probe stores the path of the polythene-userns helper it tried: an install that moved
+    // or was rebuilt (another checkout, a new version) is a different host and probes afresh.
+    binaries: ['bwrap', 'unshare', 'setpriv', 'newuidmap', findUsernsHelper() ?? USERNS_HELPER],
     // Bump when the probe's result changes meaning (2: canOverlay; 3: the filesystem and
     // keyring guarantees).
     probeRevision: '4',

@@ -214,7 +214,7 @@ export async function clone(ref: string, options: CloneOptions = {}): Promise<En
   if (options.name !== undefined) await assertEntryNameFree(store.dir, options.name);
   let method = options.method ?? 'auto';
   if (method === 'auto') {
-    method = (await canRunOverlayHere(options)) ? 'overlay' : 'copy';
+    method = (await overlayRunsHere(options)) ? 'overlay' : 'copy';
   }
   const metadata = await store.cloneEntry(id, { method });
   if (options.name === undefined) return metadata;
@@ -258,6 +258,11 @@ export async function canRunOverlayHere(options: OverlayCheckOptions = {}): Prom
       backendModules: kinds.stringArray,
     } satisfies Record<keyof OverlayCheckOptions, OptionKind>,
   );
+  return overlayRunsHere(options);
+}
+
+// canRunOverlayHere without the argument check, for callers whose options hold more (clone's).
+async function overlayRunsHere(options: OverlayCheckOptions): Promise<boolean> {
   const hostEnv = options.hostEnv ?? process.env;
   const hasModules =
     (options.backendModules?.length ?? 0) > 0 || (hostEnv.POLYTHENE_BACKENDS ?? '').trim() !== '';
