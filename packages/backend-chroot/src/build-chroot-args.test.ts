@@ -4,8 +4,8 @@ import {
   buildChrootArgs,
   buildChrootMountTable,
   type ChrootArgsOptions,
-  listDroppedCapabilities,
 } from './build-chroot-args.ts';
+import { listDroppedCapabilities } from './chroot-capabilities.ts';
 
 const probe: AvailableProbe = {
   available: true,

@@ -2,11 +2,13 @@ export type { ChrootArgsOptions, ChrootHostDev, ChrootMount } from './build-chro
 export {
   buildChrootArgs,
   buildChrootMountTable,
+  KERNEL_PROC_ENTRIES,
+} from './build-chroot-args.ts';
+export {
   CAPABILITY_NAMES,
   KEPT_CAPABILITIES,
-  KERNEL_PROC_ENTRIES,
   listDroppedCapabilities,
-} from './build-chroot-args.ts';
+} from './chroot-capabilities.ts';
 export { createChrootBackend } from './create-chroot-backend.ts';
 export type { ChrootDetails } from './probe-chroot.ts';
 export {

@@ -5,8 +5,8 @@ import {
   type ChrootArgsOptions,
   type ChrootHostDev,
   KERNEL_PROC_ENTRIES,
-  listDroppedCapabilities,
 } from './build-chroot-args.ts';
+import { listDroppedCapabilities } from './chroot-capabilities.ts';
 import { tryOverlayMount } from './try-overlay-mount.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
