@@ -8,7 +8,7 @@ export default defineConfig({
     globalSetup: ['./test/pack-workspace.ts'],
     // npm installs (from its cache, the registry for what the cache lacks) and real pulls.
     testTimeout: 300_000,
-    hookTimeout: 300_000,
+    hookTimeout: 600_000,
     maxWorkers: 1,
   },
 });

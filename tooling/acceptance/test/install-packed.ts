@@ -76,7 +76,16 @@ export async function installPacked(
   const env = { ...cleanEnv(), XDG_CACHE_HOME: join(dir, '.cache') };
   await mkdir(env.XDG_CACHE_HOME, { recursive: true });
   const tarballs = (await closeOverDependencies(wanted, packed)).map((pkg) => pkg.tarball);
-  const flags = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+  // npm waits 5 minutes on a stalled registry request by default (fetch-timeout), the whole
+  // budget of a set-up hook: give up on one after 30 s and retry it instead.
+  const flags = [
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    '--fetch-timeout=30000',
+    '--fetch-retries=5',
+  ];
   if (options.global) {
     await execa('npm', ['install', '--global', '--prefix', dir, ...flags, ...tarballs], {
       cwd: dir,
