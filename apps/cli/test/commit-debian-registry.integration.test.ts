@@ -2,8 +2,7 @@
 // the box by dpkg, `commit`, `podman push` to a loopback registry with auth, then a pull into
 // the unprivileged test user's store. Inside the box, both worlds list the same owners and
 // modes, the config is the same, and the package's binary runs.
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ensureDebCache,
@@ -11,6 +10,7 @@ import {
   ensureTestUser,
   type LoopbackRegistry,
   startLoopbackRegistry,
+  writeRegistryAuthFile,
 } from '@polythene/test-images';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,14 +91,9 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
       expect(rootListing).toMatch(/^1234 50 2750 \/var\/lib\/prepared$/m);
 
       expectOk(await runPolythene(['commit', 'prep', pushedRef(), '--store', store]));
-      const authDir = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-auth-')));
-      await chmod(authDir, 0o755);
-      const authFile = join(authDir, 'auth.json');
-      const { user, password } = registry.credentials ?? { user: '', password: '' };
-      const auth = Buffer.from(`${user}:${password}`).toString('base64');
-      await writeFile(authFile, JSON.stringify({ auths: { [registry.host]: { auth } } }));
-      await chmod(authFile, 0o644);
-      const env = { ...registry.podmanEnv, REGISTRY_AUTH_FILE: authFile };
+      const login = await writeRegistryAuthFile(registry);
+      removeWhenDone(login.dir);
+      const env = login.env;
       const pushed = await execa('podman', ['push', '--quiet', pushedRef()], {
         env,
         reject: false,

@@ -7,6 +7,7 @@ import {
   type LoopbackRegistry,
   startLoopbackRegistry,
   type TestImages,
+  writeRegistryAuthFile,
 } from '@polythene/test-images';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,14 +195,9 @@ describe('polythene commit, shared through a registry', () => {
     const committed = await runPolythene(['commit', 'prep', pushedRef, '--store', store]);
     expect(committed.exitCode, committed.stderr).toBe(0);
 
-    const authDir = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-auth-')));
-    await chmod(authDir, 0o755);
-    const authFile = join(authDir, 'auth.json');
-    const { user, password } = registry.credentials ?? { user: '', password: '' };
-    const auth = Buffer.from(`${user}:${password}`).toString('base64');
-    await writeFile(authFile, JSON.stringify({ auths: { [registry.host]: { auth } } }));
-    await chmod(authFile, 0o644);
-    const env = { ...registry.podmanEnv, REGISTRY_AUTH_FILE: authFile };
+    const login = await writeRegistryAuthFile(registry);
+    removeWhenDone(login.dir);
+    const env = login.env;
     const pushed = await execa('podman', ['push', '--quiet', pushedRef], { env, reject: false });
     expect(pushed.exitCode, pushed.stderr).toBe(0);
     await execa('podman', ['rmi', pushedRef], { reject: false });

@@ -27,3 +27,5 @@ export { startAptRepository } from './start-apt-repository.ts';
 export type { StartLoopbackRegistryOptions } from './start-loopback-registry.ts';
 export { startLoopbackRegistry } from './start-loopback-registry.ts';
 export { testUserEnv } from './test-user-env.ts';
+export type { RegistryAuthFile } from './write-registry-auth-file.ts';
+export { writeRegistryAuthFile } from './write-registry-auth-file.ts';
