@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 
 /** The built `polythene` binary, as users run it. */
 export const POLYTHENE_BIN: string = join(
-  dirname(createRequire(import.meta.url).resolve('polythene/package.json')),
+  dirname(createRequire(import.meta.url).resolve('@polythene/cli/package.json')),
   'dist',
   'polythene.cjs',
 );
