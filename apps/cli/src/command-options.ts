@@ -69,7 +69,7 @@ export const SHELL_OPTIONS: readonly OptionDefinition[] = EXEC_OPTIONS.filter(
     !flag.startsWith('--max-output'),
 );
 
-/** Every flag `exec` takes, for {@link parseExecArgv}. */
+/** Every flag `exec` takes, for `parseExecArgv`. */
 export const EXEC_FLAGS: readonly string[] = [STORE_OPTION, ...EXEC_OPTIONS].map(([flag]) => flag);
 
 export function withOptions<T extends { option(flag: string, description: string): T }>(

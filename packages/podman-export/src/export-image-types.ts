@@ -1,4 +1,4 @@
-import type { ImageConfig } from './inspect-image.ts';
+import type { InspectedImage } from './inspect-image.ts';
 
 /** When to contact the registry: always, only when the image is not in podman yet, or never. */
 export type PullPolicy = 'always' | 'missing' | 'never';
@@ -19,9 +19,9 @@ export interface ExportProgress {
   files: number;
 }
 
-/** Options for {@link exportImage}. */
+/** Options for `exportImage`. */
 export interface ExportImageOptions {
-  /** The image reference; checked with {@link validateImageRef}. */
+  /** The image reference; checked with `validateImageRef`. */
   ref: string;
   /** An existing, empty directory that becomes the root filesystem. */
   targetDir: string;
@@ -31,7 +31,7 @@ export interface ExportImageOptions {
   timeoutMs?: number;
   /** Aborting stops podman and tar, cleans up, and rejects with `POLYTHENE_INTERRUPTED`. */
   abortSignal?: AbortSignal;
-  /** Host environment for podman; default `process.env`. Podman defaults are applied with {@link createPodmanEnv}. */
+  /** Host environment for podman; default `process.env`. Podman defaults are applied with `createPodmanEnv`. */
   env?: Record<string, string | undefined>;
   /** Progress events; extraction events come at most every 100 ms. */
   onProgress?: (event: ExportProgress) => void;
@@ -51,20 +51,8 @@ export interface ExportImageOptions {
   userNamespacePrefix?: readonly string[];
 }
 
-/** The result of {@link exportImage}: what the image is and what was extracted. */
-export interface ExportedImage {
-  /** The full image id. */
-  imageId: string;
-  /** The manifest digest (`sha256:…`), when podman knows it. */
-  digest?: string;
-  /** CPU architecture (`amd64`, `arm64`). */
-  architecture?: string;
-  /** OS (`linux`). */
-  os?: string;
-  /** When the image was built (RFC 3339). */
-  createdAt?: string;
-  /** Env, WorkingDir, User, Entrypoint, Cmd. */
-  config: ImageConfig;
+/** The result of `exportImage`: what the image is (as inspected) and what was extracted. */
+export interface ExportedImage extends InspectedImage {
   /** Archive bytes streamed out of podman. */
   bytesExported: number;
   /** Members extracted (files, directories, links). */

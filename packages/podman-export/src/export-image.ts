@@ -33,7 +33,7 @@ const cleanupTimeoutMs = 60_000;
  * Turns an image into a root filesystem in `targetDir`: pull per policy, read the config
  * with `podman image inspect`, then stream the tree out of podman (from `podman image mount`
  * where it works, else a labelled stopped container and `podman export`) through the safe
- * extractor ({@link extractTarStream}). Whatever happens — failure, timeout, abort — the
+ * extractor (`extractTarStream`). Whatever happens — failure, timeout, abort — the
  * container is removed and the mount released before this settles.
  *
  * @throws PolytheneError `POLYTHENE_INVALID_IMAGE_REF`, `POLYTHENE_USAGE` (bad policy),

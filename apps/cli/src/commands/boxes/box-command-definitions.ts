@@ -3,7 +3,7 @@ import type { RawOptions } from '../../normalize-options.ts';
 
 type Register = (cli: CAC, setOutcome: (outcome: Promise<number>) => void) => void;
 
-/** `start`, `ps`, `stop` and `logs`, registered by cli.ts beside the other commands. */
+/** `start`, `ps`, `stop` and `logs`, listed in command-definitions.ts beside the other commands. */
 export const BOX_COMMANDS: readonly {
   readonly names: readonly string[];
   readonly register: Register;
