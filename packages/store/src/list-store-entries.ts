@@ -55,9 +55,18 @@ export function createEntryLister(
         seen.hasRootfs || inTransit.has(id)
           ? await fs.lstat(entryPath(id)).catch(() => undefined)
           : undefined;
-      const metadata = seen.hasMetadata ? await readMetadata(id) : undefined;
+      let isRootfsDir = rootfs?.isDirectory() === true;
+      // Read even when the directory read missed the name: it can race a rename.
+      const metadata = seen.hasMetadata || isRootfsDir ? await readMetadata(id) : undefined;
       const valid = metadata === undefined || 'invalid' in metadata ? undefined : metadata;
-      const isRootfsDir = rootfs?.isDirectory() === true;
+      // A rootfs without metadata: a removal may have renamed the rootfs away and unlinked
+      // the metadata between our two reads. A commit puts the metadata in place first, so
+      // only a rootfs that is still there now truly lacks it.
+      if (isRootfsDir && metadata === undefined) {
+        isRootfsDir =
+          (await fs.lstat(entryPath(id)).catch(() => undefined))?.isDirectory() === true;
+        if (!isRootfsDir) continue;
+      }
       if (!isRootfsDir) {
         if (metadata === undefined) continue;
         // Metadata without a rootfs: an orphan (shown, even damaged) only when a second look
