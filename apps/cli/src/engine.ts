@@ -2,7 +2,7 @@ import { createBwrapBackend } from '@polythene/backend-bwrap';
 import { createChrootBackend } from '@polythene/backend-chroot';
 import { createProotBackend } from '@polythene/backend-proot';
 import type { BackendSource, ModuleImporter } from '@polythene/core';
-import type { Backend } from '@polythene/probe';
+import type { Backend, RunCgroup } from '@polythene/probe';
 
 // The CLI is where the engine is composed: @polythene/core ships no backend, and the CLI
 // gives it the three built-ins and the launcher's module importer.
@@ -22,6 +22,20 @@ export function createBuiltinBackends(): readonly Backend[] {
  */
 export function useModuleImporter(importer: ModuleImporter | undefined): void {
   launcherImporter = importer;
+}
+
+let earlyRunCgroup: RunCgroup | undefined;
+
+/** Keeps the run cgroup the launcher started for this exec (see launcher/early-run-cgroup.ts). */
+export function useEarlyRunCgroup(runCgroup: RunCgroup | undefined): void {
+  earlyRunCgroup = runCgroup;
+}
+
+/** That run cgroup, once: the first exec of this process adopts it. */
+export function takeEarlyRunCgroup(): { runCgroup?: RunCgroup } {
+  const runCgroup = earlyRunCgroup;
+  earlyRunCgroup = undefined;
+  return runCgroup === undefined ? {} : { runCgroup };
 }
 
 /** What every engine call of the CLI runs with: the built-ins and the launcher's importer. */

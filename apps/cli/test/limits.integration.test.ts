@@ -297,6 +297,30 @@ describe.skipIf(!hasCgroupV1)('resource limits with cgroup v1 (as root)', () => 
     expect(runCgroupsOf(interrupted.pid ?? 0)).toEqual([]);
   });
 
+  it("adopts the launcher's early cgroup, and leaves none after an end, a timeout, Ctrl-C or an error", async () => {
+    // The launcher made `-1` before the CLI loaded; a cgroup exec made itself would be `-2`.
+    const shown = await runGuarded(['--timeout', '20'], ['cat', '/proc/self/cgroup'], {
+      POLYTHENE_VERBOSE: '1',
+    });
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/:pids:.*\/polythene-\d+-\d+-1$/m);
+    expect(shown.stderr.match(/limits: cgroup v1/g)).toHaveLength(1);
+    await expectCleanGuard();
+    const timedOut = startGuarded(['--timeout', '1'], ['sh', '-c', 'sleep 60 & sleep 60']);
+    expect((await timedOut).exitCode).toBe(124);
+    await expectCleanGuard();
+    const interrupted = startGuarded(['--timeout', '30'], ['sh', '-c', 'sleep 60 & sleep 60']);
+    await waitForCommand();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    interrupted.kill('SIGINT');
+    expect((await interrupted).exitCode).toBe(130);
+    await expectCleanGuard();
+    // Failures before the run: a usage error and a missing command.
+    expect((await runGuarded(['--network', 'bogus'], ['true'])).exitCode).toBe(2);
+    expect((await runGuarded([], ['/no/such/command'])).exitCode).toBe(127);
+    await expectCleanGuard();
+  });
+
   it("sweeps a SIGKILLed polythene's cgroups on the next run", async () => {
     const killed = startGuarded(
       ['--memory', '128m', '--cpus', '1', '--timeout', '30'],

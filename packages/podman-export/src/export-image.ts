@@ -82,7 +82,7 @@ export async function exportImage(options: ExportImageOptions): Promise<Exported
       log(`leftover clean-up skipped: ${String(error)}`);
     });
     report('pull');
-    const imageId = await resolveImage(ref, policy, context);
+    const imageId = await resolveImage(ref, policy, context, cleanups);
     throwIfAborted(controller.signal);
     const inspected = await inspectImage(imageId, context);
     const stream: StreamTarget = {

@@ -105,6 +105,32 @@ describe.skipIf(!hasPodman)('exportImage with real podman', () => {
     });
   }
 
+  it('removes a nameless image an archive brought, and keeps one that was there', async () => {
+    const work = await newTarget();
+    execFileSync('sh', [
+      '-c',
+      `echo ${suffix} > "$1/marker" && tar -C "$1" -cf "$1/tree.tar" marker`,
+      'sh',
+      work,
+    ]);
+    const imageId = execFileSync('podman', ['import', '--quiet', join(work, 'tree.tar')])
+      .toString()
+      .trim()
+      .replace(/^sha256:/, '');
+    const archive = join(work, 'nameless.oci.tar');
+    // Saved by id, the archive carries no name; the image then leaves podman's storage.
+    execFileSync('podman', ['save', '--quiet', '--format', 'oci-archive', '-o', archive, imageId]);
+    execFileSync('podman', ['rmi', imageId]);
+    const target = await newTarget();
+    const result = await exportImage({ ref: `oci-archive:${archive}`, targetDir: target });
+    expect(result.imageId).toBe(imageId);
+    expect(await readFile(join(target, 'marker'), 'utf8')).toBe(`${suffix}\n`);
+    expect(spawnSync('podman', ['image', 'exists', imageId]).status).toBe(1);
+    // The busybox archives hold an image already in storage under its name: it stays.
+    await exportImage({ ref: images.ociArchive, targetDir: await newTarget() });
+    expect(spawnSync('podman', ['image', 'exists', images.busybox]).status).toBe(0);
+  });
+
   it('pulls from a loopback registry, also as docker://', async () => {
     for (const ref of [registry.busyboxRef, `docker://${registry.busyboxRef}`]) {
       const target = await newTarget();

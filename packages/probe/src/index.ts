@@ -30,7 +30,7 @@ export { findCgroupHierarchies } from './cgroups/find-cgroup-hierarchies.ts';
 export type { CgroupMove, ProcessCgroupSources } from './cgroups/process-cgroups.ts';
 export { findRunCgroupMoves, joinRunCgroupsOf } from './cgroups/process-cgroups.ts';
 export type { ResourceLimits, RunCgroup, RunCgroupUsage } from './cgroups/run-cgroup.ts';
-export { createRunCgroup } from './cgroups/run-cgroup.ts';
+export { createRunCgroup, startRunCgroup } from './cgroups/run-cgroup.ts';
 export { RUN_CGROUP_PREFIX, sweepStaleRunCgroups } from './cgroups/stale-run-cgroups.ts';
 export { createProbeContext } from './create-probe-context.ts';
 export type { BackendDescription, DescribeBackendsOptions } from './describe-backends.ts';

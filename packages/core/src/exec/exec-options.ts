@@ -4,6 +4,7 @@ import type {
   NetworkMode,
   OverlayLayers,
   PublishedPort,
+  RunCgroup,
   RunResult,
 } from '@polythene/probe';
 import type { Logger } from '../logger.ts';
@@ -68,6 +69,12 @@ export interface ExecOptions extends StoreOptions, LimitOptions, BackendSource {
   readonly forwardSignals?: boolean;
   /** Aborting ends the command as SIGTERM would. */
   readonly abortSignal?: AbortSignal;
+  /**
+   * A run cgroup made ahead of the call (`startRunCgroup` of `@polythene/probe`; the CLI's
+   * launcher makes one while Node loads the CLI). exec uses it when its limits are exactly
+   * the ones this run resolves to, and disposes of it either way.
+   */
+  readonly runCgroup?: RunCgroup;
   /** Grace period between a forwarded signal and killing the tree. */
   readonly killGraceMs?: number;
   /** Host working directory for relative `--bind`/`--workspace` paths; default process.cwd(). */

@@ -22,7 +22,7 @@ import { type ExecRestOptions, readExecArguments } from './read-exec-arguments.t
 import { EXEC_USAGE, resolveCommandInRootfs } from './resolve-command.ts';
 import { createRootResolver, type ResolveInRoot } from './root-view.ts';
 import { resolveRootfsUser } from './rootfs-user.ts';
-import { prepareRunLimits, resolveRequestedLimits } from './run-limits.ts';
+import { prepareRunLimits, type RunLimits, resolveRequestedLimits } from './run-limits.ts';
 import { prepareRunRoot, withRoot } from './run-root.ts';
 
 // The composer of one exec: options read and checked (read-exec-arguments.ts), the entry
@@ -62,25 +62,35 @@ export async function exec(
     isRoot: process.geteuid?.() === 0,
   });
   const requestedLimits = resolveRequestedLimits(options, hostEnv);
-  const store = await openStoreFromOptions(options, false);
-  // UUID, then name, then a hand-made directory of that name.
-  const id = resolveEntryRef(store.dir, options.id);
-  // While the command runs, rm and prune leave the entry alone. Marked before the entry is
-  // looked up: a removal that sees no mark has renamed the entry away, and the lookup fails.
-  const mark = store.markInUse(id);
-  if (!mark.isMarked) logger.verbose(`${id} not marked as in use (read-only store?)`);
+  // First: entering the run's cgroup waits for the kernel, and the run is prepared meanwhile.
+  const limits = prepareRunLimits(
+    requestedLimits,
+    { strict: options.strict ?? false, logger },
+    options.runCgroup,
+  );
   try {
-    return await execMarked(
-      { ...withRoot(options), id },
-      store,
-      logger,
-      hostEnv,
-      hostCwd,
-      requestedLimits,
-      network,
-    );
+    const store = await openStoreFromOptions(options, false);
+    // UUID, then name, then a hand-made directory of that name.
+    const id = resolveEntryRef(store.dir, options.id);
+    // While the command runs, rm and prune leave the entry alone. Marked before the entry is
+    // looked up: a removal that sees no mark has renamed the entry away, and the lookup fails.
+    const mark = store.markInUse(id);
+    if (!mark.isMarked) logger.verbose(`${id} not marked as in use (read-only store?)`);
+    try {
+      return await execMarked(
+        { ...withRoot(options), id },
+        store,
+        logger,
+        hostEnv,
+        hostCwd,
+        limits,
+        network,
+      );
+    } finally {
+      mark.release();
+    }
   } finally {
-    mark.release();
+    await limits.dispose();
   }
 }
 
@@ -90,7 +100,7 @@ async function execMarked(
   logger: Logger,
   hostEnv: NodeJS.ProcessEnv,
   hostCwd: string,
-  requestedLimits: ReturnType<typeof resolveRequestedLimits>,
+  limits: RunLimits,
   network: RunNetwork,
 ): Promise<ExecResult> {
   const id = options.id;
@@ -180,7 +190,6 @@ async function execMarked(
     }
     options.onBackendChosen?.(selection.backend.name, selection.probe.guarantees);
     const canOverlay = selection.probe.canOverlay === true;
-    const limits = prepareRunLimits(requestedLimits, { strict: options.strict ?? false, logger });
     const root = await prepareRunRoot(store, id, entry, {
       isEphemeral,
       canOverlay,
@@ -193,6 +202,7 @@ async function execMarked(
     );
     try {
       networkFiles = await prepareNetworkFiles(network.mode, resolveInRoot, selection, logger);
+      const spawnHooks = await limits.ready();
       const result = await selection.backend.run({
         rootfs: root.rootfs,
         ...(root.overlay ? { overlay: root.overlay } : {}),
@@ -213,7 +223,7 @@ async function execMarked(
         probe: selection.probe,
         ...(capabilities === undefined ? {} : { capabilities }),
         ...(options.helpers === true ? { helpers: true } : {}),
-        spawnHooks: limits.spawnHooks,
+        spawnHooks,
         ...(options.tty === true
           ? { terminal: { interactive: options.interactive ?? false } }
           : {}),
@@ -248,7 +258,6 @@ async function execMarked(
     } finally {
       // Not `await using`: its helper costs every exec more than this plain call.
       await networkFiles?.[Symbol.asyncDispose]();
-      limits.dispose();
       await root[Symbol.asyncDispose]();
     }
   }

@@ -51,6 +51,10 @@ const REST_OPTION_KINDS: Readonly<Record<keyof ExecRestOptions, OptionKind>> = {
   capDrop: kinds.stringArray,
   forwardSignals: kinds.boolean,
   abortSignal: kinds.abortSignal,
+  runCgroup: {
+    expected: 'a run cgroup from startRunCgroup',
+    test: (value) => isObject(value) && typeof value.enterEarly === 'function',
+  },
   killGraceMs: kinds.number,
   cwd: kinds.string,
   logger: kinds.logger,

@@ -40,12 +40,16 @@ export interface LimitsOutcome {
 
 /** One run's limits: hooks for the spawn, then the outcome, then clean-up. */
 export interface RunLimits {
-  /** Given to the backend; undefined when no limit applies or none can be enforced. */
-  readonly spawnHooks: SpawnHooks | undefined;
+  /**
+   * Waits for the run cgroup's early entry (started when the limits were prepared, so its
+   * cost overlaps the run's preparation) and returns the hooks to give the backend:
+   * undefined when no limit applies or none can be enforced. Throws the `--strict` refusal.
+   */
+  ready(): Promise<SpawnHooks | undefined>;
   /** Reads the outcome once the run has ended. */
   finish(result: RunResult): LimitsOutcome;
-  /** Removes the run's cgroup (killing what is left in it). */
-  dispose(): void;
+  /** Removes the run's cgroup (killing what is left in it); never rejects. */
+  dispose(): Promise<void>;
 }
 
 /** The limits one run asks for, validated. */
@@ -86,62 +90,91 @@ export function resolveRequestedLimits(
 /**
  * Sets up one run's limits: a cgroup of its own under polythene's, with the pids cap
  * (default 4096) and any memory or CPU limit written, after sweeping cgroups that runs of a
- * killed polythene left. Where no cgroup can be written, a limit the caller asked for is a
- * lost guarantee: one warning, or under `strict` a `POLYTHENE_SETUP_FAILED`; the default cap
- * alone is dropped silently (`polythene backends` says so).
+ * killed polythene left, and starts entering it (see `RunCgroup.enterEarly`). Where no
+ * cgroup can be written, a limit the caller asked for is a lost guarantee: one warning, or
+ * under `strict` a `POLYTHENE_SETUP_FAILED`; the default cap alone is dropped silently
+ * (`polythene backends` says so).
  */
 export function prepareRunLimits(
   requested: RequestedLimits,
   context: { readonly strict: boolean; readonly logger: Logger },
+  prepared?: RunCgroup,
 ): RunLimits {
   const { limits, isAsked } = requested;
+  if (prepared !== undefined && !hasSameLimits(prepared.limits, limits)) {
+    // Made for other limits: of no use to this run.
+    const disposing = prepared.dispose();
+    const own = prepareRunLimits(requested, context);
+    return { ...own, dispose: () => Promise.all([disposing, own.dispose()]).then(() => {}) };
+  }
   if (Object.keys(limits).length === 0) return withoutCgroup();
-  const hierarchies = findCgroupHierarchies();
-  let cgroup: RunCgroup | undefined;
-  let failure = hierarchies.reason ?? 'no writable cgroup here';
-  if (hierarchies.version !== 'none') {
-    sweepStaleRunCgroups(hierarchies);
-    try {
-      cgroup = createRunCgroup(hierarchies, limits);
-    } catch (error) {
-      failure = `cannot create a cgroup: ${(error as Error).message}`;
+  let cgroup = prepared;
+  let failure = 'no writable cgroup here';
+  if (cgroup === undefined) {
+    const hierarchies = findCgroupHierarchies();
+    failure = hierarchies.reason ?? failure;
+    if (hierarchies.version !== 'none') {
+      sweepStaleRunCgroups(hierarchies);
+      try {
+        cgroup = createRunCgroup(hierarchies, limits);
+      } catch (error) {
+        failure = `cannot create a cgroup: ${(error as Error).message}`;
+      }
     }
   }
-  if (cgroup === undefined) {
+  // Without a cgroup: one warning (or the --strict refusal) when the caller asked for a limit.
+  const runWithout = (reason: string): undefined => {
     if (isAsked) {
       if (context.strict) {
         throw new PolytheneError(
           'POLYTHENE_SETUP_FAILED',
-          `--strict refuses to run without limits (${failure}); run as root or in a delegated cgroup v2 subtree, or drop --strict`,
+          `--strict refuses to run without limits (${reason}); run as root or in a delegated cgroup v2 subtree, or drop --strict`,
         );
       }
       context.logger.warn(
-        `runs without limits (${failure}); pass --strict to refuse weaker isolation`,
+        `runs without limits (${reason}); pass --strict to refuse weaker isolation`,
       );
     } else {
-      context.logger.verbose(`no default pids limit: ${failure}`);
+      context.logger.verbose(`no default pids limit: ${reason}`);
     }
+    return undefined;
+  };
+  if (cgroup === undefined) {
+    runWithout(failure);
     return withoutCgroup();
   }
   const runCgroup = cgroup;
   let hasEntered = false;
-  context.logger.verbose(
-    `limits: cgroup ${hierarchies.version} ${runCgroup.directories.join(' ')}`,
-  );
+  let isWithout = false;
+  context.logger.verbose(`limits: cgroup ${runCgroup.version} ${runCgroup.directories.join(' ')}`);
+  const enterEarly = (): Promise<string | undefined> =>
+    runCgroup.enterEarly().then(
+      () => undefined,
+      (error: unknown) => `cannot enter a cgroup: ${(error as Error).message}`,
+    );
+  // Started now; a second attempt (another backend) starts its own after the first's leave.
+  let earlyEntry: Promise<string | undefined> | undefined = enterEarly();
+  const hooks: SpawnHooks = {
+    before() {
+      runCgroup.enter();
+      hasEntered = true;
+    },
+    after() {
+      runCgroup.leave();
+    },
+  };
   return {
-    spawnHooks: {
-      before() {
-        runCgroup.enter();
-        hasEntered = true;
-      },
-      after() {
-        runCgroup.leave();
-      },
+    async ready() {
+      const entryFailure = await (earlyEntry ?? enterEarly());
+      earlyEntry = undefined;
+      if (entryFailure === undefined) return hooks;
+      isWithout = true;
+      return runWithout(entryFailure);
     },
     finish(result) {
       // A backend that spawned without the hooks ran its command outside the cgroup.
       if (!hasEntered) {
-        if (isAsked) {
+        if (isAsked && !isWithout) {
           context.logger.warn(
             `${result.backend} started the command without polythene's spawn hooks: the run had no limits`,
           );
@@ -158,7 +191,7 @@ export function prepareRunLimits(
             ? 'pids'
             : undefined;
       return {
-        limits: hierarchies.version,
+        limits: runCgroup.version,
         ...(limit !== undefined ? { limit } : {}),
         ...(limits.memoryBytes !== undefined ? { memoryLimitBytes: limits.memoryBytes } : {}),
         ...(limits.pidsLimit !== undefined ? { pidsLimit: limits.pidsLimit } : {}),
@@ -169,11 +202,19 @@ export function prepareRunLimits(
       };
     },
     dispose() {
-      runCgroup.dispose();
+      return runCgroup.dispose();
     },
   };
 }
 
 function withoutCgroup(): RunLimits {
-  return { spawnHooks: undefined, finish: () => ({ limits: 'none' }), dispose() {} };
+  return {
+    ready: () => Promise.resolve(undefined),
+    finish: () => ({ limits: 'none' }),
+    dispose: () => Promise.resolve(),
+  };
+}
+
+function hasSameLimits(a: ResourceLimits, b: ResourceLimits): boolean {
+  return a.pidsLimit === b.pidsLimit && a.memoryBytes === b.memoryBytes && a.cpus === b.cpus;
 }

@@ -29,7 +29,7 @@ beforeEach(() => {
 afterEach(() => rmSync(mount, { recursive: true, force: true }));
 
 describe('cgroup v2 (prepared files)', () => {
-  it('uses the nearest writable ancestor whose children get the pids controller', () => {
+  it('uses the nearest writable ancestor whose children get the pids controller', async () => {
     const delegated = join(mount, '/user.slice/user-1000.slice/user@1000.service');
     writeFileSync(join(delegated, 'cgroup.subtree_control'), 'cpu memory pids\n');
     writeFileSync(join(mount, own, 'cgroup.subtree_control'), '\n');
@@ -43,6 +43,7 @@ describe('cgroup v2 (prepared files)', () => {
     const cgroup = createRunCgroup(hierarchies, { pidsLimit: 8 });
     cgroup.enter();
     cgroup.leave();
+    await cgroup.dispose();
     expect(readFileSync(join(mount, own, 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
   });
 
@@ -58,7 +59,7 @@ describe('cgroup v2 (prepared files)', () => {
     expect(hierarchies.reason).toMatch(/no writable cgroup/);
   });
 
-  it('writes the v2 limit files, enters with cgroup.procs and reads usage', () => {
+  it('writes the v2 limit files, enters with cgroup.procs and reads usage', async () => {
     const parent = join(mount, own);
     writeFileSync(join(parent, 'cgroup.subtree_control'), 'cpu memory pids\n');
     const cgroup = createRunCgroup(findCgroupHierarchies(sources()), {
@@ -76,6 +77,8 @@ describe('cgroup v2 (prepared files)', () => {
     cgroup.enter();
     expect(read('cgroup.procs')).toBe(String(process.pid));
     cgroup.leave();
+    // Prepared files: the removal fails (not empty) and only the move back is seen.
+    await cgroup.dispose();
     expect(readFileSync(join(parent, 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
     writeFileSync(join(directory, 'memory.events'), 'low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\n');
     writeFileSync(join(directory, 'pids.events'), 'max 3\n');
@@ -87,6 +90,26 @@ describe('cgroup v2 (prepared files)', () => {
       memoryPeakBytes: 268435456,
       cpuTimeMs: 1500,
     });
+  });
+
+  it('enters early only a cgroup that limits pids alone', async () => {
+    const parent = join(mount, own);
+    writeFileSync(join(parent, 'cgroup.subtree_control'), 'cpu memory pids\n');
+    const pidsOnly = createRunCgroup(findCgroupHierarchies(sources()), { pidsLimit: 64 });
+    const [pidsDirectory = ''] = pidsOnly.directories;
+    await pidsOnly.enterEarly();
+    expect(readFileSync(join(pidsDirectory, 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
+    // With memory in the same directory, the process would charge its own memory to the run.
+    const withMemory = createRunCgroup(findCgroupHierarchies(sources()), {
+      pidsLimit: 64,
+      memoryBytes: 64 * 1024 ** 2,
+    });
+    const [memoryDirectory = ''] = withMemory.directories;
+    writeFileSync(join(memoryDirectory, 'cgroup.procs'), '');
+    await withMemory.enterEarly();
+    expect(readFileSync(join(memoryDirectory, 'cgroup.procs'), 'utf8')).toBe('');
+    withMemory.enter();
+    expect(readFileSync(join(memoryDirectory, 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
   });
 
   it('sweeps run cgroups whose polythene is gone, and keeps live ones', () => {

@@ -1,6 +1,19 @@
-import { mkdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
-import type { CgroupHierarchies, LimitController } from './find-cgroup-hierarchies.ts';
-import { killCgroupProcesses, ownerStamp } from './stale-run-cgroups.ts';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  write,
+  writeFileSync,
+} from 'node:fs';
+import {
+  type CgroupHierarchies,
+  findCgroupHierarchies,
+  type LimitController,
+} from './find-cgroup-hierarchies.ts';
+import { killCgroupProcesses, ownerStamp, sweepStaleRunCgroups } from './stale-run-cgroups.ts';
 
 /** Limits for one run. Absent fields are not limited. */
 export interface ResourceLimits {
@@ -26,21 +39,39 @@ export interface RunCgroupUsage {
 
 /**
  * One run's cgroup (one directory per v1 hierarchy, or one v2 directory), with its limits
- * written. Polythene's spawning thread enters it right before the backend is spawned, so the
+ * written. Polythene's spawning thread enters it before the backend is spawned, so the
  * child starts in it, and leaves right after. Disposing kills whatever is left in it and
  * removes it.
+ *
+ * Moving a thread between cgroups waits for an RCU grace period when no other move happened
+ * just before (the kernel's cgroup_threadgroup_rwsem): 8 to 20 ms here. So `enterEarly` makes
+ * the move that costs nothing to make early, in the background, while the caller prepares
+ * the run, and `leave` moves back in the background while the command runs.
  */
 export interface RunCgroup {
+  /** The cgroup interface that enforces it. */
+  readonly version: 'v1' | 'v2';
+  /** The limits written into it. */
+  readonly limits: ResourceLimits;
   /** The cgroup directories, for tests and verbose logs. */
   readonly directories: readonly string[];
+  /**
+   * Starts moving polythene's spawning thread (v1) or process (v2) into the run's pids
+   * cgroup from a pool thread, when only pids are limited there, and resolves once it is
+   * in. Memory and CPU hierarchies are left to `enter`: the thread would charge its own
+   * allocations and CPU time to the run. Waits for a move under way first, so call it (and
+   * await it) before every `enter`; until the next `leave`, calling it again returns the
+   * same entry. Rejects with the failing path's error.
+   */
+  enterEarly(): Promise<void>;
   /** Moves polythene's spawning thread (v1) or process (v2) into the run cgroup. */
   enter(): void;
-  /** Moves it back to where it was. */
+  /** Starts moving it back to where it was; `dispose` waits for the move. */
   leave(): void;
   /** Reads what the run used and which limit it hit. */
   readUsage(): RunCgroupUsage;
-  /** Kills what is left in the cgroup and removes it; never throws. */
-  dispose(): void;
+  /** Waits for a move under way, kills what is left in the cgroup and removes it; never rejects. */
+  dispose(): Promise<void>;
 }
 
 let runCounter = 0;
@@ -53,7 +84,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  */
 export function createRunCgroup(hierarchies: CgroupHierarchies, limits: ResourceLimits): RunCgroup {
   const isV2 = hierarchies.version === 'v2';
-  const name = `${ownerStamp()}-${++runCounter}`;
+  let name = nextRunName();
   const wanted: LimitController[] = ['pids'];
   if (limits.memoryBytes !== undefined) wanted.push('memory');
   if (limits.cpus !== undefined) wanted.push('cpu');
@@ -69,48 +100,128 @@ export function createRunCgroup(hierarchies: CgroupHierarchies, limits: Resource
   // v2 has one directory for every controller; v1 one per hierarchy.
   const created: { parent: string; directory: string }[] = [];
   const directoryOf = new Map<string, string>();
+  // The directories the spawning thread is in (or on its way into).
+  const entered = new Set<string>();
+  // Moves run one after another; one queued when none is under way starts at once, not in
+  // a later microtask (the launcher's caller runs synchronously for a while).
+  let moving: Promise<unknown> = Promise.resolve();
+  let pendingMoves = 0;
+  const queueMove = (move: () => Promise<void>): Promise<void> => {
+    const start = (): Promise<void> => {
+      try {
+        return move();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    const started = pendingMoves === 0 ? start() : moving.then(start);
+    pendingMoves += 1;
+    moving = started
+      .catch(() => undefined)
+      .finally(() => {
+        pendingMoves -= 1;
+      });
+    return started;
+  };
+  let earlyEntry: Promise<void> | undefined;
+  const leaveAsync = (): void => {
+    earlyEntry = undefined;
+    const directories = [...entered];
+    entered.clear();
+    if (directories.length === 0) return;
+    const ownDirectory = hierarchies.ownDirectory;
+    void queueMove(async () => {
+      await Promise.all(
+        directories.map((directory) => {
+          const parent = created.find((entry) => entry.directory === directory)?.parent ?? '';
+          return writeMembershipAsync(ownDirectory ?? parent, isV2).catch(() => {
+            // The parent is gone: nothing to undo.
+          });
+        }),
+      );
+    });
+  };
   const cgroup: RunCgroup = {
+    version: isV2 ? 'v2' : 'v1',
+    limits,
     get directories() {
       return created.map((entry) => entry.directory);
     },
+    enterEarly() {
+      if (earlyEntry !== undefined) return earlyEntry;
+      const pids = directoryOf.get('pids');
+      // v2 has one directory for all controllers: early only when it limits pids alone.
+      const isEarly = pids !== undefined && !(isV2 && directoryOf.size > 1) && !entered.has(pids);
+      // After a move under way (a leave), so that none lands after the caller's spawn.
+      if (!isEarly) return moving.then(() => undefined);
+      entered.add(pids);
+      earlyEntry = queueMove(() => writeMembershipAsync(pids, isV2)).catch((error: unknown) => {
+        entered.delete(pids);
+        throw error;
+      });
+      return earlyEntry;
+    },
     enter() {
       try {
-        for (const { directory } of created) writeMembership(directory, isV2);
+        for (const { directory } of created) {
+          if (entered.has(directory)) continue;
+          writeMembership(directory, isV2);
+          entered.add(directory);
+        }
       } catch (error) {
-        cgroup.leave();
+        leaveAsync();
         throw error;
       }
     },
     leave() {
-      for (const { parent } of created) {
-        try {
-          writeMembership(hierarchies.ownDirectory ?? parent, isV2);
-        } catch {
-          // Never in it (enter failed first), or the parent is gone: nothing to undo.
-        }
-      }
+      leaveAsync();
     },
     readUsage() {
       return readRunUsage(isV2, directoryOf, limits);
     },
-    dispose() {
+    async dispose() {
+      if (entered.size > 0) leaveAsync();
+      await moving;
       for (const { directory } of created) removeRunDirectory(directory);
     },
   };
-  try {
+  // The directories, one per hierarchy; the first decides the name (see nextRunName).
+  const createDirectories = (): void => {
+    for (let attempt = 0; ; attempt++) {
+      const [first] = [...parents.values()];
+      try {
+        mkdirSync(`${first}/${name}`);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw error;
+        name = nextRunName();
+      }
+    }
     for (const [controller, parent] of parents) {
       const directory = `${parent}/${name}`;
       directoryOf.set(controller, directory);
       if (created.some((entry) => entry.directory === directory)) continue;
-      mkdirSync(directory);
+      if (created.length > 0) mkdirSync(directory);
       created.push({ parent, directory });
     }
+  };
+  try {
+    createDirectories();
     writeLimits(isV2, directoryOf, limits);
   } catch (error) {
-    cgroup.dispose();
+    for (const { directory } of created) removeRunDirectory(directory);
     throw error;
   }
   return cgroup;
+}
+
+/**
+ * `polythene-PID-STARTTIME-N`, N counting this copy's runs. Another copy of this module in
+ * the same process (the CLI's launcher makes a run's cgroup before the CLI is loaded; worker
+ * threads) counts on its own, so a taken name moves on to the next N.
+ */
+function nextRunName(): string {
+  return `${ownerStamp()}-${++runCounter}`;
 }
 
 // v1: `tasks` moves the one thread that forks, this one (the main thread, or a worker's when
@@ -121,6 +232,23 @@ function writeMembership(directory: string, isV2: boolean): void {
     `${directory}/${isV2 ? 'cgroup.procs' : 'tasks'}`,
     isV2 ? String(process.pid) : readThreadId(),
   );
+}
+
+/**
+ * The same from a pool thread: the move waits there, not on the caller's thread. Opened here
+ * and written in one pool request, so the move starts now, not when the caller's thread
+ * next runs its event loop (the launcher loads the CLI synchronously meanwhile).
+ */
+function writeMembershipAsync(directory: string, isV2: boolean): Promise<void> {
+  const fd = openSync(`${directory}/${isV2 ? 'cgroup.procs' : 'tasks'}`, 'w');
+  const text = isV2 ? String(process.pid) : readThreadId();
+  return new Promise((resolve, reject) => {
+    write(fd, text, (error) => {
+      closeSync(fd);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }
 
 let threadId: string | undefined;
@@ -240,4 +368,26 @@ function removeRunDirectory(directory: string): void {
       Atomics.wait(pause, 0, 0, 10);
     }
   }
+}
+
+/**
+ * Makes a run's cgroup ahead of the run and starts entering it early: finds the hierarchies,
+ * sweeps run cgroups a killed polythene left, creates one with these limits and calls
+ * `enterEarly`. Undefined where no cgroup can be written or creating one fails: the caller's
+ * own set-up then finds out why. The CLI's launcher calls it before Node loads the CLI, so
+ * the kernel's wait for the move overlaps the loading.
+ */
+export function startRunCgroup(limits: ResourceLimits): RunCgroup | undefined {
+  const hierarchies = findCgroupHierarchies();
+  if (hierarchies.version === 'none') return undefined;
+  sweepStaleRunCgroups(hierarchies);
+  let cgroup: RunCgroup;
+  try {
+    cgroup = createRunCgroup(hierarchies, limits);
+  } catch {
+    return undefined;
+  }
+  // A failed entry is seen (and reported) by whoever awaits `enterEarly` next.
+  cgroup.enterEarly().catch(() => undefined);
+  return cgroup;
 }

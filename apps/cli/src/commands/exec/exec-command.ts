@@ -1,6 +1,6 @@
 import { exec } from '@polythene/core/internal/exec/exec';
 import { PolytheneError } from '@polythene/errors';
-import { cliBackends } from '../../engine.ts';
+import { cliBackends, takeEarlyRunCgroup } from '../../engine.ts';
 import { EXIT_CODES, exitCodeForSignal } from '../../exit-codes.ts';
 import {
   byteCount,
@@ -61,6 +61,7 @@ export async function execCommand(
     interactive: lastBoolean(options.interactive),
     forwardSignals: true,
     logger: context.logger,
+    ...takeEarlyRunCgroup(),
   });
   if (context.isJson) {
     const decoder = new TextDecoder();

@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findCgroupHierarchies } from './find-cgroup-hierarchies.ts';
+import { createRunCgroup } from './run-cgroup.ts';
+
+// The live cgroup v1 hierarchies of this host (root): entering early from a pool thread, a
+// child started in the run cgroup, the move back and the removal.
+
+const hierarchies = findCgroupHierarchies();
+const threadId = readlinkSync('/proc/thread-self').split('/').at(-1) ?? '';
+const tasksOf = (directory: string): string[] =>
+  readFileSync(`${directory}/tasks`, 'utf8').split('\n').filter(Boolean);
+
+describe.runIf(hierarchies.version === 'v1')('run cgroup (live v1)', () => {
+  it('enters pids early, starts the child in it, leaves in the background and is removed', async () => {
+    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16 });
+    const [pids = ''] = cgroup.directories;
+    const parent = hierarchies.parents.pids ?? '';
+    await cgroup.enterEarly();
+    expect(tasksOf(pids)).toEqual([threadId]);
+    cgroup.enter();
+    const child = spawn('sleep', ['0.2']);
+    cgroup.leave();
+    const childCgroups = readFileSync(`/proc/${child.pid}/cgroup`, 'utf8');
+    expect(childCgroups).toMatch(new RegExp(`:pids:.*/${basename(pids)}$`, 'm'));
+    await new Promise((resolve) => child.on('exit', resolve));
+    await cgroup.dispose();
+    expect(existsSync(pids)).toBe(false);
+    expect(tasksOf(parent)).toContain(threadId);
+  });
+
+  it('leaves memory to the spawn: early entry moves the thread into pids only', async () => {
+    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16, memoryBytes: 64 * 1024 ** 2 });
+    const [pids = '', memory = ''] = cgroup.directories;
+    try {
+      await cgroup.enterEarly();
+      expect(tasksOf(pids)).toEqual([threadId]);
+      expect(tasksOf(memory)).toEqual([]);
+      cgroup.enter();
+      expect(tasksOf(memory)).toEqual([threadId]);
+      cgroup.leave();
+    } finally {
+      await cgroup.dispose();
+    }
+    expect(existsSync(pids) || existsSync(memory)).toBe(false);
+  });
+
+  it('kills what is left in the cgroup when it is disposed', async () => {
+    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16 });
+    const [pids = ''] = cgroup.directories;
+    await cgroup.enterEarly();
+    cgroup.enter();
+    const child = spawn('sleep', ['60']);
+    cgroup.leave();
+    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await cgroup.dispose();
+    expect(await exited).toBe('SIGKILL');
+    expect(existsSync(pids)).toBe(false);
+  });
+});
