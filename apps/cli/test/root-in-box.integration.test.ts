@@ -144,6 +144,28 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
       expect(run.stdout).toMatch(/^CapEff:\s+0000000000000001$/m);
     });
 
+    it('as root on chroot: the container set but CAP_SYS_CHROOT, ping for group 0; escapes refused (125)', async () => {
+      const chroot = ['--isolation', 'chroot'];
+      const run = await execRoot(
+        'grep "^CapEff:" /proc/self/status; cat /proc/sys/net/ipv4/ping_group_range',
+        chroot,
+      );
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^CapEff:\s+00000000800005fb$/m);
+      // Group 0 pings without CAP_NET_RAW in the box's own network namespace, as in podman.
+      expect(run.stdout).toMatch(/^0\s+0$/m);
+      const withRaw = await execRoot('grep "^CapEff:" /proc/self/status', [
+        ...chroot,
+        '--cap-add',
+        'NET_RAW',
+      ]);
+      expect(withRaw.stdout).toMatch(/^CapEff:\s+00000000800025fb$/m);
+      const refused = await execRoot('true', [...chroot, '--cap-add', 'SYS_ADMIN']);
+      expect(refused.exitCode).toBe(125);
+      expect(refused.stderr).toMatch(/chroot cannot give CAP_SYS_ADMIN/);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
     it('as root: useradd, chpasswd, chown, chgrp, install -o, setpriv and runuser work', async () => {
       expectUsers(await execRoot(usersScript), true);
     });

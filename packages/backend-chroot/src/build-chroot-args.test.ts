@@ -5,7 +5,7 @@ import {
   buildChrootMountTable,
   type ChrootArgsOptions,
 } from './build-chroot-args.ts';
-import { listDroppedCapabilities } from './chroot-capabilities.ts';
+import { chrootKeptCapabilities, listDroppedCapabilities } from './chroot-capabilities.ts';
 
 const probe: AvailableProbe = {
   available: true,
@@ -36,7 +36,7 @@ const options: ChrootArgsOptions = {
   cp: '/bin/cp',
   ip: '',
   namespaces: { net: true, pid: true, ipc: true, uts: true },
-  dropCapabilities: listDroppedCapabilities(40),
+  lastCap: 40,
 };
 const mounts = {
   proc: '/store/abc/proc',
@@ -53,9 +53,22 @@ function findSequence(args: readonly string[], ...sequence: string[]): number {
   );
 }
 
-describe('listDroppedCapabilities', () => {
-  it('drops every capability that allows escape and keeps ordinary root powers', () => {
-    const dropped = listDroppedCapabilities(40);
+describe('the capabilities of chroot root', () => {
+  it("keeps podman's default set but CAP_SYS_CHROOT, and drops every escape capability", () => {
+    const kept = chrootKeptCapabilities();
+    expect(kept).toEqual([
+      'CAP_CHOWN',
+      'CAP_DAC_OVERRIDE',
+      'CAP_FOWNER',
+      'CAP_FSETID',
+      'CAP_KILL',
+      'CAP_NET_BIND_SERVICE',
+      'CAP_SETFCAP',
+      'CAP_SETGID',
+      'CAP_SETPCAP',
+      'CAP_SETUID',
+    ]);
+    const dropped = listDroppedCapabilities(40, kept);
     for (const escapeCapability of [
       'cap_sys_chroot',
       'cap_sys_admin',
@@ -64,12 +77,24 @@ describe('listDroppedCapabilities', () => {
       'cap_sys_rawio',
       'cap_dac_read_search',
       'cap_sys_ptrace',
+      'cap_net_raw',
+      'cap_audit_write',
     ]) {
       expect(dropped).toContain(escapeCapability);
     }
     expect(dropped).not.toContain('cap_chown');
     expect(dropped).not.toContain('cap_dac_override');
-    expect(listDroppedCapabilities(37)).not.toContain('cap_checkpoint_restore');
+    expect(listDroppedCapabilities(37, kept)).not.toContain('cap_checkpoint_restore');
+  });
+
+  it('adds what --cap-add asks for within its own namespaces, and refuses the rest with 125', () => {
+    expect(chrootKeptCapabilities(['CAP_CHOWN', 'CAP_SYS_CHROOT', 'CAP_NET_RAW'])).toEqual([
+      'CAP_CHOWN',
+      'CAP_NET_RAW',
+    ]);
+    expect(() => chrootKeptCapabilities(['CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_MKNOD'])).toThrow(
+      /^chroot cannot give CAP_SYS_ADMIN, CAP_MKNOD: without a user namespace/,
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import {
   type OverlayLayers,
   type RunSpec,
 } from '@polythene/probe';
+import { chrootKeptCapabilities, listDroppedCapabilities } from './chroot-capabilities.ts';
 
 /** Host tools and facts the chroot argv depends on (from the probe). */
 export interface ChrootArgsOptions {
@@ -28,8 +29,8 @@ export interface ChrootArgsOptions {
     readonly ipc: boolean;
     readonly uts: boolean;
   };
-  /** Capability names to remove from the bounding set of a root command. */
-  readonly dropCapabilities: readonly string[];
+  /** The kernel's highest capability number (`/proc/sys/kernel/cap_last_cap`). */
+  readonly lastCap: number;
 }
 
 /** A mount the set-up script performs, with host paths already resolved inside the rootfs. */
@@ -118,6 +119,10 @@ if [ "$dev_links" = make ]; then
   ln -s pts/ptmx "$dev/ptmx"
 fi
 if [ -n "$ip_bin" ]; then "$ip_bin" link set lo up 2>/dev/null || true; fi
+# In the box's own network namespace, as podman does: group 0 may ping without CAP_NET_RAW.
+if [ "$network" = own ] || [ "$network" = wait ]; then
+  echo "0 0" > /proc/sys/net/ipv4/ping_group_range
+fi
 # --network private: name this process (its host pid: /proc here is still the host's, and a
 # builtin's redirection opens /proc/self in the shell itself) as the holder of the box's
 # network namespace, then wait on fd 5 until polythene has attached slirp4netns to it. Any
@@ -288,8 +293,9 @@ export function buildChrootArgs(
     // Fixed /dev paths: the script splits them on spaces.
     devSources.join(' '),
     mounts.canCopyDevLinks ? 'copy' : 'make',
-    // `wait`: block on fd 5 until the private network is attached (see the script).
-    spec.network?.mode === 'private' ? 'wait' : '',
+    // `wait`: block on fd 5 until the private network is attached (see the script); `own`:
+    // a network namespace of its own; empty: the host's.
+    spec.network?.mode === 'private' ? 'wait' : namespaces.net ? 'own' : '',
     // With an overlay, the targets the script creates in it before mounting.
     ...(spec.overlay === undefined
       ? []
@@ -302,7 +308,7 @@ export function buildChrootArgs(
     ? [
         options.capsh,
         `--chroot=${root}`,
-        `--drop=${options.dropCapabilities.join(',')}`,
+        `--drop=${listDroppedCapabilities(options.lastCap, chrootKeptCapabilities(spec.capabilities)).join(',')}`,
         ...(spec.cwd === '/'
           ? [`--shell=${program}`, '--', ...programArgs]
           : ['--shell=/bin/sh', '--', '-c', 'cd -- "$0" && exec "$@"', spec.cwd, ...spec.argv]),

@@ -1,69 +1,48 @@
+import { PolytheneError } from '@polythene/errors';
+import { CONTAINER_DEFAULT_CAPABILITIES, KNOWN_CAPABILITIES } from '@polythene/probe';
+
+// A chroot's root is the host's root (no user namespace bounds its capabilities), so it keeps
+// only those that act on what the run can reach: its rootfs, its binds, and its own pid, net,
+// ipc and uts namespaces.
+
 /**
- * Capabilities a root command keeps (Docker's default set minus `mknod` and `sys_chroot`):
- * enough to act as root on the rootfs's own files, nothing that leaves the chroot or touches
- * the host (mount, chroot, devices, modules, raw I/O, ptrace, open_by_handle_at, clock, …).
+ * Capabilities a root command may hold in a chroot: podman's default set minus
+ * `CAP_SYS_CHROOT` (a second chroot leaves the first), plus those `--cap-add` may add that
+ * stay in the run's own namespaces.
  */
-export const KEPT_CAPABILITIES: readonly string[] = [
-  'cap_chown',
-  'cap_dac_override',
-  'cap_fowner',
-  'cap_fsetid',
-  'cap_kill',
-  'cap_setgid',
-  'cap_setuid',
-  'cap_setpcap',
-  'cap_net_bind_service',
-  'cap_net_raw',
-  'cap_audit_write',
-  'cap_setfcap',
+export const CHROOT_GRANTABLE_CAPABILITIES: readonly string[] = [
+  ...CONTAINER_DEFAULT_CAPABILITIES.filter((name) => name !== 'CAP_SYS_CHROOT'),
+  'CAP_NET_RAW',
+  'CAP_NET_BROADCAST',
+  'CAP_AUDIT_WRITE',
 ];
 
-/** Every capability name up to number 40 (Linux 5.9+), in kernel order. */
-export const CAPABILITY_NAMES: readonly string[] = [
-  'cap_chown',
-  'cap_dac_override',
-  'cap_dac_read_search',
-  'cap_fowner',
-  'cap_fsetid',
-  'cap_kill',
-  'cap_setgid',
-  'cap_setuid',
-  'cap_setpcap',
-  'cap_linux_immutable',
-  'cap_net_bind_service',
-  'cap_net_broadcast',
-  'cap_net_admin',
-  'cap_net_raw',
-  'cap_ipc_lock',
-  'cap_ipc_owner',
-  'cap_sys_module',
-  'cap_sys_rawio',
-  'cap_sys_chroot',
-  'cap_sys_ptrace',
-  'cap_sys_pacct',
-  'cap_sys_admin',
-  'cap_sys_boot',
-  'cap_sys_nice',
-  'cap_sys_resource',
-  'cap_sys_time',
-  'cap_sys_tty_config',
-  'cap_mknod',
-  'cap_lease',
-  'cap_audit_write',
-  'cap_audit_control',
-  'cap_setfcap',
-  'cap_mac_override',
-  'cap_mac_admin',
-  'cap_syslog',
-  'cap_wake_alarm',
-  'cap_block_suspend',
-  'cap_audit_read',
-  'cap_perfmon',
-  'cap_bpf',
-  'cap_checkpoint_restore',
-];
+/**
+ * The capabilities a root command keeps: `requested` (default podman's 11) without
+ * `CAP_SYS_CHROOT`, which is dropped silently. Throws `POLYTHENE_SETUP_FAILED` naming any
+ * other that a chroot cannot give without giving it over the host (`CAP_SYS_ADMIN`,
+ * `CAP_MKNOD`, `CAP_SYS_MODULE`, …).
+ */
+export function chrootKeptCapabilities(
+  requested: readonly string[] = CONTAINER_DEFAULT_CAPABILITIES,
+): string[] {
+  const wanted = requested.filter((name) => name !== 'CAP_SYS_CHROOT');
+  const refused = wanted.filter((name) => !CHROOT_GRANTABLE_CAPABILITIES.includes(name));
+  if (refused.length > 0) {
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      `chroot cannot give ${refused.join(', ')}: without a user namespace they act on the host; use --isolation=bwrap, whose user namespace bounds them`,
+    );
+  }
+  return wanted;
+}
 
-/** The capabilities to drop on a kernel whose highest capability number is `lastCap`. */
-export function listDroppedCapabilities(lastCap: number): string[] {
-  return CAPABILITY_NAMES.slice(0, lastCap + 1).filter((name) => !KEPT_CAPABILITIES.includes(name));
+/**
+ * capsh's `--drop` list (lower case) for a kernel whose highest capability number is
+ * `lastCap`: every capability it knows but the kept ones.
+ */
+export function listDroppedCapabilities(lastCap: number, kept: readonly string[]): string[] {
+  return KNOWN_CAPABILITIES.slice(0, lastCap + 1)
+    .filter((name) => !kept.includes(name))
+    .map((name) => name.toLowerCase());
 }

@@ -5,8 +5,8 @@ export {
   KERNEL_PROC_ENTRIES,
 } from './build-chroot-args.ts';
 export {
-  CAPABILITY_NAMES,
-  KEPT_CAPABILITIES,
+  CHROOT_GRANTABLE_CAPABILITIES,
+  chrootKeptCapabilities,
   listDroppedCapabilities,
 } from './chroot-capabilities.ts';
 export { createChrootBackend } from './create-chroot-backend.ts';

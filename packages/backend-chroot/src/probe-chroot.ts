@@ -6,7 +6,6 @@ import {
   type ChrootHostDev,
   KERNEL_PROC_ENTRIES,
 } from './build-chroot-args.ts';
-import { listDroppedCapabilities } from './chroot-capabilities.ts';
 import { tryOverlayMount } from './try-overlay-mount.ts';
 
 /** Keys of the probe's `details` that `run` reads back. */
@@ -190,7 +189,7 @@ export function chrootArgsOptionsFrom(details: ChrootDetails): ChrootArgsOptions
       ipc: details.hasIpc,
       uts: details.hasUts,
     },
-    dropCapabilities: listDroppedCapabilities(Number(details.lastCap)),
+    lastCap: Number(details.lastCap),
   };
 }
 
