@@ -47,4 +47,20 @@ describe.skipIf(!canLimit)('a box with limits (cgroup v1, as root)', () => {
     );
     expect(unlimited.exitCode, unlimited.stderr).toBe(0);
   });
+
+  it('keeps concurrent commands of one process each in its own cgroup', async () => {
+    // The API moves polythene's thread into a run's cgroup only around that run's spawn:
+    // commands started together never land in one another's cgroup.
+    const boxes = await Promise.all([1, 2, 3, 4].map(() => image.box({ pidsLimit: 20 })));
+    try {
+      const results = await Promise.all(
+        boxes.map((box) => box.exec('grep :pids: /proc/self/cgroup', { timeoutMs: 30_000 })),
+      );
+      const cgroups = results.map((result) => result.stdout.trim());
+      for (const cgroup of cgroups) expect(cgroup).toMatch(/\/polythene-\d+-\d+-\d+$/);
+      expect(new Set(cgroups).size).toBe(4);
+    } finally {
+      await Promise.all(boxes.map((box) => box.dispose()));
+    }
+  });
 });

@@ -29,7 +29,12 @@ export type {
 export { findCgroupHierarchies } from './cgroups/find-cgroup-hierarchies.ts';
 export type { CgroupMove, ProcessCgroupSources } from './cgroups/process-cgroups.ts';
 export { findRunCgroupMoves, joinRunCgroupsOf } from './cgroups/process-cgroups.ts';
-export type { ResourceLimits, RunCgroup, RunCgroupUsage } from './cgroups/run-cgroup.ts';
+export type {
+  ResourceLimits,
+  RunCgroup,
+  RunCgroupOptions,
+  RunCgroupUsage,
+} from './cgroups/run-cgroup.ts';
 export { createRunCgroup, startRunCgroup } from './cgroups/run-cgroup.ts';
 export { RUN_CGROUP_PREFIX, sweepStaleRunCgroups } from './cgroups/stale-run-cgroups.ts';
 export { createProbeContext } from './create-probe-context.ts';

@@ -21,6 +21,7 @@ import { exec } from '@polythene/cli';
 import {
   type AvailableProbe,
   createProbeContext,
+  findUsernsHelper,
   openSideChannelFile,
   type RunSpec,
 } from '@polythene/probe';
@@ -46,11 +47,12 @@ function spawnAndWait(
   args: readonly string[],
   extraStdio: readonly ('pipe' | number)[] = [],
   newSession = false,
+  env: Record<string, string> = {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: ['ignore', 'ignore', 'ignore', ...extraStdio],
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
       detached: newSession,
     });
     child.on('error', reject);
@@ -127,6 +129,7 @@ type RunByHand = () => Promise<void>;
  * namespaces, its set-up script (fresh /proc, minimal /dev), capsh and the new session.
  */
 async function sameGuaranteesRun(backend: string, rootfs: string): Promise<RunByHand | undefined> {
+  if (backend === 'bwrap') return bwrapWithIdsRun(rootfs);
   if (backend !== 'proot' && backend !== 'chroot') return undefined;
   const context = createProbeContext();
   const probe = await (backend === 'proot' ? probeProot : probeChroot)(context);
@@ -176,6 +179,29 @@ async function sameGuaranteesRun(backend: string, rootfs: string): Promise<RunBy
   return () => spawnAndWait(file, args, ['pipe', mountTableFile.fd], true);
 }
 
+/**
+ * bwrap with the guarantee root's bare line lacks, `ids`: run as uid 0 of a user namespace
+ * of its own whose map covers 0–65535, made before bwrap by the `polythene-userns` helper (as
+ * a user would with any small program: util-linux's `unshare --map-users` goes through
+ * newuidmap, which refuses root a range it has no subuid entry for). Root only; the pids
+ * cgroup is left out here (the CLI and API cases it is compared with run without one too:
+ * `pnpm bench limits` measures it).
+ */
+function bwrapWithIdsRun(rootfs: string): RunByHand | undefined {
+  const helper = findUsernsHelper();
+  if (process.geteuid?.() !== 0 || helper === undefined) return undefined;
+  const map = '0 0 65536';
+  const [, bareArgs] = bareCommandLine('bwrap', rootfs);
+  // Already in its own user namespace: every other namespace, but no nested user namespace.
+  const args = bareArgs.flatMap((arg) =>
+    arg === '--unshare-all'
+      ? ['--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts']
+      : [arg],
+  );
+  return () =>
+    spawnAndWait(helper, ['--uid-map', map, '--gid-map', map, '--', 'bwrap', ...args], [], true);
+}
+
 // The least a Node program does to run the backend through the public API: start, load
 // child_process, spawn, wait. It shows how much of the budget Node's own start-up and
 // child_process take (the CLI's usual path skips child_process; see docs/design.md).
@@ -221,6 +247,8 @@ export async function benchExec(): Promise<string[]> {
       same: `${file} with polythene's guarantees, by hand (from Node)`,
       floor: `node script that only spawns bare ${file}`,
       cli: `polythene exec --isolation ${backend} -- /bin/true`,
+      cliNoCgroup: `polythene exec --isolation ${backend}, POLYTHENE_PIDS_LIMIT=0`,
+      apiNoCgroup: `API exec({ isolation: '${backend}', pidsLimit: 0 })`,
       api: `API exec({ isolation: '${backend}' })`,
       apiPipe: `API exec({ isolation: '${backend}', stdio: 'pipe' })`,
     };
@@ -254,6 +282,38 @@ export async function benchExec(): Promise<string[]> {
           name: names.api,
           body: () => exec({ id, store, isolation: backend, command: ['/bin/true'] }),
         },
+        // Without the default pids limit's cgroup, to compare with the same guarantees by
+        // hand, which have none.
+        ...(same === undefined
+          ? []
+          : [
+              {
+                name: names.cliNoCgroup,
+                body: () =>
+                  spawnAndWait(
+                    process.execPath,
+                    [
+                      POLYTHENE_BIN,
+                      'exec',
+                      id,
+                      '--store',
+                      store,
+                      '--isolation',
+                      backend,
+                      '--',
+                      '/bin/true',
+                    ],
+                    [],
+                    false,
+                    { POLYTHENE_PIDS_LIMIT: '0' },
+                  ),
+              },
+              {
+                name: names.apiNoCgroup,
+                body: () =>
+                  exec({ id, store, isolation: backend, command: ['/bin/true'], pidsLimit: 0 }),
+              },
+            ]),
         {
           name: names.apiPipe,
           body: () =>
@@ -309,15 +369,18 @@ export async function benchExec(): Promise<string[]> {
     // chroot: against the same guarantees, what is left is polythene's own overhead.
     if (sameResult !== undefined) {
       const sameBudget = budgetOver(sameResult, 'same guarantees by hand');
+      // bwrap's by-hand line has no pids cgroup: its CLI and API are compared without one.
+      const cliSame = byName(names.cliNoCgroup) ?? cli;
+      const apiSame = byName(names.apiNoCgroup);
       sections.push(
         report(
           `exec: ${backend} (CLI vs node start-up + the same guarantees by hand)`,
-          [sameBudget, sameResult, cli],
+          [sameBudget, sameResult, ...(cliSame === cli ? [cli] : [cliSame, cli])],
           sameBudget.name,
         ),
         report(
           `exec: ${backend} (API vs the same guarantees by hand)`,
-          [sameResult, api, apiPipe, bare],
+          [sameResult, ...(apiSame === undefined ? [] : [apiSame]), api, apiPipe, bare],
           sameResult.name,
         ),
       );

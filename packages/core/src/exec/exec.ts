@@ -62,7 +62,8 @@ export async function exec(
     isRoot: process.geteuid?.() === 0,
   });
   const requestedLimits = resolveRequestedLimits(options, hostEnv);
-  // First: entering the run's cgroup waits for the kernel, and the run is prepared meanwhile.
+  // First, so that a cgroup the caller made ahead (the CLI's launcher) is disposed of however
+  // the run ends.
   const limits = prepareRunLimits(
     requestedLimits,
     { strict: options.strict ?? false, logger },

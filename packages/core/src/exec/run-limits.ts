@@ -41,9 +41,10 @@ export interface LimitsOutcome {
 /** One run's limits: hooks for the spawn, then the outcome, then clean-up. */
 export interface RunLimits {
   /**
-   * Waits for the run cgroup's early entry (started when the limits were prepared, so its
-   * cost overlaps the run's preparation) and returns the hooks to give the backend:
-   * undefined when no limit applies or none can be enforced. Throws the `--strict` refusal.
+   * Waits for the run cgroup's early entry (a cgroup made ahead and moving in the
+   * background, as the CLI's launcher makes one: its cost overlaps loading and preparing the
+   * run) and returns the hooks to give the backend: undefined when no limit applies or none
+   * can be enforced. Throws the `--strict` refusal.
    */
   ready(): Promise<SpawnHooks | undefined>;
   /** Reads the outcome once the run has ended. */
@@ -90,7 +91,7 @@ export function resolveRequestedLimits(
 /**
  * Sets up one run's limits: a cgroup of its own under polythene's, with the pids cap
  * (default 4096) and any memory or CPU limit written, after sweeping cgroups that runs of a
- * killed polythene left, and starts entering it (see `RunCgroup.enterEarly`). Where no
+ * killed polythene left; or adopts `prepared` when its limits are these. Where no
  * cgroup can be written, a limit the caller asked for is a lost guarantee: one warning, or
  * under `strict` a `POLYTHENE_SETUP_FAILED`; the default cap alone is dropped silently
  * (`polythene backends` says so).

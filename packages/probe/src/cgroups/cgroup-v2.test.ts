@@ -95,15 +95,21 @@ describe('cgroup v2 (prepared files)', () => {
   it('enters early only a cgroup that limits pids alone', async () => {
     const parent = join(mount, own);
     writeFileSync(join(parent, 'cgroup.subtree_control'), 'cpu memory pids\n');
-    const pidsOnly = createRunCgroup(findCgroupHierarchies(sources()), { pidsLimit: 64 });
+    const background = { movesInBackground: true };
+    const pidsOnly = createRunCgroup(
+      findCgroupHierarchies(sources()),
+      { pidsLimit: 64 },
+      background,
+    );
     const [pidsDirectory = ''] = pidsOnly.directories;
     await pidsOnly.enterEarly();
     expect(readFileSync(join(pidsDirectory, 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
     // With memory in the same directory, the process would charge its own memory to the run.
-    const withMemory = createRunCgroup(findCgroupHierarchies(sources()), {
-      pidsLimit: 64,
-      memoryBytes: 64 * 1024 ** 2,
-    });
+    const withMemory = createRunCgroup(
+      findCgroupHierarchies(sources()),
+      { pidsLimit: 64, memoryBytes: 64 * 1024 ** 2 },
+      background,
+    );
     const [memoryDirectory = ''] = withMemory.directories;
     writeFileSync(join(memoryDirectory, 'cgroup.procs'), '');
     await withMemory.enterEarly();

@@ -10,12 +10,13 @@ import { createRunCgroup } from './run-cgroup.ts';
 
 const hierarchies = findCgroupHierarchies();
 const threadId = readlinkSync('/proc/thread-self').split('/').at(-1) ?? '';
+const background = { movesInBackground: true };
 const tasksOf = (directory: string): string[] =>
   readFileSync(`${directory}/tasks`, 'utf8').split('\n').filter(Boolean);
 
 describe.runIf(hierarchies.version === 'v1')('run cgroup (live v1)', () => {
   it('enters pids early, starts the child in it, leaves in the background and is removed', async () => {
-    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16 });
+    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16 }, background);
     const [pids = ''] = cgroup.directories;
     const parent = hierarchies.parents.pids ?? '';
     await cgroup.enterEarly();
@@ -32,7 +33,11 @@ describe.runIf(hierarchies.version === 'v1')('run cgroup (live v1)', () => {
   });
 
   it('leaves memory to the spawn: early entry moves the thread into pids only', async () => {
-    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16, memoryBytes: 64 * 1024 ** 2 });
+    const cgroup = createRunCgroup(
+      hierarchies,
+      { pidsLimit: 16, memoryBytes: 64 * 1024 ** 2 },
+      background,
+    );
     const [pids = '', memory = ''] = cgroup.directories;
     try {
       await cgroup.enterEarly();
@@ -48,7 +53,7 @@ describe.runIf(hierarchies.version === 'v1')('run cgroup (live v1)', () => {
   });
 
   it('kills what is left in the cgroup when it is disposed', async () => {
-    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16 });
+    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16 }, background);
     const [pids = ''] = cgroup.directories;
     await cgroup.enterEarly();
     cgroup.enter();
@@ -57,6 +62,24 @@ describe.runIf(hierarchies.version === 'v1')('run cgroup (live v1)', () => {
     const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     await cgroup.dispose();
     expect(await exited).toBe('SIGKILL');
+    expect(existsSync(pids)).toBe(false);
+  });
+
+  it('moves only on the calling thread, at once, without movesInBackground (the API)', async () => {
+    const cgroup = createRunCgroup(hierarchies, { pidsLimit: 16 });
+    const [pids = ''] = cgroup.directories;
+    try {
+      // A process spawned while a run is prepared must not join it: nothing moves early.
+      await cgroup.enterEarly();
+      expect(tasksOf(pids)).toEqual([]);
+      cgroup.enter();
+      expect(tasksOf(pids)).toEqual([threadId]);
+      // Back at once: another run's spawn right after is not taken into this cgroup.
+      cgroup.leave();
+      expect(tasksOf(pids)).toEqual([]);
+    } finally {
+      await cgroup.dispose();
+    }
     expect(existsSync(pids)).toBe(false);
   });
 });

@@ -2,7 +2,6 @@ import {
   closeSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readlinkSync,
   rmdirSync,
   write,
@@ -13,29 +12,15 @@ import {
   findCgroupHierarchies,
   type LimitController,
 } from './find-cgroup-hierarchies.ts';
+import {
+  type ResourceLimits,
+  type RunCgroupUsage,
+  readRunUsage,
+  writeLimits,
+} from './run-cgroup-files.ts';
 import { killCgroupProcesses, ownerStamp, sweepStaleRunCgroups } from './stale-run-cgroups.ts';
 
-/** Limits for one run. Absent fields are not limited. */
-export interface ResourceLimits {
-  /** Memory cap in bytes (swap included where the kernel accounts it). */
-  readonly memoryBytes?: number;
-  /** CPU bandwidth in CPUs (0.5 = half of one CPU); positive. */
-  readonly cpus?: number;
-  /** Cap on processes and threads; positive. */
-  readonly pidsLimit?: number;
-}
-
-/** What a run used and hit, read from its cgroup after it ended (where the cgroup gives it). */
-export interface RunCgroupUsage {
-  /** True when the memory limit's OOM killer killed a process of the run. */
-  readonly memoryLimitHit: boolean;
-  /** True when a fork failed against the pids limit. */
-  readonly pidsLimitHit: boolean;
-  /** Peak memory use in bytes. */
-  readonly memoryPeakBytes?: number;
-  /** CPU time used, user and system, in milliseconds. */
-  readonly cpuTimeMs?: number;
-}
+export type { ResourceLimits, RunCgroupUsage } from './run-cgroup-files.ts';
 
 /**
  * One run's cgroup (one directory per v1 hierarchy, or one v2 directory), with its limits
@@ -44,9 +29,11 @@ export interface RunCgroupUsage {
  * removes it.
  *
  * Moving a thread between cgroups waits for an RCU grace period when no other move happened
- * just before (the kernel's cgroup_threadgroup_rwsem): 8 to 20 ms here. So `enterEarly` makes
- * the move that costs nothing to make early, in the background, while the caller prepares
- * the run, and `leave` moves back in the background while the command runs.
+ * just before (the kernel's cgroup_threadgroup_rwsem): 8 to 20 ms here. Made with
+ * `movesInBackground` (see {@link RunCgroupOptions}), `enterEarly` makes the move that can be
+ * made early from a pool thread while the caller prepares the run, and `leave` moves back
+ * from one while the command runs; otherwise every move is made on the caller's thread, at
+ * the spawn.
  */
 export interface RunCgroup {
   /** The cgroup interface that enforces it. */
@@ -61,12 +48,13 @@ export interface RunCgroup {
    * in. Memory and CPU hierarchies are left to `enter`: the thread would charge its own
    * allocations and CPU time to the run. Waits for a move under way first, so call it (and
    * await it) before every `enter`; until the next `leave`, calling it again returns the
-   * same entry. Rejects with the failing path's error.
+   * same entry. Rejects with the failing path's error. Without `movesInBackground` it moves
+   * nothing and resolves at once (`enter` makes every move).
    */
   enterEarly(): Promise<void>;
   /** Moves polythene's spawning thread (v1) or process (v2) into the run cgroup. */
   enter(): void;
-  /** Starts moving it back to where it was; `dispose` waits for the move. */
+  /** Moves it back to where it was (with `movesInBackground`, starts to: `dispose` waits). */
   leave(): void;
   /** Reads what the run used and which limit it hit. */
   readUsage(): RunCgroupUsage;
@@ -82,7 +70,24 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * need (`pids` always) and writes the limits. Throws (an `Error` with the failing path) when
  * a directory or a limit cannot be written; what was created is removed first.
  */
-export function createRunCgroup(hierarchies: CgroupHierarchies, limits: ResourceLimits): RunCgroup {
+/** How a run cgroup moves polythene's thread. */
+export interface RunCgroupOptions {
+  /**
+   * Move from a pool thread (`enterEarly`, and `leave` in the background). Only for a process
+   * that runs one command at a time: the spawning thread sits in the run cgroup while the run
+   * is prepared, so a process it spawns meanwhile would join the run (and be killed with it),
+   * and a move landing late could take another run's spawn out of its cgroup. The CLI, which
+   * runs one exec per process, uses it; the API does not.
+   */
+  readonly movesInBackground?: boolean;
+}
+
+export function createRunCgroup(
+  hierarchies: CgroupHierarchies,
+  limits: ResourceLimits,
+  options: RunCgroupOptions = {},
+): RunCgroup {
+  const inBackground = options.movesInBackground === true;
   const isV2 = hierarchies.version === 'v2';
   let name = nextRunName();
   const wanted: LimitController[] = ['pids'];
@@ -141,6 +146,19 @@ export function createRunCgroup(hierarchies: CgroupHierarchies, limits: Resource
       );
     });
   };
+  const leaveNow = (): void => {
+    earlyEntry = undefined;
+    for (const directory of entered) {
+      const parent = created.find((entry) => entry.directory === directory)?.parent ?? '';
+      try {
+        writeMembership(hierarchies.ownDirectory ?? parent, isV2);
+      } catch {
+        // The parent is gone: nothing to undo.
+      }
+    }
+    entered.clear();
+  };
+  const leave = inBackground ? leaveAsync : leaveNow;
   const cgroup: RunCgroup = {
     version: isV2 ? 'v2' : 'v1',
     limits,
@@ -148,6 +166,7 @@ export function createRunCgroup(hierarchies: CgroupHierarchies, limits: Resource
       return created.map((entry) => entry.directory);
     },
     enterEarly() {
+      if (!inBackground) return Promise.resolve();
       if (earlyEntry !== undefined) return earlyEntry;
       const pids = directoryOf.get('pids');
       // v2 has one directory for all controllers: early only when it limits pids alone.
@@ -169,18 +188,16 @@ export function createRunCgroup(hierarchies: CgroupHierarchies, limits: Resource
           entered.add(directory);
         }
       } catch (error) {
-        leaveAsync();
+        leave();
         throw error;
       }
     },
-    leave() {
-      leaveAsync();
-    },
+    leave,
     readUsage() {
       return readRunUsage(isV2, directoryOf, limits);
     },
     async dispose() {
-      if (entered.size > 0) leaveAsync();
+      if (entered.size > 0) leave();
       await moving;
       for (const { directory } of created) removeRunDirectory(directory);
     },
@@ -259,100 +276,6 @@ function readThreadId(): string {
   return threadId;
 }
 
-function writeLimits(
-  isV2: boolean,
-  directoryOf: ReadonlyMap<string, string>,
-  limits: ResourceLimits,
-): void {
-  const at = (controller: string, file: string, value: string): void => {
-    writeFileSync(`${directoryOf.get(controller)}/${file}`, value);
-  };
-  if (limits.pidsLimit !== undefined) at('pids', 'pids.max', String(limits.pidsLimit));
-  if (limits.memoryBytes !== undefined) {
-    const bytes = String(limits.memoryBytes);
-    if (isV2) {
-      at('memory', 'memory.max', bytes);
-      // Swap would let a hog outgrow the limit instead of being killed.
-      writeIfPresent(`${directoryOf.get('memory')}/memory.swap.max`, '0');
-    } else {
-      at('memory', 'memory.limit_in_bytes', bytes);
-      // memsw counts memory plus swap; it exists only where swap accounting is on.
-      writeIfPresent(`${directoryOf.get('memory')}/memory.memsw.limit_in_bytes`, bytes);
-    }
-  }
-  if (limits.cpus !== undefined) {
-    const periodUs = 100_000;
-    const quotaUs = Math.max(1_000, Math.round(limits.cpus * periodUs));
-    if (isV2) {
-      at('cpu', 'cpu.max', `${quotaUs} ${periodUs}`);
-    } else {
-      at('cpu', 'cpu.cfs_period_us', String(periodUs));
-      at('cpu', 'cpu.cfs_quota_us', String(quotaUs));
-    }
-  }
-}
-
-function writeIfPresent(file: string, value: string): void {
-  try {
-    writeFileSync(file, value, { flag: 'r+' });
-  } catch {
-    // Not accounted here: the memory limit alone holds.
-  }
-}
-
-function readRunUsage(
-  isV2: boolean,
-  directoryOf: ReadonlyMap<string, string>,
-  limits: ResourceLimits,
-): RunCgroupUsage {
-  const read = (controller: string, file: string): string | undefined => {
-    const directory = directoryOf.get(controller);
-    if (directory === undefined) return undefined;
-    try {
-      return readFileSync(`${directory}/${file}`, 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  const pidsLimitHit = (readKey(read('pids', 'pids.events'), 'max') ?? 0) > 0;
-  if (isV2) {
-    const usageUs = readKey(read('pids', 'cpu.stat'), 'usage_usec');
-    const peak = read('memory', 'memory.peak');
-    return {
-      pidsLimitHit,
-      memoryLimitHit:
-        limits.memoryBytes !== undefined &&
-        (readKey(read('memory', 'memory.events'), 'oom_kill') ?? 0) > 0,
-      ...(peak !== undefined && /^\d+\s*$/.test(peak)
-        ? { memoryPeakBytes: Number(peak.trim()) }
-        : {}),
-      ...(usageUs !== undefined ? { cpuTimeMs: Math.round(usageUs / 1000) } : {}),
-    };
-  }
-  const peak = read('memory', 'memory.max_usage_in_bytes');
-  const usageNs = read('cpuacct', 'cpuacct.usage') ?? read('cpu', 'cpuacct.usage');
-  return {
-    pidsLimitHit,
-    memoryLimitHit:
-      limits.memoryBytes !== undefined &&
-      (readKey(read('memory', 'memory.oom_control'), 'oom_kill') ?? 0) > 0,
-    ...(peak !== undefined ? { memoryPeakBytes: Number(peak.trim()) } : {}),
-    ...(usageNs !== undefined && /^\d+\s*$/.test(usageNs)
-      ? { cpuTimeMs: Math.round(Number(usageNs.trim()) / 1e6) }
-      : {}),
-  };
-}
-
-/** The number after `key ` in a flat-keyed cgroup file (`pids.events`, `memory.events`). */
-function readKey(text: string | undefined, key: string): number | undefined {
-  if (text === undefined) return undefined;
-  for (const line of text.split('\n')) {
-    const [name, value] = line.split(' ');
-    if (name === key && value !== undefined) return Number(value);
-  }
-  return undefined;
-}
-
 function removeRunDirectory(directory: string): void {
   // A process the tree kill missed (a fork bomb's newest child) must not keep it busy.
   for (let attempt = 0; attempt < 50; attempt++) {
@@ -371,7 +294,8 @@ function removeRunDirectory(directory: string): void {
 }
 
 /**
- * Makes a run's cgroup ahead of the run and starts entering it early: finds the hierarchies,
+ * Makes a run's cgroup ahead of the run, moving in the background (for a process that runs
+ * one command at a time: see {@link RunCgroupOptions}), and starts entering it early: finds the hierarchies,
  * sweeps run cgroups a killed polythene left, creates one with these limits and calls
  * `enterEarly`. Undefined where no cgroup can be written or creating one fails: the caller's
  * own set-up then finds out why. The CLI's launcher calls it before Node loads the CLI, so
@@ -383,7 +307,7 @@ export function startRunCgroup(limits: ResourceLimits): RunCgroup | undefined {
   sweepStaleRunCgroups(hierarchies);
   let cgroup: RunCgroup;
   try {
-    cgroup = createRunCgroup(hierarchies, limits);
+    cgroup = createRunCgroup(hierarchies, limits, { movesInBackground: true });
   } catch {
     return undefined;
   }
