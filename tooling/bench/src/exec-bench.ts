@@ -240,6 +240,8 @@ export async function benchExec(): Promise<string[]> {
     // Creates the mount targets the same-guarantees chroot command line expects.
     await exec({ id, store, isolation: backend, command: ['/bin/true'], stdio: 'pipe' });
     const same = await sameGuaranteesRun(backend, rootfs);
+    const cliArgs = [POLYTHENE_BIN, 'exec', id, '--store', store, '--isolation', backend];
+    cliArgs.push('--', '/bin/true');
     const names = {
       node: 'node -e 0',
       bare: `bare ${file} /bin/true (from Node)`,
@@ -263,21 +265,7 @@ export async function benchExec(): Promise<string[]> {
           body: () =>
             spawnAndWait(process.execPath, [floorScript, JSON.stringify([file, ...args])]),
         },
-        {
-          name: names.cli,
-          body: () =>
-            spawnAndWait(process.execPath, [
-              POLYTHENE_BIN,
-              'exec',
-              id,
-              '--store',
-              store,
-              '--isolation',
-              backend,
-              '--',
-              '/bin/true',
-            ]),
-        },
+        { name: names.cli, body: () => spawnAndWait(process.execPath, cliArgs) },
         {
           name: names.api,
           body: () => exec({ id, store, isolation: backend, command: ['/bin/true'] }),
@@ -290,23 +278,7 @@ export async function benchExec(): Promise<string[]> {
               {
                 name: names.cliNoCgroup,
                 body: () =>
-                  spawnAndWait(
-                    process.execPath,
-                    [
-                      POLYTHENE_BIN,
-                      'exec',
-                      id,
-                      '--store',
-                      store,
-                      '--isolation',
-                      backend,
-                      '--',
-                      '/bin/true',
-                    ],
-                    [],
-                    false,
-                    { POLYTHENE_PIDS_LIMIT: '0' },
-                  ),
+                  spawnAndWait(process.execPath, cliArgs, [], false, { POLYTHENE_PIDS_LIMIT: '0' }),
               },
               {
                 name: names.apiNoCgroup,
