@@ -32,8 +32,14 @@ beforeAll(async () => {
   images = await ensureTestImages();
 });
 
+// Images the tests made: the pulls of the archives retag imageRef, which leaves the one
+// `commit` imported under it without a name; removing the tag alone would leave it behind.
+const madeImageIds: string[] = [];
+
 afterAll(async () => {
-  await execa('podman', ['rmi', '--force', imageRef], { reject: false });
+  await execa('podman', ['rmi', '--force', '--ignore', imageRef, ...madeImageIds], {
+    reject: false,
+  });
 });
 
 describe('polythene commit', () => {
@@ -89,6 +95,7 @@ describe('polythene commit', () => {
     ]);
     expect(committed.exitCode, committed.stderr).toBe(0);
     expect(committed.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    madeImageIds.push(committed.stdout.trim());
 
     const second = await freshStorePath();
     const back = await runPolythene([
@@ -130,6 +137,7 @@ describe('polythene commit', () => {
       );
       expect(written.exitCode, written.stderr).toBe(0);
       expect(written.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+      madeImageIds.push(written.stdout.trim());
       const fromArchive = await runPolythene([
         'pull',
         `${format}:${archive}`,
