@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findCgroupHierarchies } from './find-cgroup-hierarchies.ts';
 import { createRunCgroup } from './run-cgroup.ts';
-import { sweepStaleRunCgroups } from './stale-run-cgroups.ts';
+import { ownerStamp, sweepStaleRunCgroups } from './stale-run-cgroups.ts';
 
 // cgroup v2 cannot be exercised live on this host (its unified mount has no controllers):
 // these tests run the v2 path against a prepared directory tree standing in for the mount.
@@ -45,6 +45,18 @@ describe('cgroup v2 (prepared files)', () => {
     cgroup.leave();
     await cgroup.dispose();
     expect(readFileSync(join(mount, own, 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
+  });
+
+  it("reads its own cgroup as the parent of its own run cgroup it sits in, not another's", () => {
+    writeFileSync(join(mount, own, 'cgroup.subtree_control'), 'pids\n');
+    const inOwnRun = findCgroupHierarchies(sources(`0::${own}/${ownerStamp()}-1\n`));
+    expect(inOwnRun.ownDirectory).toBe(join(mount, own));
+    expect(inOwnRun.parents.pids).toBe(join(mount, own));
+    // A box's run cgroup (another polythene's) is a real limit: new runs go below it.
+    const boxRun = `${own}/polythene-999999999-1-1`;
+    mkdirSync(join(mount, boxRun));
+    writeFileSync(join(mount, boxRun, 'cgroup.subtree_control'), 'pids\n');
+    expect(findCgroupHierarchies(sources(`0::${boxRun}\n`)).ownDirectory).toBe(join(mount, boxRun));
   });
 
   it('prefers its own cgroup when it delegates the controllers', () => {

@@ -1,4 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { ownerStamp } from './run-cgroup-name.ts';
 
 /** A resource controller polythene limits a run with. */
 export type LimitController = 'pids' | 'memory' | 'cpu';
@@ -56,7 +57,7 @@ export function findCgroupHierarchies(sources?: CgroupSources): CgroupHierarchie
     return { version: 'none', parents: {}, reason: 'no /proc/self/cgroup here' };
   }
   const mounts = parseCgroupMounts(text.mountinfo);
-  const membership = parseCgroupMembership(text.cgroup);
+  const membership = outsideOwnRunCgroups(parseCgroupMembership(text.cgroup));
   const v1 = findV1Parents(mounts, membership);
   if (v1.parents.pids !== undefined) return v1;
   const v2 = findV2Parent(mounts, membership);
@@ -117,6 +118,22 @@ export function parseCgroupMembership(text: string): Map<string, string> {
     for (const controller of line.slice(first + 1, second).split(',')) {
       membership.set(controller, path);
     }
+  }
+  return membership;
+}
+
+/**
+ * The membership with this process's own run cgroups taken off the end of each path: called
+ * while its thread sits in one of them (the CLI's launcher entered one before the CLI ran),
+ * the parent is where it belongs, and a new run's cgroup must not nest inside the other.
+ * Run cgroups of other polythene processes (a box's) are kept: those are real limits.
+ */
+function outsideOwnRunCgroups(membership: Map<string, string>): Map<string, string> {
+  const own = `${ownerStamp()}-`;
+  for (const [controller, path] of membership) {
+    const parts = path.split('/');
+    while (parts.length > 1 && (parts.at(-1) ?? '').startsWith(own)) parts.pop();
+    membership.set(controller, parts.join('/') || '/');
   }
   return membership;
 }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findCgroupHierarchies } from './find-cgroup-hierarchies.ts';
 import { createRunCgroup } from './run-cgroup.ts';
+import { sweepStaleRunCgroups } from './stale-run-cgroups.ts';
 
 // The live cgroup v1 hierarchies of this host (root): entering early from a pool thread, a
 // child started in the run cgroup, the move back and the removal.
@@ -81,5 +82,13 @@ describe.runIf(hierarchies.version === 'v1')('run cgroup (live v1)', () => {
       await cgroup.dispose();
     }
     expect(existsSync(pids)).toBe(false);
+  });
+
+  it('sweeps a stale run cgroup with one nested in it', () => {
+    const parent = hierarchies.parents.pids ?? '';
+    const outer = `${parent}/polythene-999999999-1-1`;
+    mkdirSync(`${outer}/polythene-999999999-1-2`, { recursive: true });
+    expect(sweepStaleRunCgroups(hierarchies)).toContain(outer);
+    expect(existsSync(outer)).toBe(false);
   });
 });

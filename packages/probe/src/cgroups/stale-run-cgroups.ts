@@ -1,48 +1,29 @@
 import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import type { CgroupHierarchies } from './find-cgroup-hierarchies.ts';
+import { RUN_CGROUP_PREFIX, readStartTime } from './run-cgroup-name.ts';
 
-/** Every run cgroup's name starts with this, then the owner's pid and start time. */
-export const RUN_CGROUP_PREFIX = 'polythene-';
+export { ownerStamp, RUN_CGROUP_PREFIX } from './run-cgroup-name.ts';
 
-let ownStamp: string | undefined;
-
-/**
- * `polythene-PID-STARTTIME`: names the polythene process that owns a run cgroup, so a later
- * run can tell a cgroup whose owner is gone (SIGKILLed) from one in use, even after the pid
- * was reused.
- */
-export function ownerStamp(): string {
-  ownStamp ??= `${RUN_CGROUP_PREFIX}${process.pid}-${readStartTime(process.pid) ?? 0}`;
-  return ownStamp;
-}
-
-/** Field 22 of `/proc/PID/stat`: start time in clock ticks since boot; undefined when gone. */
-function readStartTime(pid: number): string | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** SIGKILLs every process in a cgroup directory (one pass); never throws. */
-export function killCgroupProcesses(directory: string): void {
+/** SIGKILLs every process in a cgroup directory (one pass); never throws. Returns how many it found. */
+export function killCgroupProcesses(directory: string): number {
   let text: string;
   try {
     text = readFileSync(`${directory}/cgroup.procs`, 'utf8');
   } catch {
-    return;
+    return 0;
   }
+  let found = 0;
   for (const line of text.split('\n')) {
     const pid = Number(line);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    found += 1;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // Already gone.
     }
   }
+  return found;
 }
 
 /**
@@ -64,23 +45,41 @@ export function sweepStaleRunCgroups(hierarchies: CgroupHierarchies): string[] {
     for (const name of names) {
       if (!name.startsWith(RUN_CGROUP_PREFIX) || !isStale(name)) continue;
       const directory = `${parent}/${name}`;
-      for (let attempt = 0; attempt < 20; attempt++) {
-        killCgroupProcesses(directory);
-        try {
-          rmdirSync(directory);
-          removed.push(directory);
-          break;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EBUSY') break;
-          Atomics.wait(pause, 0, 0, 10);
-        }
-      }
+      if (removeCgroupTree(directory)) removed.push(directory);
     }
   }
   return removed;
 }
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Removes a cgroup and the cgroups below it (a run cgroup made while polythene's thread sat
+ * in another: an earlier version did that), killing what is in them first. Waits for killed
+ * processes to leave, never for a cgroup that had none: it is left for the next sweep.
+ */
+function removeCgroupTree(directory: string): boolean {
+  let children: string[] = [];
+  try {
+    children = readdirSync(directory, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `${directory}/${entry.name}`);
+  } catch {
+    return false;
+  }
+  if (!children.every((child) => removeCgroupTree(child))) return false;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const killed = killCgroupProcesses(directory);
+    try {
+      rmdirSync(directory);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EBUSY' || killed === 0) return false;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+  return false;
+}
 
 function isStale(name: string): boolean {
   const [pid, startTime] = name.slice(RUN_CGROUP_PREFIX.length).split('-');
