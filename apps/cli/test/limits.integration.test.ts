@@ -297,8 +297,9 @@ describe.skipIf(!hasCgroupV1)('resource limits with cgroup v1 (as root)', () => 
     expect(runCgroupsOf(interrupted.pid ?? 0)).toEqual([]);
   });
 
-  it("adopts the launcher's early cgroup, and leaves none after an end, a timeout, Ctrl-C or an error", async () => {
-    // The launcher made `-1` before the CLI loaded; a cgroup exec made itself would be `-2`.
+  it('runs in one cgroup of its own under the default limit, and leaves none after an end, a timeout, Ctrl-C or an error', async () => {
+    // One cgroup (`-1`): on v1 the launcher makes none ahead (the thread's own move has no
+    // kernel wait to hide), and exec makes exactly one.
     const shown = await runGuarded(['--timeout', '20'], ['cat', '/proc/self/cgroup'], {
       POLYTHENE_VERBOSE: '1',
     });

@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { SpawnHooks } from '../backend.ts';
 import { type CgroupMount, joinCgroupPath, parseCgroupMounts } from './find-cgroup-hierarchies.ts';
 import { RUN_CGROUP_PREFIX } from './stale-run-cgroups.ts';
@@ -119,6 +119,7 @@ function parseHierarchies(text: string): Map<string, string> {
 function writeMembership(directory: string, isV2: boolean): void {
   writeFileSync(
     `${directory}/${isV2 ? 'cgroup.procs' : 'tasks'}`,
-    isV2 ? String(process.pid) : (readlinkSync('/proc/thread-self').split('/').at(-1) ?? ''),
+    // v1: `0`, the writing thread itself, moves without the kernel's wait (see run-cgroup.ts).
+    isV2 ? String(process.pid) : '0',
   );
 }
