@@ -13,6 +13,11 @@ import { benchMark } from './mark-bench.ts';
 import { benchNetwork } from './network-bench.ts';
 import { benchPull } from './pull-bench.ts';
 
+// Node reads NODE_EXTRA_CA_CERTS (set for npm behind a TLS-inspecting proxy) at every start,
+// ~35 ms here: inherited by the processes the benches start, it slowed `node -e 0` and
+// polythene alike and flattered every ratio against Node's start-up.
+delete process.env.NODE_EXTRA_CA_CERTS;
+
 const only = process.argv[2];
 const sections: string[] = [];
 if (!only || only === 'pull') sections.push(...(await benchPull()));

@@ -1,3 +1,5 @@
+const TREE_COMMANDS = new Set(['pull', 'save', 'load', 'commit', 'clone', 'diff']);
+
 /**
  * The code-cache variant of a command line. A cache holds what the first run of its kind
  * compiled, and a run compiles only the code it goes through: an exec through proot (its
@@ -5,7 +7,8 @@
  * run that starts from that cache compiles it every time (3.5 ms). So exec runs are keyed by
  * the backend they ask for (`--isolation`, else `POLYTHENE_ISOLATION`; without either, the
  * probe picks the same one on every run on a host) and by `--json`, whose capture is another
- * path; `exec --in` (entering a running box) has its own; everything else shares `other`.
+ * path; `exec --in` (entering a running box) has its own; `pull`, `save`, `load`, `commit`,
+ * `clone` and `diff` one each; everything else shares `other`.
  *
  * A plain scan of the arguments, not the parser: this runs before any of the CLI is loaded.
  */
@@ -13,6 +16,10 @@ export function codeCacheVariant(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): string {
+  // The commands that move a whole tree, where the start-up is a share of the time that
+  // users compare with tar or cp: each keeps its own cache, so that one is never the cache a
+  // `list` made, which holds none of their code.
+  if (argv[2] !== undefined && TREE_COMMANDS.has(argv[2])) return argv[2];
   if (argv[2] !== 'exec') return 'other';
   let isolation = env.POLYTHENE_ISOLATION;
   let isJson = false;
