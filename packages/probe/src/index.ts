@@ -36,7 +36,8 @@ export type {
   RunCgroupUsage,
 } from './cgroups/run-cgroup.ts';
 export { createRunCgroup, startRunCgroup } from './cgroups/run-cgroup.ts';
-export { RUN_CGROUP_PREFIX, sweepStaleRunCgroups } from './cgroups/stale-run-cgroups.ts';
+export { RUN_CGROUP_PREFIX } from './cgroups/run-cgroup-name.ts';
+export { sweepStaleRunCgroups } from './cgroups/stale-run-cgroups.ts';
 export { createProbeContext } from './create-probe-context.ts';
 export type { BackendDescription, DescribeBackendsOptions } from './describe-backends.ts';
 export { describeBackends } from './describe-backends.ts';

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { isEntryId } from './entry-id.ts';
 import { measureTree } from './measure-tree.ts';
 import type { EntryReader } from './store-entries.ts';
 import type { StoreLayout } from './store-layout.ts';
@@ -56,13 +57,16 @@ export function createEntryLister(
           ? await fs.lstat(entryPath(id)).catch(() => undefined)
           : undefined;
       let isRootfsDir = rootfs?.isDirectory() === true;
-      // Read even when the directory read missed the name: it can race a rename.
-      const metadata = seen.hasMetadata || isRootfsDir ? await readMetadata(id) : undefined;
+      // A UUID entry's is read even when the directory read missed the name: it can race a
+      // rename. A hand-made directory has none.
+      const isUuid = isEntryId(id);
+      const metadata =
+        seen.hasMetadata || (isRootfsDir && isUuid) ? await readMetadata(id) : undefined;
       const valid = metadata === undefined || 'invalid' in metadata ? undefined : metadata;
       // A rootfs without metadata: a removal may have renamed the rootfs away and unlinked
       // the metadata between our two reads. A commit puts the metadata in place first, so
       // only a rootfs that is still there now truly lacks it.
-      if (isRootfsDir && metadata === undefined) {
+      if (isRootfsDir && metadata === undefined && isUuid) {
         isRootfsDir =
           (await fs.lstat(entryPath(id)).catch(() => undefined))?.isDirectory() === true;
         if (!isRootfsDir) continue;

@@ -142,7 +142,8 @@ export function createEntryReader(layout: StoreLayout): EntryReader {
     const valid = await readValidMetadata(id);
     // Metadata gone after the rootfs was seen: a removal (rootfs first) may have passed
     // between the two reads, so look at the rootfs again.
-    if (rootfs !== undefined && valid === undefined) rootfs = await lstatRootfs(id);
+    if (rootfs !== undefined && valid === undefined && isEntryId(id))
+      rootfs = await lstatRootfs(id);
     if (rootfs === undefined && valid === undefined) throw notFound(id);
     let isLowerMissing = false;
     for (const lowerId of valid?.lowerIds ?? []) {

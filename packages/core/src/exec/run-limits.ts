@@ -148,13 +148,6 @@ export function prepareRunLimits(
   let hasEntered = false;
   let isWithout = false;
   context.logger.verbose(`limits: cgroup ${runCgroup.version} ${runCgroup.directories.join(' ')}`);
-  const enterEarly = (): Promise<string | undefined> =>
-    runCgroup.enterEarly().then(
-      () => undefined,
-      (error: unknown) => `cannot enter a cgroup: ${(error as Error).message}`,
-    );
-  // Started now; a second attempt (another backend) starts its own after the first's leave.
-  let earlyEntry: Promise<string | undefined> | undefined = enterEarly();
   const hooks: SpawnHooks = {
     before() {
       runCgroup.enter();
@@ -166,11 +159,15 @@ export function prepareRunLimits(
   };
   return {
     async ready() {
-      const entryFailure = await (earlyEntry ?? enterEarly());
-      earlyEntry = undefined;
-      if (entryFailure === undefined) return hooks;
-      isWithout = true;
-      return runWithout(entryFailure);
+      // The cgroup's own entry (started by whoever made it ahead); after a first attempt's
+      // leave, another backend's attempt enters again.
+      try {
+        await runCgroup.enterEarly();
+        return hooks;
+      } catch (error) {
+        isWithout = true;
+        return runWithout(`cannot enter a cgroup: ${(error as Error).message}`);
+      }
     },
     finish(result) {
       // A backend that spawned without the hooks ran its command outside the cgroup.

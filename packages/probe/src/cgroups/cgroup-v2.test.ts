@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findCgroupHierarchies } from './find-cgroup-hierarchies.ts';
 import { createRunCgroup } from './run-cgroup.ts';
-import { ownerStamp, sweepStaleRunCgroups } from './stale-run-cgroups.ts';
+import { ownerStamp } from './run-cgroup-name.ts';
+import { sweepStaleRunCgroups } from './stale-run-cgroups.ts';
 
 // cgroup v2 cannot be exercised live on this host (its unified mount has no controllers):
 // these tests run the v2 path against a prepared directory tree standing in for the mount.

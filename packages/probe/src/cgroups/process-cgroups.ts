@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { SpawnHooks } from '../backend.ts';
 import { type CgroupMount, joinCgroupPath, parseCgroupMounts } from './find-cgroup-hierarchies.ts';
-import { RUN_CGROUP_PREFIX } from './stale-run-cgroups.ts';
+import { RUN_CGROUP_PREFIX } from './run-cgroup-name.ts';
 
 /** Where {@link joinRunCgroupsOf} reads from; the real `/proc` by default (tests). */
 export interface ProcessCgroupSources {

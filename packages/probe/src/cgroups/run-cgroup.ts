@@ -10,7 +10,8 @@ import {
   readRunUsage,
   writeLimits,
 } from './run-cgroup-files.ts';
-import { killCgroupProcesses, ownerStamp, sweepStaleRunCgroups } from './stale-run-cgroups.ts';
+import { ownerStamp } from './run-cgroup-name.ts';
+import { killCgroupProcesses, sweepStaleRunCgroups } from './stale-run-cgroups.ts';
 
 export type { ResourceLimits, RunCgroupUsage } from './run-cgroup-files.ts';
 
@@ -59,11 +60,6 @@ export interface RunCgroup {
 let runCounter = 0;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-/**
- * Creates a cgroup for one run under polythene's own cgroup in each hierarchy the limits
- * need (`pids` always) and writes the limits. Throws (an `Error` with the failing path) when
- * a directory or a limit cannot be written; what was created is removed first.
- */
 /** How a run cgroup moves polythene's thread. */
 export interface RunCgroupOptions {
   /**
@@ -77,6 +73,11 @@ export interface RunCgroupOptions {
   readonly movesInBackground?: boolean;
 }
 
+/**
+ * Creates a cgroup for one run under polythene's own cgroup in each hierarchy the limits
+ * need (`pids` always) and writes the limits. Throws (an `Error` with the failing path) when
+ * a directory or a limit cannot be written; what was created is removed first.
+ */
 export function createRunCgroup(
   hierarchies: CgroupHierarchies,
   limits: ResourceLimits,
@@ -103,6 +104,11 @@ export function createRunCgroup(
   const directoryOf = new Map<string, string>();
   // The directories the spawning thread is in (or on its way into).
   const entered = new Set<string>();
+  // Where the thread returns from a run directory: its own cgroup (v2), else the parent.
+  const returnTo = (directory: string): string =>
+    hierarchies.ownDirectory ??
+    created.find((entry) => entry.directory === directory)?.parent ??
+    '';
   // Moves run one after another; one queued when none is under way starts at once, not in
   // a later microtask (the launcher's caller runs synchronously for a while).
   let moving: Promise<unknown> = Promise.resolve();
@@ -130,24 +136,21 @@ export function createRunCgroup(
     const directories = [...entered];
     entered.clear();
     if (directories.length === 0) return;
-    const ownDirectory = hierarchies.ownDirectory;
     void queueMove(async () => {
       await Promise.all(
-        directories.map((directory) => {
-          const parent = created.find((entry) => entry.directory === directory)?.parent ?? '';
-          return writeMembershipAsync(ownDirectory ?? parent).catch(() => {
+        directories.map((directory) =>
+          writeMembershipAsync(returnTo(directory)).catch(() => {
             // The parent is gone: nothing to undo.
-          });
-        }),
+          }),
+        ),
       );
     });
   };
   const leaveNow = (): void => {
     earlyEntry = undefined;
     for (const directory of entered) {
-      const parent = created.find((entry) => entry.directory === directory)?.parent ?? '';
       try {
-        writeMembership(hierarchies.ownDirectory ?? parent, isV2);
+        writeMembership(returnTo(directory), isV2);
       } catch {
         // The parent is gone: nothing to undo.
       }
@@ -239,11 +242,11 @@ function nextRunName(): string {
 
 // v1: `tasks` moves the one thread that forks, this one (the main thread, or a worker's when
 // the API runs in a worker thread): node's other threads never count against the run's pids
-// limit. v2 has no per-thread membership outside threaded subtrees: the whole process moves.
+// limit. `0` names the writing thread itself, and a thread moving itself needs no hold on
+// the kernel's cgroup_threadgroup_rwsem (it cannot be forking meanwhile): about 0.15 ms
+// instead of an RCU grace period (8-20 ms here) on Linux 6.x. v2 has no per-thread
+// membership outside threaded subtrees: the whole process moves.
 function writeMembership(directory: string, isV2: boolean): void {
-  // v1: `0` is the writing thread itself. A thread moving itself needs no hold on the
-  // kernel's cgroup_threadgroup_rwsem (it cannot be forking meanwhile), so the move costs
-  // about 0.15 ms instead of an RCU grace period (8-20 ms here) on Linux 6.x.
   writeFileSync(
     `${directory}/${isV2 ? 'cgroup.procs' : 'tasks'}`,
     isV2 ? String(process.pid) : '0',

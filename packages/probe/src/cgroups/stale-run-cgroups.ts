@@ -2,8 +2,6 @@ import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import type { CgroupHierarchies } from './find-cgroup-hierarchies.ts';
 import { RUN_CGROUP_PREFIX, readStartTime } from './run-cgroup-name.ts';
 
-export { ownerStamp, RUN_CGROUP_PREFIX } from './run-cgroup-name.ts';
-
 /** SIGKILLs every process in a cgroup directory (one pass); never throws. Returns how many it found. */
 export function killCgroupProcesses(directory: string): number {
   let text: string;
