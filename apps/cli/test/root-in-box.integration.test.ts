@@ -42,7 +42,22 @@ mkdir -p /run/sshd && /usr/sbin/sshd -t && echo sshd-ok
 stat -c '%U:%G %A' /usr/bin/crontab /usr/bin/sudo
 getent group crontab >/dev/null && echo crontab-group
 id sshd >/dev/null && echo sshd-user
+ping -c1 -W5 127.0.0.1 >/dev/null && echo ping-ok
 `;
+
+// A non-root --user, as in a container: every in-box owner as it is, no capability, and
+// in-box root's files out of its reach.
+const nonRootScript = `id -u
+stat -c '%U:%G' /var/local /etc/shadow
+echo x >> /etc/passwd 2>/dev/null && echo wrote-passwd
+grep -E '^Cap(Eff|Prm):' /proc/self/status
+echo done`;
+
+function expectNonRoot(run: PolytheneRun): void {
+  expect(run.exitCode, run.stderr).toBe(0);
+  expect(run.stdout).toMatch(/^1000\nroot:staff\nroot:shadow\nCapPrm:\s+0+\nCapEff:\s+0+\ndone$/m);
+  expect(run.stdout).not.toContain('wrote-passwd');
+}
 
 // User commands as in a container.
 const usersScript = `set -e
@@ -77,6 +92,9 @@ function expectInstalled(run: PolytheneRun): void {
   expect(run.stdout).toMatch(/^root:crontab -rwxr-sr-x$/m);
   expect(run.stdout).toMatch(/^root:root -rwsr-xr-x$/m);
   expect(run.stdout).toMatch(/^crontab-group\nsshd-user$/m);
+  // iputils' ping without CAP_NET_RAW (no_new_privs ignores its file capability): the box's
+  // own network namespace lets group 0 ping, as podman sets it.
+  expect(run.stdout).toMatch(/^ping-ok$/m);
 }
 
 // The debs in a directory every test user can read (root's fixture cache is 0700).
@@ -166,6 +184,10 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
       expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     });
 
+    it('as root: a non-root --user sees every owner, holds no capability, cannot write root files', async () => {
+      expectNonRoot(await execRoot(nonRootScript, ['--user', '1000:1000']));
+    });
+
     it('as root: useradd, chpasswd, chown, chgrp, install -o, setpriv and runuser work', async () => {
       expectUsers(await execRoot(usersScript), true);
     });
@@ -210,7 +232,7 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
         userId = pulled.stdout.trim();
       }, 900_000);
 
-      const execUser = (script: string) =>
+      const execUser = (script: string, extra: string[] = []) =>
         runPolytheneAs([
           'exec',
           userId,
@@ -219,6 +241,7 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
           '--ephemeral',
           '--bind',
           `${debDir}:/debs:ro`,
+          ...extra,
           '--',
           'sh',
           '-c',
@@ -235,6 +258,10 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
         expect(run.stdout).toMatch(new RegExp(`\\s+0\\s+${gid}\\s+1\\n\\s+1\\s+\\d+\\s+65535\\n`));
         expect(run.stdout).toMatch(/^CapEff:\s+00000000800405fb$/m);
         expect(run.stderr).not.toContain('warning');
+      });
+
+      it('a non-root --user sees every owner, holds no capability, cannot write root files', async () => {
+        expectNonRoot(await execUser(nonRootScript, ['--user', '1000:1000']));
       });
 
       it('useradd, chpasswd, chown, chgrp, install -o, setpriv and runuser work', async () => {

@@ -4,6 +4,7 @@ import {
   type IdMap,
   listDeviceCopyNames,
   type OverlayLayers,
+  type OverlayMount,
   type RunSpec,
   wrapInUserNamespace,
 } from '@polythene/probe';
@@ -38,6 +39,48 @@ export interface BwrapRunPlan {
    * before the guard sets no_new_privs), and the overlay is mounted inside it with `userxattr`.
    */
   readonly idMap?: IdMap;
+  /**
+   * With {@link idMap}, for a command that is not 0:0: bwrap still runs as root of the box's
+   * user namespace (so every in-box id keeps its owner), and the `polythene-become` helper,
+   * bound into the box with polythene's other helpers, narrows the capabilities and becomes
+   * the command's user right before it (see {@link BECOME_CAPABILITIES}).
+   */
+  readonly becomesUser?: boolean;
+}
+
+/**
+ * What `polythene-become` needs besides the run's own set while it runs: it narrows the
+ * bounding set (SETPCAP), then sets the groups and ids (SETGID, SETUID), then clears them.
+ */
+export const BECOME_CAPABILITIES: readonly string[] = ['CAP_SETPCAP', 'CAP_SETGID', 'CAP_SETUID'];
+
+/**
+ * True when the run's user namespace helper (root's `polythene-userns`, or the exec guard)
+ * makes the box's network namespace, not bwrap: with an id map and no network (`none`). It can
+ * set `net.ipv4.ping_group_range` there, which bwrap cannot; `private` sets it in
+ * {@link wrapInNetworkNamespace}, and `host` is the host's.
+ */
+export function hasOwnNetworkFromHelper(
+  spec: Pick<RunSpec, 'network'>,
+  plan: Pick<BwrapRunPlan, 'idMap'>,
+): boolean {
+  return plan.idMap !== undefined && (spec.network?.mode ?? 'none') === 'none';
+}
+
+/**
+ * With an id map, the overlay root the namespace's helper mounts (root's `polythene-userns`
+ * as the host's root; the exec guard unprivileged, inside the namespace, with `userxattr`),
+ * in a private mount namespace: one helper instead of unshare, a shell and mount.
+ */
+export function findHelperOverlay(
+  spec: Pick<RunSpec, 'rootfs' | 'overlay'>,
+  plan: Pick<BwrapRunPlan, 'idMap'>,
+): OverlayMount | undefined {
+  if (plan.idMap === undefined || spec.overlay === undefined) return undefined;
+  return {
+    options: buildOverlayOptions(spec.overlay, plan.idMap.newuidmap !== undefined),
+    target: spec.overlay.lowerDirs[0] ?? spec.rootfs,
+  };
 }
 
 /** File descriptors of the bwrap process, fixed so the argv builder stays pure. */
@@ -156,8 +199,14 @@ export function planBwrapRun(
   const wantsRoot = spec.uid === 0 && spec.gid === 0;
   const overlayMount =
     spec.overlay === undefined ? 'none' : isRoot ? 'as-root' : 'in-user-namespace';
-  if (wantsRoot && idMap !== undefined) {
-    return { usesUserNamespace: false, dropsToImageUser: false, overlayMount, idMap };
+  if (idMap !== undefined) {
+    return {
+      usesUserNamespace: false,
+      dropsToImageUser: false,
+      overlayMount,
+      idMap,
+      becomesUser: !wantsRoot,
+    };
   }
   if (isRoot && wantsRoot)
     return { usesUserNamespace: false, dropsToImageUser: false, overlayMount };
@@ -235,7 +284,7 @@ export function buildBwrapArgs(
   // `host` shares the host's network namespace; `private` runs in one made before bwrap
   // starts (see wrapInNetworkNamespace) and waits on --block-fd until slirp4netns is attached.
   const networkMode = spec.network?.mode ?? 'none';
-  if (networkMode === 'none') args.push('--unshare-net');
+  if (networkMode === 'none' && !hasOwnNetworkFromHelper(spec, plan)) args.push('--unshare-net');
   if (networkMode === 'private') args.push('--block-fd', String(BWRAP_FDS.block));
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts');
   if (plan.usesUserNamespace) {
@@ -244,9 +293,11 @@ export function buildBwrapArgs(
   args.push('--cap-drop', 'ALL');
   // Root of the box's own user namespace holds the container set there, and nothing outside.
   if (plan.idMap !== undefined) {
-    for (const name of spec.capabilities ?? CONTAINER_DEFAULT_CAPABILITIES) {
-      args.push('--cap-add', name);
-    }
+    const kept = spec.capabilities ?? CONTAINER_DEFAULT_CAPABILITIES;
+    const extra = plan.becomesUser
+      ? BECOME_CAPABILITIES.filter((name) => !kept.includes(name))
+      : [];
+    for (const name of [...kept, ...extra]) args.push('--cap-add', name);
   }
   args.push('--new-session', '--die-with-parent');
   args.push('--json-status-fd', String(BWRAP_FDS.status));
@@ -261,7 +312,7 @@ export function buildBwrapArgs(
  * drops to the image user (then through setpriv).
  */
 export function buildBwrapCommandLine(
-  spec: Pick<RunSpec, 'argv' | 'uid' | 'gid' | 'rootfs' | 'binds' | 'overlay'>,
+  spec: Pick<RunSpec, 'argv' | 'uid' | 'gid' | 'rootfs' | 'binds' | 'overlay' | 'network'>,
   plan: BwrapRunPlan,
   paths: BwrapHelperPaths,
 ): { readonly file: string; readonly args: string[] } {
@@ -274,31 +325,19 @@ export function buildBwrapCommandLine(
   if (isRootMap && !paths.userns) {
     throw new Error('the polythene-userns helper is needed for an id map');
   }
+  // The helper that makes the namespace mounts the overlay root too: root's before it
+  // enters the namespace, the exec guard (unprivileged, see the backend) inside it.
   const inner = isRootMap
-    ? wrapInUserNamespace(paths.userns as string, idMap, bwrapCommand)
+    ? wrapInUserNamespace(
+        paths.userns as string,
+        idMap,
+        bwrapCommand,
+        hasOwnNetworkFromHelper(spec, plan),
+        findHelperOverlay(spec, plan),
+      )
     : bwrapCommand;
-  let mounted = inner;
-  if (spec.overlay !== undefined) {
-    const { unshare, mount, sh } = paths;
-    if (!unshare || !mount || !sh) {
-      throw new Error('unshare, mount and sh are needed to mount an overlay root');
-    }
-    const prefix = buildMountPrefix(
-      { unshare, sh, mount },
-      {
-        inUserNamespace: false,
-        rootTarget: findBwrapRoot(spec, plan, undefined),
-        rootSource: spec.rootfs,
-        overlayOptions: buildOverlayOptions(spec.overlay, !isRootMap),
-        bindDir: '',
-        bindSources: [],
-      },
-      inner,
-    );
-    mounted = [prefix.file, ...prefix.args];
-  }
   // Unprivileged, the exec guard in front enters the namespace (see the backend).
-  return toCommandLine(mounted);
+  return toCommandLine(inner);
 }
 
 function toCommandLine(argv: readonly string[]): {
@@ -361,7 +400,8 @@ function buildPlainCommandLine(
  * for an unprivileged caller, a user namespace mapping it to uid 0 that owns it, which
  * slirp4netns can join; bwrap's own user namespace is nested below it). There, as podman
  * does, every port may be bound (`ip_unprivileged_port_start=0`): the box's root has no
- * capability left, and a service in the box listens on 80. `unshare` and the shell exec in
+ * capability left, and a service in the box listens on 80; and group 0 may ping without
+ * `CAP_NET_RAW` (`ping_group_range` "0 0"). `unshare` and the shell exec in
  * place, so bwrap's process is the one in that namespace.
  */
 export function wrapInNetworkNamespace(
@@ -377,7 +417,7 @@ export function wrapInNetworkNamespace(
       '--',
       paths.sh,
       '-c',
-      'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start && exec "$@"',
+      'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start && echo "0 0" > /proc/sys/net/ipv4/ping_group_range && exec "$@"',
       'polythene-network',
       commandLine.file,
       ...commandLine.args,

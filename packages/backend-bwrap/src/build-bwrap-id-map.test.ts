@@ -1,6 +1,11 @@
 import type { AvailableProbe, IdMap, RunSpec } from '@polythene/probe';
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
+import {
+  buildBwrapArgs,
+  buildBwrapCommandLine,
+  findHelperOverlay,
+  planBwrapRun,
+} from './build-bwrap-args.ts';
 
 const probe: AvailableProbe = {
   available: true,
@@ -59,28 +64,55 @@ describe('a uid-0 run with an id map', () => {
     expect(args.filter((arg) => arg === '--cap-add')).toHaveLength(1);
   });
 
-  it('keeps a non-root image user on the one-id namespace', () => {
+  it('keeps a non-root image user in the mapped namespace: bwrap as its root, the become capabilities added', () => {
     const plan = planBwrapRun({ ...spec, uid: 1000, gid: 1000 }, true, rootMap);
-    expect(plan.idMap).toBeUndefined();
-    expect(buildBwrapArgs({ ...spec, uid: 1000, gid: 1000 }, plan)).toContain('--unshare-user');
+    expect(plan).toMatchObject({ idMap: rootMap, becomesUser: true, usesUserNamespace: false });
+    const args = buildBwrapArgs({ ...spec, uid: 1000, gid: 1000 }, plan);
+    expect(args).not.toContain('--unshare-user');
+    expect(args).not.toContain('--uid');
+    const caps = args.flatMap((arg, i) => (arg === '--cap-add' ? [args[i + 1]] : []));
+    // SETGID, SETUID and SETPCAP are in the eleven already: nothing beyond them.
+    expect(caps).toHaveLength(11);
+    const fewer = buildBwrapArgs(
+      { ...spec, uid: 1000, gid: 1000, capabilities: ['CAP_KILL'] },
+      plan,
+    );
+    expect(fewer.flatMap((arg, i) => (arg === '--cap-add' ? [fewer[i + 1]] : []))).toEqual([
+      'CAP_KILL',
+      'CAP_SETPCAP',
+      'CAP_SETGID',
+      'CAP_SETUID',
+    ]);
   });
 
-  it('as root: the helper maps the ids after the host root mounted the overlay', () => {
+  it('with no network, the helper makes the network namespace (ping_group_range), not bwrap', () => {
+    const plan = planBwrapRun(spec, true, rootMap);
+    expect(buildBwrapArgs(spec, plan)).not.toContain('--unshare-net');
+    expect(buildBwrapCommandLine(spec, plan, paths).args).toContain('--own-network');
+    const host = { ...spec, network: { mode: 'host' as const, publish: [] } };
+    expect(buildBwrapCommandLine(host, plan, paths).args).not.toContain('--own-network');
+    const plain = planBwrapRun(spec, true, undefined);
+    expect(buildBwrapArgs(spec, plain)).toContain('--unshare-net');
+  });
+
+  it('as root: the helper mounts the overlay (as the host root), then maps the ids', () => {
     const plan = planBwrapRun({ ...spec, overlay }, true, rootMap);
     const line = buildBwrapCommandLine({ ...spec, overlay }, plan, paths);
-    expect(line.file).toBe('/usr/bin/unshare');
-    expect(line.args).not.toContain('--user');
-    const helperAt = line.args.indexOf('/opt/polythene-userns');
-    expect(helperAt).toBeGreaterThan(line.args.indexOf('-c'));
-    expect(line.args.slice(helperAt + 1, helperAt + 6)).toEqual([
+    // One helper, no unshare + sh + mount in front.
+    expect(line.file).toBe('/opt/polythene-userns');
+    const overlayAt = line.args.indexOf('--overlay');
+    expect(line.args.slice(0, overlayAt)).toEqual([
       '--uid-map',
       '0 0 65536',
       '--gid-map',
       '0 0 65536',
-      '--',
+      '--own-network',
     ]);
-    expect(line.args[helperAt + 6]).toBe('/usr/bin/bwrap');
-    expect(line.args.some((arg) => arg.includes('userxattr'))).toBe(false);
+    expect(line.args[overlayAt + 1]).toMatch(/^lowerdir=.*,upperdir=.*,workdir=[^,]*$/);
+    expect(line.args[overlayAt + 2]).toBe(overlay.lowerDirs[0]);
+    expect(line.args[overlayAt + 3]).toBe('--');
+    expect(line.args[overlayAt + 4]).toBe('/usr/bin/bwrap');
+    expect(findHelperOverlay({ ...spec, overlay }, plan)?.options).not.toContain('userxattr');
   });
 
   it('as root without an overlay: the helper starts bwrap', () => {
@@ -90,12 +122,12 @@ describe('a uid-0 run with an id map', () => {
     expect(line.args.slice(-6)).toEqual(['--args', '3', '--', '/bin/sh', '-c', 'id']);
   });
 
-  it('unprivileged: no helper in the argv (the exec guard maps), overlay with userxattr', () => {
+  it('unprivileged: no helper in the argv (the exec guard maps and mounts), overlay with userxattr', () => {
     const plan = planBwrapRun({ ...spec, overlay }, false, userMap);
     const line = buildBwrapCommandLine({ ...spec, overlay }, plan, paths);
-    expect(line.file).toBe('/usr/bin/unshare');
+    expect(line.file).toBe('/usr/bin/bwrap');
     expect(line.args).not.toContain('/opt/polythene-userns');
-    expect(line.args).not.toContain('--user');
-    expect(line.args.some((arg) => arg.endsWith(',userxattr'))).toBe(true);
+    expect(line.args).not.toContain('/usr/bin/unshare');
+    expect(findHelperOverlay({ ...spec, overlay }, plan)?.options).toMatch(/,userxattr$/);
   });
 });

@@ -29,12 +29,15 @@ import {
   superviseProcess,
   USERNS_HELPER,
   wrapCommandForTerminal,
+  wrapCommandToBecomeUser,
 } from '@polythene/probe';
 import { attachPrivateNetwork, findSlirp } from './attach-private-network.ts';
 import {
   buildBwrapArgs,
   buildBwrapCommandLine,
   findBwrapDeviceCopies,
+  findHelperOverlay,
+  hasOwnNetworkFromHelper,
   planBwrapRun,
   wrapInNetworkNamespace,
 } from './build-bwrap-args.ts';
@@ -76,24 +79,30 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
   // read-only into bwrap's own /dev, after the image's targets were resolved), which opens a
   // pty in the box's devpts.
   const helper = given.terminal ? findTerminalHelper() : undefined;
+  const isRoot = process.geteuid?.() === 0;
+  const plan = planBwrapRun(given, isRoot, readIdMapDetails(given.probe.details)?.map);
+  const inner =
+    helper === undefined ? resolved.argv : wrapCommandForTerminal(resolved.argv, helper);
+  // A non-root user in a box with every id mapped: bwrap stays root of the box's namespace and
+  // the become helper (from the same directory) turns into the user right before the command.
+  const become = plan.becomesUser ? wrapCommandToBecomeUser(inner, given) : undefined;
   // A box that stays up runs its holder from the same directory (`RunSpec.helpers`).
   const helpersDir =
-    helper?.hostDir ?? (given.helpers === true ? findTerminalHelper().hostDir : undefined);
+    helper?.hostDir ??
+    become?.hostDir ??
+    (given.helpers === true ? findTerminalHelper().hostDir : undefined);
   const spec: RunSpec =
     helpersDir === undefined
       ? resolved
       : {
           ...resolved,
-          argv:
-            helper === undefined ? resolved.argv : wrapCommandForTerminal(resolved.argv, helper),
+          argv: become?.argv ?? inner,
           binds: [
             ...resolved.binds,
             { source: helpersDir, target: BOX_HELPERS_DIR, readOnly: true },
           ],
         };
   const details = readBwrapDetails(spec.probe.details);
-  const isRoot = process.geteuid?.() === 0;
-  const plan = planBwrapRun(spec, isRoot, readIdMapDetails(spec.probe.details)?.map);
   const canDrop =
     details.hasUserNamespaces &&
     details.setprivPath !== '' &&
@@ -156,7 +165,15 @@ async function runWithBwrap(given: RunSpec): Promise<RunResult> {
       controls: spec,
       extraStdio: [argsFile.fd, statusFile.fd, ...(blockPipe ? [blockPipe.fd] : [])],
       // Unprivileged, the guard enters the box's user namespace before it sets no_new_privs.
-      ...(plan.idMap?.newuidmap === undefined ? {} : { guard: { userNamespace: plan.idMap } }),
+      ...(plan.idMap?.newuidmap === undefined
+        ? {}
+        : {
+            guard: {
+              userNamespace: plan.idMap,
+              ownNetwork: hasOwnNetworkFromHelper(spec, plan),
+              overlay: findHelperOverlay(spec, plan),
+            },
+          }),
       findCommandPid: () => {
         // bwrap's init is pid 1 of the sandbox; the command is its child.
         const { childPid } = readStatus();

@@ -7,9 +7,9 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { OverlayLayers, RunSpec } from '@polythene/probe';
+import { type OverlayLayers, type RunSpec, readSubordinateIds } from '@polythene/probe';
 import { diffLayers, removeTree } from '@polythene/store';
 import type { ConformanceCheck, ConformanceContext, TextRunResult } from './conformance-types.ts';
 import { runInSandbox, runShell } from './sandbox-helpers.ts';
@@ -161,9 +161,10 @@ export const OVERLAY_CHECKS: readonly ConformanceCheck[] = [
         assert.deepEqual(test.layers.lowerDirs.map(snapshotTree), before, 'a lower layer changed');
         const diff = await diffLayers(test.layers.upperDir, test.layers.lowerDirs);
         assert.deepEqual(diff, { added: ['/tmp/by-app'], modified: [], deleted: [] });
-        // As root the host sees the image user own what it wrote; unprivileged, the caller.
-        const ownerUid = process.geteuid?.() === 0 ? 1000 : process.geteuid?.();
-        assert.equal(lstatSync(join(test.layers.upperDir, 'tmp/by-app')).uid, ownerUid);
+        assert.equal(
+          lstatSync(join(test.layers.upperDir, 'tmp/by-app')).uid,
+          expectedHostUid(context.probe.guarantees.includes('ids'), 1000),
+        );
       } finally {
         await test.dispose();
       }
@@ -224,4 +225,18 @@ async function verifyOverlayRefused(context: ConformanceContext): Promise<void> 
   } finally {
     await test.dispose();
   }
+}
+
+/**
+ * The host uid of in-box uid `inBox` after a run: as root the image user itself; unprivileged,
+ * with every id mapped (`ids`), its subordinate id (`/etc/subuid`: in-box 0 is the caller,
+ * 1–65535 the range), else the caller (a one-id map).
+ */
+function expectedHostUid(mapsEveryId: boolean, inBox: number): number {
+  const uid = process.geteuid?.() ?? 0;
+  if (uid === 0) return inBox;
+  if (!mapsEveryId) return uid;
+  const range = readSubordinateIds('/etc/subuid', userInfo().username, uid, 65535);
+  assert.ok(range !== undefined, 'the backend claims ids without a subordinate uid range');
+  return range.start + inBox - 1;
 }

@@ -21,6 +21,9 @@
  * - --uid-map MAP --gid-map MAP [--newuidmap PATH --newgidmap PATH]: first becomes uid 0 of a
  *   new user namespace with these maps (see userns-map.h), before no_new_privs is set, since
  *   newuidmap/newgidmap are setuid; a box of an unprivileged caller with a subuid range.
+ *   With --own-network it then makes the box's network namespace there (enter_own_network),
+ *   and with --overlay OPTIONS TARGET mounts the box's overlay root there, in a private mount
+ *   namespace (mount_overlay_privately).
  *
  * Its own failures are one line on stderr starting "polythene-exec-guard: ", exit 125.
  */
@@ -444,7 +447,8 @@ static void run_reaping(char **argv) {
 int main(int argc, char **argv) {
   int kept[MAX_KEPT];
   int kept_count = 0;
-  int keyring = 0, untranslated = 0, reaping = 0;
+  int keyring = 0, untranslated = 0, reaping = 0, own_network = 0;
+  const char *overlay_options = NULL, *overlay_target = NULL;
   const char *newuidmap = NULL, *newgidmap = NULL, *uid_map = NULL, *gid_map = NULL;
   int i = 1;
   for (; i < argc; i++) {
@@ -466,6 +470,11 @@ int main(int argc, char **argv) {
       untranslated = 1;
     } else if (strcmp(arg, "--reap") == 0) {
       reaping = 1;
+    } else if (strcmp(arg, "--own-network") == 0) {
+      own_network = 1;
+    } else if (strcmp(arg, "--overlay") == 0 && i + 2 < argc) {
+      overlay_options = argv[++i];
+      overlay_target = argv[++i];
     } else if (strcmp(arg, "--uid-map") == 0 && i + 1 < argc) {
       uid_map = argv[++i];
     } else if (strcmp(arg, "--gid-map") == 0 && i + 1 < argc) {
@@ -482,7 +491,7 @@ int main(int argc, char **argv) {
   if (i >= argc) {
     fprintf(stderr,
             "usage: polythene-exec-guard [--keep-fd N]... [--keyring] [--deny-untranslated] "
-            "[--reap] [--uid-map MAP --gid-map MAP [--newuidmap PATH --newgidmap PATH]] -- "
+            "[--reap] [--uid-map MAP --gid-map MAP [--newuidmap PATH --newgidmap PATH] [--own-network] [--overlay OPTIONS TARGET]] -- "
             "ARGV...\n");
     return 125;
   }
@@ -493,6 +502,13 @@ int main(int argc, char **argv) {
     return 125;
   }
   if (uid_map != NULL && enter_user_namespace(newuidmap, newgidmap, uid_map, gid_map) != 0)
+    return 125;
+  if ((own_network || overlay_options != NULL) && uid_map == NULL) {
+    fprintf(stderr, "polythene-exec-guard: --own-network and --overlay need --uid-map\n");
+    return 125;
+  }
+  if (own_network && enter_own_network() != 0) return 125;
+  if (overlay_options != NULL && mount_overlay_privately(overlay_options, overlay_target) != 0)
     return 125;
   if (keyring) join_fresh_session_keyring();
   if (keyring || untranslated) install_filter(keyring, untranslated);

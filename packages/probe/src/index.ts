@@ -49,11 +49,13 @@ export {
   KNOWN_CAPABILITIES,
   normalizeCapabilityName,
   resolveCapabilities,
+  toCapabilityMask,
 } from './ids/container-capabilities.ts';
 export type { IdMap, IdMapInputs, IdMapPlan } from './ids/plan-id-map.ts';
 export { BOX_ID_COUNT, planIdMap, readIdMapInputs } from './ids/plan-id-map.ts';
 export type { IdRange } from './ids/read-subordinate-ids.ts';
 export { parseSubordinateIds, readSubordinateIds } from './ids/read-subordinate-ids.ts';
+export type { OverlayMount } from './ids/wrap-in-user-namespace.ts';
 export {
   findUsernsHelper,
   USERNS_HELPER,
@@ -76,6 +78,8 @@ export { readUserNamespaceKnobs } from './read-user-namespace-knobs.ts';
 export { assertCommandGiven } from './run/assert-command-given.ts';
 export type { PrivateNetworkAttachOptions } from './run/attach-private-network.ts';
 export { attachPrivateNetwork, findSlirp } from './run/attach-private-network.ts';
+export type { BecomeUserCommand } from './run/become-user.ts';
+export { BECOME_HELPER, wrapCommandToBecomeUser } from './run/become-user.ts';
 export type { BoundedCapture } from './run/bounded-capture.ts';
 export { createBoundedCapture } from './run/bounded-capture.ts';
 export { checkRunSpec } from './run/check-run-spec.ts';

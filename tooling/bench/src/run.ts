@@ -12,6 +12,7 @@ import { benchLimits } from './limits-bench.ts';
 import { benchMark } from './mark-bench.ts';
 import { benchNetwork } from './network-bench.ts';
 import { benchPull } from './pull-bench.ts';
+import { benchTestkitBox } from './testkit-box-bench.ts';
 
 // Node reads NODE_EXTRA_CA_CERTS (set for npm behind a TLS-inspecting proxy) at every start,
 // ~35 ms here: inherited by the processes the benches start, it slowed `node -e 0` and
@@ -27,6 +28,7 @@ if (!only || only === 'copy') sections.push(...(await benchCopy()));
 if (!only || only === 'network') sections.push(...(await benchNetwork()));
 if (!only || only === 'mark') sections.push(...(await benchMark()));
 if (!only || only === 'boxes') sections.push(...(await benchBoxes()));
+if (!only || only === 'testkit-box') sections.push(...(await benchTestkitBox()));
 if (!only || only === 'limits') sections.push(...(await benchLimits()));
 if (!only || only === 'archive') sections.push(...(await benchArchive()));
 if (!only || only === 'compare') sections.push(...(await benchCompare()));

@@ -93,3 +93,14 @@ export function resolveCapabilities(
   for (const name of added) if (name !== 'ALL') set.add(name);
   return KNOWN_CAPABILITIES.filter((name) => set.has(name));
 }
+
+/** The capability set `names` (`CAP_*`) as the hex bit mask of /proc/PID/status (`CapEff`). */
+export function toCapabilityMask(names: readonly string[]): string {
+  let mask = 0n;
+  for (const name of names) {
+    const bit = KNOWN_CAPABILITIES.indexOf(name);
+    if (bit < 0) throw new Error(`unknown capability ${name}`);
+    mask |= 1n << BigInt(bit);
+  }
+  return mask.toString(16);
+}

@@ -1,5 +1,6 @@
 import { requireNativeHelper } from '@polythene/native';
 import type { IdMap } from '../ids/plan-id-map.ts';
+import type { OverlayMount } from '../ids/wrap-in-user-namespace.ts';
 
 /** The native helper every backend process is started through (`native/polythene-exec-guard.c`). */
 export const EXEC_GUARD_HELPER = 'polythene-exec-guard';
@@ -24,6 +25,17 @@ export interface ExecGuardOptions {
    * which must happen before the guard sets no_new_privs: they are setuid).
    */
   readonly userNamespace?: IdMap;
+  /**
+   * With {@link userNamespace}: then give the box a network namespace of its own, owned by
+   * that user namespace, with the loopback up and `net.ipv4.ping_group_range` "0 0" (as
+   * podman sets it); the backend then must not make one itself.
+   */
+  readonly ownNetwork?: boolean;
+  /**
+   * With {@link userNamespace}: then mount this overlay root in a private mount namespace
+   * there (with `userxattr`), instead of `unshare`, a shell and `mount` in front of the backend.
+   */
+  readonly overlay?: OverlayMount;
 }
 
 /**
@@ -53,6 +65,9 @@ export function wrapWithExecGuard(
     if (map.newuidmap !== undefined && map.newgidmap !== undefined) {
       guardArgs.push('--newuidmap', map.newuidmap, '--newgidmap', map.newgidmap);
     }
+    if (options.ownNetwork) guardArgs.push('--own-network');
+    if (options.overlay)
+      guardArgs.push('--overlay', options.overlay.options, options.overlay.target);
   }
   return { file: guard, args: [...guardArgs, '--', file, ...args] };
 }
