@@ -163,7 +163,7 @@ describe.each(['bwrap', 'chroot'])('a box with %s', (isolation) => {
 });
 
 describe('exec --in', () => {
-  it("runs in the box's pid namespace and root, as its user, with no capabilities", async () => {
+  it("runs in the box's pid namespace and root, as its root with the container capability set", async () => {
     const box = await startBox();
     const run = await runPolythene([
       'exec',
@@ -179,7 +179,21 @@ describe('exec --in', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     const [init, caps] = run.stdout.split('\n');
     expect(init).toContain('polythene-box');
-    expect(caps).toBe('CapEff:\t0000000000000000');
+    // As in a fresh exec: in-box root holds podman's 11, bounded by the box's user namespace.
+    expect(caps).toBe('CapEff:\t00000000800405fb');
+    const chowned = await runPolythene([
+      'exec',
+      '--in',
+      box,
+      '--store',
+      store,
+      '--',
+      'sh',
+      '-c',
+      'touch /tmp/owned && chown 1000:1000 /tmp/owned && stat -c %u:%g /tmp/owned',
+    ]);
+    expect(chowned.exitCode, chowned.stderr).toBe(0);
+    expect(chowned.stdout).toBe('1000:1000\n');
     await runPolythene(['stop', box, '--store', store]);
   });
 
@@ -547,7 +561,8 @@ describe('as an unprivileged user (bwrap in a user namespace)', () => {
         'CapEff',
         '/proc/self/status',
       ]);
-      expect(caps.stdout.trim()).toBe('CapEff:\t0000000000000000');
+      // In-box root of the box's own user namespace: the container set, bounded by it.
+      expect(caps.stdout.trim()).toBe('CapEff:\t00000000800405fb');
     } finally {
       const stop = await runPolytheneAs(['stop', 'web', '--store', userStore]);
       expect(stop.exitCode, stop.stderr).toBe(0);

@@ -9,11 +9,14 @@
  *     process of the box, the grace period, then SIGKILL to all, and it exits 0. It works with
  *     no polythene process running.
  *
- *   polythene-box enter --pid P --start-time T --uid U --gid G --cwd DIR [--detach] -- ARGV...
+ *   polythene-box enter --pid P --start-time T --uid U --gid G --cwd DIR [--caps MASK] [--detach]
+ *                       -- ARGV...
  *     Runs on the host: joins the namespaces of the box's holder P (user first when it is not
  *     ours, then ipc, uts, net, pid, mount), takes P's root as its own root, forks the command
- *     into the box's pid namespace (so it sees the box's /proc), drops every capability
- *     (bounding set, ambient, effective, permitted), sets no_new_privs, becomes U:G, enters
+ *     into the box's pid namespace (so it sees the box's /proc), narrows the bounding set to
+ *     MASK (hex CAP_* bits, default none) and clears the ambient set, becomes U:G, keeps MASK
+ *     as its capabilities when U is 0 and it entered the box's own user namespace (else none:
+ *     a box without one is the host's root), sets no_new_privs, enters
  *     DIR, starts a new session and exec's ARGV (looked up on the PATH of its environment,
  *     which is the command's whole environment). Without --detach it waits, forwards SIGINT,
  *     SIGTERM, SIGHUP and SIGQUIT to the command's session, tells the holder the box is in
@@ -201,11 +204,14 @@ static int open_namespace(pid_t pid, const char *name) {
   return fd;
 }
 
-static void drop_privileges(uid_t uid, gid_t gid) {
-  /* The bounding set needs CAP_SETPCAP, which goes with the uid change: drop it first. */
+static void drop_privileges(uid_t uid, gid_t gid, unsigned long long keep) {
+  /* The bounding set needs CAP_SETPCAP, which goes with the uid change: narrow it first,
+   * CAP_SETPCAP last. */
   for (int cap = 0; cap <= 63; cap++) {
+    if (cap == CAP_SETPCAP || (keep >> cap) & 1ULL) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) fail("cannot drop capabilities");
   }
+  if (!((keep >> CAP_SETPCAP) & 1ULL) && prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) != 0) fail("cannot drop capabilities");
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   gid_t groups[1] = {gid};
   /* In a user namespace whose setgroups is denied, the groups cannot change (EPERM). */
@@ -215,7 +221,14 @@ static void drop_privileges(uid_t uid, gid_t gid) {
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
-  if (syscall(SYS_capset, &header, data) != 0) fail("cannot clear capabilities");
+  unsigned long long kept = uid == 0 ? keep : 0;
+  for (int i = 0; i < 2; i++) {
+    __u32 bits = (__u32)(kept >> (32 * i));
+    data[i].effective = bits;
+    data[i].permitted = bits;
+    data[i].inheritable = bits;
+  }
+  if (syscall(SYS_capset, &header, data) != 0) fail("cannot set capabilities");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("cannot set no_new_privs");
 }
 
@@ -233,6 +246,7 @@ static int run_enter(int argc, char **argv) {
   long long uid = -1, gid = -1;
   const char *cwd = "/";
   int detach = 0, index = 0;
+  unsigned long long caps = 0;
   for (; index < argc; index++) {
     const char *arg = argv[index];
     if (strcmp(arg, "--") == 0) {
@@ -240,15 +254,21 @@ static int run_enter(int argc, char **argv) {
       break;
     }
     if (strcmp(arg, "--detach") == 0) detach = 1;
-    else if (index + 1 >= argc) fail_plain("usage: polythene-box enter --pid P --start-time T --uid U --gid G --cwd DIR [--detach] -- ARGV...");
+    else if (index + 1 >= argc) fail_plain("usage: polythene-box enter --pid P --start-time T --uid U --gid G --cwd DIR [--caps MASK] [--detach] -- ARGV...");
     else if (strcmp(arg, "--pid") == 0) pid = (pid_t)parse_number(argv[++index], "--pid needs a number");
     else if (strcmp(arg, "--start-time") == 0) start_time = (unsigned long long)parse_number(argv[++index], "--start-time needs a number");
     else if (strcmp(arg, "--uid") == 0) uid = parse_number(argv[++index], "--uid needs a number");
     else if (strcmp(arg, "--gid") == 0) gid = parse_number(argv[++index], "--gid needs a number");
     else if (strcmp(arg, "--cwd") == 0) cwd = argv[++index];
+    else if (strcmp(arg, "--caps") == 0) {
+      char *end = NULL;
+      errno = 0;
+      caps = strtoull(argv[++index], &end, 16);
+      if (errno != 0 || end == argv[index] || *end != '\0') fail_plain("--caps needs a hex mask");
+    }
     else fail_plain("unknown option");
   }
-  if (pid <= 0 || uid < 0 || gid < 0 || index >= argc) fail_plain("usage: polythene-box enter --pid P --start-time T --uid U --gid G --cwd DIR [--detach] -- ARGV...");
+  if (pid <= 0 || uid < 0 || gid < 0 || index >= argc) fail_plain("usage: polythene-box enter --pid P --start-time T --uid U --gid G --cwd DIR [--caps MASK] [--detach] -- ARGV...");
   char **command = argv + index;
   holder_pid = pid;
 
@@ -309,7 +329,8 @@ static int run_enter(int argc, char **argv) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     setsid();
     syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
-    drop_privileges((uid_t)uid, (gid_t)gid);
+    /* Capabilities only in the box's own user namespace: without one its root is the host's. */
+    drop_privileges((uid_t)uid, (gid_t)gid, joins_user ? caps : 0);
     if (!detach) prctl(PR_SET_PDEATHSIG, SIGKILL);
     int error = 0;
     if (chdir(cwd) != 0) error = errno | 0x10000;

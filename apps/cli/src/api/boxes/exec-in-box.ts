@@ -44,7 +44,8 @@ export interface ExecInBoxResult extends RunResult {
 
 /**
  * Runs a command inside a running box: its pid, net, ipc, uts and mount namespaces, its
- * root and binds, as the box's user with no capabilities. A service one command started is
+ * root and binds, as the box's user: root with the container capability set (in the box's own
+ * user namespace; none where the box has none), any other user with none. A service one command started is
  * reachable from the next on the box's loopback. With `detach` it resolves once the command
  * runs, its output going to the box's log. An unknown or stopped box is a
  * `POLYTHENE_BOX_NOT_FOUND` (exit 1).

@@ -10,7 +10,13 @@ import { resolveRootfsUser } from '@polythene/core/internal/exec/rootfs-user';
 import { openStoreFromOptions, type StoreOptions } from '@polythene/core/internal/store-options';
 import { PolytheneError } from '@polythene/errors';
 import { requireNativeHelper } from '@polythene/native';
-import { assertCommandGiven, joinRunCgroupsOf, type SpawnHooks } from '@polythene/probe';
+import {
+  assertCommandGiven,
+  CONTAINER_DEFAULT_CAPABILITIES,
+  joinRunCgroupsOf,
+  type SpawnHooks,
+  toCapabilityMask,
+} from '@polythene/probe';
 import { BOX_HELPER } from './box-helper.ts';
 
 /** What a command in a running box is: shared by `exec --in` and the testkit's `spawn`. */
@@ -25,7 +31,10 @@ export interface BoxCommandOptions extends StoreOptions {
   readonly env?: readonly string[];
   /** Working directory in the box; default the box's, else the image's, else `/`. */
   readonly workdir?: string;
-  /** `USER[:GROUP]`; default the box's. A user namespace maps only the box's own user. */
+  /**
+   * `USER[:GROUP]`; default the box's. Root gets the container capability set in a box with a
+   * user namespace of its own; a box whose user namespace maps one id has only its own user.
+   */
   readonly user?: string;
 }
 
@@ -95,6 +104,10 @@ export async function prepareBoxCommand(options: BoxCommandOptions): Promise<Pre
     String(user.gid),
     '--cwd',
     cwd,
+    // In-box root holds the container set, as in a fresh exec (a box without a user namespace
+    // of its own gets none: the helper knows).
+    '--caps',
+    toCapabilityMask(CONTAINER_DEFAULT_CAPABILITIES),
     ...(options.detach === true ? ['--detach'] : []),
     '--',
     ...options.command,
