@@ -170,4 +170,34 @@ describe('as an unprivileged user', () => {
       expect(run.stdout).toMatch(/No such file or directory/);
     });
   }
+
+  it("proot: the command reads neither polythene's environment nor its memory", async () => {
+    // Walks up from the command through every process between it and polythene (and on, to
+    // the top): for each, whether its environment holds the caller's secret, and whether its
+    // /proc/<pid>/mem opens. Only proot itself (exec'd: dumpable, holding only the command's
+    // environment) may stay open; polythene, the exec guard, and whatever runs above do not.
+    const walk = [
+      'p=$PPID',
+      'while [ "$p" -gt 1 ]; do',
+      '  read comm < /proc/$p/comm',
+      '  echo "ancestor $p $comm"',
+      '  if grep -q "$(echo terces-ILC-enehtylop | rev)" /proc/$p/environ 2>/dev/null; then echo "secret $p $comm"; fi',
+      '  if (exec 3</proc/$p/mem) 2>/dev/null; then echo "mem $p $comm"; fi',
+      '  p=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$p/status)',
+      'done',
+    ].join('\n');
+    const run = await runPolytheneAs(
+      ['exec', userId, '--store', userStore, '--isolation', 'proot', '--', '/bin/sh', '-c', walk],
+      { env: { POLYTHENE_TEST_SECRET: 'polythene-CLI-secret' } },
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    // The walk got past polythene (node): it found every process on the way.
+    expect(run.stdout).toMatch(/^ancestor \d+ node$/m);
+    expect(run.stdout).not.toMatch(/^secret /m);
+    const openMemory = run.stdout.split('\n').filter((line) => line.startsWith('mem '));
+    expect(
+      openMemory.filter((line) => !/ proot$/.test(line)),
+      run.stdout,
+    ).toEqual([]);
+  });
 });
