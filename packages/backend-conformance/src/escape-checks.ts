@@ -162,6 +162,23 @@ export const ESCAPE_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   {
+    name: 'denies io_uring and execveat where it does not confine the filesystem (a tracer never sees their paths)',
+    notApplicableReason: (context) =>
+      context.probe.guarantees.includes('filesystem')
+        ? `${context.backend.name} confines the filesystem itself (a namespace, not a tracer's translation)`
+        : undefined,
+    run: async (context) => {
+      const probe = installEscapeProbe(context);
+      for (const id of [0, 1000]) {
+        const result = await runInSandbox(context, [probe, 'unsafe-calls'], { uid: id, gid: id });
+        assert.equal(result.exitCode, 0, result.err);
+        assert.match(result.out, /^done$/m, result.out);
+        const available = result.out.split('\n').filter((line) => line.startsWith('available '));
+        assert.deepEqual(available, [], `uid ${id}: ${available.join(', ')}`);
+      }
+    },
+  },
+  {
     name: "cannot take polythene's descriptors or read its memory through system calls",
     run: async (context) => {
       const probe = installEscapeProbe(context);

@@ -10,8 +10,10 @@
  * - `syscalls PATH`: calls, directly through syscall(2), each path-taking system call a
  *   tracing sandbox might not translate on PATH (a file that exists only on the host),
  *   printing `reached NAME` when one saw it, then `control stat ERRNO` for plain stat;
- * - `unsafe-calls`: prints `available NAME` for each of io_uring_setup, pidfd_getfd and
- *   process_vm_readv that works (they bypass a tracer's translation or reach other processes);
+ * - `unsafe-calls`: prints `available NAME` for each of io_uring_setup, execveat,
+ *   pidfd_getfd and process_vm_readv that works (they bypass a tracer's translation or reach
+ *   other processes; execveat is called with invalid flags, so it never runs anything, and
+ *   counts as available unless it fails with ENOSYS), then `done`;
  * - `peek PID`: tries to take descriptor 0 of process PID (pidfd_getfd) and to read its memory
  *   (process_vm_readv at a bogus address: EFAULT means the kernel allowed it), printing
  *   `reached NAME` for each the kernel let through;
@@ -38,10 +40,10 @@ export const ESCAPE_PROBE_SOURCE: string = String.raw`
 
 #if defined(__x86_64__)
 enum { NR_add_key = 248, NR_request_key = 249, NR_keyctl = 250, NR_statx = 332,
-       NR_name_to_handle_at = 303, NR_process_vm_readv = 310 };
+       NR_name_to_handle_at = 303, NR_process_vm_readv = 310, NR_execveat = 322 };
 #elif defined(__aarch64__)
 enum { NR_add_key = 217, NR_request_key = 218, NR_keyctl = 219, NR_statx = 291,
-       NR_name_to_handle_at = 264, NR_process_vm_readv = 270 };
+       NR_name_to_handle_at = 264, NR_process_vm_readv = 270, NR_execveat = 281 };
 #else
 #error unsupported architecture
 #endif
@@ -124,6 +126,9 @@ static int unsafe_calls(void) {
   char params[120];
   memset(params, 0, sizeof params);
   if (syscall(NR_io_uring_setup, 1, params) >= 0) printf("available io_uring_setup\n");
+  char *no_args[] = {NULL};
+  if (syscall(NR_execveat, AT_FDCWD, "/bin/sh", no_args, no_args, 0x7fff0000) >= 0 || errno != ENOSYS)
+    printf("available execveat\n");
   long self = syscall(NR_pidfd_open, getpid(), 0);
   if (self >= 0 && syscall(NR_pidfd_getfd, self, 1, 0) >= 0) printf("available pidfd_getfd\n");
   char source[8] = "secret", target[8];
