@@ -12,6 +12,7 @@ import {
   removeWhenDone,
   runPolythene,
   runPolytheneAs,
+  startPolythene,
 } from './run-polythene.ts';
 
 // A caller (a shell, a test harness) that holds a host directory open without close-on-exec,
@@ -125,7 +126,65 @@ describe('as root', () => {
     const left = await execa('pgrep', ['-f', '^sleep 877123$'], { reject: false });
     expect(left.stdout).toBe('');
   });
+
+  // Ctrl-C reaches polythene as SIGINT: it forwards it to the command and, when the command
+  // ends (or the grace period runs out), the whole tree goes, a daemon in a session of its
+  // own too. The command either dies of the signal or ignores it.
+  // A command that ends on it ends the run at once, not after the 5 s grace period (proot
+  // would wait for the daemon, which it still traces).
+  it.each([
+    ['ends on it', 877124, '', 4_500],
+    ['ignores it until the grace period runs out', 877125, 'trap "" INT; ', 30_000],
+  ])(
+    'proot: Ctrl-C kills a daemon (setsid) the command left, when the command %s',
+    async (_, marker, prelude, withinMs) => {
+      const daemon = ['-f', `^sleep ${marker}$`];
+      const run = startPolythene(
+        [
+          'exec',
+          id,
+          '--store',
+          store,
+          '--isolation',
+          'proot',
+          '--',
+          '/bin/sh',
+          '-c',
+          `${prelude}setsid sleep ${marker} </dev/null >/dev/null 2>&1 & echo started; sleep 60`,
+        ],
+        { timeoutMs: 60_000 },
+      );
+      try {
+        await new Promise<void>((resolve) => {
+          run.stdout?.on('data', (chunk: Buffer) => {
+            if (chunk.toString().includes('started')) resolve();
+          });
+        });
+        await waitForDaemon(daemon, true);
+        const interruptedAt = Date.now();
+        run.kill('SIGINT');
+        const result = await run;
+        expect(result.exitCode, String(result.stderr)).not.toBe(0);
+        expect(Date.now() - interruptedAt).toBeLessThan(withinMs);
+        await waitForDaemon(daemon, false);
+      } finally {
+        await execa('pkill', ['-KILL', ...daemon], { reject: false });
+      }
+    },
+  );
 });
+
+// Waits (up to 5 s) until a process matching `pgrepArgs` runs, or until none does.
+async function waitForDaemon(pgrepArgs: readonly string[], isRunning: boolean): Promise<void> {
+  for (let waitedMs = 0; ; waitedMs += 50) {
+    const found = (await execa('pgrep', [...pgrepArgs], { reject: false })).stdout !== '';
+    if (found === isRunning) return;
+    if (waitedMs > 5_000) {
+      throw new Error(`the daemon ${isRunning ? 'never started' : 'survived polythene'}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('as an unprivileged user', () => {
   let userStore: string;
@@ -170,4 +229,34 @@ describe('as an unprivileged user', () => {
       expect(run.stdout).toMatch(/No such file or directory/);
     });
   }
+
+  it("proot: the command reads neither polythene's environment nor its memory", async () => {
+    // Walks up from the command through every process between it and polythene (and on, to
+    // the top): for each, whether its environment holds the caller's secret, and whether its
+    // /proc/<pid>/mem opens. Only proot itself (exec'd: dumpable, holding only the command's
+    // environment) may stay open; polythene, the exec guard, and whatever runs above do not.
+    const walk = [
+      'p=$PPID',
+      'while [ "$p" -gt 1 ]; do',
+      '  read comm < /proc/$p/comm',
+      '  echo "ancestor $p $comm"',
+      '  if grep -q "$(echo terces-ILC-enehtylop | rev)" /proc/$p/environ 2>/dev/null; then echo "secret $p $comm"; fi',
+      '  if (exec 3</proc/$p/mem) 2>/dev/null; then echo "mem $p $comm"; fi',
+      '  p=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$p/status)',
+      'done',
+    ].join('\n');
+    const run = await runPolytheneAs(
+      ['exec', userId, '--store', userStore, '--isolation', 'proot', '--', '/bin/sh', '-c', walk],
+      { env: { POLYTHENE_TEST_SECRET: 'polythene-CLI-secret' } },
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    // The walk got past polythene (node): it found every process on the way.
+    expect(run.stdout).toMatch(/^ancestor \d+ node$/m);
+    expect(run.stdout).not.toMatch(/^secret /m);
+    const openMemory = run.stdout.split('\n').filter((line) => line.startsWith('mem '));
+    expect(
+      openMemory.filter((line) => !/ proot$/.test(line)),
+      run.stdout,
+    ).toEqual([]);
+  });
 });

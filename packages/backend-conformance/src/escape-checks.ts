@@ -13,7 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConformanceCheck, ConformanceContext } from './conformance-types.ts';
 import { ESCAPE_PROBE_SOURCE } from './escape-probe-source.ts';
-import { createMarker, findSleepers, runInSandbox, runShell, waitFor } from './sandbox-helpers.ts';
+import {
+  createMarker,
+  findSleepers,
+  HOST_SECRETS,
+  runInSandbox,
+  runShell,
+  waitFor,
+} from './sandbox-helpers.ts';
 
 let builtProbe: string | undefined;
 
@@ -155,6 +162,23 @@ export const ESCAPE_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   {
+    name: 'denies io_uring and execveat where it does not confine the filesystem (a tracer never sees their paths)',
+    notApplicableReason: (context) =>
+      context.probe.guarantees.includes('filesystem')
+        ? `${context.backend.name} confines the filesystem itself (a namespace, not a tracer's translation)`
+        : undefined,
+    run: async (context) => {
+      const probe = installEscapeProbe(context);
+      for (const id of [0, 1000]) {
+        const result = await runInSandbox(context, [probe, 'unsafe-calls'], { uid: id, gid: id });
+        assert.equal(result.exitCode, 0, result.err);
+        assert.match(result.out, /^done$/m, result.out);
+        const available = result.out.split('\n').filter((line) => line.startsWith('available '));
+        assert.deepEqual(available, [], `uid ${id}: ${available.join(', ')}`);
+      }
+    },
+  },
+  {
     name: "cannot take polythene's descriptors or read its memory through system calls",
     run: async (context) => {
       const probe = installEscapeProbe(context);
@@ -166,6 +190,32 @@ export const ESCAPE_CHECKS: readonly ConformanceCheck[] = [
           gid: id,
         });
         assert.equal(result.exitCode, 0, result.err);
+        assert.doesNotMatch(result.out, /^reached /m, `uid ${id}: ${result.out}`);
+      }
+    },
+  },
+  {
+    name: "cannot read polythene's environment or memory, nor a secret of any process between",
+    run: async (context) => {
+      const probe = installEscapeProbe(context);
+      // Reversed: the probe's argv (which a tracing backend copies) never holds the secret.
+      const secret = HOST_SECRETS.GITHUB_TOKEN ?? 'polythene-conformance-github-token';
+      const reversed = [...secret].reverse().join('');
+      // A root command of a backend that keeps host root (proot run by root) could read
+      // anything: when polythene is root, the command runs as another user.
+      const ids = process.geteuid?.() === 0 ? [1000] : [0, 1000];
+      for (const id of ids) {
+        // This process stands in for polythene (its environment holds HOST_SECRETS when the
+        // suite runs as the unprivileged user); where the command shares its pid namespace
+        // and user (proot), only its being non-dumpable keeps /proc/<pid>/environ and
+        // /proc/<pid>/mem closed.
+        const result = await runInSandbox(
+          context,
+          [probe, 'ancestors', String(process.pid), reversed],
+          { uid: id, gid: id },
+        );
+        assert.equal(result.exitCode, 0, result.err);
+        assert.match(result.out, /^(target \d+|no target)$/m, result.out);
         assert.doesNotMatch(result.out, /^reached /m, `uid ${id}: ${result.out}`);
       }
     },

@@ -56,8 +56,9 @@ export function createProotBackend(): Backend {
     name: 'proot',
     binaries: ['proot', 'setpriv'],
     // Bump when the probe's result changes meaning (2: canOverlay; 3: root's /proc reason;
-    // 4: canBindReadOnly; 5: filesystem lost, keyring and tree-kill through the exec guard).
-    probeRevision: '6',
+    // 4: canBindReadOnly; 5: filesystem lost, keyring and tree-kill through the exec guard;
+    // 7: the filesystem reason no longer counts polythene's own environment and memory).
+    probeRevision: '7',
     description:
       'proot: ptrace-based path translation, no root or namespaces needed; does not confine a hostile command (no filesystem, network or pid isolation)',
     supportsTerminal: true,
@@ -109,6 +110,12 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
       // too), so proot can report the command's status; on a timeout it kills it all. It
       // also denies the system calls proot would let through untranslated.
       guard: { denyUntranslatedSyscalls: true, reapTree: true },
+      // The command runs as the caller's user in its pid namespace: polythene's process (the
+      // CLI, or the API caller's) stays non-dumpable meanwhile, so the command cannot read
+      // its environment (host secrets) or memory through /proc. The guard and the terminal
+      // relay make themselves non-dumpable too; proot, exec'd, cannot (it holds only the
+      // command's own environment).
+      hideSupervisor: true,
       // setpriv execs proot, the guard's child, whose pid names its glue directories.
       killTree: (guardPid) => {
         prootPid = listChildPids(guardPid)[0];

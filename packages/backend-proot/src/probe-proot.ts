@@ -8,7 +8,7 @@ import { PROOT_MASKED_PROC_PATHS, type ProotArgsOptions } from './build-proot-ar
  * and the warning on every proot run say.
  */
 export const PROOT_FILESYSTEM_REASON: string =
-  'proot only translates the paths of the system calls it knows: polythene denies the ones it does not (openat2, statx, faccessat2, io_uring, …), but a hostile command still runs as your own user on the host, outside any namespace, and can reach what that user can (other processes of yours through /proc, their environment and memory, sockets, shared memory); use bwrap or chroot for untrusted code';
+  'proot only translates the paths of the system calls it knows: polythene denies the ones it does not (openat2, statx, faccessat2, io_uring, …) and keeps its own environment and memory out of reach, but a hostile command still runs as your own user on the host, outside any namespace, and can reach what that user can (your other processes through /proc, their environment and memory, sockets, shared memory); use bwrap or chroot for untrusted code';
 
 /** Keys of the probe's `details` that `run` reads back. */
 export interface ProotDetails {
@@ -60,7 +60,7 @@ export async function probeProot(context: ProbeContext): Promise<ProbeResult> {
     uts: 'proot cannot create namespaces: the command shares the host hostname',
     proc: context.isRoot
       ? "proot binds the host's /proc (it cannot mount a fresh one): host processes are visible, and a root command can change the host kernel's settings through /proc/sys"
-      : "proot binds the host's /proc (it cannot mount a fresh one): host processes, and the environment of every process of the same user, are visible",
+      : "proot binds the host's /proc (it cannot mount a fresh one): host processes, and the environment of every other process of the same user (not polythene's), are visible",
     filesystem: PROOT_FILESYSTEM_REASON,
     ids: 'proot only emulates root (-0): chown to another id, and setuid binaries, do not take effect',
   };

@@ -16,7 +16,8 @@
  * - --reap: stays as the parent of ARGV (a child subreaper), finds the command (ARGV's first
  *   child), and when it ends kills every other process left (daemons that left its process
  *   group included: they are re-parented here), then exits as ARGV did. SIGTERM, SIGINT,
- *   SIGHUP, or polythene's death (parent-death signal) kill the whole tree at once.
+ *   SIGHUP, or polythene's death (parent-death signal) kill the whole tree at once. It makes
+ *   itself non-dumpable, so the command cannot read or write its memory through /proc.
  *
  * - --uid-map MAP --gid-map MAP [--newuidmap PATH --newgidmap PATH]: first becomes uid 0 of a
  *   new user namespace with these maps (see userns-map.h), before no_new_privs is set, since
@@ -385,6 +386,11 @@ static void run_reaping(char **argv) {
   pid_t parent = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) fail("cannot set a parent-death signal");
   if (getppid() != parent) exit(125); /* polythene died already */
+  /* The command (under proot: the same user, the same pid namespace) must not read or write
+   * this process's memory or trace it: it is not traced by proot, so code written into it
+   * would run untranslated. Before the fork, so the command never sees it otherwise; the
+   * backend's exec resets it for the backend. */
+  if (prctl(PR_SET_DUMPABLE, 0) != 0) fail("cannot make itself non-dumpable");
 
   backend = fork();
   if (backend < 0) fail("fork");

@@ -165,6 +165,10 @@ static void send_winsize(int to_backend, struct winsize *last, int force) {
 }
 
 static int run_relay(int interactive, char **argv) {
+  /* It holds the user's terminal: a command of the same user (proot shares the pid namespace)
+   * must not read or write its memory through /proc/<pid>/mem, nor trace it. Before the
+   * fork, so no process of the box ever sees it otherwise; the backend's exec resets it. */
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) die("prctl");
   pid_t parent = getppid();
   /* polythene dying (even by SIGKILL) must still restore the terminal: a catchable signal. */
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) die("prctl");

@@ -25,18 +25,45 @@ export function findNativeHelper(
   name: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string | undefined {
+  return findBuilt(`${name}-${process.arch}`, constants.X_OK, env);
+}
+
+/**
+ * The path of the prebuilt Node-API addon `name` (a file `native/addon/<name>.c`) for this
+ * machine's architecture, or `undefined` when it is missing; looked for like
+ * {@link findNativeHelper}.
+ */
+export function findNativeAddon(
+  name: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  return findBuilt(`${name}-${process.arch}.node`, constants.R_OK, env);
+}
+
+function findBuilt(
+  fileName: string,
+  mode: number,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
   const directory = env.POLYTHENE_NATIVE_DIR ?? join(findOwnDirectory(), '..', 'bin');
-  const path = join(directory, `${name}-${process.arch}`);
+  const path = join(directory, fileName);
   if (found.has(path)) return found.get(path);
   let result: string | undefined;
   try {
-    accessSync(path, constants.X_OK);
+    accessSync(path, mode);
     result = path;
   } catch {
     result = undefined;
   }
   found.set(path, result);
   return result;
+}
+
+/** Why a prebuilt file is missing and what to do, for an error message. */
+export function describeMissingNative(): string {
+  return SUPPORTED_ARCHES.includes(process.arch)
+    ? 'reinstall polythene (the package ships it prebuilt), or build it with `bash build-native.sh` in @polythene/native'
+    : `no prebuilt helper exists for ${process.arch}; build it with \`bash build-native.sh\` in @polythene/native`;
 }
 
 /**
@@ -50,11 +77,8 @@ export function requireNativeHelper(
 ): string {
   const path = findNativeHelper(name, env);
   if (path !== undefined) return path;
-  const why = SUPPORTED_ARCHES.includes(process.arch)
-    ? 'reinstall polythene (the package ships it prebuilt), or build it with `bash build-native.sh` in @polythene/native'
-    : `no prebuilt helper exists for ${process.arch}; build it with \`bash build-native.sh\` in @polythene/native`;
   throw new PolytheneError(
     'POLYTHENE_SETUP_FAILED',
-    `the helper ${name} is missing, so polythene cannot guarantee ${guarantee}: ${why}`,
+    `the helper ${name} is missing, so polythene cannot guarantee ${guarantee}: ${describeMissingNative()}`,
   );
 }

@@ -1,1 +1,2 @@
-export { findNativeHelper, requireNativeHelper } from './find-native-helper.ts';
+export { findNativeAddon, findNativeHelper, requireNativeHelper } from './find-native-helper.ts';
+export { DUMPABLE_ADDON, getDumpableState, holdNonDumpable } from './hold-non-dumpable.ts';

@@ -104,4 +104,11 @@ export interface SuperviseOptions {
    * process below it, those that left the process group included.
    */
   readonly guard?: ExecGuardOptions;
+  /**
+   * The command runs as this process's own user in its pid namespace (a backend without
+   * namespaces, such as proot): keep this process non-dumpable while the run lasts
+   * (`holdNonDumpable` of `@polythene/native`), so the command can neither read its
+   * `/proc/<pid>/environ` (the caller's environment, host secrets) nor its memory, nor trace it.
+   */
+  readonly hideSupervisor?: boolean;
 }

@@ -1,3 +1,4 @@
+import { getDumpableState } from '@polythene/native';
 import { describe, expect, it, vi } from 'vitest';
 import { decodeExitCode } from './decode-exit-code.ts';
 import type * as SpawnModule from './spawn-backend-process.ts';
@@ -46,4 +47,30 @@ describe('superviseProcess signal forwarding', () => {
       ).toEqual(before);
     },
   );
+});
+
+describe('superviseProcess hideSupervisor', () => {
+  it('keeps this process non-dumpable while overlapping runs last, and dumpable again after', async () => {
+    const run = (script: string) =>
+      superviseProcess({
+        backend: 'test-sh',
+        file: '/bin/sh',
+        args: ['-c', script],
+        env: { PATH: '/usr/bin:/bin' },
+        controls: { stdio: 'pipe', killGraceMs: 1_000, forwardSignals: false },
+        findCommandPid: (pid) => pid,
+        hideSupervisor: true,
+        interpretExit: (exit) =>
+          exit.code === null ? { exitCode: null, signal: exit.signal } : decodeExitCode(exit.code),
+      });
+    expect(getDumpableState()).toBe(1);
+    const long = run('sleep 0.3');
+    const short = run('exit 0');
+    expect(getDumpableState()).toBe(0);
+    await short;
+    // The longer run still holds it.
+    expect(getDumpableState()).toBe(0);
+    await long;
+    expect(getDumpableState()).toBe(1);
+  });
 });

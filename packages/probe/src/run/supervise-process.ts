@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { isPolytheneError, PolytheneError } from '@polythene/errors';
+import { holdNonDumpable } from '@polythene/native';
 import type { RunResult } from '../backend.ts';
 import { wrapWithExecGuard } from './exec-guard.ts';
 import { forwardSignals } from './forward-signals.ts';
@@ -53,6 +54,7 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
     let stopLeftoverWatch: (() => void) | undefined;
     let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let exitedAt = 0;
+    let releaseHidden: (() => void) | undefined;
 
     const state: SupervisedRunState = { spawnedPid: () => child?.pid, isEnded: () => isEnded };
     const pids = createSupervisedPids(options);
@@ -68,6 +70,8 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       stopLeftoverWatch?.();
       clearTimeout(timeoutTimer);
       clearTimeout(drainTimer);
+      // Only now: until the backend process has exited, something of the command may run.
+      releaseHidden?.();
     };
 
     try {
@@ -75,6 +79,8 @@ export function superviseProcess(options: SuperviseOptions): Promise<RunResult> 
       // them to the command; the group lets the tree be killed; no TIOCSTI into our terminal.
       // The guard would start a missing binary only to fail with 125: refuse it here instead.
       accessSync(options.file, constants.X_OK);
+      // Before the spawn: the command must never find this process readable.
+      if (options.hideSupervisor) releaseHidden = holdNonDumpable();
       const guarded = wrapWithExecGuard(
         options.file,
         options.args,
