@@ -10,7 +10,7 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 const OWN_START_TIME = Symbol.for('polythene.host.ownStartTime');
 
 // One line of /proc/PID/stat: the command name (16 bytes at most) and 51 numbers.
-const statBuffer = Buffer.allocUnsafe(1024);
+const statBuffer = Buffer.allocUnsafe(1024) as Buffer & LatinSliceable;
 
 /**
  * The fields of `/proc/PID/stat` after the command name, `[state, ppid, …]` (field 3 first).
@@ -27,7 +27,7 @@ export function readStatFieldsAfterName(pid: number): string[] {
   } finally {
     closeSync(fd);
   }
-  const stat = (statBuffer as LatinSliceable).latin1Slice(0, length);
+  const stat = statBuffer.latin1Slice(0, length);
   // The command name is in parentheses and may hold any character, `)` and spaces too.
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }

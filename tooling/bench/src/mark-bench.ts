@@ -34,7 +34,7 @@ export async function benchMark(): Promise<string[]> {
     const id = pulled.stdout.trim();
     const argv = [POLYTHENE_BIN, 'exec', id, '--store', store, '-i', BACKEND, '--', '/bin/true'];
     const run = (env: Record<string, string>) => execa(process.execPath, argv, { env });
-    const variants = [
+    const variants: { label: string; env: Record<string, string> }[] = [
       { label: 'default (pids cgroup)', env: {} },
       { label: 'POLYTHENE_PIDS_LIMIT=0 (no cgroup)', env: { POLYTHENE_PIDS_LIMIT: '0' } },
     ];
