@@ -70,6 +70,66 @@ describe.each(['bwrap', 'proot', 'chroot'])('a command running in an entry (%s)'
   });
 });
 
+describe('an overlay clone and an ephemeral run', () => {
+  it('a clone running: rm of the clone and of its base refused, prune keeps both and says why', async () => {
+    const store = await freshStorePath();
+    const baseId = await pullInto(store);
+    const cloned = await runPolythene(['clone', baseId, '-s', store, '--method', 'overlay']);
+    expect(cloned.exitCode).toBe(0);
+    const cloneId = cloned.stdout.trim();
+    const running = startPolythene(['exec', cloneId, '-s', store, '--', 'sleep', '60']);
+    const [pid] = await waitForMark(store, cloneId);
+    expect(pid).toBe(running.pid);
+
+    const refusedClone = await runPolythene(['rm', cloneId, '-s', store]);
+    expect(refusedClone.exitCode).toBe(1);
+    expect(refusedClone.stderr).toContain(`pid ${pid}`);
+    const refusedBase = await runPolythene(['rm', baseId, '-s', store]);
+    expect(refusedBase.exitCode).toBe(1);
+    expect(refusedBase.stderr).toContain(cloneId);
+
+    const pruned = await runPolythene(['prune', '-s', store, '--older-than', '0s']);
+    expect(pruned.exitCode).toBe(0);
+    expect(pruned.stdout).toBe('');
+    expect(pruned.stderr).toContain(`skipped ${cloneId}: commands are running in it (pids ${pid})`);
+    expect(pruned.stderr).toContain(`kept ${baseId}: clones layered on it remain (${cloneId})`);
+    const prunedJson = await runPolythene(['prune', '-s', store, '--older-than', '0s', '--json']);
+    expect(JSON.parse(prunedJson.stdout)).toMatchObject({
+      removedIds: [],
+      skippedInUse: [{ id: cloneId, pids: [pid] }],
+      keptBases: [{ id: baseId, dependentIds: [cloneId] }],
+    });
+    expect(await readdir(store)).toEqual(expect.arrayContaining([baseId, cloneId]));
+
+    running.kill('SIGTERM');
+    expect((await running).exitCode).toBe(143);
+    expect(await runPolythene(['rm', cloneId, '-s', store])).toMatchObject({ exitCode: 0 });
+    expect(await runPolythene(['rm', baseId, '-s', store])).toMatchObject({ exitCode: 0 });
+  });
+
+  it('exec --ephemeral: rm refuses and prune skips; rm --force stops the run and removes it all', async () => {
+    const store = await freshStorePath();
+    const id = await pullInto(store);
+    const running = startPolythene(['exec', '--ephemeral', id, '-s', store, '--', 'sleep', '60']);
+    const [pid] = await waitForMark(store, id);
+    expect(pid).toBe(running.pid);
+    const refused = await runPolythene(['rm', id, '-s', store]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain(`${pid}`);
+    const pruned = await runPolythene(['prune', '-s', store, '--older-than', '0s']);
+    expect(pruned).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(pruned.stderr).toContain(`skipped ${id}`);
+    expect(await readdir(store)).toContain(id);
+
+    const forced = await runPolythene(['rm', '--force', id, '-s', store]);
+    expect(forced).toMatchObject({ exitCode: 0, stderr: '' });
+    expect((await running).exitCode).toBe(143);
+    // Neither the entry nor the run's throwaway layer is left.
+    expect((await readdir(store)).filter((name) => name !== '.inuse')).toEqual([]);
+  });
+});
+
 describe('stale and unprivileged marks', () => {
   it("a SIGKILLed exec's mark does not block a later rm", async () => {
     const store = await freshStorePath();
@@ -82,19 +142,34 @@ describe('stale and unprivileged marks', () => {
     expect(removed).toMatchObject({ exitCode: 0, stderr: '' });
   });
 
-  it('an unprivileged exec is protected too', async () => {
-    const store = removeWhenDone(`/tmp/polythene-inuse-${process.pid}-${Date.now()}`);
-    const pulled = await runPolytheneAs(['pull', images.busybox, '-s', store, '-q']);
-    expect(pulled.exitCode).toBe(0);
-    const id = pulled.stdout.trim();
-    const running = runPolytheneAs(['exec', id, '-s', store, '--', 'sleep', '60']);
-    await waitForMark(store, id);
-    const refused = await runPolytheneAs(['rm', id, '-s', store]);
-    expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain('commands are running in it');
-    expect((await runPolytheneAs(['rm', '--force', id, '-s', store])).exitCode).toBe(0);
-    expect((await running).exitCode).toBe(143);
-  });
+  it.each(['bwrap', 'proot'])(
+    'an unprivileged exec (%s) is protected too: rm refuses, prune skips, rm --force removes',
+    async (backend) => {
+      const store = removeWhenDone(`/tmp/polythene-inuse-${process.pid}-${Date.now()}`);
+      const pulled = await runPolytheneAs(['pull', images.busybox, '-s', store, '-q']);
+      expect(pulled.exitCode).toBe(0);
+      const id = pulled.stdout.trim();
+      const running = runPolytheneAs(
+        ['exec', id, '-s', store, '-i', backend, '--', 'sleep', '60'],
+        {
+          env: { POLYTHENE_VERBOSE: '1' },
+        },
+      );
+      const [pid] = await waitForMark(store, id);
+      const refused = await runPolytheneAs(['rm', id, '-s', store]);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain(`commands are running in it (pid ${pid})`);
+      const pruned = await runPolytheneAs(['prune', '-s', store, '--older-than', '0s']);
+      expect(pruned).toMatchObject({ exitCode: 0, stdout: '' });
+      expect(pruned.stderr).toContain(`skipped ${id}: commands are running in it (pids ${pid})`);
+      expect(await readdir(store)).toContain(id);
+      expect((await runPolytheneAs(['rm', '--force', id, '-s', store])).exitCode).toBe(0);
+      const ended = await running;
+      expect(ended.exitCode, ended.stderr).toBe(143);
+      expect(ended.stderr).toMatch(new RegExp(`running .* with ${backend}\\n`));
+      expect(await readdir(store)).not.toContain(id);
+    },
+  );
 });
 
 describe('a read-only store', () => {

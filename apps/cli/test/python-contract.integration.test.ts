@@ -3,11 +3,18 @@ import { join } from 'node:path';
 import { ensureTestImages, type TestImages } from '@polythene/test-images';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { freshStorePath, runPolythene } from './run-polythene.ts';
+import {
+  freshStorePath,
+  listLabelledContainers,
+  listStoreNames,
+  runPolythene,
+  UUID_PATTERN,
+} from './run-polythene.ts';
 
 // The Python tool's black-box tests (leynos/polythene tests/test_polythene.py and the BDD
 // scenario "Executing with a missing rootfs"), rewritten against our binary, and the rest of
-// its command-line contract: short flags, POLYTHENE_TIMEOUT, hand-made entries.
+// its command-line contract: short flags, POLYTHENE_TIMEOUT (on exec and pull), hand-made
+// entries.
 
 let images: TestImages;
 let store: string;
@@ -130,6 +137,39 @@ describe('short flags and POLYTHENE_TIMEOUT', () => {
     });
     expect(flagWins.exitCode).toBe(0);
     const bad = await runPolythene(['exec', id, '-s', store, '--', 'true'], {
+      env: { POLYTHENE_TIMEOUT: 'soon' },
+    });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('POLYTHENE_TIMEOUT');
+  });
+
+  it('-t and POLYTHENE_TIMEOUT bound pull (exit 124, nothing left); the flag wins', async () => {
+    const before = await listLabelledContainers();
+    // A pull of the local image takes far more than 50 ms (several podman runs).
+    const byFlag = await freshStorePath();
+    const flagRun = await runPolythene(['pull', images.busybox, '-s', byFlag, '-t', '0.05', '-q']);
+    expect(flagRun.exitCode, flagRun.stderr).toBe(124);
+    expect(flagRun.stdout).toBe('');
+    expect(flagRun.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await listStoreNames(byFlag)).toEqual([]);
+
+    const byEnv = await freshStorePath();
+    const envRun = await runPolythene(['pull', images.busybox, '-s', byEnv, '-q'], {
+      env: { POLYTHENE_TIMEOUT: '0.05' },
+    });
+    expect(envRun.exitCode, envRun.stderr).toBe(124);
+    expect(envRun.stdout).toBe('');
+    expect(envRun.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await listStoreNames(byEnv)).toEqual([]);
+    expect(await listLabelledContainers()).toEqual(before);
+
+    const flagWins = await runPolythene(['pull', images.busybox, '-s', byEnv, '-t', '120', '-q'], {
+      env: { POLYTHENE_TIMEOUT: '0.05' },
+    });
+    expect(flagWins.exitCode, flagWins.stderr).toBe(0);
+    expect(flagWins.stdout.trim()).toMatch(UUID_PATTERN);
+
+    const bad = await runPolythene(['pull', images.busybox, '-s', byEnv, '-q'], {
       env: { POLYTHENE_TIMEOUT: 'soon' },
     });
     expect(bad.exitCode).toBe(2);

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,4 +41,54 @@ describe('the quickstart on a machine whose podman has no test images yet', () =
       expect(line).not.toMatch(/fail|error|not known/i);
     }
   }, 320_000);
+});
+
+describe('the set-up script on a machine that has everything installed', () => {
+  it('prints its step line alone: no line that reads as an error, no turbo telemetry banner', async () => {
+    // A copy of this checkout's files (tracked and new, not ignored: no node_modules, no
+    // dist), so that its install and build never touch the files the other tests run. Its
+    // build replays this checkout's turbo cache, so it takes seconds. An empty config home:
+    // turbo shows its telemetry banner once per machine, so a machine that saw it would hide
+    // it otherwise.
+    const dir = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-setup-')));
+    const copy = join(dir, 'checkout');
+    const configHome = join(dir, 'config');
+    await mkdir(copy);
+    await mkdir(configHome);
+    await execa(
+      'bash',
+      [
+        '-o',
+        'pipefail',
+        '-c',
+        'git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C "$1" -xf - && git -C "$1" init -q',
+        'copy',
+        copy,
+      ],
+      { cwd: repoRoot },
+    );
+    const { stdout: commonDir } = await execa(
+      'git',
+      ['rev-parse', '--path-format=absolute', '--git-common-dir'],
+      { cwd: repoRoot },
+    );
+    const run = await execa('bash', ['tooling/scripts/setup.sh'], {
+      cwd: copy,
+      reject: false,
+      env: {
+        TURBO_CACHE_DIR: join(dirname(commonDir), '.turbo', 'cache'),
+        XDG_CONFIG_HOME: configHome,
+      },
+      timeout: 600_000,
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).not.toMatch(/telemetry|attention/i);
+    const lines = run.stderr.split('\n').filter((line) => line.trim() !== '');
+    expect(lines).toContain('setup: installing dependencies and building');
+    for (const line of lines) {
+      expect(line).toMatch(/^setup: /);
+      expect(line).not.toMatch(/error|fail|warn|not known|denied|cannot/i);
+    }
+  }, 620_000);
 });

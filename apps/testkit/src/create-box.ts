@@ -49,8 +49,15 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
   const { store, entryId, method, hostEnv } = options;
   // Before anything exists on disk, so even a kill during a long copy leaves nothing.
   watchStore(store.dir);
+  // The box uses its entry for as long as it lives (a copied box's diff compares with it),
+  // so rm and prune leave the entry alone until dispose. Marked before the root is made, as
+  // an exec marks before it looks the entry up.
+  const mark = store.markInUse(entryId);
   // The same throwaway root `exec --ephemeral` runs on: a scratch overlay layer or a copy.
-  const root = await createThrowawayRoot(store, entryId, method);
+  const root = await createThrowawayRoot(store, entryId, method).catch((error: unknown) => {
+    mark.release();
+    throw error;
+  });
   const { view } = root;
   const scratchDir = dirname(root.overlay?.upperDir ?? root.rootfs);
   const disposeScratch = (): Promise<void> => root.dispose();
@@ -185,6 +192,7 @@ export async function createBox(options: CreateBoxOptions): Promise<Box> {
       await Promise.allSettled([...running]);
       await disposeScratch();
       unregisterScratchDir(scratchDir);
+      mark.release();
     })();
     return disposed;
   }

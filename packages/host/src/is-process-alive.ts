@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { hasExitedState, readStatFieldsAfterName } from './process-start-time.ts';
 
 /**
  * True while a process with this pid exists and has not exited: a zombie (state `Z`, exited
@@ -20,15 +20,13 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 function hasExited(pid: number): boolean {
-  let stat: string;
+  let fields: string[];
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    fields = readStatFieldsAfterName(pid);
   } catch (error) {
     // Gone between the probe and the read; any other failure (a /proc hidden from us)
     // leaves the signal probe's answer standing.
     return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
   }
-  // The command name is in parentheses and may hold any character: the state follows the LAST `)`.
-  const state = stat.charAt(stat.lastIndexOf(')') + 2);
-  return state === 'Z' || state === 'X';
+  return hasExitedState(fields[0]);
 }

@@ -231,9 +231,29 @@ describe('bases, removal and prune', () => {
     }
     const report = await store.prune({ olderThanMs: 60_000 });
     expect(report.removedIds.sort()).toEqual([oldBase, oldClone.id].sort());
+    expect(report.keptBases).toEqual([{ id: keptBase, dependentIds: [freshClone.id] }]);
     expect((await store.list()).map((entry) => entry.id).sort()).toEqual(
       [keptBase, freshClone.id].sort(),
     );
+  });
+
+  it('prune reports the base of a clone in use as kept, and the clone as skipped', async () => {
+    const baseId = await pullLike();
+    const clone = await store.cloneEntry(baseId, { method: 'overlay' });
+    const mark = store.markInUse(clone.id);
+    try {
+      const report = await store.prune({ olderThanMs: 0, now: new Date(Date.now() + 60_000) });
+      expect(report).toMatchObject({
+        removedIds: [],
+        skippedInUse: [{ id: clone.id, pids: [process.pid] }],
+        keptBases: [{ id: baseId, dependentIds: [clone.id] }],
+      });
+      expect((await store.list()).map((entry) => entry.id).sort()).toEqual(
+        [baseId, clone.id].sort(),
+      );
+    } finally {
+      mark.release();
+    }
   });
 });
 

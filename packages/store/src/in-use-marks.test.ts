@@ -1,15 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, link, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { readProcessStartTime } from '@polythene/host';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  findRunningUsers,
-  markInUse,
-  parseMarkName,
-  readProcessStartTime,
-} from './in-use-marks.ts';
+import { findRunningUsers, markInUse, parseMarkName } from './in-use-marks.ts';
 import { openStore, type Store } from './open-store.ts';
 
 let base: string;
@@ -54,6 +51,28 @@ async function markFromAnotherProcess(id: string): Promise<ChildProcess> {
   return child;
 }
 
+// A real zombie: a process that has exited but that its parent (a shell turned `sleep`) never
+// reaps. Resolves with its pid and the start time it had (still in its /proc entry).
+async function startZombie(): Promise<{ pid: number; startTime: string }> {
+  const child = 'while [ "$(cat /proc/$$/comm)" != sleep ]; do sleep 0.01; done';
+  const parent = spawn('sh', ['-c', `(${child}) & echo $!; exec sleep 60`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  children.push(parent);
+  const [chunk] = (await once(parent.stdout as NonNullable<typeof parent.stdout>, 'data')) as [
+    Buffer,
+  ];
+  const pid = Number(chunk.toString().trim());
+  const fieldsOf = async () => {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  for (let i = 0; i < 1000 && (await fieldsOf())[0] !== 'Z'; i += 1) await delay(10);
+  const fields = await fieldsOf();
+  expect(fields[0]).toBe('Z');
+  return { pid, startTime: fields[19] as string };
+}
+
 describe('in-use marks', () => {
   it('reads start times from /proc, and names back from marks', () => {
     expect(readProcessStartTime(process.pid)).toMatch(/^\d+$/);
@@ -81,6 +100,18 @@ describe('in-use marks', () => {
     await once(child, 'exit');
     await store.remove(id);
     expect(await readdir(join(store.dir, '.inuse'))).toEqual(['.anchor']);
+  });
+
+  it('a mark held by a zombie (exited, not reaped) does not block rm', async () => {
+    const id = await commitEntry();
+    const zombie = await startZombie();
+    const dir = join(store.dir, '.inuse');
+    await mkdir(dir);
+    await writeFile(join(dir, '.anchor'), '');
+    await link(join(dir, '.anchor'), join(dir, `${id}.${zombie.pid}.${zombie.startTime}`));
+    expect(findRunningUsers(store.dir, id)).toEqual([]);
+    await store.remove(id);
+    expect(await readdir(dir)).toEqual(['.anchor']);
   });
 
   it('ignores a mark whose pid now belongs to another process (start time differs)', async () => {

@@ -1,3 +1,4 @@
+export { readProcessStartTime } from '@polythene/host';
 export { assertStoreOwned } from './assert-store-owned.ts';
 export { checkStorePermissions } from './check-store-permissions.ts';
 export type { DiffLayersOptions, TreeDiff } from './diff-layers.ts';
@@ -26,7 +27,6 @@ export {
   releaseEntryName,
 } from './entry-names.ts';
 export type { InUseMark } from './in-use-marks.ts';
-export { readProcessStartTime } from './in-use-marks.ts';
 export type { MaterializeLayersOptions } from './materialize-layers.ts';
 export { materializeLayers } from './materialize-layers.ts';
 export type { TreeMeasurement } from './measure-tree.ts';

@@ -347,6 +347,7 @@ describe('orphans and damaged entries', () => {
       removedTemporaries: 0,
       removedOrphanMetadata: 1,
       skippedInUse: [],
+      keptBases: [],
     });
     expect((await store.list()).map((entry) => entry.id).sort()).toEqual(
       [okId, bareId, corruptId].sort(),
@@ -400,6 +401,7 @@ describe('stale temporaries', () => {
       removedTemporaries: 1,
       removedOrphanMetadata: 0,
       skippedInUse: [],
+      keptBases: [],
     });
   });
 });
@@ -415,6 +417,7 @@ describe('prune by age', () => {
       removedTemporaries: 0,
       removedOrphanMetadata: 0,
       skippedInUse: [],
+      keptBases: [],
     });
     expect((await store.list()).length).toBe(2);
 

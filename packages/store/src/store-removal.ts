@@ -31,7 +31,7 @@ export function createStoreRemoval(
 ): StoreRemoval {
   const { dir, entryPath, metadataPath, manifestPath, workPath, baseMarkerPath, notFound } = layout;
   const { lstatRootfs } = reader;
-  const { assertNotInUse, assertNotRunning } = users;
+  const { assertNotInUse, assertNotRunning, findUsers } = users;
 
   // Unlinks `<id>.json` (and a manifest or work dir left with it) only when it is truly an
   // orphan: no pull is committing it and no removal is under way. The order of checks
@@ -148,6 +148,7 @@ export function createStoreRemoval(
       removedTemporaries: 0,
       removedOrphanMetadata: 0,
       skippedInUse: [],
+      keptBases: [],
     };
     clearStaleMarks(dir);
     report.removedTemporaries = await clearStaleTemporaries();
@@ -183,9 +184,15 @@ export function createStoreRemoval(
       if (refused.length === remaining.length) break;
       remaining = refused;
     }
+    // Each kept entry is reported once: for the commands running in it, else as a base.
     for (const id of remaining) {
       const pids = findRunningUsers(dir, id);
-      if (pids.length > 0) report.skippedInUse.push({ id, pids });
+      if (pids.length > 0) {
+        report.skippedInUse.push({ id, pids });
+        continue;
+      }
+      const { entryIds } = await findUsers(id).catch(() => ({ entryIds: [] as string[] }));
+      report.keptBases.push({ id, dependentIds: entryIds });
     }
     return report;
   }

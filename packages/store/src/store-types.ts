@@ -52,6 +52,12 @@ export interface PruneReport {
   removedOrphanMetadata: number;
   /** Entries due for removal but kept because commands run in them, with those pids. */
   skippedInUse: { id: string; pids: number[] }[];
+  /**
+   * Entries due for removal but kept because they are the base of something that stays: the
+   * overlay clones layered on them (`dependentIds`: a clone in use, or one not due itself),
+   * or a clone being made or a throwaway layer (then `dependentIds` may be empty).
+   */
+  keptBases: { id: string; dependentIds: string[] }[];
 }
 
 /** Options for {@link Store.cloneEntry}. */

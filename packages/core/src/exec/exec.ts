@@ -15,6 +15,7 @@ import { openStoreFromOptions } from '../store-options.ts';
 import { createExecBackendChooser } from './backend-selection.ts';
 import { buildCommandEnvironment } from './command-environment.ts';
 import type { ExecOptions, ExecResult } from './exec-options.ts';
+import { markEntryInUse } from './mark-entry-in-use.ts';
 import { type NetworkFiles, prepareNetworkFiles } from './network/network-files.ts';
 import { guaranteesWithNetwork, resolveNetwork } from './network/resolve-network.ts';
 import { parseBind, WORKSPACE_TARGET, workspaceBind } from './parse-bind.ts';
@@ -75,7 +76,7 @@ export async function exec(
     const id = resolveEntryRef(store.dir, options.id);
     // While the command runs, rm and prune leave the entry alone. Marked before the entry is
     // looked up: a removal that sees no mark has renamed the entry away, and the lookup fails.
-    const mark = store.markInUse(id);
+    const mark = markEntryInUse(store, id, hostEnv);
     if (!mark.isMarked) logger.verbose(`${id} not marked as in use (read-only store?)`);
     try {
       return await execMarked(

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { readOwnStartTime, readProcessStartTime } from '@polythene/host';
 import type { CgroupHierarchies } from './find-cgroup-hierarchies.ts';
-import { RUN_CGROUP_PREFIX, readStartTime } from './run-cgroup-name.ts';
+import { RUN_CGROUP_PREFIX } from './run-cgroup-name.ts';
 
 /** SIGKILLs every process in a cgroup directory (one pass); never throws. Returns how many it found. */
 export function killCgroupProcesses(directory: string): number {
@@ -82,6 +83,7 @@ function removeCgroupTree(directory: string): boolean {
 function isStale(name: string): boolean {
   const [pid, startTime] = name.slice(RUN_CGROUP_PREFIX.length).split('-');
   if (pid === undefined || startTime === undefined || !/^\d+$/.test(pid)) return false;
-  if (Number(pid) === process.pid) return startTime !== readStartTime(process.pid);
-  return readStartTime(Number(pid)) !== startTime;
+  if (Number(pid) === process.pid) return startTime !== readOwnStartTime();
+  // An owner that has exited but is not reaped yet (a zombie) is gone too.
+  return readProcessStartTime(Number(pid)) !== startTime;
 }

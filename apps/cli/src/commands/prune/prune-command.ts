@@ -23,6 +23,13 @@ export async function pruneCommand(options: RawOptions): Promise<number> {
         `polythene: skipped ${id}: commands are running in it (pids ${pids.join(', ')})\n`,
       );
     }
+    for (const { id, dependentIds } of report.keptBases) {
+      const users =
+        dependentIds.length > 0
+          ? `clones layered on it remain (${dependentIds.join(', ')})`
+          : 'it is the base of a clone being made or of a running throwaway layer';
+      process.stderr.write(`polythene: kept ${id}: ${users}\n`);
+    }
     process.stderr.write(
       `polythene: removed ${report.removedIds.length} entries, ${report.removedTemporaries} stale temporaries, ${report.removedOrphanMetadata} orphan metadata files\n`,
     );
