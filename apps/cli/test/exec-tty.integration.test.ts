@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestImages } from '@polythene/test-images';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../src/index.ts';
-import { freshStorePath, runPolythene } from './run-polythene.ts';
+import { freshStorePath, POLYTHENE_BIN, runPolythene } from './run-polythene.ts';
 
 // `exec --tty` where polythene's stdin is no terminal (a pipe, as in CI): the command still
 // gets a terminal of its own, its output is relayed, and no size is set. The real-terminal
@@ -72,6 +74,47 @@ describe.each(['bwrap', 'proot', 'chroot'])(
     });
   },
 );
+
+// Every file of the helpers' directory the CLI runs its helpers from, with a hash of each.
+function snapshotHelpers(): string[] {
+  const dir = join(dirname(POLYTHENE_BIN), '..', 'bin');
+  return readdirSync(dir).map(
+    (name) =>
+      `${name} ${createHash('sha256')
+        .update(readFileSync(join(dir, name)))
+        .digest('hex')}`,
+  );
+}
+
+describe('exec --tty --isolation proot and the host helpers', () => {
+  it("lets nothing the box writes under /dev/.polythene reach the host's helpers", async () => {
+    const before = snapshotHelpers();
+    // proot's root owns the run's /dev: it may chmod there, then write.
+    const script = [
+      'chmod -R u+w /dev/.polythene',
+      'for f in /dev/.polythene/*; do echo tampered >> "$f"; done',
+      'for n in polythene-userns-x64 polythene-box-x64 polythene-exec-guard-x64 planted; do echo tampered > "/dev/.polythene/$n"; done',
+      'ls /dev/.polythene',
+    ].join('; ');
+    const run = await runPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--isolation',
+      'proot',
+      '--tty',
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    // The writes happened, in the box.
+    expect(run.stdout).toContain('planted');
+    expect(snapshotHelpers()).toEqual(before);
+  });
+});
 
 describe('polythene shell, no terminal', () => {
   it("runs the image's shell (busybox has sh, no bash) on a terminal of its own, with input", async () => {

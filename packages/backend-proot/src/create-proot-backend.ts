@@ -90,10 +90,11 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
   }
   const details = readProotDetails(spec.probe.details);
   const isRoot = process.geteuid?.() === 0;
-  const devDir = openProotDevDir(undefined, undefined, isRoot, helper !== undefined);
+  // On a terminal, the run's /dev holds a copy of the helper for the box to run.
+  const devDir = openProotDevDir(undefined, undefined, isRoot, helper?.hostPath);
   const { file, args } = buildProotArgs(spec, {
     ...prootArgsOptionsFrom(details, isRoot, devDir),
-    ...(helper === undefined ? {} : { terminalHelpersDir: helper.hostDir }),
+    forTerminal: helper !== undefined,
   });
   let prootPid: number | undefined;
   try {
