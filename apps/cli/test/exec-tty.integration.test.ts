@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestImages } from '@polythene/test-images';
+import { execaSync } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../src/index.ts';
 import { freshStorePath, POLYTHENE_BIN, runPolythene } from './run-polythene.ts';
@@ -113,6 +115,47 @@ describe('exec --tty --isolation proot and the host helpers', () => {
     // The writes happened, in the box.
     expect(run.stdout).toContain('planted');
     expect(snapshotHelpers()).toEqual(before);
+  });
+});
+
+describe('exec --tty --isolation proot as root without setpriv', () => {
+  it("refuses (125, one line): the command would keep root's capabilities, TIOCSTI included", async () => {
+    // A PATH with proot and no setpriv (util-linux).
+    const bin = await mkdtemp(join(tmpdir(), 'polythene-no-setpriv-'));
+    try {
+      await symlink(
+        await realpath(execaSync('sh', ['-c', 'command -v proot']).stdout),
+        join(bin, 'proot'),
+      );
+      const run = await runPolythene(
+        [
+          'exec',
+          id,
+          '--store',
+          store,
+          '--isolation',
+          'proot',
+          '--tty',
+          '--',
+          'sh',
+          '-c',
+          'echo ran',
+        ],
+        { env: { PATH: bin } },
+      );
+      expect(run.exitCode, run.stderr).toBe(125);
+      expect(run.stdout).toBe('');
+      const errors = run.stderr
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('polythene: warning:'));
+      expect(errors).toEqual([
+        expect.stringMatching(
+          /^polythene: proot cannot run a command on a terminal as root without setpriv/,
+        ),
+      ]);
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
   });
 });
 
