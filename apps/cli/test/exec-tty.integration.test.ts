@@ -4,11 +4,17 @@ import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTestImages } from '@polythene/test-images';
+import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
 import { execaSync } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../src/index.ts';
-import { freshStorePath, POLYTHENE_BIN, runPolythene } from './run-polythene.ts';
+import {
+  freshStorePath,
+  POLYTHENE_BIN,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+} from './run-polythene.ts';
 
 // `exec --tty` where polythene's stdin is no terminal (a pipe, as in CI): the command still
 // gets a terminal of its own, its output is relayed, and no size is set. The real-terminal
@@ -54,6 +60,19 @@ describe.each(['bwrap', 'proot', 'chroot'])(
       expect(run.stdout).toMatch(
         /^\/dev\/pts\/\d+\r\nspeed \d+ baud; line = 0;\r\nTERM=vt100\r\n$/,
       );
+    });
+
+    it("gives TERM=xterm when the host has none, and --env TERM=… wins over the host's", async () => {
+      const script = ['sh', '-c', 'echo "TERM=$TERM"'];
+      const none = await runPolythene(
+        ['exec', id, '--store', store, '--isolation', backend, '--tty', '--', ...script],
+        { env: { TERM: undefined } },
+      );
+      expect(none.exitCode, none.stderr).toBe(0);
+      expect(none.stdout).toBe('TERM=xterm\r\n');
+      const set = await exec(['--tty', '--env', 'TERM=screen'], script);
+      expect(set.exitCode, set.stderr).toBe(0);
+      expect(set.stdout).toBe('TERM=screen\r\n');
     });
 
     it('forwards stdin with --interactive, and ends it at its end', async () => {
@@ -158,6 +177,48 @@ describe('exec --tty --isolation proot as root without setpriv', () => {
     }
   });
 });
+
+describe.each(['bwrap', 'proot'])(
+  'polythene exec --tty --isolation %s as an unprivileged user, no terminal',
+  (backend) => {
+    let userStore: string;
+    let userId: string;
+    beforeAll(async () => {
+      const user = await ensureTestUser();
+      const images = await ensureTestImagesAs(user);
+      userStore = removeWhenDone(`/tmp/polythene-tty-nonterm-${process.pid}-${Date.now()}`);
+      const pull = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '-q']);
+      expect(pull.exitCode, pull.stderr).toBe(0);
+      userId = pull.stdout.trim();
+    });
+
+    it('runs the command on a pty of its own with no size, relays output and input, exits as it did', async () => {
+      const run = await runPolytheneAs(
+        [
+          'exec',
+          userId,
+          '--store',
+          userStore,
+          '--isolation',
+          backend,
+          '--tty',
+          '--interactive',
+          '--',
+          'sh',
+          '-c',
+          'tty; stty size 2>/dev/null; read line; echo "got $line"; exit 3',
+        ],
+        { input: 'typed\n' },
+      );
+      expect(run.exitCode, run.stderr).toBe(3);
+      // (The terminal echoes the input, which may come first.)
+      expect(run.stdout).toMatch(/^\/dev\/pts\/\d+\r$/m);
+      // No size was set: busybox's stty prints none, or 0 0.
+      expect(run.stdout).not.toMatch(/^[1-9]\d* [1-9]\d*\r$/m);
+      expect(run.stdout).toMatch(/^got typed\r?$/m);
+    });
+  },
+);
 
 describe('polythene shell, no terminal', () => {
   it("runs the image's shell (busybox has sh, no bash) on a terminal of its own, with input", async () => {

@@ -150,8 +150,13 @@ describe.each(cases)('polythene shell --isolation $backend as $who', ({ backend,
     expect(shown).toMatch(/^\/dev\/pts\/\d+$/m);
     expect(shown).toContain(`\n${await box.size()}\n`);
 
+    // A resize sends SIGWINCH to the box's foreground job (not just to the shell).
+    await box.run(
+      `sh -c 'trap "echo winch-$((6 * 7)); exit 0" WINCH; while :; do sleep 0.1; done'`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
     await box.resize(80, 20);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await box.waitFor(/^winch-42/m);
     shown = await runInBox(box, 'stty size', 2);
     expect(await box.size()).toBe('20 80');
     expect(shown).toMatch(/^20 80$/m);
