@@ -477,6 +477,40 @@ describe('bad input', () => {
     expect(stopped.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('exec --in: an unknown option and --tty are usage errors (2), with one line', async () => {
+    const box = await startBox();
+    for (const [flags, message] of [
+      [['--bogus'], /^polythene: Unknown option `--bogus`/],
+      [['--bind', '/tmp:/mnt'], /^polythene: Unknown option `--bind`/],
+      [['--tty'], /^polythene: exec --in takes no --tty: /],
+      [['--tty', '--interactive'], /^polythene: exec --in takes no --tty: /],
+    ] as const) {
+      const run = await runPolythene([
+        'exec',
+        '--in',
+        box,
+        '--store',
+        store,
+        ...flags,
+        '--',
+        'sh',
+        '-c',
+        'echo ran',
+      ]);
+      expect(run.exitCode, flags.join(' ')).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    // --interactive alone is taken, as exec takes it: stdin reaches the command anyway.
+    const run = await runPolythene(
+      ['exec', '--in', box, '--store', store, '--interactive', '--', 'cat'],
+      { input: 'typed\n' },
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toBe('typed\n');
+  });
+
   it('--detach without --in: exit 2', async () => {
     const run = await runPolythene(['exec', entry, '--detach', '--store', store, '--', 'true']);
     expect(run.exitCode).toBe(2);

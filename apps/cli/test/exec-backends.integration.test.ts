@@ -35,6 +35,35 @@ beforeAll(async () => {
   id = run.stdout.trim();
 });
 
+describe.each(['bwrap', 'proot', 'chroot'])(
+  'a command a signal ends, --isolation %s',
+  (backend) => {
+    it.each([
+      ['KILL', 137],
+      ['SEGV', 139],
+    ])('SIG%s: exit %i, and stderr holds only what the command wrote', async (signal, code) => {
+      const run = await runPolythene([
+        'exec',
+        id,
+        '--store',
+        store,
+        '--isolation',
+        backend,
+        '--',
+        'sh',
+        '-c',
+        `echo mine >&2; kill -${signal} $$`,
+      ]);
+      expect(run.exitCode, run.stderr).toBe(code);
+      // No "Killed" or "Segmentation fault" from a shell of polythene's (proot warns first).
+      const lines = run.stderr
+        .split('\n')
+        .filter((line) => !line.startsWith('polythene: warning:'));
+      expect(lines).toEqual(['mine', '']);
+    });
+  },
+);
+
 describe('custom backends through the CLI', () => {
   it('runs a command with a backend module named by --backend-module', async () => {
     // Twice: the second run compiles the CLI from the code cache the first one left, where

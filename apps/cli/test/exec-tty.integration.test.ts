@@ -1,10 +1,20 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTestImages } from '@polythene/test-images';
+import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
+import { execaSync } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../src/index.ts';
-import { freshStorePath, runPolythene } from './run-polythene.ts';
+import {
+  freshStorePath,
+  POLYTHENE_BIN,
+  removeWhenDone,
+  runPolythene,
+  runPolytheneAs,
+} from './run-polythene.ts';
 
 // `exec --tty` where polythene's stdin is no terminal (a pipe, as in CI): the command still
 // gets a terminal of its own, its output is relayed, and no size is set. The real-terminal
@@ -52,6 +62,19 @@ describe.each(['bwrap', 'proot', 'chroot'])(
       );
     });
 
+    it("gives TERM=xterm when the host has none, and --env TERM=… wins over the host's", async () => {
+      const script = ['sh', '-c', 'echo "TERM=$TERM"'];
+      const none = await runPolythene(
+        ['exec', id, '--store', store, '--isolation', backend, '--tty', '--', ...script],
+        { env: { TERM: undefined } },
+      );
+      expect(none.exitCode, none.stderr).toBe(0);
+      expect(none.stdout).toBe('TERM=xterm\r\n');
+      const set = await exec(['--tty', '--env', 'TERM=screen'], script);
+      expect(set.exitCode, set.stderr).toBe(0);
+      expect(set.stdout).toBe('TERM=screen\r\n');
+    });
+
     it('forwards stdin with --interactive, and ends it at its end', async () => {
       const run = await exec(['--tty', '--interactive'], ['sh'], 'echo "in-$((40 + 2))"\nexit 4\n');
       expect(run.exitCode, run.stderr).toBe(4);
@@ -69,6 +92,130 @@ describe.each(['bwrap', 'proot', 'chroot'])(
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout).not.toContain('typed');
       expect(run.stdout).toMatch(/^read [1-9]\d*\r$/m);
+    });
+  },
+);
+
+// Every file of the helpers' directory the CLI runs its helpers from, with a hash of each.
+function snapshotHelpers(): string[] {
+  const dir = join(dirname(POLYTHENE_BIN), '..', 'bin');
+  return readdirSync(dir).map(
+    (name) =>
+      `${name} ${createHash('sha256')
+        .update(readFileSync(join(dir, name)))
+        .digest('hex')}`,
+  );
+}
+
+describe('exec --tty --isolation proot and the host helpers', () => {
+  it("lets nothing the box writes under /dev/.polythene reach the host's helpers", async () => {
+    const before = snapshotHelpers();
+    // proot's root owns the run's /dev: it may chmod there, then write.
+    const script = [
+      'chmod -R u+w /dev/.polythene',
+      'for f in /dev/.polythene/*; do echo tampered >> "$f"; done',
+      'for n in polythene-userns-x64 polythene-box-x64 polythene-exec-guard-x64 planted; do echo tampered > "/dev/.polythene/$n"; done',
+      'ls /dev/.polythene',
+    ].join('; ');
+    const run = await runPolythene([
+      'exec',
+      id,
+      '--store',
+      store,
+      '--isolation',
+      'proot',
+      '--tty',
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    // The writes happened, in the box.
+    expect(run.stdout).toContain('planted');
+    expect(snapshotHelpers()).toEqual(before);
+  });
+});
+
+describe('exec --tty --isolation proot as root without setpriv', () => {
+  it("refuses (125, one line): the command would keep root's capabilities, TIOCSTI included", async () => {
+    // A PATH with proot and no setpriv (util-linux).
+    const bin = await mkdtemp(join(tmpdir(), 'polythene-no-setpriv-'));
+    try {
+      await symlink(
+        await realpath(execaSync('sh', ['-c', 'command -v proot']).stdout),
+        join(bin, 'proot'),
+      );
+      const run = await runPolythene(
+        [
+          'exec',
+          id,
+          '--store',
+          store,
+          '--isolation',
+          'proot',
+          '--tty',
+          '--',
+          'sh',
+          '-c',
+          'echo ran',
+        ],
+        { env: { PATH: bin } },
+      );
+      expect(run.exitCode, run.stderr).toBe(125);
+      expect(run.stdout).toBe('');
+      const errors = run.stderr
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('polythene: warning:'));
+      expect(errors).toEqual([
+        expect.stringMatching(
+          /^polythene: proot cannot run a command on a terminal as root without setpriv/,
+        ),
+      ]);
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.each(['bwrap', 'proot'])(
+  'polythene exec --tty --isolation %s as an unprivileged user, no terminal',
+  (backend) => {
+    let userStore: string;
+    let userId: string;
+    beforeAll(async () => {
+      const user = await ensureTestUser();
+      const images = await ensureTestImagesAs(user);
+      userStore = removeWhenDone(`/tmp/polythene-tty-nonterm-${process.pid}-${Date.now()}`);
+      const pull = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '-q']);
+      expect(pull.exitCode, pull.stderr).toBe(0);
+      userId = pull.stdout.trim();
+    });
+
+    it('runs the command on a pty of its own with no size, relays output and input, exits as it did', async () => {
+      const run = await runPolytheneAs(
+        [
+          'exec',
+          userId,
+          '--store',
+          userStore,
+          '--isolation',
+          backend,
+          '--tty',
+          '--interactive',
+          '--',
+          'sh',
+          '-c',
+          'tty; stty size 2>/dev/null; read line; echo "got $line"; exit 3',
+        ],
+        { input: 'typed\n' },
+      );
+      expect(run.exitCode, run.stderr).toBe(3);
+      // (The terminal echoes the input, which may come first.)
+      expect(run.stdout).toMatch(/^\/dev\/pts\/\d+\r$/m);
+      // No size was set: busybox's stty prints none, or 0 0.
+      expect(run.stdout).not.toMatch(/^[1-9]\d* [1-9]\d*\r$/m);
+      expect(run.stdout).toMatch(/^got typed\r?$/m);
     });
   },
 );

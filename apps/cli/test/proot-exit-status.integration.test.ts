@@ -1,3 +1,4 @@
+import { release } from 'node:os';
 import { ensureTestImages } from '@polythene/test-images';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshStorePath, runPolythene } from './run-polythene.ts';
@@ -40,3 +41,36 @@ describe('exit status under proot', () => {
     expect(run.exitCode).toBe(expected);
   });
 });
+
+// The exec guard reads how the command ended through its pidfd (PIDFD_GET_INFO), which
+// Linux has from 6.15: before, a command a signal ended after one of its children exited
+// is reported with the child's status (proot's own report).
+const [major = 0, minor = 0] = release().split('.').map(Number);
+const hasPidfdExitInfo = major > 6 || (major === 6 && minor >= 15);
+
+describe.skipIf(!hasPidfdExitInfo)(
+  'exit status under proot of a command a signal ends after a child exited (Linux 6.15+)',
+  () => {
+    it.each([
+      ['sleep 0.2; kill -KILL $$', [], 137],
+      ['sleep 0.2; kill -KILL $$', ['--tty'], 137],
+      ['(exit 3); kill -TERM $$', [], 143],
+      ['(exit 3); kill -TERM $$', ['--tty'], 143],
+    ])('sh -c %j %j exits %i', async (script, flags, expected) => {
+      const run = await runPolythene([
+        'exec',
+        id,
+        '-s',
+        store,
+        '-i',
+        'proot',
+        ...flags,
+        '--',
+        'sh',
+        '-c',
+        script,
+      ]);
+      expect(run.exitCode, run.stderr).toBe(expected);
+    });
+  },
+);

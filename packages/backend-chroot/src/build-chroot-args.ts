@@ -140,7 +140,11 @@ if [ "$pwd_mode" = keep ]; then export PWD="$pwd_value"; else unset PWD; fi
 echo ready >&3
 exec 3>&-
 set +e
-"$@"
+# dash reports a command a signal ended ("Killed") on its own stderr, with the command's
+# redirections still in force: this shell's stderr is /dev/null from here, and the command
+# runs in a subshell that becomes it (exec) with the real stderr, and no fd 6.
+exec 6>&2 2>/dev/null
+( exec "$@" 2>&6 6>&- )
 exit $?`;
 
 /** Host facts about `/dev` the set-up script needs. */

@@ -72,10 +72,10 @@ describe('buildProotArgs', () => {
     expect(findSequence(args, '-v', '0')).toBeGreaterThanOrEqual(0);
   });
 
-  it("binds the helpers' directory, the host's devpts and ptmx for a run on a terminal", () => {
-    const { args } = buildProotArgs(spec, { ...options, terminalHelpersDir: '/opt/bin' });
-    expect(findSequence(args, '-b', '/opt/bin:/dev/.polythene')).toBeGreaterThan(-1);
+  it("binds the host's devpts and ptmx for a run on a terminal, never a helpers' directory", () => {
+    const { args } = buildProotArgs(spec, { ...options, forTerminal: true });
     expect(findSequence(args, '-b', '/dev/pts', '-b', '/dev/ptmx')).toBeGreaterThan(-1);
+    expect(args.some((arg) => arg.includes('.polythene'))).toBe(false);
     expect(buildProotArgs(spec, options).args).not.toContain('/dev/pts');
   });
 

@@ -1,4 +1,4 @@
-import { BOX_HELPERS_DIR, MINIMAL_DEVICES, type RunSpec } from '@polythene/probe';
+import { MINIMAL_DEVICES, type RunSpec } from '@polythene/probe';
 
 /** Host facts the proot argv depends on (from the probe). */
 export interface ProotArgsOptions {
@@ -20,11 +20,12 @@ export interface ProotArgsOptions {
    */
   readonly maskedProcPaths?: readonly string[];
   /**
-   * For a run on a terminal (`--tty`): the host directory of polythene's helpers, bound at
-   * `/dev/.polythene`; the host's devpts and ptmx are bound too, for the pty the helper opens
-   * in the box (`openProotDevDir(…, forTerminal)` makes their mount points).
+   * For a run on a terminal (`--tty`): the host's devpts and ptmx are bound, for the pty the
+   * helper opens in the box. `openProotDevDir(…, terminalHelper)` makes their mount points
+   * and puts a copy of the helper in the run's `/dev/.polythene`: the host's helpers'
+   * directory is never bound (proot would not keep it read-only).
    */
-  readonly terminalHelpersDir?: string;
+  readonly forTerminal?: boolean;
 }
 
 /**
@@ -63,10 +64,9 @@ export function buildProotArgs(
   // never the image's own: nothing the command writes there reaches the image.
   prootArgs.push('-b', `${options.devDir}:/dev`);
   for (const device of options.devices) prootArgs.push('-b', device);
-  if (options.terminalHelpersDir !== undefined) {
+  if (options.forTerminal === true) {
     // proot cannot mount a devpts of the box's own: the host's, which proot does not confine
     // anyway (a command under proot reaches the host's files; see the guarantees).
-    prootArgs.push('-b', `${options.terminalHelpersDir}:${BOX_HELPERS_DIR}`);
     prootArgs.push('-b', '/dev/pts', '-b', '/dev/ptmx');
   }
   prootArgs.push('-b', '/proc');

@@ -91,10 +91,19 @@ async function runWithProot(given: RunSpec): Promise<RunResult> {
   }
   const details = readProotDetails(spec.probe.details);
   const isRoot = process.geteuid?.() === 0;
-  const devDir = openProotDevDir(undefined, undefined, isRoot, helper !== undefined);
+  if (helper !== undefined && isRoot && details.setprivPath === '') {
+    // proot binds the host's /dev/pts for the pty, and a command that kept root's
+    // capabilities (CAP_SYS_ADMIN) could TIOCSTI into any terminal there, the user's too.
+    throw new PolytheneError(
+      'POLYTHENE_SETUP_FAILED',
+      "proot cannot run a command on a terminal as root without setpriv (util-linux), which drops root's capabilities: without it the command could type into your terminal; install util-linux or use --isolation=bwrap or chroot",
+    );
+  }
+  // On a terminal, the run's /dev holds a copy of the helper for the box to run.
+  const devDir = openProotDevDir(undefined, undefined, isRoot, helper?.hostPath);
   const { file, args } = buildProotArgs(spec, {
     ...prootArgsOptionsFrom(details, isRoot, devDir),
-    ...(helper === undefined ? {} : { terminalHelpersDir: helper.hostDir }),
+    forTerminal: helper !== undefined,
   });
   let prootPid: number | undefined;
   try {

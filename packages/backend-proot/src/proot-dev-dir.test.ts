@@ -5,6 +5,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   symlinkSync,
@@ -66,12 +67,18 @@ describe('openProotDevDir', () => {
     },
   );
 
-  it('for a run on a terminal, adds mount points for devpts, ptmx and the helpers, and removes them', () => {
+  it('for a run on a terminal, adds mount points for devpts and ptmx and a copy of the helper, and removes them', () => {
     const parent = join(work, 'parent');
-    const run = openProotDevDir({}, [parent], false, true);
+    const helper = join(work, 'polythene-pty-x64');
+    writeFileSync(helper, 'the helper', { mode: 0o755 });
+    const run = openProotDevDir({}, [parent], false, helper);
     expect(lstatSync(join(run.path, 'pts')).isDirectory()).toBe(true);
-    expect(lstatSync(join(run.path, '.polythene')).isDirectory()).toBe(true);
     expect(lstatSync(join(run.path, 'ptmx')).isFile()).toBe(true);
+    const copy = join(run.path, '.polythene', 'polythene-pty-x64');
+    expect(readFileSync(copy, 'utf8')).toBe('the helper');
+    // A file of its own: the run may not change the host's.
+    expect(lstatSync(copy).ino).not.toBe(lstatSync(helper).ino);
+    expect(lstatSync(copy).mode & 0o777).toBe(0o555);
     run.release();
     expect(readdirSync(parent)).toEqual([]);
     const plain = openProotDevDir({}, [parent], false);

@@ -1,6 +1,7 @@
 import {
   chmodSync,
   closeSync,
+  copyFileSync,
   existsSync,
   linkSync,
   lstatSync,
@@ -24,6 +25,7 @@ import {
   resolveProbeCachePath,
 } from '@polythene/probe';
 import { PROOT_DEVICES } from './build-proot-args.ts';
+import { isOnNoexecMount } from './is-noexec-mount.ts';
 
 /** The directory proot binds at the command's `/dev`, for one run. */
 export interface ProotDevDir {
@@ -65,6 +67,12 @@ const checkedParents = new Set<string>();
  * host's `/dev`, so `rm /dev/null` on a bound device would remove the host's own, and
  * `chmod` change it. Where no private directory can hold device nodes (all on `nodev`
  * mounts), root falls back to binds.
+ *
+ * For a run on a terminal (`terminalHelper`, the host path of the terminal helper), it also
+ * holds the mount points for the host's devpts and ptmx, and `.polythene` with a copy of the
+ * helper, for the box to run: never the host's helpers' directory bound in, since proot
+ * enforces no read-only bind and a command could change the helpers the host runs (as root,
+ * when polythene is root). Such a run's `/dev` is never on a `noexec` mount.
  */
 export function openProotDevDir(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -73,24 +81,26 @@ export function openProotDevDir(
     join(dirname(resolveProbeCachePath(env)), 'proot-dev'),
   ],
   withDeviceNodes: boolean = process.geteuid?.() === 0,
-  forTerminal: boolean = false,
+  terminalHelper?: string,
 ): ProotDevDir {
   for (const parent of parents) {
+    // proot's loader maps the helper's copy executable: not possible on a noexec mount.
+    if (terminalHelper !== undefined && isOnNoexecMount(parent)) continue;
     try {
       if (!checkedParents.has(parent)) {
         if (!ensurePrivateDirectory(parent)) continue;
         removeDirsOfGoneProcesses(parent);
         checkedParents.add(parent);
       }
-      if (!withDeviceNodes) return lend(makeDevDir(parent, '', undefined, forTerminal));
+      if (!withDeviceNodes) return lend(makeDevDir(parent, '', undefined, terminalHelper));
       const nodes = ensureDeviceCopies(parent);
-      if (nodes !== undefined) return lend(makeDevDir(parent, '', nodes, forTerminal));
+      if (nodes !== undefined) return lend(makeDevDir(parent, '', nodes, terminalHelper));
     } catch {
       // Not writable here (or no longer there): try the next place, and check it again later.
       checkedParents.delete(parent);
     }
   }
-  return lend(makeDevDir(env.TMPDIR || '/tmp', 'polythene-proot-dev-', undefined, forTerminal));
+  return lend(makeDevDir(env.TMPDIR || '/tmp', 'polythene-proot-dev-', undefined, terminalHelper));
 }
 
 function lend(made: { path: string; hasDeviceNodes: boolean }): ProotDevDir {
@@ -113,10 +123,11 @@ const LINKS: readonly [string, string][] = [
   ['stderr', '/proc/self/fd/2'],
 ];
 const DEVICE_NAMES: readonly string[] = PROOT_DEVICES.map((device) => basename(device));
-// For a run on a terminal (see buildProotArgs): mount points for the host's devpts, its ptmx
-// and the helpers' directory.
-const TERMINAL_DIRS: readonly string[] = ['pts', BOX_HELPERS_DIR.slice('/dev/'.length)];
+// For a run on a terminal (see buildProotArgs): mount points for the host's devpts and its
+// ptmx, and the directory holding the copy of the terminal helper.
+const TERMINAL_DIRS: readonly string[] = ['pts'];
 const TERMINAL_FILES: readonly string[] = ['ptmx'];
+const HELPERS_NAME = BOX_HELPERS_DIR.slice('/dev/'.length);
 
 // Named after this process, so that a run can tell the directories of gone ones. With
 // `nodes` (root's device copies, see ensureDeviceCopies), its devices are hard links to
@@ -125,7 +136,7 @@ function makeDevDir(
   parent: string,
   namePrefix: string,
   nodes: string | undefined,
-  forTerminal: boolean,
+  terminalHelper: string | undefined,
 ): { path: string; hasDeviceNodes: boolean } {
   const path = mkdtempSync(join(parent, `${namePrefix}${process.pid}-`));
   try {
@@ -138,9 +149,16 @@ function makeDevDir(
         closeSync(openSync(join(path, name), 'wx', 0o444));
       }
     }
-    if (forTerminal) {
+    if (terminalHelper !== undefined) {
       for (const name of TERMINAL_DIRS) mkdirSync(join(path, name), 0o555);
       for (const name of TERMINAL_FILES) closeSync(openSync(join(path, name), 'wx', 0o444));
+      // A copy, not a link: what the command does to it stays in this run.
+      const helpers = join(path, HELPERS_NAME);
+      mkdirSync(helpers, 0o700);
+      const copy = join(helpers, basename(terminalHelper));
+      copyFileSync(terminalHelper, copy);
+      chmodSync(copy, 0o555);
+      chmodSync(helpers, 0o555);
     }
     // Read-only, as /dev is to a command that is not root (proot's emulated root is).
     chmodSync(path, 0o555);
@@ -165,8 +183,24 @@ function removeDevDir(path: string): void {
     for (const name of DEVICE_NAMES) unlinkSync(join(path, name));
     for (const name of TERMINAL_FILES) rmSync(join(path, name), { force: true });
     for (const name of TERMINAL_DIRS) if (existsSync(join(path, name))) rmdirSync(join(path, name));
+    removeHelpersCopy(join(path, HELPERS_NAME));
     rmdirSync(path);
   } catch {
     rmSync(path, { recursive: true, force: true });
   }
+}
+
+// The helper's copy, left as made; anything else (the command may have changed it) falls to
+// the recursive removal. chmod follows links: only a real directory's mode is changed.
+function removeHelpersCopy(helpers: string): void {
+  let names: string[];
+  try {
+    if (!lstatSync(helpers).isDirectory()) return;
+    chmodSync(helpers, 0o700);
+    names = readdirSync(helpers);
+  } catch {
+    return;
+  }
+  for (const name of names) unlinkSync(join(helpers, name));
+  rmdirSync(helpers);
 }

@@ -15,9 +15,10 @@
  *   own SECCOMP_RET_TRACE, so proot and every process it traces are held to it;
  * - --reap: stays as the parent of ARGV (a child subreaper), finds the command (ARGV's first
  *   child), and when it ends kills every other process left (daemons that left its process
- *   group included: they are re-parented here), then exits as ARGV did. SIGTERM, SIGINT,
- *   SIGHUP, or polythene's death (parent-death signal) kill the whole tree at once. It makes
- *   itself non-dumpable, so the command cannot read or write its memory through /proc.
+ *   group included: they are re-parented here), then exits as ARGV did, or as the command
+ *   did when a signal ended it (see finish). SIGTERM, SIGINT, SIGHUP, or polythene's death
+ *   (parent-death signal) kill the whole tree at once. It makes itself non-dumpable, so the
+ *   command cannot read or write its memory through /proc.
  *
  * - --uid-map MAP --gid-map MAP [--newuidmap PATH --newgidmap PATH]: first becomes uid 0 of a
  *   new user namespace with these maps (see userns-map.h), before no_new_privs is set, since
@@ -37,9 +38,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -239,6 +242,8 @@ static int list_children(pid_t parent, pid_t *out, int max) {
 
 static pid_t backend = -1;
 static int backend_status = -1;
+/* A pidfd of the command once found, kept after it ended to read how it ended. */
+static int command_pidfd = -1;
 
 static void reap(void) {
   int status;
@@ -356,9 +361,37 @@ static int is_gone(pid_t pid) {
   return close_paren == NULL || close_paren[2] == 'Z' || close_paren[2] == 'X';
 }
 
-/* The backend has exited: kill what is left (usually nothing: no scan then), exit as it did. */
+/* The pidfd_info of Linux 6.15's PIDFD_GET_INFO, as far as the exit status. */
+struct exit_info {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t ids[11];
+  int32_t exit_code;
+};
+#define INFO_EXIT (1UL << 3)
+#define GET_INFO _IOWR(0xFF, 11, struct exit_info)
+
+/* How the command ended (a wait status) once it has been reaped, read through its pidfd
+ * (Linux 6.15 and later, for any holder of the pidfd); -1 when that cannot be told. */
+static int read_command_status(void) {
+  if (command_pidfd < 0) return -1;
+  struct exit_info info;
+  memset(&info, 0, sizeof info);
+  info.mask = INFO_EXIT;
+  if (ioctl(command_pidfd, GET_INFO, &info) < 0 || !(info.mask & INFO_EXIT)) return -1;
+  return info.exit_code;
+}
+
+/* The backend has exited: kill what is left (usually nothing: no scan then), exit as it did.
+ * A command that a signal ended is the exception: proot reports the last status a process
+ * of the command exited with (a child's `exit 0` before the command's own `kill -9`), and
+ * tells the signal only when no process exited before; the command's own status, once the
+ * kernel gives it, says what happened. */
 static void finish(void) {
   if (!has_no_children()) kill_children_except(-1);
+  int command_status = read_command_status();
+  if (WIFEXITED(backend_status) && command_status != -1 && WIFSIGNALED(command_status))
+    exit_as(command_status);
   exit_as(backend_status);
 }
 
@@ -404,7 +437,6 @@ static void run_reaping(char **argv) {
   }
 
   pid_t command = -1;
-  int command_fd = -1;
   int has_command_ended = 0;
   int wait_ms = 1;
   for (int round = 0;; round++) {
@@ -413,14 +445,15 @@ static void run_reaping(char **argv) {
       int full = wait_ms >= 32 && round % 2 == 0;
       command = find_command(full);
       if (command > 0) {
-        command_fd = (int)syscall(SYS_pidfd_open, command, 0);
-        if (command_fd < 0 && errno == ESRCH) has_command_ended = 1;
+        command_pidfd = (int)syscall(SYS_pidfd_open, command, 0);
+        if (command_pidfd < 0 && errno == ESRCH) has_command_ended = 1;
       } else if (full && has_other_children()) {
         /* No command under the backend, yet processes re-parented here: it has ended. */
         has_command_ended = 1;
       }
       if (has_command_ended) kill_leftovers(signals);
     }
+    int command_fd = has_command_ended ? -1 : command_pidfd;
     struct pollfd fds[2] = {{signals, POLLIN, 0}, {command_fd, POLLIN, 0}};
     int timeout = -1;
     if (!has_command_ended && command < 0) {
@@ -434,8 +467,6 @@ static void run_reaping(char **argv) {
     if (!has_command_ended && command > 0 &&
         ((command_fd >= 0 && (fds[1].revents & POLLIN)) || (command_fd < 0 && is_gone(command)))) {
       has_command_ended = 1;
-      if (command_fd >= 0) close(command_fd);
-      command_fd = -1;
       kill_leftovers(signals);
     }
     struct signalfd_siginfo info;

@@ -15,11 +15,12 @@ import { printJson, readCommandContext } from '../command-context.ts';
 
 /**
  * `polythene exec --in BOX [--detach] -- CMD…`: runs CMD in a running box; exits as exec does
- * (the command's status, 128+n, 124). `--detach` without `--in` is a usage error (2).
+ * (the command's status, 128+n, 124). `--detach` without `--in` is a usage error (2), and so
+ * are an unknown option and `--tty` (a command in a box gets no terminal of its own).
  */
 export async function execInCommand(argv: readonly string[]): Promise<number> {
   const cli = cac('polythene');
-  cli
+  const execIn = cli
     .command('exec [...command]', 'Run a command inside a running box')
     .option('--in <box>', 'The running box (id or name)')
     .option('--detach', 'Start the command in the background; its output goes to the box log')
@@ -32,9 +33,24 @@ export async function execInCommand(argv: readonly string[]): Promise<number> {
     )
     .option('--json', 'Capture output and print one JSON object')
     .option('--max-output <bytes>', 'With --json: cap on captured output')
-    .option('-s, --store <dir>', 'Store directory');
+    .option('-s, --store <dir>', 'Store directory')
+    // Taken as exec takes it: stdin is passed to the command anyway.
+    .option('--interactive', 'Keep stdin open (it always is)')
+    // Declared to be refused by name below, rather than as an unknown option.
+    .option('--tty', 'Not with --in');
   cli.parse(['node', 'polythene', 'exec', ...argv], { run: false });
+  // As cac does before it runs any other command's action: an unknown option (a typo, or an
+  // exec option a box does not take, as --bind) is a usage error, never ignored.
+  execIn.checkUnknownOptions();
+  execIn.checkOptionValue();
   const options = cli.options as RawOptions;
+  if (options.tty !== undefined) {
+    // A limit of exec --in, the same for every box: a usage error, not a backend's 125.
+    throw new PolytheneError(
+      'POLYTHENE_USAGE',
+      'exec --in takes no --tty: a command in a box gets no terminal of its own; use polythene shell ENTRY or exec ENTRY --tty',
+    );
+  }
   const box = lastString(options.in, '--in');
   const isDetached = lastBoolean(options.detach);
   if (box === undefined || box === '') {
