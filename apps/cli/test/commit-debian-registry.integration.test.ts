@@ -9,6 +9,7 @@ import {
   ensureDebianImage,
   ensureTestUser,
   type LoopbackRegistry,
+  runAsTestUser,
   startLoopbackRegistry,
   writeRegistryAuthFile,
 } from '@polythene/test-images';
@@ -47,6 +48,11 @@ describe.skipIf(!isRoot || !hasDebootstrap)(
     afterAll(async () => {
       if (registry) {
         await execa('podman', ['rmi', '--force', pushedRef()], { reject: false });
+        // The test user's pull left the name in its own podman storage.
+        await runAsTestUser(['podman', 'rmi', '--ignore', pushedRef()], {
+          cwd: '/tmp',
+          reject: false,
+        });
         await registry.stop();
       }
     });

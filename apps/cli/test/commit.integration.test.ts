@@ -5,6 +5,7 @@ import {
   ensureTestImages,
   ensureTestUser,
   type LoopbackRegistry,
+  runAsTestUser,
   startLoopbackRegistry,
   type TestImages,
   writeRegistryAuthFile,
@@ -238,6 +239,8 @@ describe('polythene commit, shared through a registry', () => {
       '/usr/local/bin/prepared-tool',
     ]);
     expect(ran.exitCode, ran.stderr).toBe(0);
+    // The test user's pull left the name in its own podman storage: not for ever.
+    await runAsTestUser(['podman', 'rmi', '--ignore', pushedRef], { cwd: '/tmp', reject: false });
     expect(ran.stdout.trim()).toBe('prepared tool ran');
   });
 });

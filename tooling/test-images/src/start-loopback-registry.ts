@@ -69,7 +69,7 @@ export async function startLoopbackRegistry(
       podmanEnv,
       ...(credentials ? { credentials } : {}),
       stop: () => {
-        stopped ??= stopRegistry(running, workDir);
+        stopped ??= stopRegistry(running, workDir, host);
         return stopped;
       },
     };
@@ -149,7 +149,10 @@ async function launchRegistry(
   throw new Error(`docker-registry on ${host} did not answer /v2/ within ${startTimeoutMs} ms`);
 }
 
-async function stopRegistry(server: ResultPromise, workDir: string): Promise<void> {
+async function stopRegistry(server: ResultPromise, workDir: string, host?: string): Promise<void> {
+  // Whatever this user pulled from it (or tagged for it) goes too: its port dies with it, so
+  // such names would only pile up in podman's storage, one per test run.
+  if (host !== undefined) await untagRegistryImages(host);
   if (server.exitCode === null) {
     // execa follows up with SIGKILL after `forceKillAfterDelay` (set at spawn).
     server.kill('SIGTERM');
@@ -193,4 +196,13 @@ async function hashBcrypt(user: string, password: string): Promise<string> {
     },
   );
   return stdout.trim();
+}
+
+/** Removes this user's local image names under `host/` (the images stay if otherwise named). */
+async function untagRegistryImages(host: string): Promise<void> {
+  const listed = await execa('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}'], {
+    reject: false,
+  });
+  const names = listed.stdout.split('\n').filter((name) => name.startsWith(`${host}/`));
+  if (names.length > 0) await execa('podman', ['rmi', '--ignore', ...names], { reject: false });
 }
