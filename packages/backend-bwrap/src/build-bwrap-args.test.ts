@@ -1,7 +1,8 @@
 import type { AvailableProbe, RunSpec } from '@polythene/probe';
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgs, buildBwrapCommandLine, planBwrapRun } from './build-bwrap-args.ts';
+import { buildBwrapArgs, buildBwrapCommandLine } from './build-bwrap-args.ts';
 import { parseBwrapStatus } from './parse-bwrap-status.ts';
+import { planBwrapRun } from './plan-bwrap-run.ts';
 
 const probe: AvailableProbe = {
   available: true,

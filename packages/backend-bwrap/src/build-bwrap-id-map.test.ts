@@ -1,11 +1,7 @@
 import type { AvailableProbe, IdMap, RunSpec } from '@polythene/probe';
 import { describe, expect, it } from 'vitest';
-import {
-  buildBwrapArgs,
-  buildBwrapCommandLine,
-  findHelperOverlay,
-  planBwrapRun,
-} from './build-bwrap-args.ts';
+import { buildBwrapArgs, buildBwrapCommandLine } from './build-bwrap-args.ts';
+import { findHelperOverlay, planBwrapRun } from './plan-bwrap-run.ts';
 
 const probe: AvailableProbe = {
   available: true,

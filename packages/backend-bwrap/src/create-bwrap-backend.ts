@@ -36,13 +36,11 @@ import {
   buildBwrapArgs,
   buildBwrapCommandLine,
   findBwrapDeviceCopies,
-  findHelperOverlay,
-  hasOwnNetworkFromHelper,
-  planBwrapRun,
   wrapInNetworkNamespace,
 } from './build-bwrap-args.ts';
 import { describeBwrapError } from './describe-bwrap-error.ts';
 import { type BwrapStatus, parseBwrapStatus } from './parse-bwrap-status.ts';
+import { findHelperOverlay, hasOwnNetworkFromHelper, planBwrapRun } from './plan-bwrap-run.ts';
 import { probeBwrap, readBwrapDetails } from './probe-bwrap.ts';
 import { readIdMapDetails } from './probe-id-map.ts';
 

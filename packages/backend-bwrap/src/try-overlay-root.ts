@@ -1,5 +1,6 @@
 import { runOverlayTrial, runQuietly } from '@polythene/probe';
-import { buildMountPrefix, buildOverlayOptions } from './build-bwrap-args.ts';
+import { buildMountPrefix } from './build-bwrap-args.ts';
+import { buildOverlayOptions } from './plan-bwrap-run.ts';
 
 /** Host tools the overlay trial runs. */
 export interface OverlayTrialPaths {
