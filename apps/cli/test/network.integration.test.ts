@@ -5,7 +5,13 @@ import { createServer as createTcpServer } from 'node:net';
 import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectAllGone, freePort, waitFor, waitForTree } from './network-helpers.ts';
+import {
+  expectAllGone,
+  freePort,
+  waitFor,
+  waitForAnswer,
+  waitForTree,
+} from './network-helpers.ts';
 import {
   freshStorePath,
   removeWhenDone,
@@ -192,37 +198,51 @@ describe('--network private', () => {
     expect(none.exitCode).not.toBe(0);
   });
 
-  it('publishes a box port on the host loopback (--publish, -p)', async () => {
-    for (const flag of ['--publish', '-p']) {
-      const port = await freePort();
+  it('publishes a box port on the host loopback, every one of --publish and -p mixed', async () => {
+    for (const [first, second] of [
+      ['--publish', '-p'],
+      ['-p', '--publish'],
+    ] as const) {
+      const ports = [await freePort(), await freePort()] as const;
       const box = startPolythene([
-        'exec',
-        id,
-        '--store',
-        store,
-        '--network',
-        'private',
-        flag,
-        `${port}:80`,
-        '--timeout',
-        '30',
-        '--',
+        ...['exec', id, '--store', store, '--network', 'private'],
+        ...[first, `${ports[0]}:80`, second, `${ports[1]}:81`, '--timeout', '30', '--'],
         'sh',
         '-c',
-        'mkdir -p /tmp/www && echo from-the-box > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www',
+        'mkdir -p /tmp/www && echo from-the-box > /tmp/www/index.html && httpd -p 80 -h /tmp/www && exec httpd -f -p 81 -h /tmp/www',
       ]);
-      let answer = '';
-      await waitFor(async () => {
-        const probe = await execa('curl', ['-s', '--max-time', '2', `http://127.0.0.1:${port}/`], {
-          reject: false,
-        });
-        answer = probe.stdout;
-        return answer === 'from-the-box';
-      });
-      expect(answer).toBe('from-the-box');
+      for (const port of ports) {
+        expect(await waitForAnswer(port, 'from-the-box'), `${first} ${second}: ${port}`).toBe(
+          'from-the-box',
+        );
+      }
       box.kill('SIGTERM');
       const ended = await box;
       expect(ended.exitCode).not.toBe(125);
+    }
+  });
+
+  it('start publishes every one of --publish and -p mixed, for the live box', async () => {
+    const ports = [await freePort(), await freePort()] as const;
+    const started = await runPolythene([
+      ...['start', id, '--store', store, '--network', 'private'],
+      ...['-p', `${ports[0]}:80`, '--publish', `${ports[1]}:81`],
+    ]);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const box = started.stdout.trim();
+    try {
+      for (const boxPort of ['80', '81']) {
+        const detach = await runPolythene([
+          ...['exec', '--in', box, '--detach', '--store', store, '--', 'sh', '-c'],
+          `mkdir -p /tmp/www && echo from-the-box > /tmp/www/index.html && exec httpd -f -p ${boxPort} -h /tmp/www`,
+        ]);
+        expect(detach.exitCode, detach.stderr).toBe(0);
+      }
+      for (const port of ports) {
+        expect(await waitForAnswer(port, 'from-the-box'), String(port)).toBe('from-the-box');
+      }
+    } finally {
+      await runPolythene(['stop', box, '--store', store]);
     }
   });
 

@@ -11,6 +11,7 @@ import {
   timeoutMsFromFlagOrEnv,
   timeoutMsFromSeconds,
 } from '../../normalize-options.ts';
+import { parseWithCac } from '../../parse-with-cac.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 
 /**
@@ -33,7 +34,7 @@ export async function execInCommand(argv: readonly string[]): Promise<number> {
     .option('--json', 'Capture output and print one JSON object')
     .option('--max-output <bytes>', 'With --json: cap on captured output')
     .option('-s, --store <dir>', 'Store directory');
-  cli.parse(['node', 'polythene', 'exec', ...argv], { run: false });
+  parseWithCac(cli, ['exec', ...argv]);
   const options = cli.options as RawOptions;
   const box = lastString(options.in, '--in');
   const isDetached = lastBoolean(options.detach);
