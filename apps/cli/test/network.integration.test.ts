@@ -1,19 +1,21 @@
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
-import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ensureTestImages,
+  ensureTestImagesAs,
+  ensureTestUser,
+  testUserEnv,
+} from '@polythene/test-images';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expectAllGone,
-  freePort,
-  waitFor,
-  waitForAnswer,
-  waitForTree,
-} from './network-helpers.ts';
+import { expectAllGone, freePort, waitFor, waitForAnswer, waitForTree } from './network-helpers.ts';
 import {
   freshStorePath,
+  POLYTHENE_BIN,
   removeWhenDone,
   runPolythene,
   runPolytheneAs,
@@ -424,19 +426,117 @@ describe('bad network input', () => {
 
   it('polythene backends shows the modes each backend gives', async () => {
     const run = await runPolythene(['backends', '--json']);
-    const modes = Object.fromEntries(
-      JSON.parse(run.stdout).map((backend: { name: string; networkModes: string[] }) => [
-        backend.name,
-        backend.networkModes,
-      ]),
-    );
-    expect(modes).toMatchObject({
+    expect(networkModesOf(run.stdout)).toMatchObject({
       bwrap: ['none', 'host', 'private'],
       proot: ['none', 'host'],
       chroot: ['none', 'host', 'private'],
     });
+    const table = await runPolythene(['backends']);
+    expect(networkColumnOf(table.stdout)).toMatchObject({
+      bwrap: 'none,host,private',
+      proot: 'none,host',
+      chroot: 'none,host,private',
+    });
+    expect(table.stdout).not.toMatch(/^network private/m);
+  });
+
+  it('polythene backends drops private, saying why, where slirp4netns is not on PATH', async () => {
+    // Every tool of the host's but slirp4netns.
+    const bin = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-nt-bin-')));
+    for (const dir of ['/usr/sbin', '/usr/bin']) {
+      for (const name of await readdir(dir)) {
+        if (name !== 'slirp4netns') await symlink(join(dir, name), join(bin, name)).catch(() => {});
+      }
+    }
+    const env = { PATH: bin };
+    const run = await runPolythene(['backends', '--json'], { env });
+    expect(networkModesOf(run.stdout)).toMatchObject({
+      bwrap: ['none', 'host'],
+      proot: ['none', 'host'],
+      chroot: ['none', 'host'],
+    });
+    const bwrap = JSON.parse(run.stdout).find(
+      (backend: { name: string }) => backend.name === 'bwrap',
+    );
+    expect(bwrap.available).toBe(true);
+    expect(bwrap.networkModesLost).toEqual([
+      { mode: 'private', reason: 'slirp4netns is not on PATH (install the slirp4netns package)' },
+    ]);
+    const table = await runPolythene(['backends'], { env });
+    expect(networkColumnOf(table.stdout)).toMatchObject({
+      bwrap: 'none,host',
+      proot: 'none,host',
+      chroot: 'none,host',
+    });
+    expect(table.stdout).toContain(
+      'network private: not here: slirp4netns is not on PATH (install the slirp4netns package)\n',
+    );
+    // And a run agrees: 125, the same reason.
+    const exec = await execIn(['--network', 'private'], 'true', env);
+    expect(exec.exitCode).toBe(125);
+    expect(exec.stderr).toContain('--network private: slirp4netns is not on PATH');
+  });
+
+  it('polythene backends, unprivileged, gives private only with a /dev/net/tun the user can open', async () => {
+    const user = await ensureTestUser();
+    const device = removeWhenDone(`/tmp/polythene-nt-tundev-${process.pid}-${randomInt(1e6)}`);
+    await mkdir(device);
+    // A tun device of the given mode over the host's, in a mount namespace of this test's own.
+    const backendsWithTun = async (mode: string, ...args: string[]) => {
+      const script = [
+        `rm -f ${device}/tun`,
+        `mknod ${device}/tun c 10 200`,
+        `chmod ${mode} ${device}/tun`,
+        `mount --bind ${device}/tun /dev/net/tun`,
+        `exec runuser -u ${user.name} -- "$@"`,
+      ].join(' && ');
+      return execa(
+        'unshare',
+        [
+          ...['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh'],
+          ...[process.execPath, POLYTHENE_BIN, 'backends', ...args],
+        ],
+        { env: testUserEnv(user), extendEnv: false, cwd: user.home, reject: false },
+      );
+    };
+    const closed = await backendsWithTun('0600', '--json');
+    expect(closed.exitCode, closed.stderr).toBe(0);
+    const bwrap = JSON.parse(closed.stdout).find(
+      (backend: { name: string }) => backend.name === 'bwrap',
+    );
+    expect(bwrap.networkModes).toEqual(['none', 'host']);
+    expect(bwrap.networkModesLost[0]?.reason).toMatch(
+      /^\/dev\/net\/tun \(mode 0600\) cannot be opened by this user/,
+    );
+    const closedTable = await backendsWithTun('0600');
+    expect(networkColumnOf(closedTable.stdout).bwrap).toBe('none,host');
+    expect(closedTable.stdout).toMatch(
+      /^network private: not here: \/dev\/net\/tun \(mode 0600\)/m,
+    );
+    const open = await backendsWithTun('0666');
+    expect(networkColumnOf(open.stdout).bwrap).toBe('none,host,private');
   });
 });
+
+function networkModesOf(json: string): Record<string, string[]> {
+  return Object.fromEntries(
+    JSON.parse(json).map((backend: { name: string; networkModes: string[] }) => [
+      backend.name,
+      backend.networkModes,
+    ]),
+  );
+}
+
+// The NETWORK column (the last) of each row of the backends table.
+function networkColumnOf(table: string): Record<string, string> {
+  const [header = '', ...rows] = table.split('\n');
+  const start = header.indexOf('NETWORK');
+  return Object.fromEntries(
+    rows
+      .filter((row) => row.length > start && /^\S/.test(row) && !row.includes(':'))
+      .map((row) => [row.split(' ')[0], row.slice(start).trim()]),
+  );
+}
 
 function splitOnce(text: string, separator: string): [string, string] {
   const index = text.indexOf(separator);
