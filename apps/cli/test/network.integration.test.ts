@@ -1,10 +1,12 @@
 import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  ensureDebianImage,
   ensureTestImages,
   ensureTestImagesAs,
   ensureTestUser,
@@ -248,6 +250,80 @@ describe('--network private', () => {
     }
   });
 
+  describe('--publish HOST_PORT:BOX_PORT/udp', () => {
+    let debianId: string;
+    // A UDP server in the Debian image's perl-base (busybox's nc has no -u): it prints each
+    // datagram and answers it.
+    const udpServer = [
+      'perl',
+      '-MIO::Socket::INET',
+      '-e',
+      '$| = 1; my $s = IO::Socket::INET->new(LocalPort => 53, Proto => "udp") or die "$!"; while (defined $s->recv(my $m, 512)) { print "got $m\\n"; $s->send("from-the-box:$m") }',
+    ];
+
+    beforeAll(async () => {
+      const pulled = await runPolythene([
+        ...['pull', (await ensureDebianImage()).ref, '--store', store, '--quiet'],
+      ]);
+      expect(pulled.exitCode, pulled.stderr).toBe(0);
+      debianId = pulled.stdout.trim();
+    }, 600_000);
+
+    const startUdpBox = (port: number) =>
+      startPolythene([
+        ...['exec', debianId, '--store', store, '--network', 'private'],
+        ...['--publish', `${port}:53/udp`, '--timeout', '15', '--', ...udpServer],
+      ]);
+
+    it("forwards a datagram sent to the host's 127.0.0.1:HOST_PORT to the box's port", async () => {
+      const port = await freePort();
+      const box = startUdpBox(port);
+      const client = createSocket('udp4');
+      let output = '';
+      box.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      try {
+        await waitFor(async () => {
+          client.send('ping', port, '127.0.0.1');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return output.includes('got ping');
+        });
+      } finally {
+        client.close();
+        box.kill('SIGTERM');
+        await box;
+      }
+      expect(output).toContain('got ping\n');
+    });
+
+    // Known bug: the box's answer never reaches the host. slirp4netns sees the datagram as
+    // coming from 10.0.2.2 (the host's loopback, seen from the box), and with
+    // --disable-host-loopback it drops the box's answer to that address. Remove `.fails` once
+    // UDP publishing answers (e.g. a forwarder with a socket in each namespace).
+    it.fails("answers back to the host's client", async () => {
+      const port = await freePort();
+      const box = startUdpBox(port);
+      const client = createSocket('udp4');
+      let answer = '';
+      client.on('message', (message) => {
+        answer = message.toString();
+      });
+      try {
+        await waitFor(async () => {
+          client.send('ping', port, '127.0.0.1');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return answer !== '';
+        }, 8_000);
+      } finally {
+        client.close();
+        box.kill('SIGTERM');
+        await box;
+      }
+      expect(answer).toBe('from-the-box:ping');
+    });
+  });
+
   it('leaves nothing running after a timeout, Ctrl-C or a SIGKILL of polythene', async () => {
     const timedOut = startPolythene([
       'exec',
@@ -328,6 +404,12 @@ describe('--network private', () => {
     const pulled = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '--quiet']);
     expect(pulled.exitCode, pulled.stderr).toBe(0);
     const userId = pulled.stdout.trim();
+    // The image's own resolv.conf, which private shadows with slirp4netns's resolver.
+    const own = await runPolytheneAs([
+      ...['exec', userId, '--store', userStore, '--', 'sh', '-c'],
+      'echo "nameserver 192.0.2.53" > /etc/resolv.conf',
+    ]);
+    expect(own.exitCode, own.stderr).toBe(0);
     const run = await runPolytheneAs([
       'exec',
       userId,
@@ -341,10 +423,12 @@ describe('--network private', () => {
       '--',
       'sh',
       '-c',
-      `id -u; ${fetchIn(`http://${nsAddress}:${nsPort}/`)}`,
+      `id -u; ${fetchIn(`http://${nsAddress}:${nsPort}/`)}; echo; ${fetchIn(`http://10.0.2.2:${hostPort}/`)} || echo LOOPBACK-CUT; cat /etc/resolv.conf`,
     ]);
     const result = JSON.parse(run.stdout);
-    expect(result.stdout, result.stderr).toBe('0\nin-test-netns\n');
+    expect(result.stdout, result.stderr).toBe(
+      '0\nin-test-netns\n\nLOOPBACK-CUT\nnameserver 10.0.2.3\n',
+    );
     expect(result.backend).toBe('bwrap');
     const port = await freePort();
     const box = runPolytheneAs([
