@@ -7,6 +7,7 @@ import { execCommand } from './commands/exec/exec-command.ts';
 import { assertDashedLimitValues } from './commands/exec/limit-flags.ts';
 import { EXIT_CODES, exitCodeForError } from './exit-codes.ts';
 import { type ParsedExecArgv, parseExecArgv } from './parse-exec-argv.ts';
+import { parseWithCac } from './parse-with-cac.ts';
 
 export { EXEC_FLAGS } from './command-options.ts';
 
@@ -64,7 +65,7 @@ export async function runCli(argv: readonly string[], version: string): Promise<
       },
       argv[0],
     );
-    cli.parse(['node', 'polythene', ...argv], { run: false });
+    parseWithCac(cli, argv);
     if (cli.options.version && cli.matchedCommand) {
       // cac reads -v/--version anywhere; after a command word it would do nothing and exit 0.
       throw new PolytheneError(
@@ -94,7 +95,7 @@ export async function runCli(argv: readonly string[], version: string): Promise<
 /** How cac parses `polythene exec ARGV`: what {@link parseExecArgv} must agree with (tests). */
 export function parseExecArgvWithCac(argv: readonly string[]): ParsedExecArgv {
   const cli = buildCli('0.0.0', () => {}, 'exec');
-  cli.parse(['node', 'polythene', 'exec', ...argv], { run: false });
+  parseWithCac(cli, ['exec', ...argv]);
   const [uuid, ...positional] = cli.args;
   return { uuid: uuid ?? '', positional, options: cli.options };
 }

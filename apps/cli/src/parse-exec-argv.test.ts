@@ -34,6 +34,10 @@ describe('parseExecArgv', () => {
     [[uuid, '-s', '/s', '-t', '5', '-i', 'proot', '--', 'x']],
     [['-s', '/s', uuid, '--isolation=proot', '--timeout', '1.5', '--', 'x']],
     [[uuid, '-i', 'bubblewrap', '--json', '--', 'x', '-s']],
+    [[uuid, '-s', '/a', '--store', '/b', '--', 'x']],
+    [[uuid, '--publish', '8080:80', '-p', '8081:81', '--publish', '53:53/udp']],
+    [[uuid, '-p', '8080:80', '--publish', '8081:81', '--', 'x', '-p', '1:1']],
+    [[uuid, '--timeout', '5', '-t', '7', '--', 'x']],
     [[uuid, '', '--env', '']],
     [[uuid]],
   ])('agrees with cac on %j', (argv) => {
@@ -57,7 +61,6 @@ describe('parseExecArgv', () => {
     [['--workspace', uuid, '--', 'x']],
     [[uuid, '-']],
     [[uuid, '-t', '--', 'sh']],
-    [[uuid, '-s', '/a', '--store', '/b', '--', 'x']],
     [[uuid, '-s/a', '--', 'x']],
     [[uuid, '-st', '--', 'x']],
     [[uuid, '-v', '--', 'x']],

@@ -85,17 +85,15 @@ export function parseExecArgv(
     }
     const previous = options[option.key];
     const coerced = coerceLikeMri(value);
-    if (option.short !== undefined) {
-      // mri sets an aliased option under both names; a repeat of one is left to cac.
-      if (previous !== undefined) return undefined;
-      options[option.short] = coerced;
-    }
     options[option.key] =
       previous === undefined
         ? coerced
         : Array.isArray(previous)
           ? [...previous, coerced]
           : [previous, coerced];
+    // cac sets an aliased option under both names; both spellings add to one list (see
+    // spellOutShortOptions, which makes cac do the same).
+    if (option.short !== undefined) options[option.short] = options[option.key];
   }
   const [uuid, ...rest] = positional;
   return uuid === undefined ? undefined : { uuid, positional: rest, options };

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { basename, join } from 'node:path';
 import {
   ensureTestImages,
   ensureTestImagesAs,
@@ -156,9 +157,11 @@ describe('--network private leaves nothing behind after a SIGKILL of polythene',
       );
       const tree = await waitForTree(killed.pid ?? 0);
       expect(await waitForAnswer(port, 'from-the-box')).toBe('from-the-box');
-      // While it runs, only the box's resolv.conf copy is there (the FIFO and slirp4netns's
-      // API socket went as soon as they were used).
-      expect(await readdir(tmp)).toEqual([
+      // While it runs, only the box's resolv.conf copy is there, in this user's runs directory
+      // (the FIFO and slirp4netns's API socket went as soon as they were used).
+      const runs = join(tmp, `polythene-runs-${process.geteuid?.()}`);
+      expect(await readdir(tmp)).toEqual([basename(runs)]);
+      expect(await readdir(runs)).toEqual([
         expect.stringMatching(new RegExp(`^polythene-network-${killed.pid}-\\w{6}$`)),
       ]);
       killed.kill('SIGKILL');
@@ -181,7 +184,7 @@ describe('--network private leaves nothing behind after a SIGKILL of polythene',
         { env },
       );
       expect(next.exitCode, next.stderr).toBe(0);
-      expect(await readdir(tmp)).toEqual([]);
+      expect(await readdir(runs)).toEqual([]);
     });
   }
 });

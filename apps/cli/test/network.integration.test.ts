@@ -1,13 +1,23 @@
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
+import { mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
-import { ensureTestImages, ensureTestImagesAs, ensureTestUser } from '@polythene/test-images';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ensureDebianImage,
+  ensureTestImages,
+  ensureTestImagesAs,
+  ensureTestUser,
+  testUserEnv,
+} from '@polythene/test-images';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectAllGone, freePort, waitFor, waitForTree } from './network-helpers.ts';
+import { expectAllGone, freePort, waitFor, waitForAnswer, waitForTree } from './network-helpers.ts';
 import {
   freshStorePath,
+  POLYTHENE_BIN,
   removeWhenDone,
   runPolythene,
   runPolytheneAs,
@@ -192,38 +202,126 @@ describe('--network private', () => {
     expect(none.exitCode).not.toBe(0);
   });
 
-  it('publishes a box port on the host loopback (--publish, -p)', async () => {
-    for (const flag of ['--publish', '-p']) {
-      const port = await freePort();
+  it('publishes a box port on the host loopback, every one of --publish and -p mixed', async () => {
+    for (const [first, second] of [
+      ['--publish', '-p'],
+      ['-p', '--publish'],
+    ] as const) {
+      const ports = [await freePort(), await freePort()] as const;
       const box = startPolythene([
-        'exec',
-        id,
-        '--store',
-        store,
-        '--network',
-        'private',
-        flag,
-        `${port}:80`,
-        '--timeout',
-        '30',
-        '--',
+        ...['exec', id, '--store', store, '--network', 'private'],
+        ...[first, `${ports[0]}:80`, second, `${ports[1]}:81`, '--timeout', '30', '--'],
         'sh',
         '-c',
-        'mkdir -p /tmp/www && echo from-the-box > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www',
+        'mkdir -p /tmp/www && echo from-the-box > /tmp/www/index.html && httpd -p 80 -h /tmp/www && exec httpd -f -p 81 -h /tmp/www',
       ]);
-      let answer = '';
-      await waitFor(async () => {
-        const probe = await execa('curl', ['-s', '--max-time', '2', `http://127.0.0.1:${port}/`], {
-          reject: false,
-        });
-        answer = probe.stdout;
-        return answer === 'from-the-box';
-      });
-      expect(answer).toBe('from-the-box');
+      for (const port of ports) {
+        expect(await waitForAnswer(port, 'from-the-box'), `${first} ${second}: ${port}`).toBe(
+          'from-the-box',
+        );
+      }
       box.kill('SIGTERM');
       const ended = await box;
       expect(ended.exitCode).not.toBe(125);
     }
+  });
+
+  it('start publishes every one of --publish and -p mixed, for the live box', async () => {
+    const ports = [await freePort(), await freePort()] as const;
+    const started = await runPolythene([
+      ...['start', id, '--store', store, '--network', 'private'],
+      ...['-p', `${ports[0]}:80`, '--publish', `${ports[1]}:81`],
+    ]);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const box = started.stdout.trim();
+    try {
+      for (const boxPort of ['80', '81']) {
+        const detach = await runPolythene([
+          ...['exec', '--in', box, '--detach', '--store', store, '--', 'sh', '-c'],
+          `mkdir -p /tmp/www && echo from-the-box > /tmp/www/index.html && exec httpd -f -p ${boxPort} -h /tmp/www`,
+        ]);
+        expect(detach.exitCode, detach.stderr).toBe(0);
+      }
+      for (const port of ports) {
+        expect(await waitForAnswer(port, 'from-the-box'), String(port)).toBe('from-the-box');
+      }
+    } finally {
+      await runPolythene(['stop', box, '--store', store]);
+    }
+  });
+
+  describe('--publish HOST_PORT:BOX_PORT/udp', () => {
+    let debianId: string;
+    // A UDP server in the Debian image's perl-base (busybox's nc has no -u): it prints each
+    // datagram and answers it.
+    const udpServer = [
+      'perl',
+      '-MIO::Socket::INET',
+      '-e',
+      '$| = 1; my $s = IO::Socket::INET->new(LocalPort => 53, Proto => "udp") or die "$!"; while (defined $s->recv(my $m, 512)) { print "got $m\\n"; $s->send("from-the-box:$m") }',
+    ];
+
+    beforeAll(async () => {
+      const pulled = await runPolythene([
+        ...['pull', (await ensureDebianImage()).ref, '--store', store, '--quiet'],
+      ]);
+      expect(pulled.exitCode, pulled.stderr).toBe(0);
+      debianId = pulled.stdout.trim();
+    }, 600_000);
+
+    const startUdpBox = (port: number) =>
+      startPolythene([
+        ...['exec', debianId, '--store', store, '--network', 'private'],
+        ...['--publish', `${port}:53/udp`, '--timeout', '15', '--', ...udpServer],
+      ]);
+
+    it("forwards a datagram sent to the host's 127.0.0.1:HOST_PORT to the box's port", async () => {
+      const port = await freePort();
+      const box = startUdpBox(port);
+      const client = createSocket('udp4');
+      let output = '';
+      box.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      try {
+        await waitFor(async () => {
+          client.send('ping', port, '127.0.0.1');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return output.includes('got ping');
+        });
+      } finally {
+        client.close();
+        box.kill('SIGTERM');
+        await box;
+      }
+      expect(output).toContain('got ping\n');
+    });
+
+    // Known bug: the box's answer never reaches the host. slirp4netns sees the datagram as
+    // coming from 10.0.2.2 (the host's loopback, seen from the box), and with
+    // --disable-host-loopback it drops the box's answer to that address. Remove `.fails` once
+    // UDP publishing answers (e.g. a forwarder with a socket in each namespace).
+    it.fails("answers back to the host's client", async () => {
+      const port = await freePort();
+      const box = startUdpBox(port);
+      const client = createSocket('udp4');
+      let answer = '';
+      client.on('message', (message) => {
+        answer = message.toString();
+      });
+      try {
+        await waitFor(async () => {
+          client.send('ping', port, '127.0.0.1');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return answer !== '';
+        }, 8_000);
+      } finally {
+        client.close();
+        box.kill('SIGTERM');
+        await box;
+      }
+      expect(answer).toBe('from-the-box:ping');
+    });
   });
 
   it('leaves nothing running after a timeout, Ctrl-C or a SIGKILL of polythene', async () => {
@@ -306,6 +404,12 @@ describe('--network private', () => {
     const pulled = await runPolytheneAs(['pull', images.busybox, '--store', userStore, '--quiet']);
     expect(pulled.exitCode, pulled.stderr).toBe(0);
     const userId = pulled.stdout.trim();
+    // The image's own resolv.conf, which private shadows with slirp4netns's resolver.
+    const own = await runPolytheneAs([
+      ...['exec', userId, '--store', userStore, '--', 'sh', '-c'],
+      'echo "nameserver 192.0.2.53" > /etc/resolv.conf',
+    ]);
+    expect(own.exitCode, own.stderr).toBe(0);
     const run = await runPolytheneAs([
       'exec',
       userId,
@@ -319,10 +423,12 @@ describe('--network private', () => {
       '--',
       'sh',
       '-c',
-      `id -u; ${fetchIn(`http://${nsAddress}:${nsPort}/`)}`,
+      `id -u; ${fetchIn(`http://${nsAddress}:${nsPort}/`)}; echo; ${fetchIn(`http://10.0.2.2:${hostPort}/`)} || echo LOOPBACK-CUT; cat /etc/resolv.conf`,
     ]);
     const result = JSON.parse(run.stdout);
-    expect(result.stdout, result.stderr).toBe('0\nin-test-netns\n');
+    expect(result.stdout, result.stderr).toBe(
+      '0\nin-test-netns\n\nLOOPBACK-CUT\nnameserver 10.0.2.3\n',
+    );
     expect(result.backend).toBe('bwrap');
     const port = await freePort();
     const box = runPolytheneAs([
@@ -404,19 +510,117 @@ describe('bad network input', () => {
 
   it('polythene backends shows the modes each backend gives', async () => {
     const run = await runPolythene(['backends', '--json']);
-    const modes = Object.fromEntries(
-      JSON.parse(run.stdout).map((backend: { name: string; networkModes: string[] }) => [
-        backend.name,
-        backend.networkModes,
-      ]),
-    );
-    expect(modes).toMatchObject({
+    expect(networkModesOf(run.stdout)).toMatchObject({
       bwrap: ['none', 'host', 'private'],
       proot: ['none', 'host'],
       chroot: ['none', 'host', 'private'],
     });
+    const table = await runPolythene(['backends']);
+    expect(networkColumnOf(table.stdout)).toMatchObject({
+      bwrap: 'none,host,private',
+      proot: 'none,host',
+      chroot: 'none,host,private',
+    });
+    expect(table.stdout).not.toMatch(/^network private/m);
+  });
+
+  it('polythene backends drops private, saying why, where slirp4netns is not on PATH', async () => {
+    // Every tool of the host's but slirp4netns.
+    const bin = removeWhenDone(await mkdtemp(join(tmpdir(), 'polythene-nt-bin-')));
+    for (const dir of ['/usr/sbin', '/usr/bin']) {
+      for (const name of await readdir(dir)) {
+        if (name !== 'slirp4netns') await symlink(join(dir, name), join(bin, name)).catch(() => {});
+      }
+    }
+    const env = { PATH: bin };
+    const run = await runPolythene(['backends', '--json'], { env });
+    expect(networkModesOf(run.stdout)).toMatchObject({
+      bwrap: ['none', 'host'],
+      proot: ['none', 'host'],
+      chroot: ['none', 'host'],
+    });
+    const bwrap = JSON.parse(run.stdout).find(
+      (backend: { name: string }) => backend.name === 'bwrap',
+    );
+    expect(bwrap.available).toBe(true);
+    expect(bwrap.networkModesLost).toEqual([
+      { mode: 'private', reason: 'slirp4netns is not on PATH (install the slirp4netns package)' },
+    ]);
+    const table = await runPolythene(['backends'], { env });
+    expect(networkColumnOf(table.stdout)).toMatchObject({
+      bwrap: 'none,host',
+      proot: 'none,host',
+      chroot: 'none,host',
+    });
+    expect(table.stdout).toContain(
+      'network private: not here: slirp4netns is not on PATH (install the slirp4netns package)\n',
+    );
+    // And a run agrees: 125, the same reason.
+    const exec = await execIn(['--network', 'private'], 'true', env);
+    expect(exec.exitCode).toBe(125);
+    expect(exec.stderr).toContain('--network private: slirp4netns is not on PATH');
+  });
+
+  it('polythene backends, unprivileged, gives private only with a /dev/net/tun the user can open', async () => {
+    const user = await ensureTestUser();
+    const device = removeWhenDone(`/tmp/polythene-nt-tundev-${process.pid}-${randomInt(1e6)}`);
+    await mkdir(device);
+    // A tun device of the given mode over the host's, in a mount namespace of this test's own.
+    const backendsWithTun = async (mode: string, ...args: string[]) => {
+      const script = [
+        `rm -f ${device}/tun`,
+        `mknod ${device}/tun c 10 200`,
+        `chmod ${mode} ${device}/tun`,
+        `mount --bind ${device}/tun /dev/net/tun`,
+        `exec runuser -u ${user.name} -- "$@"`,
+      ].join(' && ');
+      return execa(
+        'unshare',
+        [
+          ...['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh'],
+          ...[process.execPath, POLYTHENE_BIN, 'backends', ...args],
+        ],
+        { env: testUserEnv(user), extendEnv: false, cwd: user.home, reject: false },
+      );
+    };
+    const closed = await backendsWithTun('0600', '--json');
+    expect(closed.exitCode, closed.stderr).toBe(0);
+    const bwrap = JSON.parse(closed.stdout).find(
+      (backend: { name: string }) => backend.name === 'bwrap',
+    );
+    expect(bwrap.networkModes).toEqual(['none', 'host']);
+    expect(bwrap.networkModesLost[0]?.reason).toMatch(
+      /^\/dev\/net\/tun \(mode 0600\) cannot be opened by this user/,
+    );
+    const closedTable = await backendsWithTun('0600');
+    expect(networkColumnOf(closedTable.stdout).bwrap).toBe('none,host');
+    expect(closedTable.stdout).toMatch(
+      /^network private: not here: \/dev\/net\/tun \(mode 0600\)/m,
+    );
+    const open = await backendsWithTun('0666');
+    expect(networkColumnOf(open.stdout).bwrap).toBe('none,host,private');
   });
 });
+
+function networkModesOf(json: string): Record<string, string[]> {
+  return Object.fromEntries(
+    JSON.parse(json).map((backend: { name: string; networkModes: string[] }) => [
+      backend.name,
+      backend.networkModes,
+    ]),
+  );
+}
+
+// The NETWORK column (the last) of each row of the backends table.
+function networkColumnOf(table: string): Record<string, string> {
+  const [header = '', ...rows] = table.split('\n');
+  const start = header.indexOf('NETWORK');
+  return Object.fromEntries(
+    rows
+      .filter((row) => row.length > start && /^\S/.test(row) && !row.includes(':'))
+      .map((row) => [row.split(' ')[0], row.slice(start).trim()]),
+  );
+}
 
 function splitOnce(text: string, separator: string): [string, string] {
   const index = text.indexOf(separator);

@@ -12,6 +12,7 @@ function bwrap(lost: readonly Guarantee[]): BackendDescription {
     missing: undefined,
     version: '0.8.0',
     networkModes: ['none', 'host', 'private'],
+    networkModesLost: [],
     guarantees: ALL_GUARANTEES.filter((guarantee) => !lost.includes(guarantee)),
     lost: lost.map((guarantee) => ({ guarantee, reason: 'test' })),
   };

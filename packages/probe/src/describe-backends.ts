@@ -4,6 +4,7 @@ import { formatProbeFailure } from './format-probe-failure.ts';
 import { findLostGuarantees, type LostGuarantee } from './isolation-policy.ts';
 import { probeBackend } from './probe-backend.ts';
 import type { ProbeCache } from './probe-cache.ts';
+import { checkPrivateNetwork } from './run/check-private-network.ts';
 
 /** One backend as `polythene backends` shows it. */
 export interface BackendDescription {
@@ -28,8 +29,21 @@ export interface BackendDescription {
   readonly guarantees: readonly Guarantee[];
   /** Guarantees lost on this host, with reasons (empty when unavailable). */
   readonly lost: readonly LostGuarantee[];
-  /** The `--network` modes the backend gives (see {@link Backend.networkModes}). */
+  /**
+   * The `--network` modes the backend gives here: its {@link Backend.networkModes} less those
+   * this host cannot set up (`private` without slirp4netns, or, unprivileged, without a
+   * `/dev/net/tun` this user can open).
+   */
   readonly networkModes: readonly NetworkMode[];
+  /** The modes the backend has but this host cannot give, each with why (one line). */
+  readonly networkModesLost: readonly UnavailableNetworkMode[];
+}
+
+/** A network mode a backend has that this host cannot set up. */
+export interface UnavailableNetworkMode {
+  readonly mode: NetworkMode;
+  /** Why, in one line, with the fix (e.g. the package to install). */
+  readonly reason: string;
 }
 
 /** Options for {@link describeBackends}. */
@@ -54,13 +68,21 @@ export async function describeBackends(
       probeBackend(backend, context, { cache: options.cache, refresh: true }),
     ),
   );
+  const privateNetwork = checkPrivateNetwork(context.hostEnv, !context.isRoot);
   return backends.map((backend, index) => {
     const { result } = outcomes[index]!;
+    const modes = backend.networkModes ?? ['none'];
+    // `private` is the kit's slirp4netns stack (attachPrivateNetwork): the run's own check.
+    const networkModesLost: UnavailableNetworkMode[] =
+      modes.includes('private') && !privateNetwork.available
+        ? [{ mode: 'private', reason: privateNetwork.reason }]
+        : [];
     const base = {
       name: backend.name,
       aliases: backend.aliases ?? [],
       description: backend.description,
-      networkModes: backend.networkModes ?? ['none'],
+      networkModes: modes.filter((mode) => !networkModesLost.some((lost) => lost.mode === mode)),
+      networkModesLost,
     };
     if (!result.available) {
       return {

@@ -39,7 +39,11 @@ export { createRunCgroup, startRunCgroup } from './cgroups/run-cgroup.ts';
 export { RUN_CGROUP_PREFIX } from './cgroups/run-cgroup-name.ts';
 export { sweepStaleRunCgroups } from './cgroups/stale-run-cgroups.ts';
 export { createProbeContext } from './create-probe-context.ts';
-export type { BackendDescription, DescribeBackendsOptions } from './describe-backends.ts';
+export type {
+  BackendDescription,
+  DescribeBackendsOptions,
+  UnavailableNetworkMode,
+} from './describe-backends.ts';
 export { describeBackends } from './describe-backends.ts';
 export { formatLostWarning } from './format-lost-warning.ts';
 export { formatProbeFailure } from './format-probe-failure.ts';
@@ -82,6 +86,8 @@ export type { BecomeUserCommand } from './run/become-user.ts';
 export { BECOME_HELPER, wrapCommandToBecomeUser } from './run/become-user.ts';
 export type { BoundedCapture } from './run/bounded-capture.ts';
 export { createBoundedCapture } from './run/bounded-capture.ts';
+export type { PrivateNetworkCheck } from './run/check-private-network.ts';
+export { checkPrivateNetwork } from './run/check-private-network.ts';
 export { checkRunSpec } from './run/check-run-spec.ts';
 export { checkTunAccess, describeTunProblem, TUN_DEVICE } from './run/check-tun-access.ts';
 export type { DecodedExit } from './run/decode-exit-code.ts';

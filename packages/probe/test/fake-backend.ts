@@ -10,7 +10,7 @@ export interface FakeBackend extends Backend {
 export function createFakeBackend(
   name: string,
   result: ProbeResult | (() => Promise<ProbeResult>),
-  extra: Partial<Pick<Backend, 'aliases' | 'binaries'>> = {},
+  extra: Partial<Pick<Backend, 'aliases' | 'binaries' | 'networkModes'>> = {},
 ): FakeBackend {
   let calls = 0;
   return {

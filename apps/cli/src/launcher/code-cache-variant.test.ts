@@ -40,4 +40,27 @@ describe('codeCacheVariant', () => {
       codeCacheVariant(argv('exec', 'ID', '--', 'cmd', '--isolation', 'proot', '--json'), {}),
     ).toBe('exec.auto');
   });
+
+  it('keys exec by --network host or private (POLYTHENE_NETWORK, the flag wins)', () => {
+    expect(codeCacheVariant(argv('exec', 'ID', '--network', 'host', '--', 'x'), {})).toBe(
+      'exec.auto.host',
+    );
+    expect(
+      codeCacheVariant(
+        argv('exec', 'ID', '--network=private', '--isolation', 'bwrap', '--json'),
+        {},
+      ),
+    ).toBe('exec.bwrap.private.json');
+    expect(codeCacheVariant(argv('exec', 'ID', '--network', 'none', '--', 'x'), {})).toBe(
+      'exec.auto',
+    );
+    const env = { POLYTHENE_NETWORK: 'host' };
+    expect(codeCacheVariant(argv('exec', 'ID', '--', 'x'), env)).toBe('exec.auto.host');
+    expect(codeCacheVariant(argv('exec', 'ID', '--network', 'none', '--', 'x'), env)).toBe(
+      'exec.auto',
+    );
+    expect(codeCacheVariant(argv('exec', 'ID', '--', 'x', '--network', 'host'), {})).toBe(
+      'exec.auto',
+    );
+  });
 });

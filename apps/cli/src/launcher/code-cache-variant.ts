@@ -6,8 +6,9 @@ const TREE_COMMANDS = new Set(['pull', 'save', 'load', 'commit', 'clone', 'diff'
  * stderr reader, its leftover watcher) leaves most of the bwrap path uncompiled, and a bwrap
  * run that starts from that cache compiles it every time (3.5 ms). So exec runs are keyed by
  * the backend they ask for (`--isolation`, else `POLYTHENE_ISOLATION`; without either, the
- * probe picks the same one on every run on a host) and by `--json`, whose capture is another
- * path; `exec --in` (entering a running box) has its own; `pull`, `save`, `load`, `commit`,
+ * probe picks the same one on every run on a host), by `--network host` or `private`
+ * (`POLYTHENE_NETWORK`), whose copies of resolv.conf, and slirp4netns's start, are more code
+ * (a `none` cache left `host` 2 ms slower), and by `--json`, whose capture is another path; `exec --in` (entering a running box) has its own; `pull`, `save`, `load`, `commit`,
  * `clone` and `diff` one each; everything else shares `other`.
  *
  * A plain scan of the arguments, not the parser: this runs before any of the CLI is loaded.
@@ -22,6 +23,7 @@ export function codeCacheVariant(
   if (argv[2] !== undefined && TREE_COMMANDS.has(argv[2])) return argv[2];
   if (argv[2] !== 'exec') return 'other';
   let isolation = env.POLYTHENE_ISOLATION;
+  let network = env.POLYTHENE_NETWORK;
   let isJson = false;
   let isInBox = false;
   for (let index = 3; index < argv.length; index += 1) {
@@ -33,6 +35,8 @@ export function codeCacheVariant(
       isInBox = true;
     else if (argument === '--isolation') isolation = argv[index + 1];
     else if (argument.startsWith('--isolation=')) isolation = argument.slice(12);
+    else if (argument === '--network') network = argv[index + 1];
+    else if (argument.startsWith('--network=')) network = argument.slice(10);
   }
   if (isInBox) return `exec.in${isJson ? '.json' : ''}`;
   const backend =
@@ -45,7 +49,8 @@ export function codeCacheVariant(
           : 'other';
   // No '-' inside a variant: the cache file's name puts one after it, and no variant's name
   // plus '-' may begin another's (writing one cache drops the others that share its prefix).
-  return `exec.${backend}${isJson ? '.json' : ''}`;
+  const networkPart = network === 'host' || network === 'private' ? `.${network}` : '';
+  return `exec.${backend}${networkPart}${isJson ? '.json' : ''}`;
 }
 
 /**

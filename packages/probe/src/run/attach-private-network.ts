@@ -1,7 +1,6 @@
 import { PolytheneError } from '@polythene/errors';
 import type { RunNetwork } from '../backend.ts';
-import { checkTunAccess } from './check-tun-access.ts';
-import { findExecutable } from './find-executable.ts';
+import { checkPrivateNetwork } from './check-private-network.ts';
 import { type PrivateNetwork, startPrivateNetwork } from './private-network.ts';
 
 /** What {@link attachPrivateNetwork} needs from a run whose box waits to be released. */
@@ -30,21 +29,14 @@ const netnsTimeoutMs = 15_000;
  * this user cannot open `/dev/net/tun` (see {@link checkTunAccess}), before any box starts.
  */
 export function findSlirp(backend: string, isUnprivileged = false): string {
-  const path = findExecutable('slirp4netns', process.env);
-  if (path === undefined) {
+  const check = checkPrivateNetwork(process.env, isUnprivileged);
+  if (!check.available) {
     throw new PolytheneError(
       'POLYTHENE_SETUP_FAILED',
-      `${backend}: --network private needs slirp4netns, not found on PATH (install the slirp4netns package)`,
+      `${backend}: --network private: ${check.reason}`,
     );
   }
-  const tunProblem = isUnprivileged ? checkTunAccess() : undefined;
-  if (tunProblem !== undefined) {
-    throw new PolytheneError(
-      'POLYTHENE_SETUP_FAILED',
-      `${backend}: --network private: ${tunProblem}`,
-    );
-  }
-  return path;
+  return check.slirpPath;
 }
 
 /**

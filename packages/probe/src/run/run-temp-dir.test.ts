@@ -6,13 +6,14 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { sweepStaleRunTempDirs } from './run-temp-dir.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRunTempDir, sweepStaleRunTempDirs } from './run-temp-dir.ts';
 
 const made: string[] = [];
 afterEach(() => {
@@ -58,5 +59,40 @@ describe('sweepStaleRunTempDirs', () => {
 
   it('finds nothing in a directory that does not exist', () => {
     expect(sweepStaleRunTempDirs('polythene-network-', '/nonexistent/polythene')).toBe(0);
+  });
+});
+
+describe('createRunTempDir', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it("makes the run's directory in this user's polythene-runs-UID, sweeping only there", () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'polythene-runs-test-'));
+    made.push(tmp);
+    vi.stubEnv('TMPDIR', tmp);
+    const runs = join(tmp, `polythene-runs-${process.geteuid?.()}`);
+    mkdirSync(runs, { mode: 0o700 });
+    const stale = join(runs, `polythene-network-${deadPid()}-abc123`);
+    mkdirSync(stale);
+    // Beside it, in TMPDIR itself, nothing is looked at any more.
+    const elsewhere = join(tmp, `polythene-network-${deadPid()}-abc123`);
+    mkdirSync(elsewhere);
+    const dir = createRunTempDir('polythene-network-');
+    expect(dir).toMatch(new RegExp(`^${runs}/polythene-network-${process.pid}-\\w{6}$`));
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(elsewhere)).toBe(true);
+    expect(statSync(runs).mode & 0o777).toBe(0o700);
+  });
+
+  it('makes it in TMPDIR itself when polythene-runs-UID is not a private directory', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'polythene-runs-test-'));
+    const outside = mkdtempSync(join(tmpdir(), 'polythene-runs-outside-'));
+    made.push(tmp, outside);
+    vi.stubEnv('TMPDIR', tmp);
+    symlinkSync(outside, join(tmp, `polythene-runs-${process.geteuid?.()}`));
+    const dir = createRunTempDir('polythene-network-');
+    expect(dir).toMatch(new RegExp(`^${tmp}/polythene-network-${process.pid}-\\w{6}$`));
+    expect(readdirSync(outside)).toEqual([]);
   });
 });

@@ -1,5 +1,10 @@
 import { createExecRegistry } from '@polythene/core/internal/exec/backend-selection';
-import { createProbeCache, createProbeContext, describeBackends } from '@polythene/probe';
+import {
+  type BackendDescription,
+  createProbeCache,
+  createProbeContext,
+  describeBackends,
+} from '@polythene/probe';
 import { cliBackends } from '../../engine.ts';
 import { type RawOptions, stringList } from '../../normalize-options.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
@@ -39,7 +44,18 @@ export async function backendsCommand(options: RawOptions): Promise<number> {
     formatTable(
       ['BACKEND', 'AVAILABLE', 'VERSION', 'ENFORCES (or why not)', 'LOST', 'NETWORK'],
       rows,
-    ) + formatLimitsLine(limits),
+    ) +
+      formatLimitsLine(limits) +
+      formatLostNetworkLines(descriptions),
   );
   return 0;
+}
+
+// One line per mode this host cannot give (the reason is the host's, the same for each backend).
+function formatLostNetworkLines(descriptions: readonly BackendDescription[]): string {
+  const reasons = new Map<string, string>();
+  for (const backend of descriptions) {
+    for (const lost of backend.networkModesLost) reasons.set(lost.mode, lost.reason);
+  }
+  return [...reasons].map(([mode, reason]) => `network ${mode}: not here: ${reason}\n`).join('');
 }

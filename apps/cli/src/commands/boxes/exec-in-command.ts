@@ -11,6 +11,7 @@ import {
   timeoutMsFromFlagOrEnv,
   timeoutMsFromSeconds,
 } from '../../normalize-options.ts';
+import { parseWithCac } from '../../parse-with-cac.ts';
 import { printJson, readCommandContext } from '../command-context.ts';
 
 /**
@@ -38,7 +39,7 @@ export async function execInCommand(argv: readonly string[]): Promise<number> {
     .option('--interactive', 'Keep stdin open (it always is)')
     // Declared to be refused by name below, rather than as an unknown option.
     .option('--tty', 'Not with --in');
-  cli.parse(['node', 'polythene', 'exec', ...argv], { run: false });
+  parseWithCac(cli, ['exec', ...argv]);
   // As cac does before it runs any other command's action: an unknown option (a typo, or an
   // exec option a box does not take, as --bind) is a usage error, never ignored.
   execIn.checkUnknownOptions();
