@@ -87,7 +87,7 @@ function spawnCapturingAndWait(file: string, args: readonly string[]): Promise<v
  * every guarantee polythene gives; as root, that includes root's own device copies over the
  * host's nodes and a read-only /proc/sys (see docs/backends.md).
  */
-function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
+export function bareCommandLine(backend: string, rootfs: string): [string, string[]] {
   switch (backend) {
     case 'bwrap':
       return [

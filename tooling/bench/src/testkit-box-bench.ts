@@ -2,34 +2,18 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildRootCommandArgs, findBwrapDeviceCopies } from '@polythene/backend-bwrap';
 import { ensureTestImages } from '@polythene/test-images';
 import { openImage } from '@polythene/testkit';
+import { bareCommandLine } from './exec-bench.ts';
 import { measureInterleaved, report, sh } from './measure.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const BARE = 'bare bwrap … /bin/true on a plain tree';
 
 function bwrapTrue(rootfs: string): Promise<void> {
-  const args = [
-    '--unshare-all',
-    '--die-with-parent',
-    '--new-session',
-    '--bind',
-    rootfs,
-    '/',
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    ...(process.geteuid?.() === 0 ? buildRootCommandArgs(findBwrapDeviceCopies()) : []),
-    '--cap-drop',
-    'ALL',
-    '--clearenv',
-    '/bin/true',
-  ];
+  const [file, args] = bareCommandLine('bwrap', rootfs);
   return new Promise((resolve, reject) => {
-    const child = spawn('bwrap', args, { stdio: 'ignore' });
+    const child = spawn(file, args, { stdio: 'ignore' });
     child.on('error', reject);
     child.on('exit', (code) =>
       code === 0 ? resolve() : reject(new Error(`bwrap exited ${code}`)),
