@@ -35,9 +35,15 @@ describe('the packed tarballs', () => {
     for (const name of ['@polythene/native', '@polythene/cli']) {
       const tarball = packed.find((pkg) => pkg.name === name)?.tarball ?? '';
       const { stdout } = await execa('tar', ['-tvzf', tarball]);
-      const helpers = stdout.split('\n').filter((line) => / package\/bin\/polythene-/.test(line));
+      const files = stdout.split('\n').filter((line) => / package\/bin\/polythene-/.test(line));
+      // The Node-API addon (`.node`) is loaded with dlopen, never exec'd: no +x needed.
+      const helpers = files.filter((line) => !line.endsWith('.node'));
       expect(helpers.length, name).toBeGreaterThan(0);
       for (const line of helpers) expect(line, name).toMatch(/^-rwxr-xr-x /);
+      expect(
+        files.some((line) => line.endsWith('polythene-dumpable-x64.node')),
+        name,
+      ).toBe(true);
     }
   });
 });
